@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strings"
@@ -98,7 +99,7 @@ type Catalog struct {
 	exact   map[string][]*Entry       // lower-case name → rows
 	wild    map[string][]*Entry       // suffix of "*.suffix" → rows
 	pattern map[string][]*Entry       // normalised pattern → rows (Lookup)
-	cidr    map[netip.Prefix][]*Entry // prefix → its rows, then those of enclosing prefixes
+	cidr    map[prefixKey][]*Entry    // prefix → its rows, then those of enclosing prefixes
 	v4Bits  []int                     // distinct IPv4 prefix lengths, longest first
 	v6Bits  []int                     // distinct IPv6 prefix lengths, longest first
 }
@@ -111,7 +112,7 @@ func New(entries []Entry) *Catalog {
 		exact:   make(map[string][]*Entry),
 		wild:    make(map[string][]*Entry),
 		pattern: make(map[string][]*Entry),
-		cidr:    make(map[netip.Prefix][]*Entry),
+		cidr:    make(map[prefixKey][]*Entry),
 	}
 	for i := range entries {
 		c.entries[i] = cloneEntry(entries[i])
@@ -161,7 +162,7 @@ func New(entries []Entry) *Catalog {
 			}
 			chain = append(chain, own[q]...)
 		}
-		c.cidr[p] = chain
+		c.cidr[keyOf(p.Addr(), p.Bits())] = chain
 	}
 	return c
 }
@@ -273,15 +274,40 @@ func (c *Catalog) MatchAddr(a netip.Addr) []*Entry {
 		bits = c.v4Bits
 	}
 	for _, b := range bits {
-		p, err := a.Prefix(b)
-		if err != nil {
-			continue
-		}
-		if rows, ok := c.cidr[p]; ok {
+		if rows, ok := c.cidr[keyOf(a, b)]; ok {
 			return rows
 		}
 	}
 	return nil
+}
+
+// prefixKey is a masked prefix as plain integers, which hash faster than
+// netip.Prefix. IPv4 addresses sit in lo with is4 set.
+type prefixKey struct {
+	hi, lo uint64
+	bits   uint8
+	is4    bool
+}
+
+// keyOf masks a (IPv4, or IPv6 without regard to zone) to its first bits bits.
+func keyOf(a netip.Addr, bits int) prefixKey {
+	if a.Is4() {
+		v := a.As4()
+		x := uint64(binary.BigEndian.Uint32(v[:]))
+		return prefixKey{lo: x & ^(1<<(32-bits) - 1) & 0xffffffff, bits: uint8(bits), is4: true}
+	}
+	v := a.As16()
+	hi, lo := binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint64(v[8:])
+	switch {
+	case bits <= 0:
+		hi, lo = 0, 0
+	case bits < 64:
+		hi &= ^(1<<(64-bits) - 1)
+		lo = 0
+	case bits < 128:
+		lo &= ^(1<<(128-bits) - 1)
+	}
+	return prefixKey{hi: hi, lo: lo, bits: uint8(bits)}
 }
 
 // Match looks up an IP address (optionally in brackets) with MatchAddr and
