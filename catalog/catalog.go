@@ -96,12 +96,12 @@ func (e *Entry) IsCatchAll() bool {
 // be modified.
 type Catalog struct {
 	entries []Entry
-	exact   map[string][]*Entry       // lower-case name → rows
-	wild    map[string][]*Entry       // suffix of "*.suffix" → rows
-	pattern map[string][]*Entry       // normalised pattern → rows (Lookup)
-	cidr    map[prefixKey][]*Entry    // prefix → its rows, then those of enclosing prefixes
-	v4Bits  []int                     // distinct IPv4 prefix lengths, longest first
-	v6Bits  []int                     // distinct IPv6 prefix lengths, longest first
+	exact   map[string][]*Entry    // lower-case name → rows
+	wild    map[string][]*Entry    // suffix of "*.suffix" → rows
+	pattern map[string][]*Entry    // normalised pattern → rows (Lookup)
+	cidr    map[prefixKey][]*Entry // prefix → its rows, then those of enclosing prefixes
+	v4Bits  []int                  // distinct IPv4 prefix lengths, longest first
+	v6Bits  []int                  // distinct IPv6 prefix lengths, longest first
 }
 
 // New indexes a copy of entries. Rows whose Host is not a valid pattern stay
