@@ -1,0 +1,12 @@
+package dissect
+
+import "errors"
+
+// ErrTruncated reports that the input ended before a structure it announced
+// was complete. Parsers that return it alongside a partial result say so in
+// their documentation.
+var ErrTruncated = errors.New("dissect: truncated input")
+
+// ErrMalformed reports input that is structurally invalid for the protocol
+// being parsed; the wrapping error says which field was wrong.
+var ErrMalformed = errors.New("dissect: malformed input")
