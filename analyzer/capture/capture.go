@@ -1,0 +1,523 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+const (
+	// MaxCaptureLength is the longest record accepted (libpcap's
+	// MAXIMUM_SNAPLEN); longer records are format errors.
+	MaxCaptureLength = 262144
+
+	// bufSize is the read buffer over the decompressed stream. Every packet
+	// record fits in it, so a record is checked whole before pcapgo reads it.
+	bufSize = 1 << 20
+	// maxPacketBlock bounds a pcapng packet block: the longest packet plus
+	// 64 KiB of options.
+	maxPacketBlock = MaxCaptureLength + 64<<10 + 32
+	// maxWalk bounds the non-packet pcapng blocks checked ahead per packet.
+	maxWalk = 4096
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNotCapture: the input is neither pcap nor pcapng (nor gzip of them).
+	ErrNotCapture = errors.New("not a pcap or pcapng file")
+	// ErrTruncated: the input ends inside a record (see TruncatedError).
+	ErrTruncated = errors.New("capture file truncated")
+	// ErrFormat: a record is malformed (see FormatError).
+	ErrFormat = errors.New("malformed capture file")
+)
+
+// TruncatedError reports a capture that ends inside a record, as when the
+// capturing program was killed. Every whole packet before it was delivered.
+type TruncatedError struct {
+	File    string
+	Offset  int64 // offset of the incomplete record in the decompressed stream
+	Packets int64 // packets delivered before it
+}
+
+// Error describes the truncation.
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("%s: file ends inside the record at offset %d, after %d packets (capture cut short?)", e.File, e.Offset, e.Packets)
+}
+
+// Is reports whether target is ErrTruncated.
+func (e *TruncatedError) Is(target error) bool { return target == ErrTruncated }
+
+// FormatError reports a malformed record.
+type FormatError struct {
+	File   string
+	Offset int64 // offset of the bad record in the decompressed stream
+	Err    error
+}
+
+// Error describes the malformed record.
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s: malformed record at offset %d: %v", e.File, e.Offset, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrFormat.
+func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+
+// Packet is one captured frame as read from the file.
+type Packet struct {
+	Data      []byte    // valid until the next call to Next
+	Timestamp time.Time // from the capture
+	CapLen    int
+	WireLen   int
+	// LinkType is per packet: pcapng files can mix interfaces with
+	// different link types.
+	LinkType layers.LinkType
+	Iface    int // pcapng interface index, 0 for pcap
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// File reads packets from one capture. It is not safe for concurrent use.
+type File struct {
+	name   string
+	closer io.Closer
+	size   int64
+	in     *countReader // bytes of the underlying file
+	out    *countReader // bytes of the decompressed stream
+	br     *bufio.Reader
+	gz     *gzip.Reader
+
+	pcap     *pcapgo.Reader
+	pcapBE   bool
+	linkType layers.LinkType
+
+	ng   *pcapgo.NgReader
+	ngBE bool
+
+	packets int64
+	done    bool
+}
+
+// Open opens a capture file; "-" is standard input.
+func Open(name string) (*File, error) {
+	if name == "-" {
+		return OpenReader(name, os.Stdin)
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := OpenReader(name, fh)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	return f, nil
+}
+
+// OpenReader reads a capture from r; name is used in errors. Close does not
+// close r. Size is known when r is an *os.File on a regular file.
+func OpenReader(name string, r io.Reader) (*File, error) {
+	f := &File{name: name, size: -1}
+	if fh, ok := r.(*os.File); ok {
+		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+			f.size = st.Size()
+		}
+	}
+	f.in = &countReader{r: r}
+	raw := bufio.NewReaderSize(f.in, 64<<10)
+	head, err := raw.Peek(2)
+	if len(head) < 2 && err != nil && err != io.EOF {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var dec io.Reader = raw
+	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		f.gz = gz
+		dec = gz
+	}
+	f.out = &countReader{r: dec}
+	f.br = bufio.NewReaderSize(f.out, bufSize)
+	magic, err := f.br.Peek(4)
+	if len(magic) < 4 {
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(magic) == 0 {
+			return nil, fmt.Errorf("%s: %w (empty file)", name, ErrNotCapture)
+		}
+	}
+	switch m := beUint32(magic); {
+	case len(magic) < 4:
+	case m == 0xa1b2c3d4 || m == 0xa1b23c4d || m == 0xd4c3b2a1 || m == 0x4d3cb2a1:
+		return f, f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
+	case m == 0x0a0d0d0a:
+		return f, f.openNg()
+	}
+	return nil, fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
+}
+
+func beUint32(b []byte) uint32 {
+	if len(b) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(b)
+}
+
+func hexBytes(b []byte) string {
+	var s strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			s.WriteByte(' ')
+		}
+		fmt.Fprintf(&s, "%02x", c)
+	}
+	return s.String()
+}
+
+func (f *File) openPcap(bigEndian bool) error {
+	f.pcapBE = bigEndian
+	if h, err := f.br.Peek(24); len(h) < 24 {
+		return f.peekErr(0, err)
+	}
+	r, err := pcapgo.NewReader(f.br)
+	if err != nil {
+		return &FormatError{File: f.name, Offset: 0, Err: fmt.Errorf("pcap file header: %w", err)}
+	}
+	f.pcap = r
+	f.linkType = r.LinkType()
+	return nil
+}
+
+func (f *File) openNg() error {
+	// Check the section header block before pcapgo reads it.
+	if err := f.ngCheck(true); err != nil {
+		return err
+	}
+	r, err := pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+	if err != nil {
+		return f.readErr(0, fmt.Errorf("pcapng section header: %w", err))
+	}
+	f.ng = r
+	return nil
+}
+
+// Name returns the name the file was opened with.
+func (f *File) Name() string { return f.name }
+
+// Packets returns the number of packets delivered so far.
+func (f *File) Packets() int64 { return f.packets }
+
+// Offset returns the bytes consumed of the decompressed stream.
+func (f *File) Offset() int64 { return f.out.n - int64(f.br.Buffered()) }
+
+// InputOffset returns the bytes read from the underlying file (compressed
+// bytes for gzip), for a progress bar against Size.
+func (f *File) InputOffset() int64 { return f.in.n }
+
+// Size returns the size of the underlying file, or -1 for pipes and stdin.
+func (f *File) Size() int64 { return f.size }
+
+// Close releases the file. It does not close standard input or a reader
+// given to OpenReader.
+func (f *File) Close() error {
+	f.done = true
+	var err error
+	if f.gz != nil {
+		err = f.gz.Close()
+	}
+	if f.closer != nil {
+		if cerr := f.closer.Close(); err == nil {
+			err = cerr
+		}
+		f.closer = nil
+	}
+	return err
+}
+
+// Next reads the next packet into p. It returns io.EOF at the end of the
+// capture. A capture cut short yields one *TruncatedError, any other damage
+// one *FormatError, after which Next returns io.EOF.
+func (f *File) Next(p *Packet) error {
+	if f.done {
+		return io.EOF
+	}
+	start := f.Offset()
+	var err error
+	if f.ng != nil {
+		err = f.ngCheck(false)
+	} else {
+		err = f.pcapCheck()
+	}
+	if err != nil {
+		f.done = true
+		return err
+	}
+	if f.ng != nil {
+		data, ci, err := f.ng.ZeroCopyReadPacketData()
+		if err != nil {
+			f.done = true
+			return f.readErr(start, err)
+		}
+		p.Data = data
+		p.Timestamp = ci.Timestamp
+		p.CapLen = ci.CaptureLength
+		p.WireLen = ci.Length
+		p.Iface = ci.InterfaceIndex
+		if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
+			p.LinkType = iface.LinkType
+		} else {
+			p.LinkType = 0
+		}
+	} else {
+		data, ci, err := f.pcap.ZeroCopyReadPacketData()
+		if err != nil {
+			f.done = true
+			return f.readErr(start, err)
+		}
+		p.Data = data
+		p.Timestamp = ci.Timestamp
+		p.CapLen = ci.CaptureLength
+		p.WireLen = ci.Length
+		p.Iface = 0
+		p.LinkType = f.linkType
+	}
+	f.packets++
+	return nil
+}
+
+// readErr classifies an error met while reading the record at off.
+func (f *File) readErr(off int64, err error) error {
+	switch {
+	case err == nil || err == io.EOF:
+		// pcapgo returns io.EOF only at a block boundary, and the
+		// checks before it make sure a record is whole.
+		return io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &TruncatedError{File: f.name, Offset: off, Packets: f.packets}
+	}
+	var fe *FormatError
+	var te *TruncatedError
+	if errors.As(err, &fe) || errors.As(err, &te) {
+		return err
+	}
+	return &FormatError{File: f.name, Offset: off, Err: err}
+}
+
+func (f *File) u32(b []byte, be bool) uint32 {
+	if be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// peekErr turns a short Peek of the record at off into an error.
+func (f *File) peekErr(off int64, err error) error {
+	if err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &TruncatedError{File: f.name, Offset: off, Packets: f.packets}
+	}
+	return &FormatError{File: f.name, Offset: off, Err: err}
+}
+
+// pcapCheck makes sure the next pcap record is whole and sane before pcapgo
+// reads it.
+func (f *File) pcapCheck() error {
+	start := f.Offset()
+	h, err := f.br.Peek(16)
+	if len(h) == 0 && err == io.EOF {
+		return io.EOF
+	}
+	if len(h) < 16 {
+		return f.peekErr(start, err)
+	}
+	caplen := f.u32(h[8:12], f.pcapBE)
+	wirelen := f.u32(h[12:16], f.pcapBE)
+	if caplen > MaxCaptureLength {
+		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
+	}
+	if caplen > wirelen {
+		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
+	}
+	if b, err := f.br.Peek(16 + int(caplen)); len(b) < 16+int(caplen) {
+		return f.peekErr(start, err)
+	}
+	return nil
+}
+
+// pcapng block types.
+const (
+	ngSHB = 0x0a0d0d0a
+	ngIDB = 1
+	ngPB  = 2
+	ngSPB = 3
+	ngISB = 5
+	ngEPB = 6
+)
+
+// ngMinLen is the smallest valid length of each block type.
+func ngMinLen(typ uint32) uint32 {
+	switch typ {
+	case ngSHB:
+		return 28
+	case ngIDB:
+		return 20
+	case ngPB, ngEPB:
+		return 32
+	case ngSPB:
+		return 16
+	case ngISB:
+		return 24
+	}
+	return 12
+}
+
+// ngCheck walks the pcapng blocks up to and including the next packet
+// block, checking lengths and options, so that pcapgo only ever reads
+// whole, consistent blocks. With shbOnly it checks just the first block.
+func (f *File) ngCheck(shbOnly bool) error {
+	start := f.Offset()
+	be := f.ngBE
+	pos := 0
+	for i := 0; i < maxWalk; i++ {
+		off := start + int64(pos)
+		h, err := f.br.Peek(pos + 12)
+		if len(h) < pos+12 {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil
+			}
+			if len(h) == pos && err == io.EOF {
+				if pos == 0 {
+					return io.EOF
+				}
+				return nil
+			}
+			return f.peekErr(off, err)
+		}
+		b := h[pos:]
+		typ := f.u32(b[0:4], be)
+		if typ == ngSHB {
+			switch {
+			case binary.BigEndian.Uint32(b[8:12]) == 0x1a2b3c4d:
+				be = true
+			case binary.LittleEndian.Uint32(b[8:12]) == 0x1a2b3c4d:
+				be = false
+			default:
+				return &FormatError{File: f.name, Offset: off, Err: fmt.Errorf("section header: bad byte-order magic % x", b[8:12])}
+			}
+		}
+		length := f.u32(b[4:8], be)
+		if length < ngMinLen(typ) || length%4 != 0 {
+			return &FormatError{File: f.name, Offset: off, Err: fmt.Errorf("block type %#x: bad length %d", typ, length)}
+		}
+		isPacket := typ == ngEPB || typ == ngPB || typ == ngSPB
+		if isPacket && length > maxPacketBlock {
+			return &FormatError{File: f.name, Offset: off, Err: fmt.Errorf("packet block length %d exceeds the maximum %d", length, maxPacketBlock)}
+		}
+		if pos+int(length) > bufSize {
+			// Too long to check from the buffer: a large non-packet
+			// block (names, secrets). pcapgo reads it as a stream.
+			f.ngBE = be
+			return nil
+		}
+		blk, err := f.br.Peek(pos + int(length))
+		if len(blk) < pos+int(length) {
+			return f.peekErr(off, err)
+		}
+		blk = blk[pos:]
+		if err := ngCheckBlock(typ, blk, be); err != nil {
+			return &FormatError{File: f.name, Offset: off, Err: err}
+		}
+		pos += int(length)
+		if isPacket || shbOnly {
+			f.ngBE = be
+			return nil
+		}
+		if typ == ngSHB {
+			f.ngBE = be
+		}
+	}
+	f.ngBE = be
+	return nil
+}
+
+// ngCheckBlock checks a whole block's fixed fields and options.
+func ngCheckBlock(typ uint32, blk []byte, be bool) error {
+	u32 := func(b []byte) uint32 {
+		if be {
+			return binary.BigEndian.Uint32(b)
+		}
+		return binary.LittleEndian.Uint32(b)
+	}
+	length := uint32(len(blk))
+	var opts uint32 // offset of the options
+	switch typ {
+	case ngSHB:
+		opts = 24
+	case ngIDB:
+		opts = 16
+	case ngISB:
+		opts = 20
+	case ngEPB, ngPB:
+		caplen := u32(blk[20:24])
+		if caplen > MaxCaptureLength {
+			return fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)
+		}
+		if 32+caplen > length {
+			return fmt.Errorf("captured length %d exceeds block length %d", caplen, length)
+		}
+		opts = 28 + (caplen+3)&^3
+	case ngSPB:
+		return nil
+	default:
+		return nil // pcapgo skips other blocks by their length
+	}
+	if trailer := u32(blk[length-4:]); trailer != length {
+		return fmt.Errorf("block type %#x: trailing length %d differs from %d", typ, trailer, length)
+	}
+	// Options: code, length, value padded to 4, until end of options.
+	end := length - 4
+	for opts < end {
+		if opts+4 > end {
+			return fmt.Errorf("block type %#x: option header overruns the block", typ)
+		}
+		var code, olen uint16
+		if be {
+			code, olen = binary.BigEndian.Uint16(blk[opts:]), binary.BigEndian.Uint16(blk[opts+2:])
+		} else {
+			code, olen = binary.LittleEndian.Uint16(blk[opts:]), binary.LittleEndian.Uint16(blk[opts+2:])
+		}
+		if code == 0 {
+			break
+		}
+		opts += 4 + (uint32(olen)+3)&^3
+		if opts > end {
+			return fmt.Errorf("block type %#x: option %d overruns the block", typ, code)
+		}
+	}
+	return nil
+}

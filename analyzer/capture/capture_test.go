@@ -1,0 +1,498 @@
+package capture_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"orchard/analyzer/capture"
+	"orchard/analyzer/capture/capgen"
+	"orchard/internal/sharedtest"
+)
+
+var (
+	macA = [6]byte{0x02, 0, 0, 0, 0, 0xaa}
+	macB = [6]byte{0x02, 0, 0, 0, 0, 0xbb}
+	t0   = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+)
+
+// frames returns n distinct Ethernet frames of growing size.
+func frames(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = capgen.TCP{
+			Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("17.253.144.10"),
+			SrcPort: 50000, DstPort: 443, Flags: capgen.ACK | capgen.PSH,
+			Seq: uint32(i), Payload: bytes.Repeat([]byte{byte(i)}, i*7),
+		}.Ethernet(macA, macB)
+	}
+	return out
+}
+
+type rec struct {
+	data  []byte
+	ts    time.Time
+	link  layers.LinkType
+	iface int
+	wire  int
+}
+
+// readAll reads every packet of f, copying the data, and returns the final
+// non-EOF error.
+func readAll(t testing.TB, f *capture.File) ([]rec, error) {
+	t.Helper()
+	var out []rec
+	var p capture.Packet
+	for {
+		err := f.Next(&p)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			if err2 := f.Next(&p); err2 != io.EOF {
+				t.Errorf("Next after %v = %v, want io.EOF", err, err2)
+			}
+			return out, err
+		}
+		if p.CapLen != len(p.Data) {
+			t.Errorf("CapLen %d, len(Data) %d", p.CapLen, len(p.Data))
+		}
+		out = append(out, rec{append([]byte(nil), p.Data...), p.Timestamp, p.LinkType, p.Iface, p.WireLen})
+	}
+}
+
+func openBytes(t testing.TB, b []byte) *capture.File {
+	t.Helper()
+	f, err := capture.OpenReader("mem", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("OpenReader: %v", err)
+	}
+	return f
+}
+
+func TestPcapVariants(t *testing.T) {
+	fr := frames(20)
+	for _, opt := range []capgen.PcapOptions{{}, {Nano: true}, {BigEndian: true}, {BigEndian: true, Nano: true}} {
+		t.Run(fmt.Sprintf("be=%v,nano=%v", opt.BigEndian, opt.Nano), func(t *testing.T) {
+			var buf bytes.Buffer
+			w := capgen.NewPcapOptions(&buf, layers.LinkTypeEthernet, opt)
+			for i, b := range fr {
+				w.Write(t0.Add(time.Duration(i)*time.Millisecond), b, 0)
+			}
+			if w.Err() != nil {
+				t.Fatal(w.Err())
+			}
+			f := openBytes(t, buf.Bytes())
+			got, err := readAll(t, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(fr) || f.Packets() != int64(len(fr)) {
+				t.Fatalf("got %d packets (Packets %d), want %d", len(got), f.Packets(), len(fr))
+			}
+			if f.Offset() != int64(buf.Len()) {
+				t.Errorf("Offset %d, want %d", f.Offset(), buf.Len())
+			}
+			for i, r := range got {
+				want := t0.Add(time.Duration(i) * time.Millisecond)
+				if !opt.Nano {
+					want = want.Truncate(time.Microsecond)
+				}
+				if !r.ts.Equal(want) || !bytes.Equal(r.data, fr[i]) || r.link != layers.LinkTypeEthernet || r.iface != 0 || r.wire != len(fr[i]) {
+					t.Fatalf("packet %d: ts %v (want %v), link %v, iface %d, wire %d, data equal %v",
+						i, r.ts, want, r.link, r.iface, r.wire, bytes.Equal(r.data, fr[i]))
+				}
+			}
+		})
+	}
+}
+
+func TestPcapNGMixedLinks(t *testing.T) {
+	src, dst := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("17.57.144.20")
+	u := capgen.UDP{Src: src, Dst: dst, SrcPort: 5353, DstPort: 53, Payload: []byte("hello")}
+	want := []rec{
+		{data: u.Ethernet(macA, macB), link: layers.LinkTypeEthernet, iface: 0},
+		{data: u.SLL2(), link: layers.LinkTypeLinuxSLL2, iface: 1},
+		{data: u.PKTAP("mDNSResponder", 42), link: capgen.LinkTypePKTAP, iface: 2},
+		{data: u.Ethernet(macA, macB), link: layers.LinkTypeEthernet, iface: 0},
+	}
+	for _, opt := range []capgen.NGOptions{{}, {BigEndian: true}, {Nano: true}} {
+		var buf bytes.Buffer
+		w := capgen.NewPcapNGOptions(&buf, opt, layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2, capgen.LinkTypePKTAP)
+		for i, r := range want {
+			w.Write(t0.Add(time.Duration(i)*time.Second), r.data, r.iface)
+		}
+		f := openBytes(t, buf.Bytes())
+		got, err := readAll(t, f)
+		if err != nil {
+			t.Fatalf("%+v: %v", opt, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%+v: got %d packets, want %d", opt, len(got), len(want))
+		}
+		for i := range want {
+			wts := t0.Add(time.Duration(i) * time.Second)
+			if !opt.Nano {
+				wts = wts.Truncate(time.Microsecond)
+			}
+			if got[i].link != want[i].link || got[i].iface != want[i].iface || !bytes.Equal(got[i].data, want[i].data) || !got[i].ts.Equal(wts) {
+				t.Errorf("%+v packet %d: link %v iface %d ts %v, want link %v iface %d ts %v",
+					opt, i, got[i].link, got[i].iface, got[i].ts, want[i].link, want[i].iface, wts)
+			}
+		}
+		if f.Offset() != int64(buf.Len()) {
+			t.Errorf("Offset %d, want %d", f.Offset(), buf.Len())
+		}
+	}
+}
+
+func gz(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
+}
+
+func pcapBytes(t testing.TB, ng bool, fr [][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	var w *capgen.Writer
+	if ng {
+		w = capgen.NewPcapNG(&buf, layers.LinkTypeEthernet)
+	} else {
+		w = capgen.NewPcap(&buf, layers.LinkTypeEthernet)
+	}
+	for i, b := range fr {
+		w.Write(t0.Add(time.Duration(i)*time.Millisecond), b, 0)
+	}
+	if w.Err() != nil {
+		t.Fatal(w.Err())
+	}
+	return buf.Bytes()
+}
+
+func TestGzip(t *testing.T) {
+	fr := frames(50)
+	for _, ng := range []bool{false, true} {
+		raw := pcapBytes(t, ng, fr)
+		z := gz(raw)
+		f := openBytes(t, z)
+		got, err := readAll(t, f)
+		if err != nil || len(got) != len(fr) {
+			t.Fatalf("ng=%v: %d packets, err %v", ng, len(got), err)
+		}
+		if f.Offset() != int64(len(raw)) || f.InputOffset() != int64(len(z)) {
+			t.Errorf("ng=%v: Offset %d (want %d), InputOffset %d (want %d)", ng, f.Offset(), len(raw), f.InputOffset(), len(z))
+		}
+		// Cut the compressed stream: every packet before the cut, then
+		// a TruncatedError.
+		f = openBytes(t, z[:len(z)*2/3])
+		got, err = readAll(t, f)
+		if !errors.Is(err, capture.ErrTruncated) || len(got) == 0 || len(got) >= len(fr) {
+			t.Errorf("ng=%v cut gzip: %d packets, err %v", ng, len(got), err)
+		}
+	}
+}
+
+func writeTemp(t *testing.T, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestOpenFileAndStdin(t *testing.T) {
+	fr := frames(10)
+	raw := pcapBytes(t, false, fr)
+	p := writeTemp(t, "x.pcap.whatever", gz(raw))
+	f, err := capture.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name() != p || f.Size() != int64(len(gz(raw))) {
+		t.Errorf("Name %q Size %d", f.Name(), f.Size())
+	}
+	if got, err := readAll(t, f); err != nil || len(got) != 10 {
+		t.Errorf("%d packets, %v", len(got), err)
+	}
+	if err := f.Close(); err != nil {
+		t.Error(err)
+	}
+
+	// Stdin from a pipe: size unknown.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.Write(raw); w.Close() }()
+	old := os.Stdin
+	os.Stdin = r
+	defer func() { os.Stdin = old }()
+	f, err = capture.Open("-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Size() != -1 || f.Name() != "-" {
+		t.Errorf("stdin: Size %d Name %q", f.Size(), f.Name())
+	}
+	if got, err := readAll(t, f); err != nil || len(got) != 10 {
+		t.Errorf("stdin: %d packets, %v", len(got), err)
+	}
+	f.Close()
+	r.Close()
+}
+
+func TestTruncated(t *testing.T) {
+	fr := frames(5)
+	for _, ng := range []bool{false, true} {
+		raw := pcapBytes(t, ng, fr)
+		last := len(fr[4])
+		recLen := 16 + last // pcap record header + data
+		if ng {
+			recLen = 32 + (last+3)&^3
+		}
+		lastStart := int64(len(raw) - recLen)
+		cases := map[string]int{
+			"in data":          len(raw) - 7,
+			"in record header": int(lastStart) + 5,
+			"after header":     int(lastStart) + 16,
+		}
+		for name, cut := range cases {
+			f := openBytes(t, raw[:cut])
+			got, err := readAll(t, f)
+			var te *capture.TruncatedError
+			if !errors.As(err, &te) || !errors.Is(err, capture.ErrTruncated) {
+				t.Errorf("ng=%v %s: err %v, want TruncatedError", ng, name, err)
+				continue
+			}
+			if len(got) != 4 || te.Packets != 4 || te.Offset != lastStart || te.File != "mem" {
+				t.Errorf("ng=%v %s: %d packets, %+v, want 4 packets at offset %d", ng, name, len(got), te, lastStart)
+			}
+			if !strings.Contains(err.Error(), "mem: ") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+		}
+		// File cut in its header.
+		_, err := capture.OpenReader("hdr", bytes.NewReader(raw[:10]))
+		if !errors.Is(err, capture.ErrTruncated) {
+			t.Errorf("ng=%v header cut: %v", ng, err)
+		}
+	}
+}
+
+func TestNotACapture(t *testing.T) {
+	p := writeTemp(t, "page.pcap", []byte("<html><body>404</body></html>\n"))
+	_, err := capture.Open(p)
+	want := p + ": not a pcap or pcapng file (starts with 3c 68 74 6d)"
+	if err == nil || err.Error() != want || !errors.Is(err, capture.ErrNotCapture) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	p = writeTemp(t, "empty.pcap", nil)
+	if _, err := capture.Open(p); err == nil || !errors.Is(err, capture.ErrNotCapture) || !strings.HasPrefix(err.Error(), p+": ") {
+		t.Errorf("empty: %v", err)
+	}
+	if _, err := capture.Open(filepath.Join(t.TempDir(), "missing.pcap")); err == nil || !strings.Contains(err.Error(), "missing.pcap") {
+		t.Errorf("missing: %v", err)
+	}
+	// A gzip'd text file.
+	if _, err := capture.OpenReader("t.gz", bytes.NewReader(gz([]byte("hello world")))); !errors.Is(err, capture.ErrNotCapture) {
+		t.Errorf("gzip text: %v", err)
+	}
+}
+
+func TestBogusLengths(t *testing.T) {
+	fr := frames(3)
+	raw := pcapBytes(t, false, fr)
+	off := 24 + 16 + len(fr[0]) // second record
+	for _, bad := range [][2]uint32{{0x7fffffff, 0x7fffffff}, {0xffffffff, 0xffffffff}, {100, 50}} {
+		b := append([]byte(nil), raw...)
+		le := func(o int, v uint32) { b[o], b[o+1], b[o+2], b[o+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24) }
+		le(off+8, bad[0])
+		le(off+12, bad[1])
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		f := openBytes(t, b)
+		got, err := readAll(t, f)
+		runtime.ReadMemStats(&ms1)
+		var fe *capture.FormatError
+		if !errors.As(err, &fe) || !errors.Is(err, capture.ErrFormat) || fe.Offset != int64(off) || len(got) != 1 {
+			t.Errorf("caplen %#x: %d packets, err %v", bad[0], len(got), err)
+		}
+		if d := ms1.TotalAlloc - ms0.TotalAlloc; d > 8<<20 {
+			t.Errorf("caplen %#x: allocated %d bytes", bad[0], d)
+		}
+	}
+	// pcapng: a packet block whose captured length exceeds the block.
+	rawng := pcapBytes(t, true, fr)
+	shbIDB := 28 + 20
+	b := append([]byte(nil), rawng...)
+	b[shbIDB+20], b[shbIDB+21], b[shbIDB+22], b[shbIDB+23] = 0xff, 0xff, 0xff, 0x7f
+	got, err := readAll(t, openBytes(t, b))
+	if !errors.Is(err, capture.ErrFormat) || len(got) != 0 {
+		t.Errorf("pcapng caplen: %d packets, %v", len(got), err)
+	}
+	// pcapng: block length not a multiple of 4.
+	b = append([]byte(nil), rawng...)
+	b[shbIDB+4]++
+	if _, err := readAll(t, openBytes(t, b)); !errors.Is(err, capture.ErrFormat) {
+		t.Errorf("pcapng block length: %v", err)
+	}
+}
+
+// tsharkCount returns the number of frames tshark reads from path.
+func tsharkCount(t *testing.T, path string, filter string) int {
+	t.Helper()
+	args := []string{"-r", path, "-T", "fields", "-e", "frame.number"}
+	if filter != "" {
+		args = append(args, "-Y", filter)
+	}
+	out, err := exec.Command("tshark", args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v", path, err)
+	}
+	return strings.Count(string(out), "\n")
+}
+
+func TestSharedCaptures(t *testing.T) {
+	pcaps := sharedtest.Pcaps(t)
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	for _, path := range pcaps {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f, err := capture.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var p capture.Packet
+			n := 0
+			for {
+				err := f.Next(&p)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after %d packets: %v", n, err)
+				}
+				n++
+			}
+			if want := tsharkCount(t, path, ""); n != want {
+				t.Errorf("%d packets, tshark reads %d", n, want)
+			}
+			if st, _ := os.Stat(path); f.Offset() != st.Size() || f.InputOffset() != st.Size() {
+				t.Errorf("Offset %d InputOffset %d, size %d", f.Offset(), f.InputOffset(), st.Size())
+			}
+		})
+	}
+}
+
+func benchFile(_ testing.TB, n int) []byte {
+	var buf bytes.Buffer
+	w := capgen.NewPcap(&buf, layers.LinkTypeEthernet)
+	fr := capgen.TCP{
+		Src: netip.MustParseAddr("192.0.2.1"), Dst: netip.MustParseAddr("17.253.144.10"),
+		SrcPort: 50000, DstPort: 443, Flags: capgen.ACK, Payload: make([]byte, 500),
+	}.Ethernet(macA, macB)
+	for i := 0; i < n; i++ {
+		w.Write(t0.Add(time.Duration(i)*time.Microsecond), fr, 0)
+	}
+	return buf.Bytes()
+}
+
+func BenchmarkFileNext(b *testing.B) {
+	data := benchFile(b, 100000)
+	b.SetBytes(int64(len(data)) / 100000)
+	b.ReportAllocs()
+	f, _ := capture.OpenReader("bench", bytes.NewReader(data))
+	var p capture.Packet
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.Next(&p); err != nil {
+			f, _ = capture.OpenReader("bench", bytes.NewReader(data))
+			if err := f.Next(&p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestNextAllocs checks that Next does not allocate per packet.
+func TestNextAllocs(t *testing.T) {
+	data := benchFile(t, 2000)
+	for _, z := range []bool{false, true} {
+		in := data
+		if z {
+			in = gz(data)
+		}
+		f, _ := capture.OpenReader("allocs", bytes.NewReader(in))
+		var p capture.Packet
+		f.Next(&p)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := f.Next(&p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("gzip=%v: %v allocs per Next", z, allocs)
+		}
+	}
+}
+
+func FuzzFile(f *testing.F) {
+	fr := frames(3)
+	for _, ng := range []bool{false, true} {
+		raw := pcapBytes(f, ng, fr)
+		f.Add(raw)
+		f.Add(raw[:len(raw)-5])
+		f.Add(gz(raw))
+	}
+	var buf bytes.Buffer
+	w := capgen.NewPcapNGOptions(&buf, capgen.NGOptions{BigEndian: true}, layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL)
+	w.Write(t0, fr[0], 1)
+	f.Add(buf.Bytes())
+	f.Add([]byte(strconv.Quote("not a capture")))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := capture.OpenReader("fuzz", bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		var p capture.Packet
+		for i := 0; i < 100000; i++ {
+			err := c.Next(&p)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				if !errors.Is(err, capture.ErrTruncated) && !errors.Is(err, capture.ErrFormat) {
+					t.Fatalf("unexpected error kind: %v", err)
+				}
+				if c.Next(&p) != io.EOF {
+					t.Fatal("Next after error is not io.EOF")
+				}
+				return
+			}
+			if len(p.Data) != p.CapLen || p.CapLen > capture.MaxCaptureLength {
+				t.Fatalf("bad packet lengths %d/%d", len(p.Data), p.CapLen)
+			}
+		}
+		t.Fatal("too many packets")
+	})
+}
