@@ -1,0 +1,293 @@
+package analyzer
+
+import (
+	"bytes"
+
+	"orchard/analyzer/decode"
+	"orchard/dissect"
+)
+
+// appFacts are what the dissectors learned about a flow.
+type appFacts struct {
+	// TLS, client side.
+	tlsStart   [2]int // offset of the TLS stream in each direction's buffer (after a CONNECT exchange)
+	tlsWant    [2]int // parse again once the buffer holds this many bytes
+	tlsDone    [2]bool
+	hello      *dissect.ClientHello
+	helloBytes int  // size of the ClientHello's records
+	helloSeen  bool // the client started a TLS handshake (first record seen)
+	// clientRecs are the client's record headers (the first 64).
+	clientRecs  []dissect.Record
+	clientAlert []dissect.Alert
+
+	// TLS, server side.
+	serverHello *dissect.ServerHello
+	certs       [][]byte
+	serverAlert []dissect.Alert
+	serverEnc   bool
+	serverRecs  int
+
+	// HTTP.
+	req       *dissect.HTTPRequest
+	resp      *dissect.HTTPResponse
+	httpTried [2]bool
+
+	// QUIC (client Initials).
+	quic      *dissect.QUICAssembler
+	quicHello *dissect.ClientHello
+	quicDone  bool
+
+	// NTP.
+	ntpClient, ntpServer bool
+	ntp                  dissect.NTP // the last server reply (or client request)
+	ntpReplies           int
+	ntpRequests          int
+
+	// DNS over this flow.
+	dnsQueries   int
+	dnsResponses int
+	dnsPending   []pendingQuery
+	dnsTCPOff    [2]int
+}
+
+type pendingQuery struct {
+	id    uint16
+	qtype uint16
+	name  string
+	ts    int64
+}
+
+func (a *appFacts) swap() {
+	// Orientation changes before any application data is attributed to a
+	// side, except for the buffers, whose offsets follow them.
+	a.tlsStart[0], a.tlsStart[1] = a.tlsStart[1], a.tlsStart[0]
+	a.tlsWant[0], a.tlsWant[1] = a.tlsWant[1], a.tlsWant[0]
+	a.tlsDone[0], a.tlsDone[1] = a.tlsDone[1], a.tlsDone[0]
+	a.httpTried[0], a.httpTried[1] = a.httpTried[1], a.httpTried[0]
+	a.dnsTCPOff[0], a.dnsTCPOff[1] = a.dnsTCPOff[1], a.dnsTCPOff[0]
+}
+
+// streamGrew runs the dissectors on a direction's buffer after it grew.
+func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
+	s := &f.streams[dir]
+	b := s.buf
+	a := &f.app
+	if f.SPort == 53 || f.CPort == 53 {
+		e.dnsTCP(f, dir, ts)
+		return
+	}
+	// HTTP first: a plain request, or a CONNECT whose tunnel then carries TLS.
+	if dir == dirClient && !a.httpTried[dirClient] && a.tlsStart[dirClient] == 0 && dissect.LooksLikeHTTPRequest(b) {
+		r, err := dissect.ParseHTTPRequest(b)
+		if err == nil {
+			a.req = &r
+			if r.Complete {
+				a.httpTried[dirClient] = true
+				if r.Method == "CONNECT" {
+					a.tlsStart[dirClient] = r.HeaderLen
+				}
+			}
+		} else {
+			a.httpTried[dirClient] = true
+			e.stats.Malformed++
+		}
+	}
+	if dir == dirServer && a.req != nil && !a.httpTried[dirServer] && a.tlsStart[dirServer] == 0 && bytes.HasPrefix(b, []byte("HTTP/")) {
+		r, err := dissect.ParseHTTPResponse(b)
+		if err == nil {
+			a.resp = &r
+			if r.Complete {
+				a.httpTried[dirServer] = true
+				if a.req.Method == "CONNECT" && r.Status/100 == 2 {
+					a.tlsStart[dirServer] = r.HeaderLen
+				}
+			}
+		} else {
+			a.httpTried[dirServer] = true
+			e.stats.Malformed++
+		}
+	}
+	// Server answering first with TLS before the client spoke is unusual;
+	// if the flow was not oriented by a SYN and the "server" sent a
+	// ClientHello, the guess was wrong: turn the flow around.
+	start := a.tlsStart[dir]
+	if a.tlsDone[dir] || start >= len(b) || len(b) < a.tlsWant[dir] {
+		return
+	}
+	tb := b[start:]
+	if !dissect.LooksLikeTLS(tb) {
+		if len(tb) >= 3 {
+			a.tlsDone[dir] = true
+		}
+		return
+	}
+	st, err := dissect.ParseTLSStream(tb)
+	if st == nil {
+		a.tlsDone[dir] = true
+		if err != nil {
+			e.stats.Malformed++
+		}
+		return
+	}
+	if !f.oriented && st.ClientHello != nil && dir == dirServer {
+		f.swap()
+		f.oriented = true
+		dir = dirClient
+	}
+	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
+	if dir == dirClient {
+		a.helloSeen = true
+		if st.ClientHello != nil && a.hello == nil {
+			a.hello = st.ClientHello
+			a.helloBytes = helloRecordBytes(st)
+		}
+		a.clientRecs = append(a.clientRecs[:0], st.Records...)
+		a.clientAlert = append(a.clientAlert[:0], st.Alerts...)
+	} else {
+		if st.ServerHello != nil {
+			a.serverHello = st.ServerHello
+		}
+		if len(st.Certificates) > 0 && a.certs == nil {
+			a.certs = make([][]byte, len(st.Certificates))
+			for i, c := range st.Certificates {
+				a.certs[i] = append([]byte(nil), c...)
+			}
+		}
+		a.serverAlert = append(a.serverAlert[:0], st.Alerts...)
+		a.serverEnc = st.Encrypted
+		a.serverRecs = st.RecordCount
+	}
+	if err != nil && !st.Incomplete {
+		a.tlsDone[dir] = true
+		e.stats.Malformed++
+		return
+	}
+	// Parse again only once the next record is complete.
+	a.tlsWant[dir] = start + st.Consumed + 1
+	if st.Incomplete {
+		a.tlsWant[dir] = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
+	}
+	// Once the stream is encrypted (and for the client, a few records past
+	// its hello have been seen), nothing more is needed from this side.
+	if dir == dirServer && st.Encrypted && st.RecordCount >= 4 {
+		a.tlsDone[dir] = true
+		s.release()
+	}
+	if dir == dirClient && st.RecordCount >= 64 {
+		a.tlsDone[dir] = true
+		s.release()
+	}
+}
+
+// nextRecordLen returns the size of the TLS record starting at b, header included.
+func nextRecordLen(b []byte) int {
+	if len(b) < 5 {
+		return 5
+	}
+	return 5 + (int(b[3])<<8 | int(b[4]))
+}
+
+// helloRecordBytes is the number of stream bytes up to the end of the
+// record that completed the ClientHello.
+func helloRecordBytes(st *dissect.TLSStream) int {
+	n := 0
+	for _, r := range st.Records {
+		n += 5 + r.Length
+		if r.Type != 22 {
+			break
+		}
+		if n >= st.ClientHello.Length+4 {
+			break
+		}
+	}
+	return n
+}
+
+// udpPayload dissects one UDP datagram.
+func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+	a := &f.app
+	switch {
+	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
+		e.dnsMessage(f, p.Payload, dir, ts, "udp")
+	case f.SPort == 123 || f.CPort == 123:
+		n, err := dissect.ParseNTP(p.Payload)
+		if err != nil {
+			e.stats.Malformed++
+			return
+		}
+		switch n.Mode {
+		case 3:
+			a.ntpClient = true
+			a.ntpRequests++
+			if dir == dirServer && !f.oriented {
+				f.swap()
+			}
+			f.oriented = true
+			if a.ntpReplies == 0 {
+				a.ntp = n
+			}
+		case 4:
+			a.ntpServer = true
+			a.ntpReplies++
+			a.ntp = n
+		default:
+			if a.ntpReplies == 0 {
+				a.ntp = n
+			}
+		}
+	default:
+		if dir != dirClient || a.quicDone || !dissect.IsQUICLongHeader(p.Payload) {
+			return
+		}
+		if a.quic == nil {
+			a.quic = new(dissect.QUICAssembler)
+		}
+		if err := a.quic.AddDatagram(p.Payload); err != nil {
+			e.stats.Malformed++
+		}
+		if m := a.quic.ClientHelloMessage(); m != nil {
+			if ch, err := dissect.ParseClientHello(m); err == nil {
+				a.quicHello = ch
+			} else {
+				e.stats.Malformed++
+			}
+			a.quicDone = true
+		} else if a.quic.Packets() >= 8 {
+			a.quicDone = true
+		}
+	}
+}
+
+// udpClientGuess orients a UDP flow from its first payload when it can.
+func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
+	b := p.Payload
+	switch {
+	case (p.SrcPort == 53 || p.DstPort == 53) && len(b) >= 3:
+		return b[2]&0x80 == 0, true // QR bit
+	case p.SrcPort == 123 && p.DstPort == 123 && len(b) >= 1:
+		switch b[0] & 7 {
+		case 3:
+			return true, true
+		case 4:
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// finishApp runs the last dissection when a flow ends.
+func (e *Engine) finishApp(f *Flow) {
+	a := &f.app
+	for _, q := range a.dnsPending {
+		e.judge.dnsUnanswered(f, q)
+	}
+	a.dnsPending = nil
+}
+
+// clientHello returns the flow's ClientHello from TLS or QUIC, if any.
+func (f *Flow) clientHello() *dissect.ClientHello {
+	if f.app.hello != nil {
+		return f.app.hello
+	}
+	return f.app.quicHello
+}

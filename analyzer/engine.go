@@ -1,0 +1,400 @@
+package analyzer
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"orchard/analyzer/decode"
+	"orchard/catalog"
+)
+
+// Config tunes an Engine. The zero value plus a catalog is a working setup.
+type Config struct {
+	// Catalog judges flows; nil means the embedded default catalog.
+	Catalog *catalog.Catalog
+	// MaxFlows caps the flow table (default 262144); the oldest flow is
+	// evicted, and counted, when it is full.
+	MaxFlows int
+	// MaxDNS caps the DNS answer cache (default 131072 addresses).
+	MaxDNS int
+	// Timeouts are the flow table's idle timeouts by packet time.
+	Timeouts Timeouts
+	// ClientBuffer and ServerBuffer cap the bytes kept per direction for
+	// the dissectors (defaults 16 KiB and 64 KiB).
+	ClientBuffer, ServerBuffer int
+	// AllHosts reports findings for non-Apple endpoints too.
+	AllHosts bool
+	// Sink receives events as they are decided; may be nil.
+	Sink Sink
+}
+
+// Sink receives the engine's events as they happen. Implementations must
+// copy what they keep: events are reused after the call returns.
+type Sink interface {
+	Flow(*FlowEvent)
+	DNS(*DNSEvent)
+	Finding(*Finding)
+}
+
+// Stats counts what the engine saw.
+type Stats struct {
+	Packets      uint64 `json:"packets"`
+	Bytes        uint64 `json:"bytes"`
+	TCP          uint64 `json:"tcp"`
+	UDP          uint64 `json:"udp"`
+	ICMP         uint64 `json:"icmp"`
+	NonIP        uint64 `json:"non_ip"`
+	Fragments    uint64 `json:"fragments"`
+	Undecodable  uint64 `json:"undecodable"`
+	Unsupported  uint64 `json:"unsupported_link"`
+	Flows        uint64 `json:"flows"`
+	FlowsEvicted uint64 `json:"flows_evicted"`
+	PeakFlows    int    `json:"peak_flows"`
+	DNSResponses uint64 `json:"dns_responses"`
+	Malformed    uint64 `json:"malformed"` // application messages the dissectors rejected
+	First        int64  `json:"-"`
+	Last         int64  `json:"-"`
+}
+
+// Engine is the single-threaded analysis pipeline: feed it packets in time
+// order, then call Finish. It is not safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	cat    *catalog.Catalog
+	dec    *decode.Decoder
+	pkt    decode.Packet
+	table  *table
+	dns    *dnsCache
+	stats  Stats
+	now    int64
+	lastGC int64
+	judge  *judge
+	devs   devices
+	ev     *evidence
+
+	// the frame being processed, for evidence
+	curLink  layers.LinkType
+	curFrame []byte
+	curTS    int64
+}
+
+// New returns an Engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Catalog == nil {
+		c, err := catalog.Default()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Catalog = c
+	}
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = 262144
+	}
+	if cfg.MaxDNS <= 0 {
+		cfg.MaxDNS = 131072
+	}
+	if cfg.ClientBuffer <= 0 {
+		cfg.ClientBuffer = 16 << 10
+	}
+	if cfg.ServerBuffer <= 0 {
+		cfg.ServerBuffer = 64 << 10
+	}
+	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
+	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
+	e.dns = newDNSCache(cfg.MaxDNS)
+	e.judge = newJudge(e)
+	e.devs = make(devices)
+	return e, nil
+}
+
+// Stats returns the counters so far.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.FlowsEvicted = e.table.evicted
+	s.PeakFlows = e.table.peak
+	return s
+}
+
+// Frame decodes and processes one captured frame. ts is the capture time.
+func (e *Engine) Frame(link layers.LinkType, frame []byte, ts time.Time, wireLen int) {
+	e.FrameNS(link, frame, ts.UnixNano(), wireLen)
+}
+
+// FrameNS is Frame with the time in Unix nanoseconds.
+func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int) {
+	e.stats.Packets++
+	e.stats.Bytes += uint64(wireLen)
+	if e.stats.First == 0 || ts < e.stats.First {
+		e.stats.First = ts
+	}
+	if ts > e.stats.Last {
+		e.stats.Last = ts
+	}
+	p := &e.pkt
+	e.curLink, e.curFrame, e.curTS = link, frame, ts
+	if err := e.dec.Decode(link, frame, p); err != nil {
+		switch err {
+		case decode.ErrNotIP:
+			e.stats.NonIP++
+		case decode.ErrUnsupportedLink:
+			e.stats.Unsupported++
+		default:
+			e.stats.Undecodable++
+		}
+		return
+	}
+	p.WireLen = wireLen
+	e.Packet(p, ts)
+}
+
+// Idle tells a live engine that no packet arrived until now, so idle flows
+// can expire on a quiet link. Capture files never need it.
+func (e *Engine) Idle(now time.Time) {
+	ns := now.UnixNano()
+	if e.now == 0 || ns-e.now < int64(time.Second) {
+		return
+	}
+	e.now = ns
+	e.lastGC = ns
+	e.table.expire(ns)
+}
+
+// Packet processes one decoded packet.
+func (e *Engine) Packet(p *decode.Packet, ts int64) {
+	if ts > e.now {
+		e.now = ts
+	}
+	// Expire idle flows about once a second of capture time.
+	if e.now-e.lastGC > int64(time.Second) {
+		e.lastGC = e.now
+		e.table.expire(e.now)
+		e.judge.tick(e.now)
+	}
+	switch p.Proto {
+	case decode.ProtoTCP:
+		e.stats.TCP++
+	case decode.ProtoUDP:
+		e.stats.UDP++
+	case decode.ProtoICMP, decode.ProtoICMPv6:
+		e.stats.ICMP++
+		e.icmp(p, ts)
+		return
+	default:
+		return
+	}
+	if p.Fragment && p.SrcPort == 0 && p.DstPort == 0 {
+		e.stats.Fragments++
+		return
+	}
+	if p.Fragment {
+		e.stats.Fragments++
+	}
+	k, srcIsA := makeKey(p)
+	f := e.table.get(k)
+	if f != nil && p.Proto == decode.ProtoTCP && e.isNewConnection(f, p, srcIsA) {
+		e.table.end(f, false)
+		f = nil
+	}
+	if f == nil {
+		f = e.newFlow(k, p, srcIsA, ts)
+	}
+	dir := dirServer
+	if srcIsA == f.clientIsA {
+		dir = dirClient
+	}
+	f.Last = ts
+	f.Packets[dir]++
+	f.WireBytes[dir] += uint64(p.WireLen)
+	f.Bytes[dir] += uint64(len(p.Payload))
+	if p.HasMAC && !f.hasMAC[dir] {
+		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
+	}
+	if p.ProcLen > 0 && f.Proc == "" {
+		f.Proc, f.PID = p.Proc(), p.PID
+	}
+	if e.ev != nil && e.curFrame != nil {
+		e.keep(f)
+	}
+	if p.Proto == decode.ProtoTCP {
+		e.tcp(f, p, dir, ts)
+	} else {
+		e.table.touch(f, classUDP)
+		if len(p.Payload) > 0 {
+			e.udpPayload(f, p, dir, ts)
+		}
+	}
+}
+
+// isNewConnection reports whether a SYN reuses the 5-tuple of a finished
+// connection (port reuse), which then starts a new flow.
+func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
+	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
+		return false
+	}
+	if srcIsA != f.clientIsA {
+		return true // a SYN from the old server: a new connection the other way
+	}
+	if f.hist[dirClient]&hSYN == 0 {
+		return false
+	}
+	closed := f.firstRST >= 0 || (f.hist[dirClient]&hFIN != 0 && f.hist[dirServer]&hFIN != 0)
+	return closed && p.Seq != f.synSeq
+}
+
+func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
+	f := e.table.add(k, ts)
+	e.stats.Flows++
+	f.Proto = p.Proto
+	f.VLAN = p.VLAN
+	srcClient, sure := orient(p)
+	f.oriented = sure
+	if srcClient {
+		f.Client, f.Server, f.CPort, f.SPort = p.Src, p.Dst, p.SrcPort, p.DstPort
+		f.clientIsA = srcIsA
+	} else {
+		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+		f.clientIsA = !srcIsA
+	}
+	f.streams[dirClient].limit = e.cfg.ClientBuffer
+	f.streams[dirServer].limit = e.cfg.ServerBuffer
+	return f
+}
+
+// orient decides whether the packet's sender is the client, and whether
+// that is certain (a SYN) or a guess from ports or payload.
+func orient(p *decode.Packet) (srcIsClient, sure bool) {
+	if p.Proto == decode.ProtoTCP && p.TCPFlags&decode.FlagSYN != 0 {
+		return p.TCPFlags&decode.FlagACK == 0, true
+	}
+	if p.Proto == decode.ProtoUDP {
+		if c, ok := udpClientGuess(p); ok {
+			return c, true
+		}
+	}
+	sp, dp := servicePort(p.SrcPort), servicePort(p.DstPort)
+	switch {
+	case dp && !sp:
+		return true, false
+	case sp && !dp:
+		return false, false
+	}
+	return p.SrcPort > p.DstPort, false
+}
+
+// servicePort reports ports that are a server's rather than a client's.
+func servicePort(p uint16) bool {
+	switch p {
+	case 53, 80, 123, 443, 853, 2197, 5223, 8080, 3128, 8443, 993, 587, 22:
+		return true
+	}
+	return p < 1024
+}
+
+func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
+	flags := p.TCPFlags
+	h := &f.hist[dir]
+	if flags&decode.FlagSYN != 0 {
+		if flags&decode.FlagACK == 0 {
+			if dir == dirClient {
+				if *h&hSYN != 0 {
+					f.SynRetries++
+				} else {
+					f.synSeq = p.Seq
+					f.synTime = ts
+				}
+			}
+			*h |= hSYN
+		} else {
+			if *h&hSYNACK == 0 {
+				f.synAckTime = ts
+			}
+			*h |= hSYNACK
+		}
+		f.streams[dir].start(p.Seq + 1)
+	} else if flags&decode.FlagACK != 0 {
+		*h |= hACK
+	}
+	if flags&decode.FlagFIN != 0 {
+		*h |= hFIN
+	}
+	if flags&decode.FlagRST != 0 {
+		*h |= hRST
+		f.RSTCount[dir]++
+		if f.firstRST < 0 {
+			f.firstRST = dir
+			f.RSTTime = ts
+			f.RSTTTL = p.TTL
+			f.RSTIPID = p.IPID
+		}
+	} else {
+		if !f.ttlSet[dir] {
+			f.firstTTL[dir] = p.TTL
+			f.ttlSet[dir] = true
+		}
+		f.lastTTL[dir] = p.TTL
+		f.lastIPID[dir] = p.IPID
+	}
+	if len(p.Payload) > 0 {
+		*h |= hData
+		if f.firstRST >= 0 && ts > f.RSTTime && flags&decode.FlagRST == 0 {
+			f.dataAfterRST[dir] = true
+		}
+		s := &f.streams[dir]
+		seq := p.Seq
+		if flags&decode.FlagSYN != 0 {
+			seq++ // data on a SYN (TCP Fast Open) follows the SYN's sequence number
+		}
+		if s.add(seq, p.Payload) {
+			e.streamGrew(f, dir, ts)
+		}
+	}
+	class := int8(classHandshake)
+	switch {
+	case f.firstRST >= 0 || (f.hist[0]&hFIN != 0 && f.hist[1]&hFIN != 0):
+		class = classClosed
+	case f.Established() || (f.hist[0]&hData != 0 && f.hist[1]&hData != 0):
+		class = classEstablished
+	}
+	e.table.touch(f, class)
+}
+
+// icmp joins a destination-unreachable error to the flow it quotes.
+func (e *Engine) icmp(p *decode.Packet, ts int64) {
+	if !p.Inner.Valid || !isUnreachable(p) {
+		return
+	}
+	in := p.Inner
+	q := decode.Packet{Src: in.Src, Dst: in.Dst, SrcPort: in.SrcPort, DstPort: in.DstPort, Proto: in.Proto}
+	k, _ := makeKey(&q)
+	f := e.table.get(k)
+	if f == nil {
+		return
+	}
+	f.ICMPCount++
+	f.ICMPType, f.ICMPCode, f.ICMPFrom = p.ICMPType, p.ICMPCode, p.Src
+	f.Last = ts
+}
+
+func isUnreachable(p *decode.Packet) bool {
+	if p.Proto == decode.ProtoICMP {
+		return p.ICMPType == 3
+	}
+	return p.ICMPType == 1
+}
+
+// flowEnded is called by the table when a flow expires, is evicted or the
+// input ends.
+func (e *Engine) flowEnded(f *Flow, evicted bool) {
+	f.ended = true
+	e.finishApp(f)
+	e.judge.flow(f, evicted)
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.Unmap().String()
+}

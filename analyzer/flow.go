@@ -1,0 +1,206 @@
+package analyzer
+
+import (
+	"net/netip"
+
+	"orchard/analyzer/decode"
+)
+
+// Direction indexes per-direction counters: 0 is client → server.
+const (
+	dirClient = 0
+	dirServer = 1
+)
+
+// flowKey is the canonical 5-tuple: the smaller (address, port) first, so
+// both directions of a flow share one key. Fixed-size and pointer-free.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	proto  uint8
+}
+
+func makeKey(p *decode.Packet) (k flowKey, srcIsA bool) {
+	s, d := p.Src.As16(), p.Dst.As16()
+	k.proto = p.Proto
+	if less(s, p.SrcPort, d, p.DstPort) {
+		k.a, k.pa, k.b, k.pb = s, p.SrcPort, d, p.DstPort
+		return k, true
+	}
+	k.a, k.pa, k.b, k.pb = d, p.DstPort, s, p.SrcPort
+	return k, false
+}
+
+func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return pa <= pb
+}
+
+// tcp history bits, per direction.
+const (
+	hSYN    uint16 = 1 << iota // SYN without ACK
+	hSYNACK                    // SYN with ACK
+	hACK                       // pure or piggy-backed ACK (not on a SYN)
+	hData                      // payload
+	hFIN
+	hRST
+)
+
+// Flow is one connection (TCP) or exchange (UDP) oriented client → server.
+type Flow struct {
+	key    flowKey
+	Proto  uint8
+	Client netip.Addr
+	Server netip.Addr
+	CPort  uint16
+	SPort  uint16
+	// mac holds each side's Ethernet source address when the link had one.
+	mac    [2][6]byte
+	hasMAC [2]bool
+	// clientIsA is true when the client is the key's a side.
+	clientIsA bool
+	VLAN      uint16
+	PID       int32
+	Proc      string
+
+	First, Last int64 // capture time, Unix nanoseconds
+	Packets     [2]uint64
+	Bytes       [2]uint64 // payload bytes
+	WireBytes   [2]uint64
+
+	// TCP.
+	hist       [2]uint16
+	SynRetries int
+	synSeq     uint32
+	firstRST   int   // direction of the first RST: -1 none
+	RSTCount   [2]int
+	RSTTime    int64 // time of the first RST
+	RSTTTL     uint8 // TTL and IP ID of the first RST
+	RSTIPID    uint16
+	RSTAfterData bool // the first RST came after payload from its sender's peer
+	// TTL/IPID of each side's first packet and of its last non-RST packet.
+	firstTTL  [2]uint8
+	lastTTL   [2]uint8
+	lastIPID  [2]uint16
+	ttlSet    [2]bool
+	synTime   int64 // first SYN
+	synAckTime int64
+	dataAfterRST [2]bool // payload seen from a side after the first RST
+
+	// ICMP destination unreachable joined to this flow.
+	ICMPType, ICMPCode uint8
+	ICMPFrom           netip.Addr
+	ICMPCount          int
+
+	streams [2]stream
+
+	// Set by the application-layer dissection (app.go).
+	app appFacts
+
+	// kept packets for --write-evidence
+	kept []keptPacket
+
+	// table bookkeeping
+	prev, next *Flow
+	class      int8
+	ended      bool
+	oriented   bool // orientation was decided by a SYN or an application message
+}
+
+// State returns the flow's Zeek conn_state for TCP, "" for other protocols.
+func (f *Flow) State() string {
+	if f.Proto != decode.ProtoTCP {
+		return ""
+	}
+	c, s := f.hist[dirClient], f.hist[dirServer]
+	syn := c&hSYN != 0
+	synack := s&hSYNACK != 0
+	switch {
+	case syn && !synack:
+		switch {
+		case s&hRST != 0:
+			return "REJ"
+		case c&hRST != 0:
+			return "RSTOS0"
+		case c&hFIN != 0:
+			return "SH"
+		case s != 0:
+			return "OTH"
+		}
+		return "S0"
+	case !syn && synack:
+		switch {
+		case s&hRST != 0:
+			return "RSTRH"
+		case s&hFIN != 0:
+			return "SHR"
+		}
+		return "OTH"
+	case !syn && !synack:
+		return "OTH"
+	}
+	// Established (SYN and SYN-ACK seen).
+	switch {
+	case f.firstRST == dirClient:
+		return "RSTO"
+	case f.firstRST == dirServer:
+		return "RSTR"
+	case c&hFIN != 0 && s&hFIN != 0:
+		return "SF"
+	case c&hFIN != 0:
+		return "S2"
+	case s&hFIN != 0:
+		return "S3"
+	}
+	return "S1"
+}
+
+// Established reports whether the TCP handshake completed (SYN and SYN-ACK seen).
+func (f *Flow) Established() bool {
+	return f.hist[dirClient]&hSYN != 0 && f.hist[dirServer]&hSYNACK != 0
+}
+
+// ServerAnswered reports whether the server sent anything at all.
+func (f *Flow) ServerAnswered() bool { return f.Packets[dirServer] > 0 }
+
+// RSTBy returns "client", "server" or "" for the sender of the first RST.
+func (f *Flow) RSTBy() string {
+	switch f.firstRST {
+	case dirClient:
+		return "client"
+	case dirServer:
+		return "server"
+	}
+	return ""
+}
+
+// ClientMAC returns the client's Ethernet address, if the link carried one.
+func (f *Flow) ClientMAC() ([6]byte, bool) { return f.mac[dirClient], f.hasMAC[dirClient] }
+
+// swap reverses the flow's orientation (the first packet was the server's).
+func (f *Flow) swap() {
+	f.Client, f.Server = f.Server, f.Client
+	f.CPort, f.SPort = f.SPort, f.CPort
+	f.Packets[0], f.Packets[1] = f.Packets[1], f.Packets[0]
+	f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
+	f.WireBytes[0], f.WireBytes[1] = f.WireBytes[1], f.WireBytes[0]
+	f.hist[0], f.hist[1] = f.hist[1], f.hist[0]
+	f.RSTCount[0], f.RSTCount[1] = f.RSTCount[1], f.RSTCount[0]
+	if f.firstRST >= 0 {
+		f.firstRST = 1 - f.firstRST
+	}
+	f.firstTTL[0], f.firstTTL[1] = f.firstTTL[1], f.firstTTL[0]
+	f.lastTTL[0], f.lastTTL[1] = f.lastTTL[1], f.lastTTL[0]
+	f.lastIPID[0], f.lastIPID[1] = f.lastIPID[1], f.lastIPID[0]
+	f.ttlSet[0], f.ttlSet[1] = f.ttlSet[1], f.ttlSet[0]
+	f.dataAfterRST[0], f.dataAfterRST[1] = f.dataAfterRST[1], f.dataAfterRST[0]
+	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
+	f.mac[0], f.mac[1] = f.mac[1], f.mac[0]
+	f.hasMAC[0], f.hasMAC[1] = f.hasMAC[1], f.hasMAC[0]
+	f.clientIsA = !f.clientIsA
+	f.app.swap()
+}

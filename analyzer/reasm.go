@@ -1,0 +1,120 @@
+package analyzer
+
+// stream keeps the first bytes of one direction of a TCP connection in
+// sequence order: enough for the TLS and HTTP dissectors. It tolerates
+// retransmissions, overlaps and a few out-of-order segments, and gives up
+// cleanly on a gap it cannot fill.
+type stream struct {
+	buf     []byte
+	limit   int
+	base    uint32 // sequence number of buf[0]
+	started bool
+	gap     bool // a hole that was never filled: nothing more is appended
+	full    bool // limit reached
+	pending []pendingSeg
+}
+
+type pendingSeg struct {
+	seq  uint32
+	data []byte
+}
+
+const maxPending = 8
+
+// start fixes the sequence number of the first byte (the SYN's seq + 1).
+func (s *stream) start(seq uint32) {
+	if s.started {
+		return
+	}
+	s.started = true
+	s.base = seq
+}
+
+// closed reports whether the stream will accept no more bytes.
+func (s *stream) closed() bool { return s.gap || s.full || s.limit == 0 }
+
+// add places a segment's payload; it reports whether the contiguous bytes grew.
+func (s *stream) add(seq uint32, data []byte) bool {
+	if len(data) == 0 || s.closed() {
+		return false
+	}
+	if !s.started {
+		s.start(seq)
+	}
+	grew := s.place(seq, data)
+	if !grew {
+		return false
+	}
+	// Drain pending segments that now fit.
+	for progress := true; progress && len(s.pending) > 0 && !s.closed(); {
+		progress = false
+		next := s.base + uint32(len(s.buf))
+		for i := 0; i < len(s.pending); i++ {
+			p := s.pending[i]
+			if int32(p.seq-next) <= 0 {
+				s.pending = append(s.pending[:i], s.pending[i+1:]...)
+				s.place(p.seq, p.data)
+				progress = true
+				break
+			}
+		}
+	}
+	return true
+}
+
+func (s *stream) place(seq uint32, data []byte) bool {
+	next := s.base + uint32(len(s.buf))
+	diff := int32(seq - next)
+	if diff > 0 {
+		// Out of order: keep a copy if it is near and there is room.
+		if len(s.pending) >= maxPending || int(diff) >= s.limit-len(s.buf) {
+			s.gap = true
+			s.pending = nil
+			return false
+		}
+		for _, p := range s.pending {
+			if p.seq == seq && len(p.data) >= len(data) {
+				return false // duplicate
+			}
+		}
+		room := s.limit - len(s.buf) - int(diff)
+		if len(data) > room {
+			data = data[:room]
+		}
+		s.pending = append(s.pending, pendingSeg{seq: seq, data: append([]byte(nil), data...)})
+		return false
+	}
+	skip := int(-diff)
+	if skip >= len(data) {
+		return false // retransmission of bytes we have
+	}
+	data = data[skip:]
+	room := s.limit - len(s.buf)
+	if room <= 0 {
+		s.full = true
+		return false
+	}
+	if len(data) >= room {
+		data = data[:room]
+		s.full = true
+	}
+	if s.buf == nil {
+		c := 2048
+		if c > s.limit {
+			c = s.limit
+		}
+		if c < len(data) {
+			c = len(data)
+		}
+		s.buf = make([]byte, 0, c)
+	}
+	s.buf = append(s.buf, data...)
+	return len(data) > 0
+}
+
+// release drops the buffer once no dissector wants more bytes.
+func (s *stream) release() {
+	s.buf = nil
+	s.pending = nil
+	s.limit = 0
+}

@@ -1,0 +1,67 @@
+package analyzer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"orchard/analyzer/capture"
+)
+
+// Progress is told how far a file has been read (bytes of the underlying
+// file; total is -1 when unknown).
+type Progress func(name string, done, total int64)
+
+// ReadFile analyses one capture file ("-" is stdin). A file cut short is
+// analysed up to its last whole packet and reported as a warning; a file
+// that is not a capture returns an error naming it. Other files are
+// unaffected either way.
+func (e *Engine) ReadFile(ctx context.Context, name string, progress Progress) (warning string, err error) {
+	return e.ReadFrom(ctx, name, nil, progress)
+}
+
+// ReadFrom is ReadFile reading from r (stdin, a pipe) when r is not nil.
+func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progress Progress) (warning string, err error) {
+	var f *capture.File
+	if r != nil {
+		f, err = capture.OpenReader(name, r)
+	} else {
+		f, err = capture.Open(name)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var p capture.Packet
+	for n := 0; ; n++ {
+		if n&0x3fff == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			if progress != nil {
+				progress(name, f.InputOffset(), f.Size())
+			}
+		}
+		err := f.Next(&p)
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			var te *capture.TruncatedError
+			if errors.As(err, &te) {
+				return te.Error(), nil
+			}
+			if f.Packets() > 0 {
+				// Analyse what came before the damage; say where it is.
+				return fmt.Sprintf("%v (analysed the %d packets before it)", err, f.Packets()), nil
+			}
+			return "", err
+		}
+		e.FrameNS(p.LinkType, p.Data, p.Timestamp.UnixNano(), p.WireLen)
+	}
+	if progress != nil {
+		progress(name, f.InputOffset(), f.Size())
+	}
+	return "", nil
+}

@@ -1,0 +1,177 @@
+package analyzer
+
+import "time"
+
+// Flow classes, each with its own idle timeout and LRU list.
+const (
+	classHandshake   = iota // TCP without a completed handshake
+	classEstablished        // TCP established
+	classClosed             // TCP closed (FIN both ways or RST): kept briefly for stragglers
+	classUDP                // UDP
+	numClasses
+)
+
+// Timeouts are the idle timeouts of the flow table, by packet time.
+type Timeouts struct {
+	Handshake   time.Duration // default 90s: covers a device's SYN retries
+	Established time.Duration // default 5m
+	Closed      time.Duration // default 15s
+	UDP         time.Duration // default 60s
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Handshake <= 0 {
+		t.Handshake = 90 * time.Second
+	}
+	if t.Established <= 0 {
+		t.Established = 5 * time.Minute
+	}
+	if t.Closed <= 0 {
+		t.Closed = 15 * time.Second
+	}
+	if t.UDP <= 0 {
+		t.UDP = 60 * time.Second
+	}
+	return t
+}
+
+// lru is an intrusive doubly-linked list of flows, oldest first.
+type lru struct{ head, tail *Flow }
+
+func (l *lru) push(f *Flow) {
+	f.prev, f.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+}
+
+func (l *lru) remove(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+// table maps canonical keys to flows, expires them by packet time and keeps
+// their number under a hard cap.
+type table struct {
+	flows    map[flowKey]*Flow
+	lists    [numClasses]lru
+	timeout  [numClasses]int64
+	max      int
+	free     []*Flow
+	evicted  uint64
+	peak     int
+	onExpire func(f *Flow, evicted bool)
+}
+
+func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
+	t = t.withDefaults()
+	tb := &table{
+		flows:    make(map[flowKey]*Flow, 1024),
+		max:      max,
+		onExpire: onExpire,
+	}
+	tb.timeout[classHandshake] = int64(t.Handshake)
+	tb.timeout[classEstablished] = int64(t.Established)
+	tb.timeout[classClosed] = int64(t.Closed)
+	tb.timeout[classUDP] = int64(t.UDP)
+	return tb
+}
+
+func (t *table) get(k flowKey) *Flow { return t.flows[k] }
+
+// add inserts a new flow for k, evicting the least recently seen flow when
+// the table is full.
+func (t *table) add(k flowKey, now int64) *Flow {
+	if len(t.flows) >= t.max {
+		t.evictOldest()
+	}
+	var f *Flow
+	if n := len(t.free); n > 0 {
+		f = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		f = new(Flow)
+	}
+	f.key = k
+	f.firstRST = -1
+	f.First, f.Last = now, now
+	f.class = -1
+	t.flows[k] = f
+	if len(t.flows) > t.peak {
+		t.peak = len(t.flows)
+	}
+	return f
+}
+
+// touch moves f to the tail of the list of its class.
+func (t *table) touch(f *Flow, class int8) {
+	if f.class >= 0 {
+		t.lists[f.class].remove(f)
+	}
+	f.class = class
+	t.lists[class].push(f)
+}
+
+// expire ends every flow idle for longer than its class's timeout.
+func (t *table) expire(now int64) {
+	for c := range t.lists {
+		l := &t.lists[c]
+		for l.head != nil && now-l.head.Last > t.timeout[c] {
+			t.end(l.head, false)
+		}
+	}
+}
+
+func (t *table) evictOldest() {
+	var oldest *Flow
+	for c := range t.lists {
+		if h := t.lists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+			oldest = h
+		}
+	}
+	if oldest != nil {
+		t.evicted++
+		t.end(oldest, true)
+	}
+}
+
+// end removes f, reports it and recycles it.
+func (t *table) end(f *Flow, evicted bool) {
+	if f.class >= 0 {
+		t.lists[f.class].remove(f)
+	}
+	delete(t.flows, f.key)
+	t.onExpire(f, evicted)
+	*f = Flow{}
+	if len(t.free) < 4096 {
+		t.free = append(t.free, f)
+	}
+}
+
+// flush ends every flow, oldest first (end of input).
+func (t *table) flush() {
+	for {
+		var oldest *Flow
+		for c := range t.lists {
+			if h := t.lists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+				oldest = h
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		t.end(oldest, false)
+	}
+}
