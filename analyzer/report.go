@@ -1,0 +1,384 @@
+package analyzer
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"orchard/dissect"
+)
+
+// Report is the result of an analysis: the JSON document of --format json.
+type Report struct {
+	Capture  CaptureInfo       `json:"capture"`
+	Findings []*Finding        `json:"findings"`
+	Services []ServiceSummary  `json:"services"`
+	Hosts    []*HostSummary    `json:"hosts"`
+	Devices  []*DeviceSummary  `json:"devices"`
+}
+
+// CaptureInfo describes what was read.
+type CaptureInfo struct {
+	Files      []string `json:"files"`
+	First      string   `json:"first,omitempty"`
+	Last       string   `json:"last,omitempty"`
+	Duration   float64  `json:"duration"`
+	Packets    uint64   `json:"packets"`
+	Bytes      uint64   `json:"bytes"`
+	Flows      uint64   `json:"flows"`
+	AppleFlows uint64   `json:"apple_flows"`
+	Devices    int      `json:"devices"`
+	Stats      Stats    `json:"stats"`
+	Warnings   []string `json:"warnings,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
+	// Live capture counters, when the input was an interface.
+	Live *LiveStats `json:"live,omitempty"`
+}
+
+// LiveStats are the capture counters of a live interface.
+type LiveStats struct {
+	Interface     string `json:"interface"`
+	Received      uint64 `json:"received"`
+	DroppedKernel uint64 `json:"dropped_kernel"`
+	DroppedIface  uint64 `json:"dropped_interface"`
+}
+
+// ServiceSummary is one catalog section's verdict.
+type ServiceSummary struct {
+	Section string   `json:"section"`
+	Hosts   []string `json:"hosts"`
+	Flows   int      `json:"flows"`
+	OK      int      `json:"ok"`
+	Failed  int      `json:"failed"`
+	Verdict string   `json:"verdict"` // OK, BLOCKED, INTERCEPTED, DEGRADED, UNSEEN
+}
+
+// HostSummary tallies the flows to one Apple host.
+type HostSummary struct {
+	Host       string   `json:"host"`
+	NameSource string   `json:"name_source"`
+	Service    string   `json:"service,omitempty"`
+	Section    string   `json:"section,omitempty"`
+	Ports      []string `json:"ports"`
+	Servers    []string `json:"servers"`
+	Flows      int      `json:"flows"`
+	OK         int      `json:"ok"`
+	Failed     int      `json:"failed"`
+	Findings   []string `json:"findings,omitempty"`
+}
+
+func (h *HostSummary) addPort(p uint16, proto string) {
+	s := proto + "/" + strconv.Itoa(int(p))
+	for _, x := range h.Ports {
+		if x == s {
+			return
+		}
+	}
+	if len(h.Ports) < 16 {
+		h.Ports = append(h.Ports, s)
+	}
+}
+
+func (h *HostSummary) addServer(s string) {
+	for _, x := range h.Servers {
+		if x == s {
+			return
+		}
+	}
+	if len(h.Servers) < 16 {
+		h.Servers = append(h.Servers, s)
+	}
+}
+
+func (h *HostSummary) addFinding(n string) {
+	for _, x := range h.Findings {
+		if x == n {
+			return
+		}
+	}
+	h.Findings = append(h.Findings, n)
+}
+
+// DeviceSummary is one client device.
+type DeviceSummary struct {
+	Address    string   `json:"address"`
+	MAC        string   `json:"mac,omitempty"`
+	Processes  []string `json:"processes,omitempty"`
+	Flows      int      `json:"flows"`
+	AppleFlows int      `json:"apple_flows"`
+	Failed     int      `json:"failed"`
+	Findings   int      `json:"findings"`
+}
+
+type devices map[netip.Addr]*DeviceSummary
+
+func (d devices) get(f *Flow) *DeviceSummary {
+	s := d[f.Client]
+	if s == nil {
+		s = &DeviceSummary{Address: addrString(f.Client)}
+		d[f.Client] = s
+	}
+	if s.MAC == "" {
+		if m, ok := f.ClientMAC(); ok {
+			s.MAC = macString(m)
+		}
+	}
+	if f.Proc != "" && len(s.Processes) < 32 {
+		found := false
+		for _, p := range s.Processes {
+			if p == f.Proc {
+				found = true
+				break
+			}
+		}
+		if !found {
+			s.Processes = append(s.Processes, f.Proc)
+		}
+	}
+	return s
+}
+
+// Finish ends every open flow and returns the report. The engine must not
+// be fed afterwards.
+func (e *Engine) Finish() *Report {
+	e.table.flush()
+	return e.report()
+}
+
+// Snapshot returns the report so far without ending open flows (live
+// --report-every): flows still open are not judged yet.
+func (e *Engine) Snapshot() *Report { return e.report() }
+
+func (e *Engine) report() *Report {
+	j := e.judge
+	st := e.Stats()
+	r := &Report{
+		Capture: CaptureInfo{
+			Packets: st.Packets, Bytes: st.Bytes, Flows: st.Flows, AppleFlows: j.appleFlows,
+			Stats: st, Files: []string{},
+		},
+		Findings: j.sortedFindings(),
+	}
+	if st.First != 0 {
+		r.Capture.First, r.Capture.Last = rfc3339(st.First), rfc3339(st.Last)
+		r.Capture.Duration = time.Duration(st.Last - st.First).Seconds()
+	}
+	if r.Findings == nil {
+		r.Findings = []*Finding{}
+	}
+	// Hosts, most flows first.
+	for _, h := range j.hosts {
+		r.Hosts = append(r.Hosts, h)
+	}
+	sort.Slice(r.Hosts, func(a, b int) bool {
+		if r.Hosts[a].Failed != r.Hosts[b].Failed {
+			return r.Hosts[a].Failed > r.Hosts[b].Failed
+		}
+		if r.Hosts[a].Flows != r.Hosts[b].Flows {
+			return r.Hosts[a].Flows > r.Hosts[b].Flows
+		}
+		return r.Hosts[a].Host < r.Hosts[b].Host
+	})
+	if r.Hosts == nil {
+		r.Hosts = []*HostSummary{}
+	}
+	// Devices: count findings per client.
+	for _, d := range e.devs {
+		d.Findings = 0
+	}
+	for _, fd := range r.Findings {
+		if a, err := netip.ParseAddr(fd.Client); err == nil {
+			if d := e.devs[a]; d != nil {
+				d.Findings++
+			} else if d := e.devs[a.Unmap()]; d != nil {
+				d.Findings++
+			}
+		}
+	}
+	for _, d := range e.devs {
+		r.Devices = append(r.Devices, d)
+	}
+	sort.Slice(r.Devices, func(a, b int) bool {
+		if r.Devices[a].AppleFlows != r.Devices[b].AppleFlows {
+			return r.Devices[a].AppleFlows > r.Devices[b].AppleFlows
+		}
+		return r.Devices[a].Address < r.Devices[b].Address
+	})
+	if r.Devices == nil {
+		r.Devices = []*DeviceSummary{}
+	}
+	r.Capture.Devices = len(r.Devices)
+	r.Services = e.services(r)
+	if st.FlowsEvicted > 0 {
+		r.Capture.Warnings = append(r.Capture.Warnings, "flow table full: "+strconv.FormatUint(st.FlowsEvicted, 10)+" flows evicted early (raise --max-flows)")
+	}
+	return r
+}
+
+// services rolls hosts up into catalog sections with a verdict each.
+func (e *Engine) services(r *Report) []ServiceSummary {
+	bySec := map[string]*ServiceSummary{}
+	var order []string
+	for _, en := range e.cat.Entries() {
+		if _, ok := bySec[en.Section]; !ok {
+			bySec[en.Section] = &ServiceSummary{Section: en.Section, Hosts: []string{}}
+			order = append(order, en.Section)
+		}
+	}
+	intercepted := map[string]bool{}
+	for _, fd := range r.Findings {
+		if fd.Finding == FindIntercepted || fd.Finding == FindAborted {
+			intercepted[fd.Section] = true
+		}
+	}
+	for _, h := range r.Hosts {
+		s := bySec[h.Section]
+		if s == nil {
+			continue
+		}
+		if len(s.Hosts) < 64 {
+			s.Hosts = append(s.Hosts, h.Host)
+		}
+		s.Flows += h.Flows
+		s.OK += h.OK
+		s.Failed += h.Failed
+	}
+	out := make([]ServiceSummary, 0, len(order))
+	for _, name := range order {
+		s := bySec[name]
+		switch {
+		case s.Flows == 0:
+			s.Verdict = "UNSEEN"
+		case intercepted[name]:
+			s.Verdict = "INTERCEPTED"
+		case s.Failed == 0:
+			s.Verdict = "OK"
+		case s.OK == 0:
+			s.Verdict = "BLOCKED"
+		default:
+			s.Verdict = "DEGRADED"
+		}
+		out = append(out, *s)
+	}
+	return out
+}
+
+// flowEvent renders a flow for the event stream.
+func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
+	a := &f.app
+	ev := FlowEvent{
+		Type: "flow", Proto: protoName(f.Proto), Client: addrString(f.Client), ClientPort: f.CPort,
+		Server: addrString(f.Server), Port: f.SPort, VLAN: f.VLAN, Process: f.Proc, PID: f.PID,
+		State: f.State(), First: rfc3339(f.First), Last: rfc3339(f.Last),
+		Duration:      time.Duration(f.Last - f.First).Seconds(),
+		PacketsClient: f.Packets[dirClient], PacketsServer: f.Packets[dirServer],
+		BytesClient: f.Bytes[dirClient], BytesServer: f.Bytes[dirServer],
+		SynRetries: f.SynRetries, RSTBy: f.RSTBy(), Evicted: evicted,
+		Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(), Apple: at.apple,
+	}
+	if m, ok := f.ClientMAC(); ok {
+		ev.ClientMAC = macString(m)
+	}
+	if f.ICMPCount > 0 {
+		ev.ICMP = icmpName(f)
+	}
+	if ch := f.clientHello(); ch != nil {
+		ev.SNI, ev.ALPN, ev.JA4 = ch.SNI, ch.ALPN, ch.JA4(a.quicHello == ch)
+		ev.HelloBytes = ch.Length + 4
+		ev.TLSPQ = pqGroup(ch) != ""
+		if a.serverHello == nil {
+			ev.TLSVersion = dissect.TLSVersionString(ch.MaxVersion())
+		}
+	}
+	if sh := a.serverHello; sh != nil {
+		ev.TLSVersion = dissect.TLSVersionString(sh.Version)
+		ev.TLSCipher = dissect.CipherSuiteString(sh.CipherSuite)
+		if sh.Group != 0 {
+			ev.TLSGroup = dissect.GroupString(sh.Group)
+		}
+	}
+	if len(a.certs) > 0 {
+		certs, _ := dissect.ParseCertificates(a.certs)
+		for _, c := range certs {
+			if c == nil {
+				continue
+			}
+			ev.CertChain = append(ev.CertChain, Cert{Subject: c.Subject.String(), Issuer: c.Issuer.String()})
+		}
+		if len(ev.CertChain) > 0 {
+			ev.CertSubject, ev.CertIssuer = ev.CertChain[0].Subject, ev.CertChain[0].Issuer
+		}
+	}
+	var alerts []string
+	for _, al := range a.clientAlert {
+		alerts = append(alerts, "client: "+al.String())
+	}
+	for _, al := range a.serverAlert {
+		alerts = append(alerts, "server: "+al.String())
+	}
+	ev.TLSAlert = strings.Join(alerts, "; ")
+	if r := a.req; r != nil {
+		ev.HTTPMethod, ev.HTTPHost, ev.UserAgent = r.Method, r.Host, r.UserAgent
+		if r.Method == "CONNECT" {
+			ev.ConnectTarget = r.Target
+		}
+	}
+	if r := a.resp; r != nil {
+		ev.HTTPStatus = r.Status
+	}
+	if a.ntpRequests > 0 || a.ntpReplies > 0 {
+		ev.NTPMode = a.ntp.ModeString()
+		s := int(a.ntp.Stratum)
+		ev.NTPStratum = &s
+		ev.NTPRefID = a.ntp.RefIDString()
+	}
+	if a.quic != nil && a.quic.Packets() > 0 {
+		ev.QUICVersion = dissect.QUICVersionString(a.quic.Version())
+	}
+	return ev
+}
+
+// advice says in one line what an admin can do about a finding.
+func advice(name string, at *attribution) string {
+	proxy := ""
+	if at.best != nil && at.best.Proxy == "no" {
+		proxy = " Apple says this host does not work through a proxy."
+	}
+	switch name {
+	case FindSYNUnanswered:
+		return "A firewall drops the connection: allow outbound TCP to this host and port." + proxy
+	case FindSYNRejected:
+		return "Something refuses the connection with a reset: check firewall reject rules and proxy settings."
+	case FindICMPUnreachable:
+		return "A router or firewall reports the destination unreachable: allow it, or fix the route."
+	case FindReset:
+		return "Resets mid-connection: look for an IPS, DPI or proxy that tears down the session."
+	case FindIntercepted, FindAborted:
+		return "TLS inspection breaks Apple services: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from decryption."
+	case FindCertExpired:
+		return "Check the device and the capture clock; a genuine certificate was outside its validity."
+	case FindHelloUnanswered:
+		return "A middlebox swallows the large (post-quantum) ClientHello: update it, or exempt Apple hosts from inspection."
+	case FindDNSFailure:
+		return "The resolver fails for this Apple name: check DNS filtering and forwarders."
+	case FindDNSSinkhole:
+		return "A DNS filter sinkholes this Apple name: allow-list it."
+	case FindDNSUnanswered:
+		return "DNS queries get no answer: check that the resolver is reachable and allowed."
+	case FindNTPUnanswered:
+		return "Allow outbound UDP 123 to Apple's time servers, or the device clock will drift and TLS will fail."
+	case FindNTPBad:
+		return "The time server refuses or is unsynchronised: use time.apple.com or a healthy local server."
+	case FindUDPUnanswered:
+		return "UDP 443 (QUIC) is blocked: services fall back to TCP, slower; allow it if you can."
+	case FindProxyDenied:
+		return "The proxy refuses this Apple host: allow-list it (and exempt it from authentication)." + proxy
+	case FindAPNSFallback:
+		return "Push works only over 443: allow TCP 5223 to 17.0.0.0/8 for reliable push notifications."
+	case FindPortUnlisted:
+		return "Informational: Apple does not list this port for the host."
+	}
+	return ""
+}

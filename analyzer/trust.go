@@ -1,0 +1,166 @@
+package analyzer
+
+import (
+	"crypto/x509"
+	_ "embed"
+	"encoding/pem"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/x509roots/fallback/bundle"
+)
+
+//go:embed anchors/historic.pem
+var historicPEM []byte
+
+// trustStore holds the anchors TLS chains are verified against: Mozilla's
+// roots plus Apple's own and historic anchors (anchors/README.md).
+type trustStore struct {
+	roots *x509.CertPool
+}
+
+var (
+	trustOnce sync.Once
+	trustVal  *trustStore
+)
+
+// loadTrust builds the anchor pool once per process: it is read-only after.
+func loadTrust() *trustStore {
+	trustOnce.Do(func() {
+		pool := x509.NewCertPool()
+		for r := range bundle.Roots() {
+			c, err := x509.ParseCertificate(r.Certificate)
+			if err != nil {
+				continue
+			}
+			if r.Constraint != nil {
+				pool.AddCertWithConstraint(c, r.Constraint)
+			} else {
+				pool.AddCert(c)
+			}
+		}
+		for _, c := range historicAnchors() {
+			pool.AddCert(c)
+		}
+		trustVal = &trustStore{roots: pool}
+	})
+	return trustVal
+}
+
+func historicAnchors() []*x509.Certificate {
+	var out []*x509.Certificate
+	rest := historicPEM
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return out
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			out = append(out, c)
+		}
+	}
+}
+
+// chainResult is the verdict on a server's certificate chain.
+type chainResult int
+
+const (
+	chainOK          chainResult = iota
+	chainUntrusted               // does not chain to an anchor: interception
+	chainNameMismatch            // genuine chain, but the leaf does not cover the name
+	chainExpired                 // genuine chain, outside its validity at capture time
+	chainUnparsable              // we could not parse the leaf: no verdict
+)
+
+// verify checks a DER chain (leaf first) for host at the capture time.
+func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResult, []*x509.Certificate, error) {
+	certs := make([]*x509.Certificate, 0, len(ders))
+	for _, d := range ders {
+		c, err := x509.ParseCertificate(d)
+		if err != nil {
+			if len(certs) == 0 {
+				return chainUnparsable, nil, err
+			}
+			continue
+		}
+		certs = append(certs, c)
+	}
+	leaf := certs[0]
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{Roots: t.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	_, err := leaf.Verify(opts)
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if ok := asInvalid(err, &inv); ok && inv.Reason == x509.Expired {
+			// Genuine but expired (or not yet valid) at capture time?
+			opts.CurrentTime = leaf.NotBefore.Add(time.Second)
+			if _, err2 := leaf.Verify(opts); err2 == nil {
+				return chainExpired, certs, err
+			}
+			opts.CurrentTime = leaf.NotAfter.Add(-time.Second)
+			if _, err2 := leaf.Verify(opts); err2 == nil {
+				return chainExpired, certs, err
+			}
+		}
+		return chainUntrusted, certs, err
+	}
+	if host != "" && !isIP(host) {
+		if err := leaf.VerifyHostname(host); err != nil {
+			return chainNameMismatch, certs, err
+		}
+	}
+	return chainOK, certs, nil
+}
+
+func asInvalid(err error, out *x509.CertificateInvalidError) bool {
+	if e, ok := err.(x509.CertificateInvalidError); ok {
+		*out = e
+		return true
+	}
+	return false
+}
+
+func isIP(h string) bool { return strings.Count(h, ":") >= 2 || strings.Trim(h, "0123456789.") == "" }
+
+// checkChain turns a chain verdict into a finding.
+func (j *judge) checkChain(f *Flow, at *attribution) verdict {
+	if j.trust == nil {
+		j.trust = loadTrust()
+	}
+	host := at.host
+	if at.source == SourceIP {
+		host = ""
+	}
+	res, certs, err := j.trust.verify(f.app.certs, host, time.Unix(0, f.First))
+	switch res {
+	case chainUntrusted:
+		issuer := certs[0].Issuer.String()
+		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate for %s issued by %q, which no trusted CA vouches for: %s", certs[0].Subject.CommonName, issuer, shortErr(err))}
+	case chainNameMismatch:
+		names := certs[0].DNSNames
+		if len(names) > 3 {
+			names = append(names[:3:3], "…")
+		}
+		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host)}
+	case chainExpired:
+		return verdict{FindCertExpired, SevWarn, fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was expired at capture time", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"))}
+	}
+	return verdict{}
+}
+
+func shortErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.Index(s, " (possibly"); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
