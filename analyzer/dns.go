@@ -94,11 +94,11 @@ type dnsKey struct {
 // dnsCache remembers, per (client, address), the name the client resolved to
 // reach it. It keeps at most max entries, forgetting the oldest first.
 type dnsCache struct {
-	m     map[dnsKey]*dnsSlot
-	any   map[[16]byte]dnsName // by address only, any client
-	ring  []dnsKey
-	next  int
-	max   int
+	m    map[dnsKey]*dnsSlot
+	any  map[[16]byte]dnsName // by address only, any client
+	ring []dnsKey
+	next int
+	max  int
 }
 
 type dnsSlot struct{ cur, prev dnsName }

@@ -121,24 +121,24 @@ func ParseSeverity(s string) (Severity, bool) {
 // Finding is one problem with an Apple endpoint, aggregated over the flows
 // that showed it (same finding, host, server, port, client).
 type Finding struct {
-	Type       string   `json:"type"` // "finding"
-	Finding    string   `json:"finding"`
-	Severity   string   `json:"severity"`
-	Host       string   `json:"host"`
-	NameSource string   `json:"name_source,omitempty"`
-	Service    string   `json:"service,omitempty"`
-	Section    string   `json:"section,omitempty"`
-	Client     string   `json:"client"`
-	ClientMAC  string   `json:"client_mac,omitempty"`
-	Process    string   `json:"process,omitempty"`
-	Server     string   `json:"server,omitempty"`
-	Port       uint16   `json:"port,omitempty"`
-	Proto      string   `json:"proto"`
-	Count      int      `json:"count"`
-	First      string   `json:"first"`
-	Last       string   `json:"last"`
-	Evidence   string   `json:"evidence"`
-	Advice     string   `json:"advice,omitempty"`
+	Type       string `json:"type"` // "finding"
+	Finding    string `json:"finding"`
+	Severity   string `json:"severity"`
+	Host       string `json:"host"`
+	NameSource string `json:"name_source,omitempty"`
+	Service    string `json:"service,omitempty"`
+	Section    string `json:"section,omitempty"`
+	Client     string `json:"client"`
+	ClientMAC  string `json:"client_mac,omitempty"`
+	Process    string `json:"process,omitempty"`
+	Server     string `json:"server,omitempty"`
+	Port       uint16 `json:"port,omitempty"`
+	Proto      string `json:"proto"`
+	Count      int    `json:"count"`
+	First      string `json:"first"`
+	Last       string `json:"last"`
+	Evidence   string `json:"evidence"`
+	Advice     string `json:"advice,omitempty"`
 	sev        Severity
 	firstNS    int64
 	lastNS     int64

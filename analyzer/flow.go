@@ -73,22 +73,22 @@ type Flow struct {
 	WireBytes   [2]uint64
 
 	// TCP.
-	hist       [2]uint16
-	SynRetries int
-	synSeq     uint32
-	firstRST   int   // direction of the first RST: -1 none
-	RSTCount   [2]int
-	RSTTime    int64 // time of the first RST
-	RSTTTL     uint8 // TTL and IP ID of the first RST
-	RSTIPID    uint16
+	hist         [2]uint16
+	SynRetries   int
+	synSeq       uint32
+	firstRST     int // direction of the first RST: -1 none
+	RSTCount     [2]int
+	RSTTime      int64 // time of the first RST
+	RSTTTL       uint8 // TTL and IP ID of the first RST
+	RSTIPID      uint16
 	RSTAfterData bool // the first RST came after payload from its sender's peer
 	// TTL/IPID of each side's first packet and of its last non-RST packet.
-	firstTTL  [2]uint8
-	lastTTL   [2]uint8
-	lastIPID  [2]uint16
-	ttlSet    [2]bool
-	synTime   int64 // first SYN
-	synAckTime int64
+	firstTTL     [2]uint8
+	lastTTL      [2]uint8
+	lastIPID     [2]uint16
+	ttlSet       [2]bool
+	synTime      int64 // first SYN
+	synAckTime   int64
 	dataAfterRST [2]bool // payload seen from a side after the first RST
 
 	// ICMP destination unreachable joined to this flow.

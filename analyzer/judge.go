@@ -60,12 +60,12 @@ type apnsState struct {
 // judge classifies ended flows and DNS answers into findings and keeps the
 // per-service, per-host and per-device tallies.
 type judge struct {
-	e        *Engine
-	trust    *trustStore
-	findings map[findingKey]*Finding
-	order    []*Finding
-	hosts    map[string]*HostSummary
-	apns     map[netip.Addr]*apnsState
+	e          *Engine
+	trust      *trustStore
+	findings   map[findingKey]*Finding
+	order      []*Finding
+	hosts      map[string]*HostSummary
+	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
 }
 
@@ -145,7 +145,10 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	}
 	switch f.State() {
 	case "S0":
-		return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYN%s over %s, no reply", syns, plural(syns), span)}
+		if syns == 1 {
+			return verdict{FindSYNUnanswered, SevError, "1 SYN, no reply"}
+		}
+		return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYNs over %s, no reply", syns, span)}
 	case "REJ":
 		return verdict{FindSYNRejected, SevError, fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
 	case "SH", "RSTOS0":

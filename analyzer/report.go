@@ -12,11 +12,11 @@ import (
 
 // Report is the result of an analysis: the JSON document of --format json.
 type Report struct {
-	Capture  CaptureInfo       `json:"capture"`
-	Findings []*Finding        `json:"findings"`
-	Services []ServiceSummary  `json:"services"`
-	Hosts    []*HostSummary    `json:"hosts"`
-	Devices  []*DeviceSummary  `json:"devices"`
+	Capture  CaptureInfo      `json:"capture"`
+	Findings []*Finding       `json:"findings"`
+	Services []ServiceSummary `json:"services"`
+	Hosts    []*HostSummary   `json:"hosts"`
+	Devices  []*DeviceSummary `json:"devices"`
 }
 
 // CaptureInfo describes what was read.

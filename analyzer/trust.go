@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"bytes"
 	"crypto/x509"
 	_ "embed"
 	"encoding/pem"
@@ -68,12 +69,19 @@ func historicAnchors() []*x509.Certificate {
 type chainResult int
 
 const (
-	chainOK          chainResult = iota
-	chainUntrusted               // does not chain to an anchor: interception
-	chainNameMismatch            // genuine chain, but the leaf does not cover the name
-	chainExpired                 // genuine chain, outside its validity at capture time
-	chainUnparsable              // we could not parse the leaf: no verdict
+	chainOK           chainResult = iota
+	chainUntrusted                // does not chain to an anchor: interception
+	chainNameMismatch             // genuine chain, but the leaf does not cover the name
+	chainExpired                  // genuine chain, outside its validity at capture time
+	chainUnparsable               // we could not parse the leaf: no verdict
+	chainIncomplete               // a public CA's intermediate was not sent: server misconfiguration
 )
+
+// publicCAs are organisations whose intermediates servers often forget to
+// send. A chain from one of them that stops short of an anchor is a
+// misconfigured server (clients fetch the intermediate), not interception.
+var publicCAs = []string{"DigiCert", "Starfield", "GoDaddy", "Go Daddy", "Sectigo", "COMODO", "Let's Encrypt", "GlobalSign",
+	"Entrust", "Amazon", "Google Trust Services", "Microsoft", "GeoTrust", "Thawte", "Symantec", "VeriSign", "QuoVadis", "IdenTrust", "Apple Inc."}
 
 // verify checks a DER chain (leaf first) for host at the capture time.
 func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResult, []*x509.Certificate, error) {
@@ -108,6 +116,9 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 				return chainExpired, certs, err
 			}
 		}
+		if _, ok := err.(x509.UnknownAuthorityError); ok && incomplete(certs) {
+			return chainIncomplete, certs, err
+		}
 		return chainUntrusted, certs, err
 	}
 	if host != "" && !isIP(host) {
@@ -116,6 +127,23 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 		}
 	}
 	return chainOK, certs, nil
+}
+
+// incomplete reports a chain whose last certificate's issuer was not sent
+// and names a well-known public CA.
+func incomplete(certs []*x509.Certificate) bool {
+	last := certs[len(certs)-1]
+	if bytes.Equal(last.RawIssuer, last.RawSubject) {
+		return false // ends in a self-signed certificate that is no anchor
+	}
+	for _, o := range last.Issuer.Organization {
+		for _, ca := range publicCAs {
+			if strings.Contains(o, ca) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func asInvalid(err error, out *x509.CertificateInvalidError) bool {

@@ -38,13 +38,13 @@ func (c recConn) Write(b []byte) (int, error) {
 
 // session describes one TLS exchange to record.
 type session struct {
-	sni        string
-	alpn       []string
-	serverMax  uint16            // server's highest version
-	chain      []tls.Certificate // the server's certificate
-	reject     bool              // the client rejects the certificate
-	request    string            // application data the client sends
-	response   string            // and the server answers
+	sni       string
+	alpn      []string
+	serverMax uint16            // server's highest version
+	chain     []tls.Certificate // the server's certificate
+	reject    bool              // the client rejects the certificate
+	request   string            // application data the client sends
+	response  string            // and the server answers
 }
 
 // handshake runs a real crypto/tls exchange over a pipe and returns the

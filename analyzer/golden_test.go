@@ -1,0 +1,120 @@
+package analyzer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"orchard/analyzer"
+	"orchard/internal/demo"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func analyse(t *testing.T, cfg analyzer.Config, files ...string) *analyzer.Report {
+	t.Helper()
+	e, err := analyzer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := e.ReadFile(context.Background(), f, nil); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	return e.Finish()
+}
+
+// TestDemoGolden checks the whole report of the bundled demo capture.
+func TestDemoGolden(t *testing.T) {
+	in := filepath.Join("..", "testdata", "demo-ipad.pcap")
+	r := analyse(t, analyzer.Config{}, in)
+	r.Capture.Files = []string{"testdata/demo-ipad.pcap"}
+	got, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("..", "testdata", "demo-ipad.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./analyzer -run Golden -update)", err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+		t.Errorf("report differs from %s; rerun with -update after checking:\n%s", golden, firstDiff(string(got), string(want)))
+	}
+}
+
+// TestDemoRegenerated builds the demo anew (fresh keys and handshakes) and
+// checks that every finding the scenario plants is found, and nothing else.
+func TestDemoRegenerated(t *testing.T) {
+	b, err := demo.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "demo.pcap")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := analyse(t, analyzer.Config{}, p)
+	var got []string
+	for _, f := range r.Findings {
+		got = append(got, f.Finding+" "+f.Host)
+	}
+	sort.Strings(got)
+	want := []string{
+		"apns.fallback 27-courier.push.apple.com",
+		"dns.failure mask.icloud.com",
+		"dns.failure mesu.apple.com",
+		"dns.sinkhole updates.cdn-apple.com",
+		"http.proxy_denied idmsa.apple.com",
+		"ntp.unanswered time-ios.apple.com",
+		"tcp.icmp_unreachable gs.apple.com",
+		"tcp.reset albert.apple.com",
+		"tcp.syn_rejected iosapps.itunes.apple.com",
+		"tcp.syn_unanswered 27-courier.push.apple.com",
+		"tls.handshake_aborted gdmf.apple.com",
+		"tls.hello_unanswered iprofiles.apple.com",
+		"tls.intercepted mdmenrollment.apple.com",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The blocked non-Apple host is a true negative unless --all-hosts.
+	for _, f := range r.Findings {
+		if f.Server == "93.184.215.14" {
+			t.Errorf("finding for a non-Apple host: %+v", f)
+		}
+	}
+	r = analyse(t, analyzer.Config{AllHosts: true}, p)
+	found := false
+	for _, f := range r.Findings {
+		if f.Server == "93.184.215.14" && f.Finding == "tcp.syn_unanswered" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("--all-hosts: the blocked non-Apple host is not reported")
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n  got:  " + al[i] + "\n  want: " + bl[i]
+		}
+	}
+	return "lengths differ"
+}
