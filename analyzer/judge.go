@@ -153,7 +153,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		return verdict{FindSYNRejected, SevError, fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
 	case "SH", "RSTOS0":
 		if f.Packets[dirServer] == 0 {
-			return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYN%s over %s, no reply; client gave up", syns, plural(syns), span)}
+			return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)}
 		}
 	}
 	// Proxy refusals.
