@@ -993,3 +993,121 @@ func TestQUICMatchesTshark(t *testing.T) {
 		})
 	}
 }
+
+// checkAssembler checks the invariants that hold whatever was fed.
+func checkAssembler(t *testing.T, a *dissect.QUICAssembler, errs ...error) {
+	t.Helper()
+	for _, err := range errs {
+		var qe *dissect.QUICError
+		if err != nil && !errors.As(err, &qe) {
+			t.Fatalf("error %v is not a *QUICError", err)
+		}
+	}
+	if a.Packets() > 32 {
+		t.Fatalf("%d packets decrypted", a.Packets())
+	}
+	if len(a.Crypto()) > 64<<10 {
+		t.Fatalf("%d crypto bytes", len(a.Crypto()))
+	}
+	if len(a.DCID()) > 20 || (a.Packets() == 0) != (a.Version() == 0) {
+		t.Fatalf("dcid %x version %x packets %d", a.DCID(), a.Version(), a.Packets())
+	}
+	if ch := a.ClientHelloMessage(); ch != nil {
+		n := int(ch[1])<<16 | int(ch[2])<<8 | int(ch[3])
+		if ch[0] != 1 || len(ch) != 4+n || !bytes.HasPrefix(a.Crypto(), ch) {
+			t.Fatalf("bad ClientHelloMessage %x", ch[:4])
+		}
+	}
+}
+
+// FuzzQUICAssembler feeds one or two raw datagrams.
+func FuzzQUICAssembler(f *testing.F) {
+	v1 := mustHex(rfc9001ClientInitial)
+	dcid := mustHex("0011223344556677")
+	s := newTestSealer(f, dissect.QUICVersion1, dcid)
+	ch := testClientHello("mask.icloud.com", 1250)
+	f.Add(v1, []byte{})
+	f.Add(mustHex(rfc9369ClientInitial), mustHex(rfc9001ServerInitial))
+	f.Add(s.seal(dcid, nil, nil, 0, 4, cryptoFrame(0, ch[:1100]), 1162),
+		s.seal(mustHex("a1a2a3a4"), nil, nil, 1, 2, cryptoFrame(1100, ch[1100:]), 1162))
+	f.Add(append(bytes.Clone(v1[:100]), v1...), v1[:30])
+	f.Add(mustHex("c0000000000401020304040a0b0c0d00000001"), mustHex("4102030405"))
+	f.Fuzz(func(t *testing.T, d1, d2 []byte) {
+		var a dissect.QUICAssembler
+		dissect.IsQUICLongHeader(d1)
+		dissect.QUICVersion(d1)
+		e1 := a.AddDatagram(d1)
+		e2 := a.AddDatagram(d2)
+		checkAssembler(t, &a, e1, e2)
+	})
+}
+
+// FuzzQUICFrames seals fuzzed plaintext into valid Initial packets, to
+// reach the frame walker and the CRYPTO reassembly behind the AEAD.
+func FuzzQUICFrames(f *testing.F) {
+	frame := mustHex(rfcCryptoFrame)
+	ch := testClientHello("gateway.icloud.com", 600)
+	f.Add(frame, []byte{})
+	f.Add(cryptoFrame(300, ch[300:]), append(cryptoFrame(0, ch[:310]), 0x01, 0x00))
+	f.Add([]byte{0x02, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x01}, []byte{0x1c, 0x0a, 0x06, 0x03, 'b', 'y', 'e'})
+	f.Add([]byte{0x03, 5, 0, 0, 0, 1, 2, 3, 0x06, 0x00, 0x04, 1, 0, 0, 0}, []byte{0x1e, 0x06})
+	dcid := mustHex("8394c8f03e515708")
+	s := newTestSealer(f, dissect.QUICVersion1, dcid)
+	f.Fuzz(func(t *testing.T, p1, p2 []byte) {
+		if len(p1) > 4000 || len(p2) > 4000 {
+			return
+		}
+		var a dissect.QUICAssembler
+		e1 := a.AddDatagram(s.seal(dcid, nil, nil, 0, 4, bytes.Clone(p1), 0))
+		e2 := a.AddDatagram(s.seal(mustHex("0102"), nil, nil, 1, 2, bytes.Clone(p2), 0))
+		checkAssembler(t, &a, e1, e2)
+		if a.Packets() != 2 {
+			t.Fatalf("decrypted %d of 2 packets (%v, %v)", a.Packets(), e1, e2)
+		}
+	})
+}
+
+// firstClientInitial returns the first client datagram of a capture.
+func firstClientInitial(b *testing.B, file string) []byte {
+	b.Helper()
+	for _, d := range readUDP(b, sharedtest.Path(b, "pcaps/"+file)) {
+		if testIsInitial(d.payload) {
+			return d.payload
+		}
+	}
+	b.Fatalf("%s: no Initial", file)
+	return nil
+}
+
+// BenchmarkQUICAddDatagram measures a fresh assembler taking a real client
+// Initial datagram: key derivation, header protection, decryption, frames.
+func BenchmarkQUICAddDatagram(b *testing.B) {
+	for _, file := range []string{"zeek-quic-chromium115.pcap", "sv-quic_ack3-apple_tether_sni.pcap", "zeek-quic-v2_http3.pcap"} {
+		b.Run(file, func(b *testing.B) {
+			d := firstClientInitial(b, file)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			for b.Loop() {
+				var a dissect.QUICAssembler
+				if err := a.AddDatagram(d); err != nil || a.ClientHelloMessage() == nil {
+					b.Fatalf("err %v, hello %v", err, a.ClientHelloMessage() != nil)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkQUICSplitClientHello measures a ClientHello split over two
+// Initial packets (the post-quantum case), including key derivation.
+func BenchmarkQUICSplitClientHello(b *testing.B) {
+	d := readUDP(b, sharedtest.Path(b, "pcaps/ndpi-quic_frags_ch_multi_pkt.pcapng"))
+	b.ReportAllocs()
+	for b.Loop() {
+		var a dissect.QUICAssembler
+		_ = a.AddDatagram(d[0].payload)
+		_ = a.AddDatagram(d[1].payload)
+		if a.ClientHelloMessage() == nil {
+			b.Fatal("no hello")
+		}
+	}
+}
