@@ -45,7 +45,11 @@ type QUICError struct {
 // Error describes the failure and where it happened.
 func (e *QUICError) Error() string {
 	b := make([]byte, 0, 96)
-	b = append(b, e.Err.Error()...)
+	if e.Err != nil {
+		b = append(b, e.Err.Error()...)
+	} else {
+		b = append(b, "quic: malformed packet"...)
+	}
 	b = append(b, " (packet at byte "...)
 	b = strconv.AppendInt(b, int64(e.Offset), 10)
 	if e.Version != 0 {

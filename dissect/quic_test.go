@@ -395,6 +395,12 @@ func TestQUICServerInitialIsNotClient(t *testing.T) {
 	if !errors.As(err, &qe) || qe.Offset != 0 || qe.Version != dissect.QUICVersion1 {
 		t.Fatalf("err = %#v", err)
 	}
+	if got, want := err.Error(), "quic: Initial packet failed authentication (packet at byte 0, version v1)"; got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
+	if got := (&dissect.QUICError{Offset: 3}).Error(); got != "quic: malformed packet (packet at byte 3)" {
+		t.Fatalf("zero error message %q", got)
+	}
 	if a.Packets() != 0 || a.DCID() != nil || a.Version() != 0 {
 		t.Fatal("failed packet changed the assembler")
 	}
