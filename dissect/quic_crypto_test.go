@@ -134,7 +134,7 @@ func BenchmarkQUICDeriveKeys(b *testing.B) {
 // sealForBench protects, with the RFC 9001 appendix A keys, a 1200-byte
 // client Initial (packet number 2) carrying a 241-byte ClientHello-shaped
 // CRYPTO frame and PADDING, as in appendix A.2.
-func sealForBench(b *testing.B) []byte {
+func sealForBench(b testing.TB) []byte {
 	var k quicKeys
 	if err := deriveQUICKeys(&k, QUICVersion1, unhex(b, "8394c8f03e515708")); err != nil {
 		b.Fatal(err)
@@ -170,5 +170,31 @@ func BenchmarkQUICAddDatagramSteady(b *testing.B) {
 		if err := a.AddDatagram(full); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestQUICDerivationBudget checks that undecryptable Initials with ever new
+// connection IDs cost at most quicMaxKeySets derivations, and that the
+// assembler stops trying after quicMaxAttempts packets.
+func TestQUICDerivationBudget(t *testing.T) {
+	var a QUICAssembler
+	pkt := unhex(t, "c00000000108"+"0000000000000000"+"0000"+"401e"+"00000000")
+	pkt = append(pkt, make([]byte, 26)...)
+	for i := 0; i < 100; i++ {
+		pkt[6] = byte(i) // a new DCID each time
+		err := a.AddDatagram(pkt)
+		if i < quicMaxAttempts && err == nil {
+			t.Fatalf("packet %d: no error", i)
+		}
+		if i >= quicMaxAttempts && err != nil {
+			t.Fatalf("packet %d past the attempt cap: %v", i, err)
+		}
+	}
+	if a.nkeys != quicMaxKeySets || a.attempts != quicMaxAttempts || a.packets != 0 {
+		t.Fatalf("nkeys %d attempts %d packets %d", a.nkeys, a.attempts, a.packets)
+	}
+	good := sealForBench(t)
+	if err := a.AddDatagram(good); err != nil || a.packets != 0 {
+		t.Fatalf("after the cap: err %v, packets %d", err, a.packets)
 	}
 }

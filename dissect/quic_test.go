@@ -1117,3 +1117,22 @@ func BenchmarkQUICSplitClientHello(b *testing.B) {
 		}
 	}
 }
+
+func TestQUICCompatibleVersionNegotiation(t *testing.T) {
+	orig := mustHex("4444444444444444")
+	serverCID := mustHex("55555555")
+	ch := testClientHello("mask.icloud.com", 1300)
+	s1 := newTestSealer(t, dissect.QUICVersion1, orig)
+	s2 := newTestSealer(t, dissect.QUICVersion2, orig)
+	var a dissect.QUICAssembler
+	addAll(t, &a,
+		s1.seal(orig, nil, nil, 0, 4, cryptoFrame(0, ch[:1000]), 1162),
+		// Having learnt that the server chose version 2, the client sends
+		// version 2 Initials to the server's connection ID, with version 2
+		// keys from its original connection ID.
+		s2.seal(serverCID, nil, nil, 1, 4, cryptoFrame(1000, ch[1000:]), 1162),
+	)
+	if a.Packets() != 2 || a.Version() != dissect.QUICVersion1 || !bytes.Equal(a.DCID(), orig) || !bytes.Equal(a.ClientHelloMessage(), ch) {
+		t.Fatalf("packets %d version %x dcid %x", a.Packets(), a.Version(), a.DCID())
+	}
+}
