@@ -45,7 +45,11 @@ type QUICError struct {
 // Error describes the failure and where it happened.
 func (e *QUICError) Error() string {
 	b := make([]byte, 0, 96)
-	b = append(b, e.Err.Error()...)
+	if e.Err != nil {
+		b = append(b, e.Err.Error()...)
+	} else {
+		b = append(b, "quic: malformed packet"...)
+	}
 	b = append(b, " (packet at byte "...)
 	b = strconv.AppendInt(b, int64(e.Offset), 10)
 	if e.Version != 0 {
@@ -168,17 +172,19 @@ func (a *QUICAssembler) ConnectionClose() (code uint64, ok bool) {
 
 // AddDatagram parses the packets coalesced in one client UDP payload.
 // Long-header Initial packets of versions 1, 2 and draft-29 are decrypted
-// and their frames collected; other packets are skipped, and parsing stops
-// at a short-header packet or padding. Malformed or undecryptable packets
+// and their frames collected; other long-header packets are skipped by
+// their Length, and parsing stops without error at a short-header packet
+// or padding. Malformed or undecryptable packets
 // give a *QUICError wrapping an ErrQUIC sentinel; packets before it in the
 // datagram have been used. Errors are never fatal to the assembler.
 func (a *QUICAssembler) AddDatagram(d []byte) error {
 	for off := 0; off < len(d); {
 		p := d[off:]
 		if p[0]&0x80 == 0 {
-			// A short-header packet runs to the end of the datagram, and
-			// zero bytes after coalesced packets are padding.
-			if off == 0 {
+			// A short-header packet (fixed bit set) runs to the end of the
+			// datagram and is skipped, as is padding after coalesced
+			// packets; a datagram starting with neither is not QUIC.
+			if off == 0 && p[0]&0x40 == 0 {
 				return &QUICError{Offset: off, Err: ErrQUICNotLongHeader}
 			}
 			return nil

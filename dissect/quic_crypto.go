@@ -55,6 +55,11 @@ type quicKeys struct {
 	aead    cipher.AEAD
 	hp      cipher.Block
 	iv      [12]byte
+
+	// Work space for quicOpen: arrays handed to the cipher interfaces
+	// would escape to the heap on every packet if they lived on the stack.
+	mask  [16]byte
+	nonce [12]byte
 }
 
 func (k *quicKeys) matches(version uint32, dcid []byte) bool {
@@ -141,7 +146,7 @@ func quicOpen(k *quicKeys, pkt []byte, pnOff int, largest int64) ([]byte, int64,
 	if pnOff+4+16 > len(pkt) {
 		return nil, 0, ErrQUICTruncated
 	}
-	var mask [16]byte
+	mask := &k.mask
 	k.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+4+16])
 	pkt[0] ^= mask[0] & 0x0f
 	pnLen := int(pkt[0]&0x03) + 1
@@ -152,7 +157,8 @@ func quicOpen(k *quicKeys, pkt []byte, pnOff int, largest int64) ([]byte, int64,
 	}
 	pn := decodeQUICPacketNumber(largest, truncated, pnLen*8)
 
-	nonce := k.iv
+	nonce := &k.nonce
+	*nonce = k.iv
 	var pnb [8]byte
 	binary.BigEndian.PutUint64(pnb[:], uint64(pn))
 	for i := 0; i < 8; i++ {

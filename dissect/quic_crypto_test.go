@@ -118,3 +118,83 @@ func TestQUICPacketNumber(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQUICDeriveKeys measures deriving one set of client Initial keys.
+func BenchmarkQUICDeriveKeys(b *testing.B) {
+	dcid := unhex(b, "8394c8f03e515708")
+	b.ReportAllocs()
+	for b.Loop() {
+		var k quicKeys
+		if err := deriveQUICKeys(&k, QUICVersion1, dcid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// sealForBench protects, with the RFC 9001 appendix A keys, a 1200-byte
+// client Initial (packet number 2) carrying a 241-byte ClientHello-shaped
+// CRYPTO frame and PADDING, as in appendix A.2.
+func sealForBench(b testing.TB) []byte {
+	var k quicKeys
+	if err := deriveQUICKeys(&k, QUICVersion1, unhex(b, "8394c8f03e515708")); err != nil {
+		b.Fatal(err)
+	}
+	hdr := unhex(b, "c300000001088394c8f03e5157080000449e00000002")
+	payload := make([]byte, 1162)
+	copy(payload, []byte{0x06, 0x00, 0x40, 0xf1, 0x01, 0x00, 0x00, 0xed})
+	nonce := k.iv
+	nonce[11] ^= 2
+	pkt := k.aead.Seal(hdr, nonce[:], payload, hdr)
+	var mask [16]byte
+	k.hp.Encrypt(mask[:], pkt[22:38])
+	pkt[0] ^= mask[0] & 0x0f
+	for i := 0; i < 4; i++ {
+		pkt[18+i] ^= mask[1+i]
+	}
+	return pkt
+}
+
+// BenchmarkQUICAddDatagramSteady measures an assembler that already holds
+// its keys taking a client Initial: header protection removal,
+// decryption and the frame walk, without key derivation.
+func BenchmarkQUICAddDatagramSteady(b *testing.B) {
+	var a QUICAssembler
+	full := sealForBench(b)
+	if err := a.AddDatagram(full); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(full)))
+	for b.Loop() {
+		a.packets, a.attempts, a.havePN = 0, 0, false
+		if err := a.AddDatagram(full); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestQUICDerivationBudget checks that undecryptable Initials with ever new
+// connection IDs cost at most quicMaxKeySets derivations, and that the
+// assembler stops trying after quicMaxAttempts packets.
+func TestQUICDerivationBudget(t *testing.T) {
+	var a QUICAssembler
+	pkt := unhex(t, "c00000000108"+"0000000000000000"+"0000"+"401e"+"00000000")
+	pkt = append(pkt, make([]byte, 26)...)
+	for i := 0; i < 100; i++ {
+		pkt[6] = byte(i) // a new DCID each time
+		err := a.AddDatagram(pkt)
+		if i < quicMaxAttempts && err == nil {
+			t.Fatalf("packet %d: no error", i)
+		}
+		if i >= quicMaxAttempts && err != nil {
+			t.Fatalf("packet %d past the attempt cap: %v", i, err)
+		}
+	}
+	if a.nkeys != quicMaxKeySets || a.attempts != quicMaxAttempts || a.packets != 0 {
+		t.Fatalf("nkeys %d attempts %d packets %d", a.nkeys, a.attempts, a.packets)
+	}
+	good := sealForBench(t)
+	if err := a.AddDatagram(good); err != nil || a.packets != 0 {
+		t.Fatalf("after the cap: err %v, packets %d", err, a.packets)
+	}
+}

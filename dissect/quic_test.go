@@ -9,10 +9,19 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
 	"orchard/dissect"
+	"orchard/internal/sharedtest"
 )
 
 // RFC 9001 appendix A.2: the client Initial packet (DCID 8394c8f03e515708,
@@ -386,6 +395,12 @@ func TestQUICServerInitialIsNotClient(t *testing.T) {
 	if !errors.As(err, &qe) || qe.Offset != 0 || qe.Version != dissect.QUICVersion1 {
 		t.Fatalf("err = %#v", err)
 	}
+	if got, want := err.Error(), "quic: Initial packet failed authentication (packet at byte 0, version v1)"; got != want {
+		t.Fatalf("message %q, want %q", got, want)
+	}
+	if got := (&dissect.QUICError{Offset: 3}).Error(); got != "quic: malformed packet (packet at byte 3)" {
+		t.Fatalf("zero error message %q", got)
+	}
 	if a.Packets() != 0 || a.DCID() != nil || a.Version() != 0 {
 		t.Fatal("failed packet changed the assembler")
 	}
@@ -666,7 +681,7 @@ func TestQUICMalformed(t *testing.T) {
 		want error
 	}{
 		{"empty", nil, nil},
-		{"short header", mustHex("4102030405060708090a0b0c0d0e0f1011121314"), dissect.ErrQUICNotLongHeader},
+		{"short header", mustHex("4102030405060708090a0b0c0d0e0f1011121314"), nil},
 		{"zeros", make([]byte, 64), dissect.ErrQUICNotLongHeader},
 		{"version negotiation", mustHex("c0000000000401020304040a0b0c0d00000001"), nil},
 		{"unknown version", mustHex("c0faceb0020401020304040a0b0c0d"), dissect.ErrQUICVersion},
@@ -694,5 +709,430 @@ func TestQUICMalformed(t *testing.T) {
 	for n := range pkt {
 		var a dissect.QUICAssembler
 		_ = a.AddDatagram(pkt[:n])
+	}
+}
+
+// udpDatagram is one UDP payload from a capture.
+type udpDatagram struct {
+	src, dst string // address:port
+	payload  []byte
+}
+
+// testCapture is one captured frame and its link type.
+type testCapture struct {
+	link layers.LinkType
+	data []byte
+}
+
+// readCaptureFile reads the frames of a pcap or pcapng file. It is a small
+// test-only reader (pcapgo needs golang.org/x/net, which this module does
+// not require yet); it stops quietly at a truncated record.
+func readCaptureFile(t testing.TB, path string) []testCapture {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 24 {
+		t.Fatalf("%s: too short for a capture", path)
+	}
+	var out []testCapture
+	if binary.BigEndian.Uint32(b) == 0x0a0d0d0a { // pcapng
+		var bo binary.ByteOrder = binary.LittleEndian
+		var links []layers.LinkType
+		for len(b) >= 12 {
+			if binary.BigEndian.Uint32(b) == 0x0a0d0d0a {
+				if binary.BigEndian.Uint32(b[8:]) == 0x1a2b3c4d {
+					bo = binary.BigEndian
+				} else {
+					bo = binary.LittleEndian
+				}
+				links = links[:0]
+			}
+			typ, n := bo.Uint32(b), int(bo.Uint32(b[4:]))
+			if n < 12 || n > len(b) {
+				break
+			}
+			body := b[8 : n-4]
+			switch typ {
+			case 1: // interface description
+				if len(body) >= 2 {
+					links = append(links, layers.LinkType(bo.Uint16(body)))
+				}
+			case 6: // enhanced packet
+				if len(body) >= 20 {
+					ifc, caplen := int(bo.Uint32(body)), int(bo.Uint32(body[12:]))
+					if ifc < len(links) && caplen <= len(body)-20 {
+						out = append(out, testCapture{links[ifc], body[20 : 20+caplen]})
+					}
+				}
+			case 3: // simple packet
+				if len(body) >= 4 && len(links) > 0 {
+					caplen := min(int(bo.Uint32(body)), len(body)-4)
+					out = append(out, testCapture{links[0], body[4 : 4+caplen]})
+				}
+			}
+			b = b[n:]
+		}
+		return out
+	}
+	var bo binary.ByteOrder
+	switch binary.LittleEndian.Uint32(b) {
+	case 0xa1b2c3d4, 0xa1b23c4d:
+		bo = binary.LittleEndian
+	default:
+		bo = binary.BigEndian
+	}
+	link := layers.LinkType(bo.Uint32(b[20:]) & 0xffff)
+	for b = b[24:]; len(b) >= 16; {
+		n := int(bo.Uint32(b[8:]))
+		if n > len(b)-16 {
+			break
+		}
+		out = append(out, testCapture{link, b[16 : 16+n]})
+		b = b[16+n:]
+	}
+	return out
+}
+
+// readUDP returns the UDP payloads of a pcap or pcapng file in order.
+func readUDP(t testing.TB, path string) []udpDatagram {
+	t.Helper()
+	var out []udpDatagram
+	for _, c := range readCaptureFile(t, path) {
+		p := gopacket.NewPacket(c.data, c.link, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		udp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		nl := p.NetworkLayer()
+		if udp == nil || nl == nil {
+			continue
+		}
+		fl := nl.NetworkFlow()
+		out = append(out, udpDatagram{
+			src:     fl.Src().String() + ":" + strconv.Itoa(int(udp.SrcPort)),
+			dst:     fl.Dst().String() + ":" + strconv.Itoa(int(udp.DstPort)),
+			payload: udp.Payload,
+		})
+	}
+	return out
+}
+
+// testIsInitial reports whether d starts with an Initial packet of a
+// version the dissector supports.
+func testIsInitial(d []byte) bool {
+	if !dissect.IsQUICLongHeader(d) {
+		return false
+	}
+	v, _ := dissect.QUICVersion(d)
+	switch v {
+	case dissect.QUICVersion1, dissect.QUICVersionDraft29:
+		return d[0]&0x30 == 0x00
+	case dissect.QUICVersion2:
+		return d[0]&0x30 == 0x10
+	}
+	return false
+}
+
+// quicFlow is what one assembler made of one client's datagrams.
+type quicFlow struct {
+	client, server string
+	asm            dissect.QUICAssembler
+	datagrams      int
+	errs           []error
+}
+
+// quicFlows groups a capture's UDP datagrams by flow, takes the sender of
+// the first Initial as the client, and feeds the client's datagrams to one
+// assembler per flow.
+func quicFlows(t testing.TB, path string) []*quicFlow {
+	t.Helper()
+	byKey := map[string]*quicFlow{}
+	var order []*quicFlow
+	for _, d := range readUDP(t, path) {
+		key := d.src + "|" + d.dst
+		if d.dst < d.src {
+			key = d.dst + "|" + d.src
+		}
+		fl := byKey[key]
+		if fl == nil {
+			if !testIsInitial(d.payload) {
+				continue
+			}
+			fl = &quicFlow{client: d.src, server: d.dst}
+			byKey[key] = fl
+			order = append(order, fl)
+		}
+		if d.src != fl.client {
+			continue
+		}
+		fl.datagrams++
+		if err := fl.asm.AddDatagram(d.payload); err != nil {
+			fl.errs = append(fl.errs, err)
+		}
+	}
+	return order
+}
+
+// ourSNIs returns the sorted, distinct SNIs of the complete ClientHellos
+// ("" for a ClientHello without one) and how many ClientHellos there were.
+func ourSNIs(t testing.TB, flows []*quicFlow) ([]string, int) {
+	t.Helper()
+	var out []string
+	n := 0
+	for _, fl := range flows {
+		ch := fl.asm.ClientHelloMessage()
+		if ch == nil {
+			continue
+		}
+		n++
+		sni, ok := testSNI(ch)
+		if !ok {
+			t.Errorf("%s: malformed ClientHello", fl.client)
+		}
+		out = append(out, sni)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), n
+}
+
+func TestQUICCaptures(t *testing.T) {
+	for _, tc := range []struct {
+		file     string
+		version  uint32
+		snis     []string
+		hellos   int
+		minPkts  int // Initial packets decrypted in the first flow
+		helloLen int // length of the first flow's ClientHello, 0 to skip
+	}{
+		{"sv-ja4_quic.pcap", dissect.QUICVersion1, []string{"1.bp.blogspot.com", "2.bp.blogspot.com",
+			"4.bp.blogspot.com", "apis.google.com", "fonts.gstatic.com", "socpuppet.blogspot.com",
+			"www.blogger.com", "www.google.com", "www.gstatic.com"}, 11, 1, 0},
+		{"ndpi-quic_frags_ch_multi_pkt.pcapng", dissect.QUICVersion1, []string{""}, 1, 2, 1578},
+		{"zeek-quic-chromium115.pcap", dissect.QUICVersion1, []string{"api.cirrus-ci.com"}, 1, 1, 0},
+		{"zeek-quic-v2_http3.pcap", dissect.QUICVersion2, []string{""}, 1, 2, 0},
+		{"ndpi-quic_v2-sll-ipv6.pcapng", dissect.QUICVersion2, []string{"test"}, 1, 1, 0},
+		{"ndpi-quic_29.pcap", dissect.QUICVersionDraft29, []string{"localhost"}, 1, 1, 0},
+		{"sv-quic_ack3-apple_tether_sni.pcap", dissect.QUICVersion1, []string{"tether.edge.apple"}, 1, 1, 0},
+		{"ndpi-sites-guzzoni_quic.pcapng", dissect.QUICVersion1, []string{"classroom.google.com",
+			"hangouts.google.com", "plus.google.com", "www.threads.net"}, 4, 1, 0},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			flows := quicFlows(t, sharedtest.Path(t, "pcaps/"+tc.file))
+			if len(flows) == 0 {
+				t.Fatal("no QUIC flow found")
+			}
+			snis, hellos := ourSNIs(t, flows)
+			if !slices.Equal(snis, tc.snis) || hellos != tc.hellos {
+				t.Errorf("SNIs %q (%d ClientHellos), want %q (%d)", snis, hellos, tc.snis, tc.hellos)
+			}
+			fl := flows[0]
+			if fl.asm.Version() != tc.version {
+				t.Errorf("version %s, want %s", dissect.QUICVersionString(fl.asm.Version()), dissect.QUICVersionString(tc.version))
+			}
+			if fl.asm.Packets() < tc.minPkts {
+				t.Errorf("decrypted %d Initial packets, want at least %d", fl.asm.Packets(), tc.minPkts)
+			}
+			if tc.helloLen != 0 && len(fl.asm.ClientHelloMessage()) != tc.helloLen {
+				t.Errorf("ClientHello %d bytes, want %d", len(fl.asm.ClientHelloMessage()), tc.helloLen)
+			}
+			for _, fl := range flows {
+				if len(fl.asm.DCID()) == 0 && fl.asm.Packets() > 0 {
+					t.Errorf("%s: no DCID", fl.client)
+				}
+				t.Logf("%s -> %s: %s, %d datagrams, %d Initials decrypted, dcid %x, crypto %d bytes, errors %v",
+					fl.client, fl.server, dissect.QUICVersionString(fl.asm.Version()), fl.datagrams,
+					fl.asm.Packets(), fl.asm.DCID(), len(fl.asm.Crypto()), fl.errs)
+			}
+		})
+	}
+}
+
+// tsharkSNIs returns the sorted, distinct SNIs tshark finds in QUIC
+// ClientHellos, and how many ClientHellos it printed.
+func tsharkSNIs(t *testing.T, path string) ([]string, int) {
+	t.Helper()
+	out, err := exec.Command("tshark", "-r", path, "-Y", "quic && tls.handshake.type==1",
+		"-T", "fields", "-e", "tls.handshake.extensions_server_name").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var snis []string
+	n := 0
+	for line := range strings.Lines(string(out)) {
+		n++
+		snis = append(snis, strings.TrimRight(line, "\r\n"))
+	}
+	slices.Sort(snis)
+	return slices.Compact(snis), n
+}
+
+// TestQUICMatchesTshark checks, for every shared capture, that the set of
+// QUIC ClientHello SNIs equals what tshark (which decrypts Initials
+// itself) reports.
+func TestQUICMatchesTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	if testing.Short() {
+		t.Skip("runs tshark over every capture")
+	}
+	for _, path := range sharedtest.Pcaps(t) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			got, gotN := ourSNIs(t, quicFlows(t, path))
+			// A QUIC ClientHello travels in a long-header packet, which
+			// leads its datagram: without such a datagram tshark cannot
+			// find one either, so spare the run.
+			if !slices.ContainsFunc(readUDP(t, path), func(d udpDatagram) bool {
+				return len(d.payload) > 0 && d.payload[0]&0x80 != 0
+			}) {
+				if gotN != 0 {
+					t.Errorf("%d ClientHellos without any long-header datagram", gotN)
+				}
+				return
+			}
+			want, wantN := tsharkSNIs(t, path)
+			if !slices.Equal(got, want) {
+				t.Errorf("SNIs %q, tshark %q", got, want)
+			}
+			if gotN != wantN {
+				t.Logf("%d ClientHellos, tshark printed %d", gotN, wantN)
+			}
+		})
+	}
+}
+
+// checkAssembler checks the invariants that hold whatever was fed.
+func checkAssembler(t *testing.T, a *dissect.QUICAssembler, errs ...error) {
+	t.Helper()
+	for _, err := range errs {
+		var qe *dissect.QUICError
+		if err != nil && !errors.As(err, &qe) {
+			t.Fatalf("error %v is not a *QUICError", err)
+		}
+	}
+	if a.Packets() > 32 {
+		t.Fatalf("%d packets decrypted", a.Packets())
+	}
+	if len(a.Crypto()) > 64<<10 {
+		t.Fatalf("%d crypto bytes", len(a.Crypto()))
+	}
+	if len(a.DCID()) > 20 || (a.Packets() == 0) != (a.Version() == 0) {
+		t.Fatalf("dcid %x version %x packets %d", a.DCID(), a.Version(), a.Packets())
+	}
+	if ch := a.ClientHelloMessage(); ch != nil {
+		n := int(ch[1])<<16 | int(ch[2])<<8 | int(ch[3])
+		if ch[0] != 1 || len(ch) != 4+n || !bytes.HasPrefix(a.Crypto(), ch) {
+			t.Fatalf("bad ClientHelloMessage %x", ch[:4])
+		}
+	}
+}
+
+// FuzzQUICAssembler feeds one or two raw datagrams.
+func FuzzQUICAssembler(f *testing.F) {
+	v1 := mustHex(rfc9001ClientInitial)
+	dcid := mustHex("0011223344556677")
+	s := newTestSealer(f, dissect.QUICVersion1, dcid)
+	ch := testClientHello("mask.icloud.com", 1250)
+	f.Add(v1, []byte{})
+	f.Add(mustHex(rfc9369ClientInitial), mustHex(rfc9001ServerInitial))
+	f.Add(s.seal(dcid, nil, nil, 0, 4, cryptoFrame(0, ch[:1100]), 1162),
+		s.seal(mustHex("a1a2a3a4"), nil, nil, 1, 2, cryptoFrame(1100, ch[1100:]), 1162))
+	f.Add(append(bytes.Clone(v1[:100]), v1...), v1[:30])
+	f.Add(mustHex("c0000000000401020304040a0b0c0d00000001"), mustHex("4102030405"))
+	f.Fuzz(func(t *testing.T, d1, d2 []byte) {
+		var a dissect.QUICAssembler
+		dissect.IsQUICLongHeader(d1)
+		dissect.QUICVersion(d1)
+		e1 := a.AddDatagram(d1)
+		e2 := a.AddDatagram(d2)
+		checkAssembler(t, &a, e1, e2)
+	})
+}
+
+// FuzzQUICFrames seals fuzzed plaintext into valid Initial packets, to
+// reach the frame walker and the CRYPTO reassembly behind the AEAD.
+func FuzzQUICFrames(f *testing.F) {
+	frame := mustHex(rfcCryptoFrame)
+	ch := testClientHello("gateway.icloud.com", 600)
+	f.Add(frame, []byte{})
+	f.Add(cryptoFrame(300, ch[300:]), append(cryptoFrame(0, ch[:310]), 0x01, 0x00))
+	f.Add([]byte{0x02, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x01}, []byte{0x1c, 0x0a, 0x06, 0x03, 'b', 'y', 'e'})
+	f.Add([]byte{0x03, 5, 0, 0, 0, 1, 2, 3, 0x06, 0x00, 0x04, 1, 0, 0, 0}, []byte{0x1e, 0x06})
+	dcid := mustHex("8394c8f03e515708")
+	s := newTestSealer(f, dissect.QUICVersion1, dcid)
+	f.Fuzz(func(t *testing.T, p1, p2 []byte) {
+		if len(p1) > 4000 || len(p2) > 4000 {
+			return
+		}
+		var a dissect.QUICAssembler
+		e1 := a.AddDatagram(s.seal(dcid, nil, nil, 0, 4, bytes.Clone(p1), 0))
+		e2 := a.AddDatagram(s.seal(mustHex("0102"), nil, nil, 1, 2, bytes.Clone(p2), 0))
+		checkAssembler(t, &a, e1, e2)
+		if a.Packets() != 2 {
+			t.Fatalf("decrypted %d of 2 packets (%v, %v)", a.Packets(), e1, e2)
+		}
+	})
+}
+
+// firstClientInitial returns the first client datagram of a capture.
+func firstClientInitial(b *testing.B, file string) []byte {
+	b.Helper()
+	for _, d := range readUDP(b, sharedtest.Path(b, "pcaps/"+file)) {
+		if testIsInitial(d.payload) {
+			return d.payload
+		}
+	}
+	b.Fatalf("%s: no Initial", file)
+	return nil
+}
+
+// BenchmarkQUICAddDatagram measures a fresh assembler taking a real client
+// Initial datagram: key derivation, header protection, decryption, frames.
+func BenchmarkQUICAddDatagram(b *testing.B) {
+	for _, file := range []string{"zeek-quic-chromium115.pcap", "sv-quic_ack3-apple_tether_sni.pcap", "zeek-quic-v2_http3.pcap"} {
+		b.Run(file, func(b *testing.B) {
+			d := firstClientInitial(b, file)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(d)))
+			for b.Loop() {
+				var a dissect.QUICAssembler
+				if err := a.AddDatagram(d); err != nil || a.ClientHelloMessage() == nil {
+					b.Fatalf("err %v, hello %v", err, a.ClientHelloMessage() != nil)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkQUICSplitClientHello measures a ClientHello split over two
+// Initial packets (the post-quantum case), including key derivation.
+func BenchmarkQUICSplitClientHello(b *testing.B) {
+	d := readUDP(b, sharedtest.Path(b, "pcaps/ndpi-quic_frags_ch_multi_pkt.pcapng"))
+	b.ReportAllocs()
+	for b.Loop() {
+		var a dissect.QUICAssembler
+		_ = a.AddDatagram(d[0].payload)
+		_ = a.AddDatagram(d[1].payload)
+		if a.ClientHelloMessage() == nil {
+			b.Fatal("no hello")
+		}
+	}
+}
+
+func TestQUICCompatibleVersionNegotiation(t *testing.T) {
+	orig := mustHex("4444444444444444")
+	serverCID := mustHex("55555555")
+	ch := testClientHello("mask.icloud.com", 1300)
+	s1 := newTestSealer(t, dissect.QUICVersion1, orig)
+	s2 := newTestSealer(t, dissect.QUICVersion2, orig)
+	var a dissect.QUICAssembler
+	addAll(t, &a,
+		s1.seal(orig, nil, nil, 0, 4, cryptoFrame(0, ch[:1000]), 1162),
+		// Having learnt that the server chose version 2, the client sends
+		// version 2 Initials to the server's connection ID, with version 2
+		// keys from its original connection ID.
+		s2.seal(serverCID, nil, nil, 1, 4, cryptoFrame(1000, ch[1000:]), 1162),
+	)
+	if a.Packets() != 2 || a.Version() != dissect.QUICVersion1 || !bytes.Equal(a.DCID(), orig) || !bytes.Equal(a.ClientHelloMessage(), ch) {
+		t.Fatalf("packets %d version %x dcid %x", a.Packets(), a.Version(), a.DCID())
 	}
 }
