@@ -278,7 +278,7 @@ func aborted(f *Flow) verdict {
 		if f.hist[dirClient]&hRST != 0 {
 			how = "RST"
 		}
-		return verdict{FindAborted, SevError, fmt.Sprintf("client answered the TLS 1.3 server flight with one %d-byte encrypted record (an alert) and a %s, no application data: certificate rejected", appLen, how)}
+		return verdict{FindAborted, SevError, fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
 	}
 	return verdict{}
 }

@@ -168,8 +168,7 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	res, certs, err := j.trust.verify(f.app.certs, host, time.Unix(0, f.First))
 	switch res {
 	case chainUntrusted:
-		issuer := certs[0].Issuer.String()
-		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate for %s issued by %q, which no trusted CA vouches for: %s", certs[0].Subject.CommonName, issuer, shortErr(err))}
+		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}
 	case chainNameMismatch:
 		names := certs[0].DNSNames
 		if len(names) > 3 {
@@ -182,6 +181,19 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	return verdict{}
 }
 
+// issuerName is the issuer's common name, with its organisation when that
+// adds something: "Zscaler Intermediate Root CA (zscalerthree.net) (t)" (Zscaler Inc.).
+func issuerName(c *x509.Certificate) string {
+	n := fmt.Sprintf("%q", c.Issuer.CommonName)
+	if c.Issuer.CommonName == "" {
+		n = fmt.Sprintf("%q", c.Issuer.String())
+	}
+	if len(c.Issuer.Organization) > 0 && !strings.Contains(c.Issuer.CommonName, c.Issuer.Organization[0]) {
+		n += " (" + c.Issuer.Organization[0] + ")"
+	}
+	return n
+}
+
 func shortErr(err error) string {
 	if err == nil {
 		return ""
@@ -190,5 +202,5 @@ func shortErr(err error) string {
 	if i := strings.Index(s, " (possibly"); i > 0 {
 		s = s[:i]
 	}
-	return s
+	return strings.TrimPrefix(s, "x509: ")
 }
