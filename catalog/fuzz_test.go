@@ -10,7 +10,17 @@ import (
 )
 
 func FuzzParse(f *testing.F) {
-	f.Add(appleTSV)
+	// The start of the real catalog (the whole file makes each run slow).
+	head := appleTSV
+	for i, n := 0, 0; i < len(head); i++ {
+		if head[i] == '\n' {
+			if n++; n == 40 {
+				head = head[:i+1]
+				break
+			}
+		}
+	}
+	f.Add(head)
 	const hdr = "section\thost\tports\tprotocols\tos\tdescription\tproxy\teditions\tnote\n"
 	for _, row := range []string{
 		"Device management\t*.push.apple.com\t443,80,5223,2197\tTCP\tiOS, iPadOS, tvOS, macOS\tPush\tnot stated\t2023-07,2024-11,older\t",
