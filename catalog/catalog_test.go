@@ -293,6 +293,38 @@ func TestCatalogNotes(t *testing.T) {
 	}
 }
 
+func TestKeyOf(t *testing.T) {
+	addrs := []netip.Addr{
+		netip.MustParseAddr("17.249.255.255"),
+		netip.MustParseAddr("255.255.255.255"),
+		netip.MustParseAddr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+		netip.MustParseAddr("2620:149:a44:1234:5678:9abc:def0:1234"),
+	}
+	for _, a := range addrs {
+		for b := 0; b <= a.BitLen(); b++ {
+			p, err := a.Prefix(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := p.Addr()
+			want := prefixKey{bits: uint8(b), is4: a.Is4()}
+			if a.Is4() {
+				v := m.As4()
+				want.lo = uint64(v[0])<<24 | uint64(v[1])<<16 | uint64(v[2])<<8 | uint64(v[3])
+			} else {
+				v := m.As16()
+				for i := range 8 {
+					want.hi = want.hi<<8 | uint64(v[i])
+					want.lo = want.lo<<8 | uint64(v[8+i])
+				}
+			}
+			if got := keyOf(a, b); got != want {
+				t.Fatalf("keyOf(%s, %d) = %+v, want %+v", a, b, got, want)
+			}
+		}
+	}
+}
+
 func TestEntriesIsACopy(t *testing.T) {
 	c := mustDefault(t)
 	rows := c.Entries()
