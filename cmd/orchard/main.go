@@ -3,17 +3,37 @@
 package main
 
 import (
-	"fmt"
+	"context"
+	"io"
 	"os"
+	"os/signal"
+	"syscall"
+)
 
-	"github.com/spf13/pflag"
+// Exit statuses scripts can rely on.
+const (
+	exitOK       = 0
+	exitInput    = 1 // usage error or unreadable input
+	exitUsage    = 2 // bad flags
+	exitFindings = 3 // findings at or above --fail-on
 )
 
 func main() {
-	fs := pflag.NewFlagSet("orchard", pflag.ContinueOnError)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches to a subcommand and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "catalog":
+			return runCatalog(args[1:], stdout, stderr)
+		case "version":
+			return runVersion(stdout)
+		}
 	}
-	fmt.Fprintln(os.Stderr, "orchard: analysis pipeline not built yet")
-	os.Exit(1)
+	return runAnalyze(ctx, args, stdin, stdout, stderr)
 }
