@@ -496,3 +496,33 @@ func FuzzFile(f *testing.F) {
 		t.Fatal("too many packets")
 	})
 }
+
+// TestNextAllocsPcapNG checks Next on pcapng, for link types that fit a
+// byte and for larger ones (SLL2, PKTAP). pcapgo stores each packet's link
+// type in an interface value (CaptureInfo.AncillaryData), which allocates 2
+// bytes for values above 255: one small allocation per packet there.
+func TestNextAllocsPcapNG(t *testing.T) {
+	fr := frames(1)[0]
+	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2} {
+		var buf bytes.Buffer
+		w := capgen.NewPcapNG(&buf, lt)
+		for i := 0; i < 2000; i++ {
+			w.Write(t0, fr, 0)
+		}
+		f := openBytes(t, buf.Bytes())
+		var p capture.Packet
+		f.Next(&p)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := f.Next(&p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		limit := 0.0
+		if lt > 255 {
+			limit = 1
+		}
+		if allocs > limit {
+			t.Errorf("link %v: %v allocs per Next", lt, allocs)
+		}
+	}
+}
