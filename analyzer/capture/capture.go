@@ -174,12 +174,18 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 	}
 	switch m := beUint32(magic); {
 	case len(magic) < 4:
+		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	case m == 0xa1b2c3d4 || m == 0xa1b23c4d || m == 0xd4c3b2a1 || m == 0x4d3cb2a1:
-		return f, f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
+		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
 	case m == 0x0a0d0d0a:
-		return f, f.openNg()
+		err = f.openNg()
+	default:
+		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	}
-	return nil, fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 func beUint32(b []byte) uint32 {

@@ -526,3 +526,15 @@ func TestNextAllocsPcapNG(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenErrorsReturnNoFile(t *testing.T) {
+	raw := pcapBytes(t, true, frames(1))
+	bad := append([]byte(nil), raw...)
+	bad[8] = 0 // byte-order magic
+	for _, b := range [][]byte{raw[:20], bad, {0xa1, 0xb2}, {0xd4, 0xc3, 0xb2, 0xa1, 9, 0}} {
+		f, err := capture.OpenReader("x", bytes.NewReader(b))
+		if f != nil || err == nil || !strings.HasPrefix(err.Error(), "x: ") {
+			t.Errorf("%d bytes: file %v, err %v", len(b), f != nil, err)
+		}
+	}
+}
