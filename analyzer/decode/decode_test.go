@@ -575,3 +575,89 @@ func BenchmarkGopacketParser(b *testing.B) {
 		}
 	}
 }
+
+// decodeFile decodes every packet of a shared capture, calling fn with the
+// decoded packet and Decode's error.
+func decodeFile(t *testing.T, rel string, fn func(p *decode.Packet, err error)) {
+	t.Helper()
+	f, err := capture.Open(sharedtest.Path(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := decode.NewDecoder()
+	var cp capture.Packet
+	var p decode.Packet
+	for {
+		if err := f.Next(&cp); err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		err := d.Decode(cp.LinkType, cp.Data, &p)
+		p.WireLen = cp.WireLen
+		fn(&p, err)
+	}
+}
+
+func TestNamedSharedCaptures(t *testing.T) {
+	t.Run("qinqinq", func(t *testing.T) {
+		n := 0
+		decodeFile(t, "pcaps/zeek-vlan_qinqinq.pcap", func(p *decode.Packet, err error) {
+			if err != nil || p.VLAN != 30 || p.Proto != decode.ProtoTCP || (p.DstPort != 80 && p.SrcPort != 80) {
+				t.Errorf("%v %+v", err, *p)
+			}
+			n++
+		})
+		if n != 14 {
+			t.Errorf("%d packets", n)
+		}
+	})
+	t.Run("pppoe-over-qinq", func(t *testing.T) {
+		sni := 0
+		decodeFile(t, "pcaps/zeek-pppoe_over_qinq-apple_tls.pcap", func(p *decode.Packet, err error) {
+			if err != nil || p.VLAN != 3704 || p.Proto != decode.ProtoTCP {
+				t.Errorf("%v %+v", err, *p)
+			}
+			if bytes.Contains(p.Payload, []byte("xp.apple.com")) {
+				sni++
+			}
+		})
+		if sni == 0 {
+			t.Error("no payload names xp.apple.com")
+		}
+	})
+	t.Run("sll-oversized-addr", func(t *testing.T) {
+		ok := 0
+		decodeFile(t, "pcaps/gopacket-linux_sll_oversized_addr.pcapng", func(p *decode.Packet, err error) {
+			if err == nil && p.IPVersion == 4 {
+				ok++
+			}
+		})
+		if ok < 200 {
+			t.Errorf("%d packets decoded", ok)
+		}
+	})
+	t.Run("sll2", func(t *testing.T) {
+		kinds := map[string]int{}
+		decodeFile(t, "pcaps/zeek-linux_dlt_sll2.pcap", func(p *decode.Packet, err error) {
+			kinds[strconv.Itoa(int(p.Proto))+"/"+errString(err)]++
+		})
+		want := map[string]int{"0/" + decode.ErrNotIP.Error(): 2, "1/": 2, "58/": 2} // ARP, ICMP, ICMPv6
+		if len(kinds) != len(want) {
+			t.Errorf("got %v", kinds)
+		}
+		for k, n := range want {
+			if kinds[k] != n {
+				t.Errorf("got %v, want %v", kinds, want)
+			}
+		}
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
