@@ -85,6 +85,8 @@ func TestLinkTypes(t *testing.T) {
 		{name: "qinqinq", link: layers.LinkTypeEthernet, frame: s4.Ethernet(mac1, mac2, 1, 2, 3), seg: s4, vlan: 1, mac: true},
 		{name: "pppoe", link: layers.LinkTypeEthernet, frame: ip4.PPPoE(mac1, mac2, 0x1234), seg: s4, mac: true},
 		{name: "pppoe-qinq6", link: layers.LinkTypeEthernet, frame: ip6.PPPoE(mac1, mac2, 1, 10, 20), seg: s6, vlan: 10, mac: true},
+		{name: "mpls", link: layers.LinkTypeEthernet, seg: s6, mac: true,
+			frame: capgen.EthernetFrame(mac1, mac2, 0x8847, append([]byte{0, 0x10, 0x00, 64, 0, 0x20, 0x01, 64}, ip6...))},
 		{name: "sll", link: layers.LinkTypeLinuxSLL, frame: s4.SLL(), seg: s4},
 		{name: "sll2", link: layers.LinkTypeLinuxSLL2, frame: s6.SLL2(), seg: s6},
 		{name: "null-le4", link: layers.LinkTypeNull, frame: ip4.Null(false), seg: s4},
