@@ -370,6 +370,47 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
+// tsharkAll returns tsharkRows for every capture from a single tshark run
+// over their concatenation (mergecap -a), split by capinfos' frame counts:
+// one tshark start instead of one per file. It returns nil when mergecap or
+// capinfos is missing or fails.
+func tsharkAll(t *testing.T, paths []string) map[string][]string {
+	t.Helper()
+	if _, err := exec.LookPath("mergecap"); err != nil {
+		return nil
+	}
+	out, err := exec.Command("capinfos", append([]string{"-c", "-M", "-T", "-r"}, paths...)...).Output()
+	if err != nil {
+		return nil
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, n, _ := strings.Cut(line, "\t")
+		c, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil {
+			return nil
+		}
+		counts[name] = c
+	}
+	merged := filepath.Join(t.TempDir(), "all.pcapng")
+	if err := exec.Command("mergecap", append([]string{"-a", "-F", "pcapng", "-w", merged}, paths...)...).Run(); err != nil {
+		return nil
+	}
+	rows := tsharkRows(t, merged)
+	res := map[string][]string{}
+	for _, p := range paths {
+		n, ok := counts[p]
+		if !ok || n > len(rows) {
+			return nil
+		}
+		res[p], rows = rows[:n], rows[n:]
+	}
+	if len(rows) != 0 {
+		return nil
+	}
+	return res
+}
+
 // tsharkRows returns one line per frame of path: frame.protocols, then
 // the first source and destination addresses and TCP ports, tab-separated.
 // IP reassembly is off, so first fragments are decoded as we decode them.
@@ -401,6 +442,7 @@ func TestSharedCaptures(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed")
 	}
+	all := tsharkAll(t, pcaps)
 	for _, path := range pcaps {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := capture.Open(path)
@@ -448,7 +490,10 @@ func TestSharedCaptures(t *testing.T) {
 			if unsupported > 0 && unsupported == int(f.Packets()) {
 				t.Skipf("link type %v not supported by the decoder", cp.LinkType)
 			}
-			rows := tsharkRows(t, path)
+			rows, ok := all[path]
+			if !ok {
+				rows = tsharkRows(t, path)
+			}
 			var wTCP, wUDP, wICMP int
 			var firstRow string
 			for _, r := range rows {
