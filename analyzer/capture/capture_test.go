@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -495,6 +496,7 @@ func FuzzFile(f *testing.F) {
 	w := capgen.NewPcapNGOptions(&buf, capgen.NGOptions{BigEndian: true}, layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL)
 	w.Write(t0, fr[0], 1)
 	f.Add(buf.Bytes())
+	f.Add(spbFile(40, fr[0][:40], 1500))
 	f.Add([]byte(strconv.Quote("not a capture")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := capture.OpenReader("fuzz", bytes.NewReader(b))
@@ -563,5 +565,48 @@ func TestOpenErrorsReturnNoFile(t *testing.T) {
 		if f != nil || err == nil || !strings.HasPrefix(err.Error(), "x: ") {
 			t.Errorf("%d bytes: file %v, err %v", len(b), f != nil, err)
 		}
+	}
+}
+
+// spbFile is a pcapng file with one Ethernet interface (snap length snap)
+// and one simple packet block of frame, claiming original length wire.
+func spbFile(snap uint32, frame []byte, wire uint32) []byte {
+	le := binary.LittleEndian
+	var b []byte
+	block := func(typ uint32, body []byte) {
+		n := uint32(12 + len(body))
+		b = le.AppendUint32(b, typ)
+		b = le.AppendUint32(b, n)
+		b = append(b, body...)
+		b = le.AppendUint32(b, n)
+	}
+	block(0x0a0d0d0a, []byte{0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	idb := []byte{1, 0, 0, 0}
+	idb = le.AppendUint32(idb, snap)
+	block(1, idb)
+	spb := le.AppendUint32(nil, wire)
+	spb = append(spb, frame...)
+	for len(spb)%4 != 0 {
+		spb = append(spb, 0)
+	}
+	block(3, spb)
+	return b
+}
+
+func TestSimplePacketBlock(t *testing.T) {
+	fr := frames(1)[0]
+	n := uint32(len(fr))
+	got, err := readAll(t, openBytes(t, spbFile(0, fr, n)))
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0].data, fr) {
+		t.Errorf("whole SPB: %d packets, %v", len(got), err)
+	}
+	got, err = readAll(t, openBytes(t, spbFile(40, fr[:40], 1500)))
+	if err != nil || len(got) != 1 || len(got[0].data) != 40 || got[0].wire != 1500 {
+		t.Errorf("snapped SPB: %d packets, %v", len(got), err)
+	}
+	// Original length larger than the block with no snap length: pcapgo
+	// would read into the next block.
+	if _, err = readAll(t, openBytes(t, spbFile(0, fr[:40], 1500))); !errors.Is(err, capture.ErrFormat) {
+		t.Errorf("overlong SPB: %v", err)
 	}
 }
