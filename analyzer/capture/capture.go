@@ -174,12 +174,18 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 	}
 	switch m := beUint32(magic); {
 	case len(magic) < 4:
+		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	case m == 0xa1b2c3d4 || m == 0xa1b23c4d || m == 0xd4c3b2a1 || m == 0x4d3cb2a1:
-		return f, f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
+		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
 	case m == 0x0a0d0d0a:
-		return f, f.openNg()
+		err = f.openNg()
+	default:
+		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	}
-	return nil, fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 func beUint32(b []byte) uint32 {
@@ -399,10 +405,25 @@ func ngMinLen(typ uint32) uint32 {
 // ngCheck walks the pcapng blocks up to and including the next packet
 // block, checking lengths and options, so that pcapgo only ever reads
 // whole, consistent blocks. With shbOnly it checks just the first block.
+//
+// Blocks that do not fit the read buffer (a name resolution or secrets
+// block over 1 MiB) are left to pcapgo unchecked, and the walk stops there;
+// if a new section of the other byte order followed such a block before
+// the next packet, the next walk would misread it and report a FormatError.
+// No capture tool writes that.
 func (f *File) ngCheck(shbOnly bool) error {
 	start := f.Offset()
 	be := f.ngBE
 	pos := 0
+	// Snap length of interface 0 in the current section, for simple
+	// packet blocks.
+	var snap0 uint32
+	snap0Known := false
+	if f.ng != nil && f.ng.NInterfaces() > 0 {
+		if iface, err := f.ng.Interface(0); err == nil {
+			snap0, snap0Known = iface.SnapLength, true
+		}
+	}
 	for i := 0; i < maxWalk; i++ {
 		off := start + int64(pos)
 		h, err := f.br.Peek(pos + 12)
@@ -451,6 +472,27 @@ func (f *File) ngCheck(shbOnly bool) error {
 		blk = blk[pos:]
 		if err := ngCheckBlock(typ, blk, be); err != nil {
 			return &FormatError{File: f.name, Offset: off, Err: err}
+		}
+		switch typ {
+		case ngSHB:
+			snap0Known = false
+		case ngIDB:
+			if !snap0Known {
+				snap0, snap0Known = f.u32(blk[12:16], be), true
+			}
+		case ngSPB:
+			// pcapgo reads min(original length, interface 0's snap
+			// length) bytes.
+			if !snap0Known {
+				return &FormatError{File: f.name, Offset: off, Err: errors.New("simple packet block before any interface")}
+			}
+			caplen := f.u32(blk[8:12], be)
+			if snap0 != 0 && caplen > snap0 {
+				caplen = snap0
+			}
+			if caplen > MaxCaptureLength || 16+caplen > length {
+				return &FormatError{File: f.name, Offset: off, Err: fmt.Errorf("simple packet of %d bytes does not fit its block of %d", caplen, length)}
+			}
 		}
 		pos += int(length)
 		if isPacket || shbOnly {

@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -369,11 +370,38 @@ func tsharkCount(t *testing.T, path string, filter string) int {
 	return strings.Count(string(out), "\n")
 }
 
+// frameCounts returns the number of frames in each capture, from one run of
+// capinfos when it is installed, else from tshark (one run per file).
+func frameCounts(t *testing.T, paths []string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	if _, err := exec.LookPath("capinfos"); err == nil {
+		out, err := exec.Command("capinfos", append([]string{"-c", "-M", "-T", "-r"}, paths...)...).Output()
+		if err != nil {
+			t.Fatalf("capinfos: %v", err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			name, n, ok := strings.Cut(line, "\t")
+			c, err := strconv.Atoi(strings.TrimSpace(n))
+			if !ok || err != nil {
+				t.Fatalf("capinfos line %q", line)
+			}
+			counts[name] = c
+		}
+		return counts
+	}
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("neither capinfos nor tshark installed")
+	}
+	for _, p := range paths {
+		counts[p] = tsharkCount(t, p, "")
+	}
+	return counts
+}
+
 func TestSharedCaptures(t *testing.T) {
 	pcaps := sharedtest.Pcaps(t)
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed")
-	}
+	counts := frameCounts(t, pcaps)
 	for _, path := range pcaps {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := capture.Open(path)
@@ -393,8 +421,8 @@ func TestSharedCaptures(t *testing.T) {
 				}
 				n++
 			}
-			if want := tsharkCount(t, path, ""); n != want {
-				t.Errorf("%d packets, tshark reads %d", n, want)
+			if want, ok := counts[path]; !ok || n != want {
+				t.Errorf("%d packets, capinfos/tshark read %d (known %v)", n, want, ok)
 			}
 			if st, _ := os.Stat(path); f.Offset() != st.Size() || f.InputOffset() != st.Size() {
 				t.Errorf("Offset %d InputOffset %d, size %d", f.Offset(), f.InputOffset(), st.Size())
@@ -468,6 +496,7 @@ func FuzzFile(f *testing.F) {
 	w := capgen.NewPcapNGOptions(&buf, capgen.NGOptions{BigEndian: true}, layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL)
 	w.Write(t0, fr[0], 1)
 	f.Add(buf.Bytes())
+	f.Add(spbFile(40, fr[0][:40], 1500))
 	f.Add([]byte(strconv.Quote("not a capture")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := capture.OpenReader("fuzz", bytes.NewReader(b))
@@ -495,4 +524,89 @@ func FuzzFile(f *testing.F) {
 		}
 		t.Fatal("too many packets")
 	})
+}
+
+// TestNextAllocsPcapNG checks Next on pcapng, for link types that fit a
+// byte and for larger ones (SLL2, PKTAP). pcapgo stores each packet's link
+// type in an interface value (CaptureInfo.AncillaryData), which allocates 2
+// bytes for values above 255: one small allocation per packet there.
+func TestNextAllocsPcapNG(t *testing.T) {
+	fr := frames(1)[0]
+	for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2} {
+		var buf bytes.Buffer
+		w := capgen.NewPcapNG(&buf, lt)
+		for i := 0; i < 2000; i++ {
+			w.Write(t0, fr, 0)
+		}
+		f := openBytes(t, buf.Bytes())
+		var p capture.Packet
+		f.Next(&p)
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := f.Next(&p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		limit := 0.0
+		if lt > 255 {
+			limit = 1
+		}
+		if allocs > limit {
+			t.Errorf("link %v: %v allocs per Next", lt, allocs)
+		}
+	}
+}
+
+func TestOpenErrorsReturnNoFile(t *testing.T) {
+	raw := pcapBytes(t, true, frames(1))
+	bad := append([]byte(nil), raw...)
+	bad[8] = 0 // byte-order magic
+	for _, b := range [][]byte{raw[:20], bad, {0xa1, 0xb2}, {0xd4, 0xc3, 0xb2, 0xa1, 9, 0}} {
+		f, err := capture.OpenReader("x", bytes.NewReader(b))
+		if f != nil || err == nil || !strings.HasPrefix(err.Error(), "x: ") {
+			t.Errorf("%d bytes: file %v, err %v", len(b), f != nil, err)
+		}
+	}
+}
+
+// spbFile is a pcapng file with one Ethernet interface (snap length snap)
+// and one simple packet block of frame, claiming original length wire.
+func spbFile(snap uint32, frame []byte, wire uint32) []byte {
+	le := binary.LittleEndian
+	var b []byte
+	block := func(typ uint32, body []byte) {
+		n := uint32(12 + len(body))
+		b = le.AppendUint32(b, typ)
+		b = le.AppendUint32(b, n)
+		b = append(b, body...)
+		b = le.AppendUint32(b, n)
+	}
+	block(0x0a0d0d0a, []byte{0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	idb := []byte{1, 0, 0, 0}
+	idb = le.AppendUint32(idb, snap)
+	block(1, idb)
+	spb := le.AppendUint32(nil, wire)
+	spb = append(spb, frame...)
+	for len(spb)%4 != 0 {
+		spb = append(spb, 0)
+	}
+	block(3, spb)
+	return b
+}
+
+func TestSimplePacketBlock(t *testing.T) {
+	fr := frames(1)[0]
+	n := uint32(len(fr))
+	got, err := readAll(t, openBytes(t, spbFile(0, fr, n)))
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0].data, fr) {
+		t.Errorf("whole SPB: %d packets, %v", len(got), err)
+	}
+	got, err = readAll(t, openBytes(t, spbFile(40, fr[:40], 1500)))
+	if err != nil || len(got) != 1 || len(got[0].data) != 40 || got[0].wire != 1500 {
+		t.Errorf("snapped SPB: %d packets, %v", len(got), err)
+	}
+	// Original length larger than the block with no snap length: pcapgo
+	// would read into the next block.
+	if _, err = readAll(t, openBytes(t, spbFile(0, fr[:40], 1500))); !errors.Is(err, capture.ErrFormat) {
+		t.Errorf("overlong SPB: %v", err)
+	}
 }

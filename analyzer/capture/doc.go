@@ -30,6 +30,14 @@
 // Records longer than 262144 bytes (libpcap's MAXIMUM_SNAPLEN) are format
 // errors, whatever snap length the file header claims.
 //
+// # Cost
+//
+// Next reuses one buffer: Packet.Data is valid until the next call, and a
+// packet costs no allocation, except in pcapng files on interfaces whose
+// link type is above 255 (SLL2, PKTAP), where pcapgo boxes the link type
+// (2 bytes per packet). Offset and InputOffset are exact byte counts, for
+// error messages and progress bars.
+//
 // # Link types
 //
 // The reader passes every link type through; package decode understands

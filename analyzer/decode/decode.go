@@ -36,9 +36,7 @@ const (
 
 // Decoder decodes frames into Packets without allocating. It holds no
 // state between calls; use one per goroutine.
-type Decoder struct {
-	_ [0]func() // not comparable; room for per-decoder settings later
-}
+type Decoder struct{}
 
 // NewDecoder returns a Decoder.
 //

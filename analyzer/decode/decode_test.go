@@ -85,6 +85,8 @@ func TestLinkTypes(t *testing.T) {
 		{name: "qinqinq", link: layers.LinkTypeEthernet, frame: s4.Ethernet(mac1, mac2, 1, 2, 3), seg: s4, vlan: 1, mac: true},
 		{name: "pppoe", link: layers.LinkTypeEthernet, frame: ip4.PPPoE(mac1, mac2, 0x1234), seg: s4, mac: true},
 		{name: "pppoe-qinq6", link: layers.LinkTypeEthernet, frame: ip6.PPPoE(mac1, mac2, 1, 10, 20), seg: s6, vlan: 10, mac: true},
+		{name: "mpls", link: layers.LinkTypeEthernet, seg: s6, mac: true,
+			frame: capgen.EthernetFrame(mac1, mac2, 0x8847, append([]byte{0, 0x10, 0x00, 64, 0, 0x20, 0x01, 64}, ip6...))},
 		{name: "sll", link: layers.LinkTypeLinuxSLL, frame: s4.SLL(), seg: s4},
 		{name: "sll2", link: layers.LinkTypeLinuxSLL2, frame: s6.SLL2(), seg: s6},
 		{name: "null-le4", link: layers.LinkTypeNull, frame: ip4.Null(false), seg: s4},
@@ -368,6 +370,47 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
+// tsharkAll returns tsharkRows for every capture from a single tshark run
+// over their concatenation (mergecap -a), split by capinfos' frame counts:
+// one tshark start instead of one per file. It returns nil when mergecap or
+// capinfos is missing or fails.
+func tsharkAll(t *testing.T, paths []string) map[string][]string {
+	t.Helper()
+	if _, err := exec.LookPath("mergecap"); err != nil {
+		return nil
+	}
+	out, err := exec.Command("capinfos", append([]string{"-c", "-M", "-T", "-r"}, paths...)...).Output()
+	if err != nil {
+		return nil
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		name, n, _ := strings.Cut(line, "\t")
+		c, err := strconv.Atoi(strings.TrimSpace(n))
+		if err != nil {
+			return nil
+		}
+		counts[name] = c
+	}
+	merged := filepath.Join(t.TempDir(), "all.pcapng")
+	if err := exec.Command("mergecap", append([]string{"-a", "-F", "pcapng", "-w", merged}, paths...)...).Run(); err != nil {
+		return nil
+	}
+	rows := tsharkRows(t, merged)
+	res := map[string][]string{}
+	for _, p := range paths {
+		n, ok := counts[p]
+		if !ok || n > len(rows) {
+			return nil
+		}
+		res[p], rows = rows[:n], rows[n:]
+	}
+	if len(rows) != 0 {
+		return nil
+	}
+	return res
+}
+
 // tsharkRows returns one line per frame of path: frame.protocols, then
 // the first source and destination addresses and TCP ports, tab-separated.
 // IP reassembly is off, so first fragments are decoded as we decode them.
@@ -399,6 +442,7 @@ func TestSharedCaptures(t *testing.T) {
 	if _, err := exec.LookPath("tshark"); err != nil {
 		t.Skip("tshark not installed")
 	}
+	all := tsharkAll(t, pcaps)
 	for _, path := range pcaps {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			f, err := capture.Open(path)
@@ -446,7 +490,10 @@ func TestSharedCaptures(t *testing.T) {
 			if unsupported > 0 && unsupported == int(f.Packets()) {
 				t.Skipf("link type %v not supported by the decoder", cp.LinkType)
 			}
-			rows := tsharkRows(t, path)
+			rows, ok := all[path]
+			if !ok {
+				rows = tsharkRows(t, path)
+			}
 			var wTCP, wUDP, wICMP int
 			var firstRow string
 			for _, r := range rows {
@@ -574,4 +621,90 @@ func BenchmarkGopacketParser(b *testing.B) {
 			_ = err
 		}
 	}
+}
+
+// decodeFile decodes every packet of a shared capture, calling fn with the
+// decoded packet and Decode's error.
+func decodeFile(t *testing.T, rel string, fn func(p *decode.Packet, err error)) {
+	t.Helper()
+	f, err := capture.Open(sharedtest.Path(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := decode.NewDecoder()
+	var cp capture.Packet
+	var p decode.Packet
+	for {
+		if err := f.Next(&cp); err == io.EOF {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		err := d.Decode(cp.LinkType, cp.Data, &p)
+		p.WireLen = cp.WireLen
+		fn(&p, err)
+	}
+}
+
+func TestNamedSharedCaptures(t *testing.T) {
+	t.Run("qinqinq", func(t *testing.T) {
+		n := 0
+		decodeFile(t, "pcaps/zeek-vlan_qinqinq.pcap", func(p *decode.Packet, err error) {
+			if err != nil || p.VLAN != 30 || p.Proto != decode.ProtoTCP || (p.DstPort != 80 && p.SrcPort != 80) {
+				t.Errorf("%v %+v", err, *p)
+			}
+			n++
+		})
+		if n != 14 {
+			t.Errorf("%d packets", n)
+		}
+	})
+	t.Run("pppoe-over-qinq", func(t *testing.T) {
+		sni := 0
+		decodeFile(t, "pcaps/zeek-pppoe_over_qinq-apple_tls.pcap", func(p *decode.Packet, err error) {
+			if err != nil || p.VLAN != 3704 || p.Proto != decode.ProtoTCP {
+				t.Errorf("%v %+v", err, *p)
+			}
+			if bytes.Contains(p.Payload, []byte("xp.apple.com")) {
+				sni++
+			}
+		})
+		if sni == 0 {
+			t.Error("no payload names xp.apple.com")
+		}
+	})
+	t.Run("sll-oversized-addr", func(t *testing.T) {
+		ok := 0
+		decodeFile(t, "pcaps/gopacket-linux_sll_oversized_addr.pcapng", func(p *decode.Packet, err error) {
+			if err == nil && p.IPVersion == 4 {
+				ok++
+			}
+		})
+		if ok < 200 {
+			t.Errorf("%d packets decoded", ok)
+		}
+	})
+	t.Run("sll2", func(t *testing.T) {
+		kinds := map[string]int{}
+		decodeFile(t, "pcaps/zeek-linux_dlt_sll2.pcap", func(p *decode.Packet, err error) {
+			kinds[strconv.Itoa(int(p.Proto))+"/"+errString(err)]++
+		})
+		want := map[string]int{"0/" + decode.ErrNotIP.Error(): 2, "1/": 2, "58/": 2} // ARP, ICMP, ICMPv6
+		if len(kinds) != len(want) {
+			t.Errorf("got %v", kinds)
+		}
+		for k, n := range want {
+			if kinds[k] != n {
+				t.Errorf("got %v, want %v", kinds, want)
+			}
+		}
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

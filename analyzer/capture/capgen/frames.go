@@ -174,7 +174,10 @@ func PKTAP(proc string, pid int32, innerDLT uint32, inner []byte) []byte {
 	le.PutUint32(b[4:], 1) // PTH_TYPE_PACKET
 	le.PutUint32(b[8:], innerDLT)
 	ifname := "en0"
-	fam := uint32(2)
+	fam := uint32(2) // AF_INET, or AF_INET6 (30 on Darwin) for an IPv6 frame
+	if ipv6Inside(innerDLT, inner) {
+		fam = 30
+	}
 	switch innerDLT {
 	case DLTRaw:
 		ifname = "pdp_ip0"
@@ -190,6 +193,17 @@ func PKTAP(proc string, pid int32, innerDLT uint32, inner []byte) []byte {
 	copy(b[88:104], proc)
 	copy(b[PKTAPHeaderLen:], inner)
 	return b
+}
+
+// ipv6Inside reports whether a frame of the given DLT carries IPv6.
+func ipv6Inside(dlt uint32, b []byte) bool {
+	switch dlt {
+	case DLTEthernet:
+		return len(b) >= 14 && binary.BigEndian.Uint16(b[12:]) == EtherTypeIPv6
+	case DLTNull:
+		return len(b) >= 5 && b[4]>>4 == 6
+	}
+	return len(b) >= 1 && b[0]>>4 == 6
 }
 
 // TCP describes one TCP segment. TTL 0 means 64.
