@@ -57,9 +57,11 @@ type HTTPResponse struct {
 	Version   string
 	Status    int
 	Reason    string
-	HeaderLen int    // bytes up to and including the blank line; 0 when the header block is incomplete
-	Complete  bool   // the blank line was seen
-	Server    string // Server header (proxy vendors show themselves here)
+	HeaderLen int  // bytes up to and including the blank line; 0 when the header block is incomplete
+	Complete  bool // the blank line was seen
+	// Server is the Server header, or the Proxy-Agent header when there is
+	// no Server header (proxy vendors show themselves in either).
+	Server string
 	// ProxyAuthenticate is the Proxy-Authenticate header (407); several
 	// such headers are joined with ", ".
 	ProxyAuthenticate string
@@ -163,6 +165,7 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		r.Reason = escapedString(line[13:])
 	}
 	var auth []byte
+	var agent []byte
 	for {
 		name, value, ok := h.next()
 		if !ok {
@@ -171,12 +174,17 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		switch {
 		case r.Server == "" && asciiEqualFold(name, "server"):
 			r.Server = escapedString(value)
+		case agent == nil && asciiEqualFold(name, "proxy-agent"):
+			agent = value
 		case asciiEqualFold(name, "proxy-authenticate") && len(value) > 0:
 			if len(auth) > 0 {
 				auth = append(auth, ", "...)
 			}
 			auth = appendEscaped(auth, value, false)
 		}
+	}
+	if r.Server == "" && len(agent) > 0 {
+		r.Server = escapedString(agent)
 	}
 	r.ProxyAuthenticate = string(auth)
 	r.HeaderLen, r.Complete = h.headerLen, h.complete
