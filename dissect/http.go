@@ -73,6 +73,29 @@ var httpMethods = [...]string{
 	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
 }
 
+// httpMethodString returns the method as a string, sharing the constant
+// for known methods instead of allocating.
+func httpMethodString(b []byte) string {
+	for _, m := range httpMethods {
+		if string(b) == m {
+			return m
+		}
+	}
+	return string(b)
+}
+
+// httpVersionString returns the version as a string without allocating for
+// HTTP/1.0 and HTTP/1.1.
+func httpVersionString(b []byte) string {
+	switch string(b) {
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/1.0":
+		return "HTTP/1.0"
+	}
+	return string(b)
+}
+
 // LooksLikeHTTPRequest reports whether b starts with a known HTTP method
 // followed by a space. It looks at no more than the first 10 bytes.
 func LooksLikeHTTPRequest(b []byte) bool {
@@ -110,9 +133,9 @@ func ParseHTTPRequest(b []byte) (HTTPRequest, error) {
 	if !isHTTPToken(method) || !isHTTPVersion(version) || !isHTTPTarget(target) {
 		return r, &HTTPError{Part: "request line", Err: ErrHTTPStartLine}
 	}
-	r.Method = string(method)
+	r.Method = httpMethodString(method)
 	r.Target = string(target)
-	r.Version = string(version)
+	r.Version = httpVersionString(version)
 	if r.Method == "CONNECT" {
 		r.ConnectHost, r.ConnectPort = splitHostPort(target)
 	}
@@ -159,13 +182,12 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		line[9] == '0' || (len(line) > 12 && line[12] != ' ') {
 		return r, &HTTPError{Part: "status line", Err: ErrHTTPStartLine}
 	}
-	r.Version = string(line[:8])
+	r.Version = httpVersionString(line[:8])
 	r.Status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
 	if len(line) > 13 {
 		r.Reason = escapedString(line[13:])
 	}
-	var auth []byte
-	var agent []byte
+	var first, auth, agent []byte
 	for {
 		name, value, ok := h.next()
 		if !ok {
@@ -177,16 +199,26 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		case agent == nil && asciiEqualFold(name, "proxy-agent"):
 			agent = value
 		case asciiEqualFold(name, "proxy-authenticate") && len(value) > 0:
-			if len(auth) > 0 {
+			switch {
+			case first == nil:
+				first = value // the usual single challenge needs no buffer
+			case auth == nil:
+				auth = appendEscaped(make([]byte, 0, 2*(len(first)+len(value))), first, false)
+				fallthrough
+			default:
 				auth = append(auth, ", "...)
+				auth = appendEscaped(auth, value, false)
 			}
-			auth = appendEscaped(auth, value, false)
 		}
 	}
 	if r.Server == "" && len(agent) > 0 {
 		r.Server = escapedString(agent)
 	}
-	r.ProxyAuthenticate = string(auth)
+	if auth != nil {
+		r.ProxyAuthenticate = string(auth)
+	} else if first != nil {
+		r.ProxyAuthenticate = escapedString(first)
+	}
 	r.HeaderLen, r.Complete = h.headerLen, h.complete
 	if h.err != nil {
 		return r, &HTTPError{Part: "headers", Err: h.err}
