@@ -149,7 +149,7 @@ func (m *DNSMessage) Decode(b []byte) error {
 	ar := int(binary.BigEndian.Uint16(b[10:]))
 
 	if m.scratch == nil {
-		m.scratch = make([]byte, 0, 4*dnsMaxNameWire)
+		m.scratch = make([]byte, 0, dnsMaxNameWire+1) // grows for escaped names
 	}
 	d := dnsDecoder{msg: b, off: dnsHeaderLen, buf: m.scratch[:0]}
 	defer func() { m.scratch = d.buf[:0] }()
@@ -417,7 +417,12 @@ func (d *dnsDecoder) rdataName(start, end int) (string, error) {
 // spaces and non-printable bytes as \DDD so that a hostile label cannot
 // forge extra labels or terminal control sequences.
 func appendDNSLabel(dst, label []byte) []byte {
-	return appendEscaped(dst, label, true)
+	for _, c := range label {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return appendEscaped(dst, label, true)
+		}
+	}
+	return append(dst, label...)
 }
 
 // appendEscaped appends src with bytes outside printable ASCII (and, for
@@ -442,6 +447,20 @@ func appendEscaped(dst, src []byte, lower bool) []byte {
 // trailing bytes of a message that is not complete yet. Zero-length messages
 // are skipped. The returned slices alias stream.
 func SplitDNSTCP(stream []byte) (msgs [][]byte, rest []byte) {
+	n := 0 // count first so that msgs is allocated once
+	for p := 0; len(stream)-p >= 2; {
+		l := int(binary.BigEndian.Uint16(stream[p:]))
+		if len(stream)-p-2 < l {
+			break
+		}
+		if l > 0 {
+			n++
+		}
+		p += 2 + l
+	}
+	if n > 0 {
+		msgs = make([][]byte, 0, n)
+	}
 	p := 0
 	for len(stream)-p >= 2 {
 		l := int(binary.BigEndian.Uint16(stream[p:]))

@@ -6,7 +6,3 @@ import "errors"
 // was complete. Parsers that return it alongside a partial result say so in
 // their documentation.
 var ErrTruncated = errors.New("dissect: truncated input")
-
-// ErrMalformed reports input that is structurally invalid for the protocol
-// being parsed; the wrapping error says which field was wrong.
-var ErrMalformed = errors.New("dissect: malformed input")

@@ -57,9 +57,11 @@ type HTTPResponse struct {
 	Version   string
 	Status    int
 	Reason    string
-	HeaderLen int    // bytes up to and including the blank line; 0 when the header block is incomplete
-	Complete  bool   // the blank line was seen
-	Server    string // Server header (proxy vendors show themselves here)
+	HeaderLen int  // bytes up to and including the blank line; 0 when the header block is incomplete
+	Complete  bool // the blank line was seen
+	// Server is the Server header, or the Proxy-Agent header when there is
+	// no Server header (proxy vendors show themselves in either).
+	Server string
 	// ProxyAuthenticate is the Proxy-Authenticate header (407); several
 	// such headers are joined with ", ".
 	ProxyAuthenticate string
@@ -69,6 +71,29 @@ type HTTPResponse struct {
 var httpMethods = [...]string{
 	"GET", "POST", "HEAD", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT", "SEARCH",
+}
+
+// httpMethodString returns the method as a string, sharing the constant
+// for known methods instead of allocating.
+func httpMethodString(b []byte) string {
+	for _, m := range httpMethods {
+		if string(b) == m {
+			return m
+		}
+	}
+	return string(b)
+}
+
+// httpVersionString returns the version as a string without allocating for
+// HTTP/1.0 and HTTP/1.1.
+func httpVersionString(b []byte) string {
+	switch string(b) {
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/1.0":
+		return "HTTP/1.0"
+	}
+	return string(b)
 }
 
 // LooksLikeHTTPRequest reports whether b starts with a known HTTP method
@@ -108,9 +133,9 @@ func ParseHTTPRequest(b []byte) (HTTPRequest, error) {
 	if !isHTTPToken(method) || !isHTTPVersion(version) || !isHTTPTarget(target) {
 		return r, &HTTPError{Part: "request line", Err: ErrHTTPStartLine}
 	}
-	r.Method = string(method)
+	r.Method = httpMethodString(method)
 	r.Target = string(target)
-	r.Version = string(version)
+	r.Version = httpVersionString(version)
 	if r.Method == "CONNECT" {
 		r.ConnectHost, r.ConnectPort = splitHostPort(target)
 	}
@@ -157,12 +182,12 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		line[9] == '0' || (len(line) > 12 && line[12] != ' ') {
 		return r, &HTTPError{Part: "status line", Err: ErrHTTPStartLine}
 	}
-	r.Version = string(line[:8])
+	r.Version = httpVersionString(line[:8])
 	r.Status = int(line[9]-'0')*100 + int(line[10]-'0')*10 + int(line[11]-'0')
 	if len(line) > 13 {
 		r.Reason = escapedString(line[13:])
 	}
-	var auth []byte
+	var first, auth, agent []byte
 	for {
 		name, value, ok := h.next()
 		if !ok {
@@ -171,14 +196,29 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 		switch {
 		case r.Server == "" && asciiEqualFold(name, "server"):
 			r.Server = escapedString(value)
+		case agent == nil && asciiEqualFold(name, "proxy-agent"):
+			agent = value
 		case asciiEqualFold(name, "proxy-authenticate") && len(value) > 0:
-			if len(auth) > 0 {
+			switch {
+			case first == nil:
+				first = value // the usual single challenge needs no buffer
+			case auth == nil:
+				auth = appendEscaped(make([]byte, 0, 2*(len(first)+len(value))), first, false)
+				fallthrough
+			default:
 				auth = append(auth, ", "...)
+				auth = appendEscaped(auth, value, false)
 			}
-			auth = appendEscaped(auth, value, false)
 		}
 	}
-	r.ProxyAuthenticate = string(auth)
+	if r.Server == "" && len(agent) > 0 {
+		r.Server = escapedString(agent)
+	}
+	if auth != nil {
+		r.ProxyAuthenticate = string(auth)
+	} else if first != nil {
+		r.ProxyAuthenticate = escapedString(first)
+	}
 	r.HeaderLen, r.Complete = h.headerLen, h.complete
 	if h.err != nil {
 		return r, &HTTPError{Part: "headers", Err: h.err}

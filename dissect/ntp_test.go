@@ -199,7 +199,7 @@ func TestNTPMatchesTshark(t *testing.T) {
 				t.Fatalf("tshark: %v", err)
 			}
 			seen := 0
-			for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+			for line := range strings.SplitSeq(strings.TrimRight(string(out), "\n"), "\n") {
 				f := strings.Split(line, "\t")
 				if len(f) != 5 {
 					continue
