@@ -7,7 +7,6 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -125,91 +124,15 @@ const rfc9001ServerInitial = "cf000000010008f067a5502a4262b5004075c0d95a482cd099
 
 var rfcDCID = mustHex("8394c8f03e515708")
 
-func mustHex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
-// testSNI walks a ClientHello handshake message (with its 4-byte header)
-// to the server_name extension and returns the first host name; ok is
-// false when the message is malformed. A ClientHello without SNI gives "".
+// testSNI returns the SNI of a ClientHello handshake message (with its
+// 4-byte header) through the TLS dissector; ok is false when the message is
+// malformed. A ClientHello without SNI gives "".
 func testSNI(msg []byte) (sni string, ok bool) {
-	if len(msg) < 4 || msg[0] != 1 {
+	ch, err := dissect.ParseClientHello(msg)
+	if err != nil {
 		return "", false
 	}
-	b := msg[4:]
-	skip := func(n int) bool {
-		if n > len(b) {
-			return false
-		}
-		b = b[n:]
-		return true
-	}
-	vec := func(lenBytes int) ([]byte, bool) {
-		if len(b) < lenBytes {
-			return nil, false
-		}
-		n := 0
-		for i := 0; i < lenBytes; i++ {
-			n = n<<8 | int(b[i])
-		}
-		b = b[lenBytes:]
-		if n > len(b) {
-			return nil, false
-		}
-		v := b[:n]
-		b = b[n:]
-		return v, true
-	}
-	if !skip(2 + 32) { // legacy_version, random
-		return "", false
-	}
-	for _, lb := range []int{1, 2, 1} { // session id, cipher suites, compression
-		if _, ok := vec(lb); !ok {
-			return "", false
-		}
-	}
-	if len(b) == 0 {
-		return "", true
-	}
-	exts, ok := vec(2)
-	if !ok {
-		return "", false
-	}
-	for len(exts) >= 4 {
-		typ := binary.BigEndian.Uint16(exts)
-		n := int(binary.BigEndian.Uint16(exts[2:]))
-		exts = exts[4:]
-		if n > len(exts) {
-			return "", false
-		}
-		body := exts[:n]
-		exts = exts[n:]
-		if typ != 0 {
-			continue
-		}
-		if len(body) < 2 {
-			return "", false
-		}
-		list := body[2:]
-		for len(list) >= 3 {
-			nt := list[0]
-			nl := int(binary.BigEndian.Uint16(list[1:]))
-			list = list[3:]
-			if nl > len(list) {
-				return "", false
-			}
-			if nt == 0 {
-				return string(list[:nl]), true
-			}
-			list = list[nl:]
-		}
-		return "", false
-	}
-	return "", true
+	return ch.SNI, true
 }
 
 // testClientHello builds a ClientHello for sni with an extra extension of
