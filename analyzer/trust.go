@@ -20,6 +20,10 @@ var historicPEM []byte
 // roots plus Apple's own and historic anchors (anchors/README.md).
 type trustStore struct {
 	roots *x509.CertPool
+	// subjects holds every anchor's raw subject: a chain whose missing
+	// issuer is a known anchor was signed by someone else (forged), not
+	// merely sent without its intermediate.
+	subjects map[string]bool
 }
 
 var (
@@ -31,11 +35,13 @@ var (
 func loadTrust() *trustStore {
 	trustOnce.Do(func() {
 		pool := x509.NewCertPool()
+		subjects := map[string]bool{}
 		for r := range bundle.Roots() {
 			c, err := x509.ParseCertificate(r.Certificate)
 			if err != nil {
 				continue
 			}
+			subjects[string(c.RawSubject)] = true
 			if r.Constraint != nil {
 				pool.AddCertWithConstraint(c, r.Constraint)
 			} else {
@@ -44,8 +50,9 @@ func loadTrust() *trustStore {
 		}
 		for _, c := range historicAnchors() {
 			pool.AddCert(c)
+			subjects[string(c.RawSubject)] = true
 		}
-		trustVal = &trustStore{roots: pool}
+		trustVal = &trustStore{roots: pool, subjects: subjects}
 	})
 	return trustVal
 }
@@ -116,7 +123,7 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 				return chainExpired, certs, err
 			}
 		}
-		if _, ok := err.(x509.UnknownAuthorityError); ok && incomplete(certs) {
+		if _, ok := err.(x509.UnknownAuthorityError); ok && t.incomplete(certs) {
 			return chainIncomplete, certs, err
 		}
 		return chainUntrusted, certs, err
@@ -130,11 +137,11 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 }
 
 // incomplete reports a chain whose last certificate's issuer was not sent
-// and names a well-known public CA.
-func incomplete(certs []*x509.Certificate) bool {
+// and names a well-known public CA that is not itself an anchor.
+func (t *trustStore) incomplete(certs []*x509.Certificate) bool {
 	last := certs[len(certs)-1]
-	if bytes.Equal(last.RawIssuer, last.RawSubject) {
-		return false // ends in a self-signed certificate that is no anchor
+	if bytes.Equal(last.RawIssuer, last.RawSubject) || t.subjects[string(last.RawIssuer)] {
+		return false // self-signed, or the named anchor did not sign it: forged
 	}
 	for _, o := range last.Issuer.Organization {
 		for _, ca := range publicCAs {

@@ -1,0 +1,89 @@
+package analyzer
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"testing"
+	"time"
+)
+
+// TestForgedChainWithGenuineNames forges a chain that copies the names of
+// a genuine Apple chain (issuer "Apple IST CA 2 - G1", a real anchor here)
+// but is signed by other keys: it must be interception, named by issuer.
+func TestForgedChainWithGenuineNames(t *testing.T) {
+	ts := loadTrust()
+	var genuine *x509.Certificate
+	for _, c := range historicAnchors() {
+		if c.Subject.CommonName == "Apple IST CA 2 - G1" {
+			genuine = c
+		}
+	}
+	if genuine == nil {
+		t.Fatal("Apple IST CA 2 - G1 is not among the historic anchors")
+	}
+	at := genuine.NotBefore.Add(365 * 24 * time.Hour)
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: genuine.Subject, NotBefore: at.Add(-time.Hour), NotAfter: at.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, SubjectKeyId: genuine.SubjectKeyId}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(10), Subject: pkix.Name{CommonName: "*.icloud.com"}, DNSNames: []string{"*.icloud.com"},
+		NotBefore: at.Add(-time.Hour), NotAfter: at.Add(time.Hour), AuthorityKeyId: genuine.SubjectKeyId}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := ts.verify([][]byte{leafDER, caDER}, "p31-keyvalueservice.icloud.com", at)
+	if res != chainUntrusted {
+		t.Fatalf("forged chain with genuine names: result %d (%v), want untrusted", res, err)
+	}
+	// The leaf alone (as if the intermediate were left out) is still forged:
+	// its issuer is an anchor's name, but the signature is not the anchor's.
+	res, _, _ = ts.verify([][]byte{leafDER}, "p31-keyvalueservice.icloud.com", at)
+	if res != chainUntrusted {
+		t.Fatalf("forged leaf alone: result %d, want untrusted", res)
+	}
+}
+
+// TestChainResults covers the other verdicts with a private CA made trusted.
+func TestChainResults(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test Root"}, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	ts := &trustStore{roots: x509.NewCertPool(), subjects: map[string]bool{string(caCert.RawSubject): true}}
+	ts.roots.AddCert(caCert)
+	mk := func(name string, from, to time.Time) []byte {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		l := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, NotBefore: from, NotAfter: to}
+		d, _ := x509.CreateCertificate(rand.Reader, l, caCert, &k.PublicKey, caKey)
+		return d
+	}
+	cases := []struct {
+		name string
+		der  []byte
+		host string
+		want chainResult
+	}{
+		{"ok", mk("gsa.apple.com", now.AddDate(0, -1, 0), now.AddDate(0, 1, 0)), "gsa.apple.com", chainOK},
+		{"name mismatch", mk("other.example", now.AddDate(0, -1, 0), now.AddDate(0, 1, 0)), "gsa.apple.com", chainNameMismatch},
+		{"expired at capture time", mk("gsa.apple.com", now.AddDate(0, -3, 0), now.AddDate(0, -1, 0)), "gsa.apple.com", chainExpired},
+		{"garbage", []byte{0x30, 0x03, 1, 2, 3}, "gsa.apple.com", chainUnparsable},
+	}
+	for _, c := range cases {
+		res, _, _ := ts.verify([][]byte{c.der}, c.host, now)
+		if res != c.want {
+			t.Errorf("%s: got %d, want %d", c.name, res, c.want)
+		}
+	}
+}
