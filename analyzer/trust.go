@@ -20,7 +20,7 @@ var historicPEM []byte
 // roots plus Apple's own and historic anchors (anchors/README.md).
 type trustStore struct {
 	roots *x509.CertPool
-	// subjects holds every anchor's raw subject: a chain whose missing
+	// subjects holds every anchor's subject name: a chain whose missing
 	// issuer is a known anchor was signed by someone else (forged), not
 	// merely sent without its intermediate.
 	subjects map[string]bool
@@ -41,7 +41,7 @@ func loadTrust() *trustStore {
 			if err != nil {
 				continue
 			}
-			subjects[string(c.RawSubject)] = true
+			subjects[c.Subject.String()] = true
 			if r.Constraint != nil {
 				pool.AddCertWithConstraint(c, r.Constraint)
 			} else {
@@ -50,7 +50,7 @@ func loadTrust() *trustStore {
 		}
 		for _, c := range historicAnchors() {
 			pool.AddCert(c)
-			subjects[string(c.RawSubject)] = true
+			subjects[c.Subject.String()] = true
 		}
 		trustVal = &trustStore{roots: pool, subjects: subjects}
 	})
@@ -140,7 +140,7 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 // and names a well-known public CA that is not itself an anchor.
 func (t *trustStore) incomplete(certs []*x509.Certificate) bool {
 	last := certs[len(certs)-1]
-	if bytes.Equal(last.RawIssuer, last.RawSubject) || t.subjects[string(last.RawIssuer)] {
+	if bytes.Equal(last.RawIssuer, last.RawSubject) || t.subjects[last.Issuer.String()] {
 		return false // self-signed, or the named anchor did not sign it: forged
 	}
 	for _, o := range last.Issuer.Organization {

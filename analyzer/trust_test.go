@@ -61,7 +61,7 @@ func TestChainResults(t *testing.T) {
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	caCert, _ := x509.ParseCertificate(caDER)
-	ts := &trustStore{roots: x509.NewCertPool(), subjects: map[string]bool{string(caCert.RawSubject): true}}
+	ts := &trustStore{roots: x509.NewCertPool(), subjects: map[string]bool{caCert.Subject.String(): true}}
 	ts.roots.AddCert(caCert)
 	mk := func(name string, from, to time.Time) []byte {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
