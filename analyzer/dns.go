@@ -38,10 +38,10 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 			break
 		}
 	}
-	client, server := f.Client, f.Server
+	client, server, port := f.Client, f.Server, f.SPort
 	if dir == dirClient {
 		// A response sent by our "client": the orientation was a guess.
-		client, server = f.Server, f.Client
+		client, server, port = f.Server, f.Client, f.CPort
 	}
 	e.dns.add(client, m, ts)
 	if e.ev != nil && len(m.Answers) > 0 && len(m.Questions) > 0 && len(e.cat.MatchHost(m.Questions[0].Name)) > 0 {
@@ -50,6 +50,7 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 	e.judge.dnsResponse(f, client, server, m, ts, proto)
 	if s := e.cfg.Sink; s != nil {
 		ev := dnsEvent(m, client, server, ts, proto)
+		ev.Port = port
 		s.DNS(&ev)
 	}
 }

@@ -67,6 +67,7 @@ type DNSEvent struct {
 	TS      string      `json:"ts"`
 	Client  string      `json:"client"`
 	Server  string      `json:"server"`
+	Port    uint16      `json:"port"`
 	Proto   string      `json:"proto"`
 	Query   string      `json:"query"`
 	QType   string      `json:"qtype"`
