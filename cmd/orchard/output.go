@@ -155,37 +155,45 @@ func writeTable(w io.Writer, r *analyzer.Report, by string, color bool) {
 		fmt.Fprintf(w, "Findings (%d)", len(r.Findings))
 		// One device: it is named in the header, not on every row.
 		clients := map[string]bool{}
+		procs := false
 		for _, f := range r.Findings {
 			clients[f.Client] = true
+			procs = procs || f.Process != ""
 		}
 		showDev := len(clients) > 1 || by == "device"
-		if showDev {
-			fmt.Fprintln(w)
-		}
-		t := newReportTable(w)
-		if showDev {
-			t.Header("SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT", "DEVICE", "COUNT", "EVIDENCE")
-		} else {
+		if !showDev {
 			for c := range clients {
 				fmt.Fprintf(w, " for device %s", c)
 			}
-			fmt.Fprintln(w)
-			t.Header("SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT", "COUNT", "EVIDENCE")
 		}
+		fmt.Fprintln(w)
+		head := []any{"SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT"}
+		switch {
+		case showDev:
+			head = append(head, "DEVICE")
+		case procs:
+			head = append(head, "PROCESS")
+		}
+		head = append(head, "COUNT", "EVIDENCE")
+		t := newReportTable(w)
+		t.Header(head...)
 		for _, f := range r.Findings {
-			dev := f.Client
-			if f.Process != "" {
-				dev += " (" + f.Process + ")"
-			}
-			svc := f.Section
 			host := f.Host
 			if f.NameSource != "" && f.NameSource != analyzer.SourceIP {
 				host += " [" + f.NameSource + "]"
 			}
-			row := []any{paint(color, f.Severity, f.Severity), f.Finding, host, svc, hostPort(f.Server, f.Port, f.Proto), dev, strconv.Itoa(f.Count), f.Evidence}
-			if !showDev {
-				row = append(row[:5], row[6:]...)
+			row := []any{paint(color, f.Severity, f.Severity), f.Finding, host, f.Section, hostPort(f.Server, f.Port, f.Proto)}
+			switch {
+			case showDev:
+				dev := f.Client
+				if f.Process != "" {
+					dev += " (" + f.Process + ")"
+				}
+				row = append(row, dev)
+			case procs:
+				row = append(row, f.Process)
 			}
+			row = append(row, strconv.Itoa(f.Count), f.Evidence)
 			_ = t.Append(row...)
 		}
 		_ = t.Render()

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"orchard/analyzer/capture/capgen"
 )
 
@@ -29,18 +27,24 @@ var (
 	gwMAC    = [6]byte{0x00, 0x1b, 0x17, 0x00, 0x01, 0x01}
 )
 
-// builder writes frames at advancing times.
+// builder writes frames at advancing times, each in an Apple PKTAP header
+// naming the process, as `tcpdump -i rvi0` of an iPad does.
 type builder struct {
 	w     *capgen.Writer
 	t     time.Time
 	err   error
 	port  uint16
 	dnsID uint16
+	proc  string // the process the next frames belong to
+	pid   int32
 }
+
+// as sets the process of the frames that follow.
+func (b *builder) as(proc string, pid int32) { b.proc, b.pid = proc, pid }
 
 func (b *builder) frame(f []byte, at time.Time) {
 	if b.err == nil {
-		b.err = b.w.Write(at, f, 0)
+		b.err = b.w.Write(at, capgen.PKTAP(b.proc, b.pid, capgen.DLTEthernet, f), 0)
 	}
 }
 
@@ -151,6 +155,9 @@ func (b *builder) udp(fromServer bool, srv netip.Addr, cport, sport uint16, payl
 // dns writes a query and, unless rcode < 0, its answer: a CNAME chain then
 // addresses.
 func (b *builder) dns(name string, qtype uint16, rcode int, chain []string, addrs ...string) {
+	proc, pid := b.proc, b.pid
+	b.as("mDNSResponder", 187)
+	defer b.as(proc, pid)
 	b.dnsID++
 	port := b.nextPort()
 	q := dnsMsg(b.dnsID, false, 0, name, qtype, nil, nil)
@@ -233,10 +240,10 @@ func ntpReply(at time.Time, stratum uint8, refid string) []byte {
 	return p
 }
 
-// Capture returns the demo capture as a pcap file.
+// Capture returns the demo capture as a pcap file (link type PKTAP, 258).
 func Capture() ([]byte, error) {
 	var buf bytes.Buffer
-	b := &builder{w: capgen.NewPcap(&buf, layers.LinkTypeEthernet), t: Start, port: 49200}
+	b := &builder{w: capgen.NewPcap(&buf, capgen.LinkTypePKTAP), t: Start, port: 49200}
 	pk, err := newPKI(Start)
 	if err != nil {
 		return nil, err
@@ -255,6 +262,7 @@ func scenario(b *builder, pk *pki) error {
 	lab := []tls.Certificate{pk.lab}
 
 	// 1. Captive-portal check over HTTP: healthy.
+	b.as("captiveagent", 211)
 	b.dns("captive.apple.com", 1, 0, []string{"captive-cdn.origin-apple.com.akadns.net", "captive.g.aaplimg.com"}, "17.253.17.201")
 	c := b.dial(netip.MustParseAddr("17.253.17.201"), 80, 8*ms)
 	c.send(false, []byte("GET /hotspot-detect.html HTTP/1.1\r\nHost: captive.apple.com\r\nUser-Agent: CaptiveNetworkSupport-481.0.1 wispr\r\nAccept: */*\r\n\r\n"), 4*ms)
@@ -262,6 +270,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 2. Time: NTP to time.apple.com gets no reply (UDP 123 blocked).
+	b.as("timed", 142)
 	b.step(200 * ms)
 	b.dns("time-ios.apple.com", 1, 0, []string{"time-ios.g.aaplimg.com"}, "17.253.4.125")
 	ntpPort := b.nextPort()
@@ -271,6 +280,7 @@ func scenario(b *builder, pk *pki) error {
 	}
 
 	// 3. Push: 5223 is dropped by the firewall; the iPad retries, then falls back to 443.
+	b.as("apsd", 98)
 	b.dns("27-courier.push.apple.com", 1, 0, []string{"27.courier-push-apple.com.akadns.net", "eu-central-courier-4.push-apple.com.akadns.net"}, "17.57.144.84")
 	apns := netip.MustParseAddr("17.57.144.84")
 	port := b.nextPort()
@@ -288,6 +298,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 4. Device enrolment: TLS inspection forges the certificate (TLS 1.2: visible); the iPad refuses it.
+	b.as("mdmd", 402)
 	b.step(time.Second)
 	b.dns("mdmenrollment.apple.com", 1, 0, []string{"mdmenrollment.apple.com.akadns.net"}, "17.32.194.7")
 	ws, err = handshake(session{sni: "mdmenrollment.apple.com", serverMax: tls.VersionTLS12, chain: []tls.Certificate{pk.forged}, reject: true})
@@ -299,6 +310,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 5. Software update catalog: TLS 1.3 through an inspecting proxy; the iPad rejects the hidden certificate.
+	b.as("mobileassetd", 377)
 	b.step(time.Second)
 	b.dns("gdmf.apple.com", 1, 0, []string{"gdmf.apple.com.akadns.net"}, "17.171.47.23")
 	ws, err = handshake(session{sni: "gdmf.apple.com", chain: lab, reject: true})
@@ -310,6 +322,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 6. Device enrolment profile host: the post-quantum ClientHello (two segments) is swallowed.
+	b.as("profiled", 415)
 	b.step(time.Second)
 	b.dns("iprofiles.apple.com", 1, 0, nil, "17.32.194.28")
 	ch, err := clientHello("iprofiles.apple.com", []string{"h2", "http/1.1"})
@@ -332,7 +345,8 @@ func scenario(b *builder, pk *pki) error {
 	b.step(10 * time.Second)
 	b.tcpSeg(false, srv, c.cport, 443, capgen.RST|capgen.ACK, c.cseq+uint32(len(ch)), c.sseq, nil, 64)
 
-	// 7. Activation: reset mid-connection by a box that forges the server's RST (wrong TTL).
+	// 7. Activation: a filter blocking by name forges the server's RST (wrong TTL) right after the ClientHello.
+	b.as("mobileactivation", 233)
 	b.step(time.Second)
 	b.dns("albert.apple.com", 1, 0, []string{"albert.apple.com.akadns.net"}, "17.32.194.99")
 	ws, err = handshake(session{sni: "albert.apple.com", chain: lab})
@@ -352,6 +366,7 @@ func scenario(b *builder, pk *pki) error {
 	b.dns("mask.icloud.com", 1, 3, nil)
 
 	// 10. Firmware signing: the firewall answers with ICMP administratively prohibited.
+	b.as("nsurlsessiond", 120)
 	b.step(time.Second)
 	b.dns("gs.apple.com", 1, 0, []string{"gs.apple.com.akadns.net"}, "17.111.103.15")
 	gs := netip.MustParseAddr("17.111.103.15")
@@ -363,6 +378,7 @@ func scenario(b *builder, pk *pki) error {
 	b.frame(icmp.Ethernet(gwMAC, ipadMAC), b.t)
 
 	// 11. Apple Account through the explicit proxy: CONNECT refused with 407.
+	b.as("akd", 156)
 	b.step(time.Second)
 	c = b.dial(proxy, 3128, 2*ms)
 	c.send(false, []byte("CONNECT idmsa.apple.com:443 HTTP/1.1\r\nHost: idmsa.apple.com:443\r\nUser-Agent: akd/1.0 CFNetwork/3826.500.131 Darwin/24.5.0\r\n\r\n"), 2*ms)
@@ -370,6 +386,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 12. App Store content: a SYN answered by RST (REJ).
+	b.as("appstored", 301)
 	b.step(time.Second)
 	b.dns("iosapps.itunes.apple.com", 1, 0, []string{"iosapps.itunes.apple.com.akadns.net"}, "17.253.37.205")
 	port = b.nextPort()
@@ -379,6 +396,7 @@ func scenario(b *builder, pk *pki) error {
 	b.tcpSeg(true, as, port, 443, capgen.RST|capgen.ACK, 0, 888001, nil, 61)
 
 	// 13. Healthy iCloud over TLS 1.3 (post-quantum key share).
+	b.as("cloudd", 264)
 	b.step(time.Second)
 	b.dns("gateway.icloud.com", 1, 0, []string{"gateway.fe.apple-dns.net"}, "17.248.147.6")
 	ws, err = handshake(session{sni: "gateway.icloud.com", alpn: []string{"h2"}, chain: lab, request: "GET /", response: "200 OK"})
@@ -390,6 +408,7 @@ func scenario(b *builder, pk *pki) error {
 	c.close()
 
 	// 14. A blocked non-Apple host: no finding (orchard is about Apple services).
+	b.as("MobileSafari", 512)
 	b.step(time.Second)
 	other := netip.MustParseAddr("93.184.215.14")
 	port = b.nextPort()
