@@ -31,13 +31,13 @@ Examples:
   orchard --format json capture.pcap | jq '.findings[] | select(.severity=="error")'
   orchard --format ndjson capture.pcap > events.ndjson
   orchard --fail-on error capture.pcap || echo "Apple services are broken"
-  orchard --write-evidence broken.pcap capture.pcap
+  orchard --write-evidence broken.pcapng capture.pcap
   tcpdump -i en0 -w - | orchard -
   sudo orchard -i eth1 --duration 10m port 443 or port 5223 or port 53 or port 123
   orchard catalog courier.push.apple.com
 
-Exit status: 0 fine, 1 usage error or unreadable input, 3 findings at or
-above --fail-on.
+Exit status: 0 fine, 1 unreadable input (other files are still analysed),
+2 bad flags, 3 findings at or above --fail-on.
 
 Flags:
 `
@@ -79,13 +79,13 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")
 	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report format: table, json, ndjson or csv (findings)")
+	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events) or csv (findings)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
 	fs.StringVar(&o.failOn, "fail-on", "", "exit 3 when findings at or above `LEVEL` (warn or error) exist")
-	fs.StringVar(&o.evidence, "write-evidence", "", "write the packets of flagged flows (and their DNS) to `FILE`.pcap")
-	fs.StringVar(&o.by, "by", "service", "group the report by service or device")
+	fs.StringVar(&o.evidence, "write-evidence", "", "write the packets of flagged flows, and the DNS answers that named them, to `FILE` (pcapng)")
+	fs.StringVar(&o.by, "by", "service", "group the report by `GROUP`: service or device")
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
 	fs.IntVar(&o.maxFlows, "max-flows", 262144, "flow table cap; the oldest flow is evicted (and counted) beyond it")
