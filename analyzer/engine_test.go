@@ -242,3 +242,22 @@ func segs(kv ...any) []struct {
 	}
 	return out
 }
+
+func TestSinkholeAddresses(t *testing.T) {
+	cases := []struct {
+		addr     string
+		sinkhole bool
+		private  bool
+	}{
+		{"0.0.0.0", true, false}, {"127.0.0.1", true, false}, {"::", true, false}, {"::1", true, false},
+		{"146.112.61.106", true, false}, {"::ffff:0.0.0.0", true, false},
+		{"10.1.2.3", false, true}, {"192.168.0.10", false, true}, {"100.64.0.1", false, true}, {"fd00::1", false, true},
+		{"17.253.4.125", false, false}, {"23.196.236.203", false, false}, {"2620:149:a44::1", false, false},
+	}
+	for _, c := range cases {
+		a := netip.MustParseAddr(c.addr)
+		if isSinkhole(a) != c.sinkhole || isPrivate(a) != c.private {
+			t.Errorf("%s: sinkhole %v private %v, want %v %v", c.addr, isSinkhole(a), isPrivate(a), c.sinkhole, c.private)
+		}
+	}
+}

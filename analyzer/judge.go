@@ -326,8 +326,15 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 	switch m.RCode {
 	case 0:
 		for _, r := range m.Answers {
-			if r.Addr.IsValid() && isSinkhole(r.Addr) {
+			if !r.Addr.IsValid() {
+				continue
+			}
+			if isSinkhole(r.Addr) {
 				v = verdict{FindDNSSinkhole, SevError, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
+				break
+			}
+			if isPrivate(r.Addr) {
+				v = verdict{FindDNSSinkhole, SevWarn, fmt.Sprintf("%s %s answered with the private address %s by %s: a DNS filter's block page or a split-horizon override", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
 				break
 			}
 		}
@@ -438,6 +445,15 @@ func isSinkhole(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// isPrivate reports RFC 1918, CGNAT, unique-local and link-local addresses:
+// never where Apple's services live.
+func isPrivate(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsPrivate() || a.IsLinkLocalUnicast() || cgnat.Contains(a)
 }
 
 // add records a finding for flow f.
