@@ -73,6 +73,7 @@ type Engine struct {
 	judge  *judge
 	devs   devices
 	ev     *evidence
+	chains chainCache
 
 	// the frame being processed, for evidence
 	curLink  layers.LinkType
