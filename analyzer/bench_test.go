@@ -1,9 +1,11 @@
 package analyzer
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -163,5 +165,30 @@ func TestSteadyStateAllocs(t *testing.T) {
 	}
 	if got := e.Stats().Flows; got != 16 {
 		t.Errorf("flows = %d, want 16", got)
+	}
+}
+
+// BenchmarkReadFile times the command-line path (file reading included) on
+// the capture named by $ORCHARD_BENCH_FILE, e.g. the one cmd/orchard-bench
+// builds with --keep.
+func BenchmarkReadFile(b *testing.B) {
+	name := os.Getenv("ORCHARD_BENCH_FILE")
+	if name == "" {
+		b.Skip("set ORCHARD_BENCH_FILE to a capture")
+	}
+	b.ReportAllocs()
+	var n uint64
+	for b.Loop() {
+		e, err := New(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.ReadFile(context.Background(), name, nil); err != nil {
+			b.Fatal(err)
+		}
+		n += e.Finish().Capture.Packets
+	}
+	if el := b.Elapsed().Seconds(); el > 0 {
+		b.ReportMetric(float64(n)/el, "packets/s")
 	}
 }
