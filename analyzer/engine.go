@@ -8,6 +8,7 @@ import (
 
 	"orchard/analyzer/decode"
 	"orchard/catalog"
+	"orchard/dissect"
 )
 
 // Config tunes an Engine. The zero value plus a catalog is a working setup.
@@ -73,6 +74,7 @@ type Engine struct {
 	judge  *judge
 	devs   devices
 	ev     *evidence
+	chains chainCache
 
 	// the frame being processed, for evidence
 	curLink  layers.LinkType
@@ -259,6 +261,8 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 	}
 	f.streams[dirClient].limit = e.cfg.ClientBuffer
 	f.streams[dirServer].limit = e.cfg.ServerBuffer
+	f.streams[dirClient].pool = &e.table.pool
+	f.streams[dirServer].pool = &e.table.pool
 	return f
 }
 
@@ -348,6 +352,12 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		}
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
+			// streamGrew may have turned the flow around: check both sides.
+			for d := range f.streams {
+				if s := &f.streams[d]; !s.closed() && !wantsMore(f, d) {
+					s.release()
+				}
+			}
 		}
 	}
 	class := int8(classHandshake)
@@ -397,4 +407,26 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.Unmap().String()
+}
+
+// wantsMore reports whether a dissector may still read direction dir's
+// buffer. Once none will, the buffer is dropped and later segments cost
+// only their counters.
+func wantsMore(f *Flow, dir int) bool {
+	if f.SPort == 53 || f.CPort == 53 {
+		return true // DNS over TCP: every message
+	}
+	a := &f.app
+	if !a.tlsDone[dir] {
+		return true
+	}
+	if a.httpTried[dir] || a.tlsStart[dir] != 0 {
+		return false
+	}
+	b := f.streams[dir].buf
+	if dir == dirClient {
+		// A request method is at most 9 letters and a space.
+		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)
+	}
+	return len(b) < 5 || string(b[:5]) == "HTTP/"
 }

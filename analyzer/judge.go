@@ -84,8 +84,12 @@ func (j *judge) tick(now int64) {}
 func (j *judge) flow(f *Flow, evicted bool) {
 	e := j.e
 	at := e.attribute(f)
-	v := j.classify(f, &at)
 	report := at.apple || e.cfg.AllHosts
+	var v verdict
+	if report {
+		// Only reported flows use the verdict: skip the chain checks of the rest.
+		v = j.classify(f, &at)
+	}
 	dev := e.devs.get(f)
 	dev.Flows++
 	if at.apple {

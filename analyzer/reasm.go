@@ -12,6 +12,7 @@ type stream struct {
 	gap     bool // a hole that was never filled: nothing more is appended
 	full    bool // limit reached
 	pending []pendingSeg
+	pool    *bufPool // where buffers come from and go back to; nil: the heap
 }
 
 type pendingSeg struct {
@@ -98,23 +99,80 @@ func (s *stream) place(seq uint32, data []byte) bool {
 		data = data[:room]
 		s.full = true
 	}
-	if s.buf == nil {
-		c := 2048
-		if c > s.limit {
-			c = s.limit
-		}
-		if c < len(data) {
-			c = len(data)
-		}
-		s.buf = make([]byte, 0, c)
+	if need := len(s.buf) + len(data); need > cap(s.buf) {
+		s.grow(need)
 	}
 	s.buf = append(s.buf, data...)
 	return len(data) > 0
 }
 
-// release drops the buffer once no dissector wants more bytes.
+// grow makes room for need bytes: a power of two from 2 KiB up to the limit.
+func (s *stream) grow(need int) {
+	c := minBuf
+	for c < need {
+		c <<= 1
+	}
+	if c > s.limit {
+		c = max(s.limit, need)
+	}
+	nb := s.pool.get(c)
+	nb = append(nb, s.buf...)
+	s.pool.put(s.buf)
+	s.buf = nb
+}
+
+// release drops the buffer once no dissector wants more bytes. The
+// buffer is not recycled: parsed results may still refer to it until the
+// flow ends.
 func (s *stream) release() {
 	s.buf = nil
 	s.pending = nil
 	s.limit = 0
+}
+
+// Stream buffer sizes: powers of two from minBuf; the pool keeps at most
+// poolKeep buffers of each size.
+const (
+	minBuf      = 2 << 10
+	poolClasses = 8 // 2 KiB .. 256 KiB
+	poolKeep    = 256
+)
+
+// bufPool recycles stream buffers of ended flows, by power-of-two size.
+// It belongs to one engine and is not safe for concurrent use.
+type bufPool struct {
+	free [poolClasses][][]byte
+}
+
+func poolClass(c int) int {
+	for i := 0; i < poolClasses; i++ {
+		if c == minBuf<<i {
+			return i
+		}
+	}
+	return -1
+}
+
+// get returns an empty buffer of capacity c.
+func (p *bufPool) get(c int) []byte {
+	if p != nil {
+		if i := poolClass(c); i >= 0 {
+			if l := p.free[i]; len(l) > 0 {
+				b := l[len(l)-1]
+				p.free[i] = l[:len(l)-1]
+				return b[:0]
+			}
+		}
+	}
+	return make([]byte, 0, c)
+}
+
+// put gives back a buffer nothing refers to any more.
+func (p *bufPool) put(b []byte) {
+	if p == nil || b == nil {
+		return
+	}
+	if i := poolClass(cap(b)); i >= 0 && len(p.free[i]) < poolKeep {
+		p.free[i] = append(p.free[i], b[:0])
+	}
 }

@@ -73,6 +73,7 @@ type table struct {
 	evicted  uint64
 	peak     int
 	onExpire func(f *Flow, evicted bool)
+	pool     bufPool // stream buffers of ended flows
 }
 
 func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
@@ -154,6 +155,8 @@ func (t *table) end(f *Flow, evicted bool) {
 	}
 	delete(t.flows, f.key)
 	t.onExpire(f, evicted)
+	t.pool.put(f.streams[0].buf)
+	t.pool.put(f.streams[1].buf)
 	*f = Flow{}
 	if len(t.free) < 4096 {
 		t.free = append(t.free, f)

@@ -172,7 +172,7 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	if at.source == SourceIP {
 		host = ""
 	}
-	res, certs, err := j.trust.verify(f.app.certs, host, time.Unix(0, f.First))
+	res, certs, err := j.e.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
 	switch res {
 	case chainUntrusted:
 		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}

@@ -1,0 +1,293 @@
+// Command orchard-bench times orchard against tshark, ndpiReader and
+// tcpdump on one large mixed capture, in the same run, on the same file.
+//
+// It builds the capture (at least --packets packets) by replicating the
+// shared bench mix (shared/bench/ndpi-mix.pcap.gz) with shifted times into
+// a temporary directory, plus a gzip'd copy; builds orchard from the
+// repository it runs in (or uses --orchard); runs every tool --runs times,
+// keeping the fastest wall time and the largest peak RSS; and prints a
+// Markdown table.
+//
+//	go run ./cmd/orchard-bench                      # from the repository root
+//	go run ./cmd/orchard-bench --packets 2000000 --runs 5
+//
+// Tools that are not installed are skipped. Nothing is written into the
+// repository.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/spf13/pflag"
+)
+
+type options struct {
+	src      string
+	packets  int
+	runs     int
+	dir      string
+	keep     bool
+	orchard  string
+	skip     []string
+	slowOnce time.Duration
+}
+
+func main() {
+	var o options
+	fs := pflag.NewFlagSet("orchard-bench", pflag.ContinueOnError)
+	fs.StringVar(&o.src, "src", "", "source capture to replicate (default: shared/bench/ndpi-mix.pcap.gz, found by walking up or $ORCHARD_SHARED)")
+	fs.IntVar(&o.packets, "packets", 1_000_000, "build a capture of at least this many packets")
+	fs.IntVar(&o.runs, "runs", 3, "runs per tool; the fastest wall time is kept")
+	fs.StringVar(&o.dir, "dir", "", "work directory (default: a new temporary directory)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	fs.StringVar(&o.orchard, "orchard", "", "orchard binary to time (default: go build ./cmd/orchard into the work directory)")
+	fs.StringSliceVar(&o.skip, "skip", nil, "tools to skip (tshark, ndpiReader, tcpdump, gzip)")
+	fs.DurationVar(&o.slowOnce, "slow-once", 20*time.Second, "run a tool only once when its first run takes longer")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return
+		}
+		os.Exit(2)
+	}
+	if err := run(context.Background(), &o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "orchard-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// tool is one command line to time.
+type tool struct {
+	name   string
+	argv   []string
+	file   string // the file read, for the packet count
+	ref    bool   // the reference row for the ratios
+	result result
+	err    error
+}
+
+type result struct {
+	wall   time.Duration // fastest run
+	cpu    time.Duration // user+sys of that run
+	maxRSS int64         // bytes, largest over the runs
+}
+
+func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	src := o.src
+	if src == "" {
+		src = findShared("bench/ndpi-mix.pcap.gz")
+		if src == "" {
+			return errors.New("bench mix not found: give --src or set ORCHARD_SHARED")
+		}
+	}
+	dir := o.dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "orchard-bench-")
+		if err != nil {
+			return err
+		}
+		dir = d
+		if !o.keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	bin := o.orchard
+	if bin == "" {
+		bin = filepath.Join(dir, "orchard")
+		fmt.Fprintf(stderr, "building orchard ...\n")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/orchard")
+		cmd.Stderr = stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("go build ./cmd/orchard (run from the repository root, or give --orchard): %w", err)
+		}
+	}
+	fmt.Fprintf(stderr, "building a capture of at least %d packets from %s ...\n", o.packets, src)
+	t0 := time.Now()
+	plain, gz, n, err := buildCapture(src, dir, o.packets)
+	if err != nil {
+		return err
+	}
+	st, _ := os.Stat(plain)
+	gst, _ := os.Stat(gz)
+	fmt.Fprintf(stderr, "built %s (%d packets, %d MB; gzip %d MB) in %.1fs\n", plain, n, st.Size()>>20, gst.Size()>>20, time.Since(t0).Seconds())
+
+	skip := map[string]bool{}
+	for _, s := range o.skip {
+		skip[strings.ToLower(s)] = true
+	}
+	ncpu := runtime.NumCPU()
+	tools := []*tool{
+		{name: "tcpdump -r (read floor)", argv: []string{"tcpdump", "-r", plain, "-w", "/dev/null"}},
+		{name: "orchard, 1 worker", argv: []string{bin, "--format", "json", "-q", "--workers", "1", plain}, ref: true},
+		{name: "orchard, 2 workers", argv: []string{bin, "--format", "json", "-q", "--workers", "2", plain}},
+		{name: fmt.Sprintf("orchard, default (%d workers)", ncpu), argv: []string{bin, "--format", "json", "-q", plain}},
+		{name: "orchard, 1 worker, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "1", gz}},
+		{name: fmt.Sprintf("orchard, default (%d workers), gzip", ncpu), argv: []string{bin, "--format", "json", "-q", gz}},
+		{name: "ndpiReader -i", argv: []string{"ndpiReader", "-q", "-i", plain}},
+		{name: "tshark -T fields", argv: []string{"tshark", "-r", plain, "-T", "fields",
+			"-e", "tls.handshake.extensions_server_name", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ntp.stratum"}},
+	}
+	fmt.Fprintf(stderr, "load before: %s", loadavg())
+	for _, t := range tools {
+		base := filepath.Base(t.argv[0])
+		if skip[strings.ToLower(base)] || (skip["gzip"] && strings.Contains(t.name, "gzip")) {
+			t.err = errors.New("skipped")
+			continue
+		}
+		if _, err := exec.LookPath(t.argv[0]); err != nil {
+			t.err = fmt.Errorf("not installed")
+			continue
+		}
+		for i := 0; i < o.runs; i++ {
+			r, err := timeCmd(ctx, t.argv)
+			if err != nil {
+				t.err = err
+				break
+			}
+			if i == 0 || r.wall < t.result.wall {
+				t.result.wall, t.result.cpu = r.wall, r.cpu
+			}
+			t.result.maxRSS = max(t.result.maxRSS, r.maxRSS)
+			if i == 0 && r.wall > o.slowOnce {
+				break
+			}
+		}
+		if t.err != nil {
+			fmt.Fprintf(stderr, "%-40s error: %v\n", t.name, t.err)
+		} else {
+			fmt.Fprintf(stderr, "%-40s %.3fs\n", t.name, t.result.wall.Seconds())
+		}
+	}
+	fmt.Fprintf(stderr, "load after: %s", loadavg())
+	printTable(stdout, tools, n, plain, ncpu)
+	return nil
+}
+
+// timeCmd runs argv with its output discarded and returns its wall time,
+// CPU time and peak RSS.
+func timeCmd(ctx context.Context, argv []string) (result, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var errb bytes.Buffer
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &errb
+	if f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		cmd.Stdout = f // a real file: no copying goroutine
+		defer f.Close()
+	}
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return result{}, fmt.Errorf("%s: %w: %s", argv[0], err, msg)
+	}
+	var r result
+	r.wall = wall
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return r, nil
+}
+
+func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
+	var ref *tool
+	for _, t := range tools {
+		if t.ref && t.err == nil {
+			ref = t
+		}
+	}
+	fmt.Fprintf(w, "\n%d packets (%s), %d cores, %s, runs: fastest of each; ratio = tool seconds / orchard 1-worker seconds\n\n", n, filepath.Base(file), ncpu, runtime.Version())
+	fmt.Fprintln(w, "| tool | seconds | packets/s | vs orchard 1 worker | CPU s | peak RSS MB |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	for _, t := range tools {
+		if t.err != nil {
+			fmt.Fprintf(w, "| %s | %s | | | | |\n", t.name, t.err)
+			continue
+		}
+		s := t.result.wall.Seconds()
+		ratio := ""
+		if ref != nil {
+			ratio = fmt.Sprintf("%.2f×", s/ref.result.wall.Seconds())
+		}
+		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, humanRate(float64(n)/s), ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
+	}
+	fmt.Fprintln(w)
+	for _, t := range tools {
+		if t.err == nil {
+			fmt.Fprintf(w, "    %s\n", strings.Join(shortArgs(t.argv), " "))
+		}
+	}
+}
+
+// shortArgs prints paths by their base names.
+func shortArgs(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if filepath.IsAbs(a) {
+			a = filepath.Base(a)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func humanRate(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2f M", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.0f k", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown\n"
+	}
+	return string(b)
+}
+
+// findShared finds rel below the shared folder: $ORCHARD_SHARED, or a
+// "shared" folder beside the working directory or one of its parents.
+func findShared(rel string) string {
+	if d := os.Getenv("ORCHARD_SHARED"); d != "" {
+		p := filepath.Join(d, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		for _, c := range []string{filepath.Join(d, "shared", rel), filepath.Join(d, "..", "shared", rel)} {
+			if _, err := os.Stat(c); err == nil {
+				return filepath.Clean(c)
+			}
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func linkType(l uint16) layers.LinkType { return layers.LinkType(l) }
