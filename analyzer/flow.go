@@ -106,6 +106,7 @@ type Flow struct {
 
 	// table bookkeeping
 	prev, next *Flow
+	touched    uint64 // index of the packet that last moved it in its list
 	class      int8
 	ended      bool
 	oriented   bool // orientation was decided by a SYN or an application message

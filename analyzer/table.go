@@ -74,6 +74,9 @@ type table struct {
 	peak     int
 	onExpire func(f *Flow, evicted bool)
 	pool     bufPool // stream buffers of ended flows
+	// idx is the index of the packet being processed, stamped on the
+	// flows it touches (the merge order of a Parallel).
+	idx uint64
 }
 
 func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
@@ -122,6 +125,7 @@ func (t *table) touch(f *Flow, class int8) {
 		t.lists[f.class].remove(f)
 	}
 	f.class = class
+	f.touched = t.idx
 	t.lists[class].push(f)
 }
 
