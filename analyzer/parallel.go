@@ -56,14 +56,16 @@ type Parallel struct {
 	judgeDone chan struct{}
 	wg        sync.WaitGroup
 
-	mu     sync.Mutex // guards what follows, and the judging engine's state
-	cond   *sync.Cond
-	queues []evQueue
-	marks  []uint64 // per worker: every event up to this packet index was sent
-	wstats []Stats
-	rest   [][numClasses][]*Flow // flows open at the end, per worker
-	finals int
-	done   uint64 // events up to this packet index are judged
+	mu      sync.Mutex // guards what follows, and the judging engine's state
+	cond    *sync.Cond
+	queues  []evQueue
+	marks   []uint64  // per worker: every event up to this packet index was sent
+	judged  [][]*Flow // per worker: flows to give back
+	dnsFlow Flow      // scratch flow for judging DNS answers
+	wstats  []Stats
+	rest    [][numClasses][]*Flow // flows open at the end, per worker
+	finals  int
+	done    uint64 // events up to this packet index are judged
 }
 
 const (
@@ -130,7 +132,11 @@ type pevent struct {
 }
 
 type dnsAnswerEvent struct {
-	flow           *Flow // the fields the judge reads: client, MAC, process
+	// the flow's fields the judge reads: client, its MAC, the process
+	fClient        netip.Addr
+	mac            [2][6]byte
+	hasMAC         [2]bool
+	proc           string
 	client, server netip.Addr
 	m              *dissect.DNSMessage
 	ts             int64
@@ -159,6 +165,7 @@ type worker struct {
 	p      *Parallel
 	e      *Engine
 	in     chan *batch
+	back   chan []*Flow // judged flows, for reuse
 	events []pevent
 	idx    uint64
 	phase  uint8
@@ -177,7 +184,7 @@ func newParallel(e *Engine, n int) *Parallel {
 		if err != nil {
 			panic(err) // unreachable: the catalog is set
 		}
-		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW)}
+		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4)}
 		we.w = w
 		p.workers = append(p.workers, w)
 	}
@@ -189,6 +196,7 @@ func newParallel(e *Engine, n int) *Parallel {
 	p.judgeDone = make(chan struct{})
 	p.queues = make([]evQueue, n)
 	p.marks = make([]uint64, n)
+	p.judged = make([][]*Flow, n)
 	p.wstats = make([]Stats, n)
 	p.rest = make([][numClasses][]*Flow, n)
 	e.statsFn = p.mergedStats
@@ -196,7 +204,7 @@ func newParallel(e *Engine, n int) *Parallel {
 }
 
 func newBatch() *batch {
-	return &batch{ents: make([]batchEntry, 0, batchSize+8), buf: make([]byte, 0, 64<<10)}
+	return &batch{ents: make([]batchEntry, 0, batchSize+8), buf: make([]byte, 0, batchBytes+64<<10)}
 }
 
 // setRecorder lets the workers keep packets of open flows for evidence.
@@ -316,6 +324,7 @@ func (w *worker) run() {
 	defer w.p.wg.Done()
 	e := w.e
 	for b := range w.in {
+		w.reclaim()
 		for i := range b.ents {
 			ent := &b.ents[i]
 			w.idx = ent.idx
@@ -355,7 +364,7 @@ func (w *worker) run() {
 		b.ents = b.ents[:0]
 		b.buf = b.buf[:0]
 		if cap(b.buf) > maxBatchBytes {
-			b.buf = make([]byte, 0, 64<<10)
+			b.buf = make([]byte, 0, batchBytes+64<<10)
 		}
 		final := b.final
 		w.p.free <- b
@@ -366,26 +375,36 @@ func (w *worker) run() {
 	}
 }
 
-// flowEnded hands an ended flow to the judge. The copy keeps the flow's
-// findings-relevant state; the stream buffers stay with the worker.
+// flowEnded hands an ended flow to the judge, which gives it back when
+// done; its stream buffers stay with the worker.
 func (w *worker) flowEnded(f *Flow, evicted bool) {
-	c := new(Flow)
-	*c = *f
-	c.streams = [2]stream{}
-	c.prev, c.next = nil, nil
+	f.handedOff = true
 	if ev := w.e.ev; ev != nil {
 		for _, k := range f.kept {
 			ev.bytes -= len(k.frame)
 		}
-		f.kept = nil
 	}
-	w.events = append(w.events, pevent{key: w.key(f), flow: c, evicted: evicted})
+	w.events = append(w.events, pevent{key: w.key(f), flow: f, evicted: evicted})
+}
+
+// reclaim takes back the flows the judge is done with.
+func (w *worker) reclaim() {
+	for {
+		select {
+		case l := <-w.back:
+			for _, f := range l {
+				w.e.table.recycle(f)
+			}
+		default:
+			return
+		}
+	}
 }
 
 // dnsAnswer hands a DNS response to the judge.
 func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
 	d := &dnsAnswerEvent{
-		flow:   &Flow{Proto: f.Proto, Client: f.Client, Server: f.Server, CPort: f.CPort, SPort: f.SPort, mac: f.mac, hasMAC: f.hasMAC, Proc: f.Proc, PID: f.PID},
+		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
 		client: client, server: server, m: m, ts: ts, proto: proto,
 	}
 	if w.e.ev != nil && w.e.curFrame != nil {
@@ -424,6 +443,18 @@ func (p *Parallel) judgeLoop() {
 		}
 		p.drain()
 		final := p.finals == len(p.workers)
+		if !final {
+			for i, l := range p.judged {
+				if len(l) == 0 {
+					continue
+				}
+				select {
+				case p.workers[i].back <- l:
+					p.judged[i] = nil
+				default: // the worker is busy: keep them for next time
+				}
+			}
+		}
 		p.mu.Unlock()
 		p.cond.Broadcast()
 		if final {
@@ -462,6 +493,9 @@ func (p *Parallel) drain() {
 		q.ev[q.head] = pevent{}
 		q.head++
 		p.apply(&ev)
+		if ev.flow != nil && len(p.judged[best]) < 4096 {
+			p.judged[best] = append(p.judged[best], ev.flow)
+		}
 	}
 	p.done = lim
 }
@@ -469,8 +503,10 @@ func (p *Parallel) drain() {
 func (p *Parallel) apply(ev *pevent) {
 	e := p.e
 	if d := ev.dns; d != nil {
+		f := &p.dnsFlow
+		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
 		e.curLink, e.curFrame, e.curTS = d.link, d.frame, d.ts
-		e.dnsAnswer(d.flow, d.client, d.server, d.m, d.ts, d.proto)
+		e.dnsAnswer(f, d.client, d.server, d.m, d.ts, d.proto)
 		e.curFrame = nil
 		return
 	}

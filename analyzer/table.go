@@ -161,6 +161,16 @@ func (t *table) end(f *Flow, evicted bool) {
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)
+	if f.handedOff {
+		// A Parallel's judge has it now, and gives it back when done.
+		f.streams[0].buf, f.streams[1].buf = nil, nil
+		return
+	}
+	t.recycle(f)
+}
+
+// recycle keeps f for a later add.
+func (t *table) recycle(f *Flow) {
 	*f = Flow{}
 	if len(t.free) < 4096 {
 		t.free = append(t.free, f)

@@ -110,6 +110,7 @@ type File struct {
 
 	pcap     *pcapgo.Reader
 	pcapBE   bool
+	tsUnit   uint32 // nanoseconds per unit of the timestamp fraction
 	linkType layers.LinkType
 
 	ng   *pcapgo.NgReader
@@ -176,7 +177,7 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 	case len(magic) < 4:
 		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	case m == 0xa1b2c3d4 || m == 0xa1b23c4d || m == 0xd4c3b2a1 || m == 0x4d3cb2a1:
-		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
+		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d, m == 0xa1b23c4d || m == 0x4d3cb2a1)
 	case m == 0x0a0d0d0a:
 		err = f.openNg()
 	default:
@@ -206,8 +207,12 @@ func hexBytes(b []byte) string {
 	return s.String()
 }
 
-func (f *File) openPcap(bigEndian bool) error {
+func (f *File) openPcap(bigEndian, nanos bool) error {
 	f.pcapBE = bigEndian
+	f.tsUnit = 1000
+	if nanos {
+		f.tsUnit = 1
+	}
 	if h, err := f.br.Peek(24); len(h) < 24 {
 		return f.peekErr(0, err)
 	}
@@ -273,45 +278,53 @@ func (f *File) Next(p *Packet) error {
 	if f.done {
 		return io.EOF
 	}
-	start := f.Offset()
-	var err error
-	if f.ng != nil {
-		err = f.ngCheck(false)
-	} else {
-		err = f.pcapCheck()
+	if f.ng == nil {
+		return f.pcapNext(p)
 	}
+	start := f.Offset()
+	if err := f.ngCheck(false); err != nil {
+		f.done = true
+		return err
+	}
+	data, ci, err := f.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		f.done = true
+		return f.readErr(start, err)
+	}
+	p.Data = data
+	p.Timestamp = ci.Timestamp
+	p.CapLen = ci.CaptureLength
+	p.WireLen = ci.Length
+	p.Iface = ci.InterfaceIndex
+	if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
+		p.LinkType = iface.LinkType
+	} else {
+		p.LinkType = 0
+	}
+	f.packets++
+	return nil
+}
+
+// pcapNext reads the next pcap record straight from the read buffer: the
+// record is checked whole, and Data points into the buffer (no copy).
+// pcapgo read the file header; records are simple enough to take here.
+func (f *File) pcapNext(p *Packet) error {
+	rec, err := f.pcapCheck()
 	if err != nil {
 		f.done = true
 		return err
 	}
-	if f.ng != nil {
-		data, ci, err := f.ng.ZeroCopyReadPacketData()
-		if err != nil {
-			f.done = true
-			return f.readErr(start, err)
-		}
-		p.Data = data
-		p.Timestamp = ci.Timestamp
-		p.CapLen = ci.CaptureLength
-		p.WireLen = ci.Length
-		p.Iface = ci.InterfaceIndex
-		if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
-			p.LinkType = iface.LinkType
-		} else {
-			p.LinkType = 0
-		}
-	} else {
-		data, ci, err := f.pcap.ZeroCopyReadPacketData()
-		if err != nil {
-			f.done = true
-			return f.readErr(start, err)
-		}
-		p.Data = data
-		p.Timestamp = ci.Timestamp
-		p.CapLen = ci.CaptureLength
-		p.WireLen = ci.Length
-		p.Iface = 0
-		p.LinkType = f.linkType
+	caplen := len(rec) - 16
+	p.Data = rec[16:len(rec):len(rec)]
+	// As pcapgo computes it (32-bit fraction times the unit).
+	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
+	p.CapLen = caplen
+	p.WireLen = int(f.u32(rec[12:16], f.pcapBE))
+	p.Iface = 0
+	p.LinkType = f.linkType
+	if _, err := f.br.Discard(len(rec)); err != nil {
+		f.done = true
+		return f.readErr(f.Offset(), err)
 	}
 	f.packets++
 	return nil
@@ -350,29 +363,30 @@ func (f *File) peekErr(off int64, err error) error {
 	return &FormatError{File: f.name, Offset: off, Err: err}
 }
 
-// pcapCheck makes sure the next pcap record is whole and sane before pcapgo
-// reads it.
-func (f *File) pcapCheck() error {
+// pcapCheck makes sure the next pcap record is whole and sane, and
+// returns it (header and data) from the read buffer.
+func (f *File) pcapCheck() ([]byte, error) {
 	start := f.Offset()
 	h, err := f.br.Peek(16)
 	if len(h) == 0 && err == io.EOF {
-		return io.EOF
+		return nil, io.EOF
 	}
 	if len(h) < 16 {
-		return f.peekErr(start, err)
+		return nil, f.peekErr(start, err)
 	}
 	caplen := f.u32(h[8:12], f.pcapBE)
 	wirelen := f.u32(h[12:16], f.pcapBE)
 	if caplen > MaxCaptureLength {
-		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
+		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
 	}
 	if caplen > wirelen {
-		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
+		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
 	}
-	if b, err := f.br.Peek(16 + int(caplen)); len(b) < 16+int(caplen) {
-		return f.peekErr(start, err)
+	b, err := f.br.Peek(16 + int(caplen))
+	if len(b) < 16+int(caplen) {
+		return nil, f.peekErr(start, err)
 	}
-	return nil
+	return b, nil
 }
 
 // pcapng block types.
