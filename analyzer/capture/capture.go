@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -86,15 +88,16 @@ type Packet struct {
 	Iface    int // pcapng interface index, 0 for pcap
 }
 
-// countReader counts the bytes read through it.
+// countReader counts the bytes read through it. The count may be read
+// from another goroutine than the reads (gzip read-ahead).
 type countReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -107,6 +110,7 @@ type File struct {
 	out    *countReader // bytes of the decompressed stream
 	br     *bufio.Reader
 	gz     *gzip.Reader
+	ahead  *readAhead
 
 	pcap     *pcapgo.Reader
 	pcapBE   bool
@@ -160,7 +164,9 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		f.gz = gz
-		dec = gz
+		// Decompress on another core, ahead of the analysis.
+		f.ahead = newReadAhead(gz)
+		dec = f.ahead
 	}
 	f.out = &countReader{r: dec}
 	f.br = bufio.NewReaderSize(f.out, bufSize)
@@ -245,11 +251,11 @@ func (f *File) Name() string { return f.name }
 func (f *File) Packets() int64 { return f.packets }
 
 // Offset returns the bytes consumed of the decompressed stream.
-func (f *File) Offset() int64 { return f.out.n - int64(f.br.Buffered()) }
+func (f *File) Offset() int64 { return f.out.n.Load() - int64(f.br.Buffered()) }
 
 // InputOffset returns the bytes read from the underlying file (compressed
 // bytes for gzip), for a progress bar against Size.
-func (f *File) InputOffset() int64 { return f.in.n }
+func (f *File) InputOffset() int64 { return f.in.n.Load() }
 
 // Size returns the size of the underlying file, or -1 for pipes and stdin.
 func (f *File) Size() int64 { return f.size }
@@ -259,7 +265,12 @@ func (f *File) Size() int64 { return f.size }
 func (f *File) Close() error {
 	f.done = true
 	var err error
-	if f.gz != nil {
+	switch {
+	case f.ahead != nil:
+		// The read-ahead goroutine owns the gzip reader, whose Close only
+		// reports its error: stop the goroutine instead.
+		f.ahead.close()
+	case f.gz != nil:
 		err = f.gz.Close()
 	}
 	if f.closer != nil {
@@ -577,3 +588,86 @@ func ngCheckBlock(typ uint32, blk []byte, be bool) error {
 	}
 	return nil
 }
+
+// Read-ahead of decompressed input: chunks of aheadChunk bytes, at most
+// aheadChunks in flight.
+const (
+	aheadChunk  = 1 << 20
+	aheadChunks = 4
+)
+
+// readAhead reads r in its own goroutine, a few chunks ahead of Read, so
+// that decompression runs beside the analysis.
+type readAhead struct {
+	full chan aheadChunkT
+	free chan []byte
+	stop chan struct{}
+	once sync.Once
+	cur  []byte // unread part of buf
+	buf  []byte
+	err  error
+}
+
+type aheadChunkT struct {
+	b   []byte
+	err error
+}
+
+func newReadAhead(r io.Reader) *readAhead {
+	ra := &readAhead{
+		full: make(chan aheadChunkT, aheadChunks),
+		free: make(chan []byte, aheadChunks+1),
+		stop: make(chan struct{}),
+	}
+	for i := 0; i < aheadChunks+1; i++ {
+		ra.free <- make([]byte, aheadChunk)
+	}
+	go ra.fill(r)
+	return ra
+}
+
+func (ra *readAhead) fill(r io.Reader) {
+	for {
+		var b []byte
+		select {
+		case b = <-ra.free:
+		case <-ra.stop:
+			return
+		}
+		n := 0
+		var err error
+		for n < len(b) && err == nil {
+			var k int
+			k, err = r.Read(b[n:])
+			n += k
+		}
+		select {
+		case ra.full <- aheadChunkT{b: b[:n], err: err}:
+		case <-ra.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read returns read-ahead bytes, then the reader's error.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur) == 0 {
+		if ra.err != nil {
+			return 0, ra.err
+		}
+		if ra.buf != nil {
+			ra.free <- ra.buf[:cap(ra.buf)]
+			ra.buf = nil
+		}
+		c := <-ra.full
+		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
+	}
+	n := copy(p, ra.cur)
+	ra.cur = ra.cur[n:]
+	return n, nil
+}
+
+func (ra *readAhead) close() { ra.once.Do(func() { close(ra.stop) }) }

@@ -200,6 +200,11 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return exitInput
 		}
 	}
+	if os.Getenv("GOGC") == "" {
+		// The heap is small and short-lived per packet: collect less often
+		// (peak RSS stays far below the flow table's worth).
+		debug.SetGCPercent(400)
+	}
 	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
 	if len(sinks) > 0 {
 		cfg.Sink = sinks
