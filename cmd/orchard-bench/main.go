@@ -71,7 +71,7 @@ func main() {
 type tool struct {
 	name   string
 	argv   []string
-	ref    bool   // the reference row for the ratios
+	ref    bool // the reference row for the ratios
 	result result
 	err    error
 }
