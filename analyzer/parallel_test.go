@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
 	"orchard/internal/sharedtest"
@@ -106,5 +111,70 @@ func TestParallelSnapshot(t *testing.T) {
 	got, _ := json.MarshalIndent(r, "", "  ")
 	if !bytes.Equal(got, want) {
 		t.Errorf("report after a snapshot differs:\n%s", firstDiff(string(got), string(want)))
+	}
+}
+
+// recPackets records what an engine writes as evidence.
+type recPackets struct{ lines []string }
+
+func (r *recPackets) WritePacket(link layers.LinkType, ts int64, frame []byte) error {
+	r.lines = append(r.lines, fmt.Sprintf("%d %d %x", link, ts, frame))
+	return nil
+}
+
+// TestParallelEvidence checks that several workers write the evidence
+// packets of one, in the same order.
+func TestParallelEvidence(t *testing.T) {
+	in := filepath.Join("..", "testdata", "demo-ipad.pcap")
+	run := func(workers int) []string {
+		e, err := analyzer.New(analyzer.Config{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &recPackets{}
+		e.SetRecorder(r)
+		if _, err := e.ReadFile(context.Background(), in, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.Finish()
+		return r.lines
+	}
+	want := run(1)
+	if len(want) == 0 {
+		t.Fatal("no evidence written for the demo capture")
+	}
+	got := run(2)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("2 workers wrote %d evidence packets, 1 worker %d, or in another order", len(got), len(want))
+	}
+}
+
+// TestParallelIdle checks that Idle expires flows on a quiet link as a
+// single engine does.
+func TestParallelIdle(t *testing.T) {
+	in := filepath.Join("..", "testdata", "demo-ipad.pcap")
+	run := func(workers int) []byte {
+		e, err := analyzer.New(analyzer.Config{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ReadFile(context.Background(), in, nil); err != nil {
+			t.Fatal(err)
+		}
+		s := e.Snapshot()
+		last, err := time.Parse(time.RFC3339Nano, s.Capture.Last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Idle(last.Add(2 * time.Minute))
+		r := e.Snapshot()
+		r.Capture.Stats.PeakFlows = 0
+		b, _ := json.MarshalIndent(r, "", "  ")
+		e.Finish()
+		return b
+	}
+	want := run(1)
+	if got := run(2); !bytes.Equal(got, want) {
+		t.Errorf("after Idle, 2 workers' snapshot differs:\n%s", firstDiff(string(got), string(want)))
 	}
 }
