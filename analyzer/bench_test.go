@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -170,25 +171,29 @@ func TestSteadyStateAllocs(t *testing.T) {
 
 // BenchmarkReadFile times the command-line path (file reading included) on
 // the capture named by $ORCHARD_BENCH_FILE, e.g. the one cmd/orchard-bench
-// builds with --keep.
+// builds with --keep, with one and two workers.
 func BenchmarkReadFile(b *testing.B) {
 	name := os.Getenv("ORCHARD_BENCH_FILE")
 	if name == "" {
 		b.Skip("set ORCHARD_BENCH_FILE to a capture")
 	}
-	b.ReportAllocs()
-	var n uint64
-	for b.Loop() {
-		e, err := New(Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := e.ReadFile(context.Background(), name, nil); err != nil {
-			b.Fatal(err)
-		}
-		n += e.Finish().Capture.Packets
-	}
-	if el := b.Elapsed().Seconds(); el > 0 {
-		b.ReportMetric(float64(n)/el, "packets/s")
+	for _, w := range []int{1, 2} {
+		b.Run("workers="+strconv.Itoa(w), func(b *testing.B) {
+			b.ReportAllocs()
+			var n uint64
+			for b.Loop() {
+				e, err := New(Config{Workers: w})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.ReadFile(context.Background(), name, nil); err != nil {
+					b.Fatal(err)
+				}
+				n += e.Finish().Capture.Packets
+			}
+			if el := b.Elapsed().Seconds(); el > 0 {
+				b.ReportMetric(float64(n)/el, "packets/s")
+			}
+		})
 	}
 }

@@ -27,8 +27,14 @@ type Config struct {
 	ClientBuffer, ServerBuffer int
 	// AllHosts reports findings for non-Apple endpoints too.
 	AllHosts bool
-	// Sink receives events as they are decided; may be nil.
+	// Sink receives events as they are decided; may be nil. With several
+	// workers it is still called from one goroutine at a time, in the
+	// order a single-threaded engine would call it.
 	Sink Sink
+	// Workers is the number of analysis goroutines: 0 or 1 analyses in
+	// the caller's goroutine; more shard flows over that many workers
+	// (see Parallel), with identical results.
+	Workers int
 }
 
 // Sink receives the engine's events as they happen. Implementations must
@@ -76,6 +82,13 @@ type Engine struct {
 	ev     *evidence
 	chains chainCache
 
+	// par runs the analysis on several workers (Config.Workers > 1).
+	par *Parallel
+	// w is set when this engine is one worker of a Parallel.
+	w *worker
+	// statsFn replaces Stats for the judging engine of a Parallel.
+	statsFn func() Stats
+
 	// the frame being processed, for evidence
 	curLink  layers.LinkType
 	curFrame []byte
@@ -108,11 +121,17 @@ func New(cfg Config) (*Engine, error) {
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
 	e.devs = make(devices)
+	if cfg.Workers > 1 {
+		e.par = newParallel(e, cfg.Workers)
+	}
 	return e, nil
 }
 
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats {
+	if e.statsFn != nil {
+		return e.statsFn()
+	}
 	s := e.stats
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
@@ -126,6 +145,10 @@ func (e *Engine) Frame(link layers.LinkType, frame []byte, ts time.Time, wireLen
 
 // FrameNS is Frame with the time in Unix nanoseconds.
 func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int) {
+	if e.par != nil {
+		e.par.frame(link, frame, ts, wireLen)
+		return
+	}
 	e.stats.Packets++
 	e.stats.Bytes += uint64(wireLen)
 	if e.stats.First == 0 || ts < e.stats.First {
@@ -154,6 +177,10 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 // Idle tells a live engine that no packet arrived until now, so idle flows
 // can expire on a quiet link. Capture files never need it.
 func (e *Engine) Idle(now time.Time) {
+	if e.par != nil {
+		e.par.idle(now.UnixNano())
+		return
+	}
 	ns := now.UnixNano()
 	if e.now == 0 || ns-e.now < int64(time.Second) {
 		return
@@ -163,13 +190,15 @@ func (e *Engine) Idle(now time.Time) {
 	e.table.expire(ns)
 }
 
-// Packet processes one decoded packet.
+// Packet processes one decoded packet. It bypasses the workers of a
+// multi-worker engine: use FrameNS there.
 func (e *Engine) Packet(p *decode.Packet, ts int64) {
 	if ts > e.now {
 		e.now = ts
 	}
-	// Expire idle flows about once a second of capture time.
-	if e.now-e.lastGC > int64(time.Second) {
+	// Expire idle flows about once a second of capture time (a worker
+	// expires when the reader's clock says so).
+	if e.w == nil && e.now-e.lastGC > int64(time.Second) {
 		e.lastGC = e.now
 		e.table.expire(e.now)
 		e.judge.tick(e.now)
@@ -397,6 +426,10 @@ func isUnreachable(p *decode.Packet) bool {
 // flowEnded is called by the table when a flow expires, is evicted or the
 // input ends.
 func (e *Engine) flowEnded(f *Flow, evicted bool) {
+	if e.w != nil {
+		e.w.flowEnded(f, evicted)
+		return
+	}
 	f.ended = true
 	e.finishApp(f)
 	e.judge.flow(f, evicted)

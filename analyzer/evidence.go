@@ -39,6 +39,9 @@ type evidence struct {
 // flagged flows to r.
 func (e *Engine) SetRecorder(r Recorder) {
 	e.ev = &evidence{rec: r, dns: make(map[string][]keptPacket), written: make(map[string]bool)}
+	if e.par != nil {
+		e.par.setRecorder()
+	}
 }
 
 // keep copies the current frame into f's evidence, within the limits.

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"orchard/analyzer/decode"
@@ -23,7 +24,7 @@ type flowKey struct {
 func makeKey(p *decode.Packet) (k flowKey, srcIsA bool) {
 	s, d := p.Src.As16(), p.Dst.As16()
 	k.proto = p.Proto
-	if less(s, p.SrcPort, d, p.DstPort) {
+	if less(&s, p.SrcPort, &d, p.DstPort) {
 		k.a, k.pa, k.b, k.pb = s, p.SrcPort, d, p.DstPort
 		return k, true
 	}
@@ -31,11 +32,14 @@ func makeKey(p *decode.Packet) (k flowKey, srcIsA bool) {
 	return k, false
 }
 
-func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+// less orders (address, port) pairs: addresses as big-endian numbers.
+func less(a *[16]byte, pa uint16, b *[16]byte, pb uint16) bool {
+	be := binary.BigEndian
+	if x, y := be.Uint64(a[:8]), be.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := be.Uint64(a[8:]), be.Uint64(b[8:]); x != y {
+		return x < y
 	}
 	return pa <= pb
 }
@@ -106,7 +110,9 @@ type Flow struct {
 
 	// table bookkeeping
 	prev, next *Flow
+	touched    uint64 // index of the packet that last moved it in its list
 	class      int8
+	handedOff  bool // a worker gave it to its Parallel's judge
 	ended      bool
 	oriented   bool // orientation was decided by a SYN or an application message
 }

@@ -106,7 +106,7 @@ func (s *stream) place(seq uint32, data []byte) bool {
 	return len(data) > 0
 }
 
-// grow makes room for need bytes: a power of two from 2 KiB up to the limit.
+// grow makes room for need bytes: a power of two from minBuf up to the limit.
 func (s *stream) grow(need int) {
 	c := minBuf
 	for c < need {
@@ -121,10 +121,11 @@ func (s *stream) grow(need int) {
 	s.buf = nb
 }
 
-// release drops the buffer once no dissector wants more bytes. The
-// buffer is not recycled: parsed results may still refer to it until the
-// flow ends.
+// release drops the buffer once no dissector wants more bytes, back into
+// the pool: nothing the dissectors return points into it (certificates are
+// copied, names and headers are strings).
 func (s *stream) release() {
+	s.pool.put(s.buf)
 	s.buf = nil
 	s.pending = nil
 	s.limit = 0
@@ -133,8 +134,8 @@ func (s *stream) release() {
 // Stream buffer sizes: powers of two from minBuf; the pool keeps at most
 // poolKeep buffers of each size.
 const (
-	minBuf      = 2 << 10
-	poolClasses = 8 // 2 KiB .. 256 KiB
+	minBuf      = 1 << 10
+	poolClasses = 9 // 1 KiB .. 256 KiB
 	poolKeep    = 256
 )
 

@@ -143,13 +143,21 @@ func (d devices) get(f *Flow) *DeviceSummary {
 // Finish ends every open flow and returns the report. The engine must not
 // be fed afterwards.
 func (e *Engine) Finish() *Report {
+	if e.par != nil {
+		return e.par.finish()
+	}
 	e.table.flush()
 	return e.report()
 }
 
 // Snapshot returns the report so far without ending open flows (live
 // --report-every): flows still open are not judged yet.
-func (e *Engine) Snapshot() *Report { return e.report() }
+func (e *Engine) Snapshot() *Report {
+	if e.par != nil {
+		return e.par.snapshot()
+	}
+	return e.report()
+}
 
 func (e *Engine) report() *Report {
 	j := e.judge

@@ -74,6 +74,9 @@ type table struct {
 	peak     int
 	onExpire func(f *Flow, evicted bool)
 	pool     bufPool // stream buffers of ended flows
+	// idx is the index of the packet being processed, stamped on the
+	// flows it touches (the merge order of a Parallel).
+	idx uint64
 }
 
 func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
@@ -122,6 +125,7 @@ func (t *table) touch(f *Flow, class int8) {
 		t.lists[f.class].remove(f)
 	}
 	f.class = class
+	f.touched = t.idx
 	t.lists[class].push(f)
 }
 
@@ -157,6 +161,16 @@ func (t *table) end(f *Flow, evicted bool) {
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)
+	if f.handedOff {
+		// A Parallel's judge has it now, and gives it back when done.
+		f.streams[0].buf, f.streams[1].buf = nil, nil
+		return
+	}
+	t.recycle(f)
+}
+
+// recycle keeps f for a later add.
+func (t *table) recycle(f *Flow) {
 	*f = Flow{}
 	if len(t.free) < 4096 {
 		t.free = append(t.free, f)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -86,15 +88,16 @@ type Packet struct {
 	Iface    int // pcapng interface index, 0 for pcap
 }
 
-// countReader counts the bytes read through it.
+// countReader counts the bytes read through it. The count may be read
+// from another goroutine than the reads (gzip read-ahead).
 type countReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -107,9 +110,11 @@ type File struct {
 	out    *countReader // bytes of the decompressed stream
 	br     *bufio.Reader
 	gz     *gzip.Reader
+	ahead  *readAhead
 
 	pcap     *pcapgo.Reader
 	pcapBE   bool
+	tsUnit   uint32 // nanoseconds per unit of the timestamp fraction
 	linkType layers.LinkType
 
 	ng   *pcapgo.NgReader
@@ -159,7 +164,9 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		f.gz = gz
-		dec = gz
+		// Decompress on another core, ahead of the analysis.
+		f.ahead = newReadAhead(gz)
+		dec = f.ahead
 	}
 	f.out = &countReader{r: dec}
 	f.br = bufio.NewReaderSize(f.out, bufSize)
@@ -176,7 +183,7 @@ func OpenReader(name string, r io.Reader) (*File, error) {
 	case len(magic) < 4:
 		err = fmt.Errorf("%s: %w (starts with %s)", name, ErrNotCapture, hexBytes(magic))
 	case m == 0xa1b2c3d4 || m == 0xa1b23c4d || m == 0xd4c3b2a1 || m == 0x4d3cb2a1:
-		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d)
+		err = f.openPcap(m == 0xa1b2c3d4 || m == 0xa1b23c4d, m == 0xa1b23c4d || m == 0x4d3cb2a1)
 	case m == 0x0a0d0d0a:
 		err = f.openNg()
 	default:
@@ -206,8 +213,12 @@ func hexBytes(b []byte) string {
 	return s.String()
 }
 
-func (f *File) openPcap(bigEndian bool) error {
+func (f *File) openPcap(bigEndian, nanos bool) error {
 	f.pcapBE = bigEndian
+	f.tsUnit = 1000
+	if nanos {
+		f.tsUnit = 1
+	}
 	if h, err := f.br.Peek(24); len(h) < 24 {
 		return f.peekErr(0, err)
 	}
@@ -240,11 +251,11 @@ func (f *File) Name() string { return f.name }
 func (f *File) Packets() int64 { return f.packets }
 
 // Offset returns the bytes consumed of the decompressed stream.
-func (f *File) Offset() int64 { return f.out.n - int64(f.br.Buffered()) }
+func (f *File) Offset() int64 { return f.out.n.Load() - int64(f.br.Buffered()) }
 
 // InputOffset returns the bytes read from the underlying file (compressed
 // bytes for gzip), for a progress bar against Size.
-func (f *File) InputOffset() int64 { return f.in.n }
+func (f *File) InputOffset() int64 { return f.in.n.Load() }
 
 // Size returns the size of the underlying file, or -1 for pipes and stdin.
 func (f *File) Size() int64 { return f.size }
@@ -254,7 +265,12 @@ func (f *File) Size() int64 { return f.size }
 func (f *File) Close() error {
 	f.done = true
 	var err error
-	if f.gz != nil {
+	switch {
+	case f.ahead != nil:
+		// The read-ahead goroutine owns the gzip reader, whose Close only
+		// reports its error: stop the goroutine instead.
+		f.ahead.close()
+	case f.gz != nil:
 		err = f.gz.Close()
 	}
 	if f.closer != nil {
@@ -273,45 +289,53 @@ func (f *File) Next(p *Packet) error {
 	if f.done {
 		return io.EOF
 	}
-	start := f.Offset()
-	var err error
-	if f.ng != nil {
-		err = f.ngCheck(false)
-	} else {
-		err = f.pcapCheck()
+	if f.ng == nil {
+		return f.pcapNext(p)
 	}
+	start := f.Offset()
+	if err := f.ngCheck(false); err != nil {
+		f.done = true
+		return err
+	}
+	data, ci, err := f.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		f.done = true
+		return f.readErr(start, err)
+	}
+	p.Data = data
+	p.Timestamp = ci.Timestamp
+	p.CapLen = ci.CaptureLength
+	p.WireLen = ci.Length
+	p.Iface = ci.InterfaceIndex
+	if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
+		p.LinkType = iface.LinkType
+	} else {
+		p.LinkType = 0
+	}
+	f.packets++
+	return nil
+}
+
+// pcapNext reads the next pcap record straight from the read buffer: the
+// record is checked whole, and Data points into the buffer (no copy).
+// pcapgo read the file header; records are simple enough to take here.
+func (f *File) pcapNext(p *Packet) error {
+	rec, err := f.pcapCheck()
 	if err != nil {
 		f.done = true
 		return err
 	}
-	if f.ng != nil {
-		data, ci, err := f.ng.ZeroCopyReadPacketData()
-		if err != nil {
-			f.done = true
-			return f.readErr(start, err)
-		}
-		p.Data = data
-		p.Timestamp = ci.Timestamp
-		p.CapLen = ci.CaptureLength
-		p.WireLen = ci.Length
-		p.Iface = ci.InterfaceIndex
-		if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
-			p.LinkType = iface.LinkType
-		} else {
-			p.LinkType = 0
-		}
-	} else {
-		data, ci, err := f.pcap.ZeroCopyReadPacketData()
-		if err != nil {
-			f.done = true
-			return f.readErr(start, err)
-		}
-		p.Data = data
-		p.Timestamp = ci.Timestamp
-		p.CapLen = ci.CaptureLength
-		p.WireLen = ci.Length
-		p.Iface = 0
-		p.LinkType = f.linkType
+	caplen := len(rec) - 16
+	p.Data = rec[16:len(rec):len(rec)]
+	// As pcapgo computes it (32-bit fraction times the unit).
+	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
+	p.CapLen = caplen
+	p.WireLen = int(f.u32(rec[12:16], f.pcapBE))
+	p.Iface = 0
+	p.LinkType = f.linkType
+	if _, err := f.br.Discard(len(rec)); err != nil {
+		f.done = true
+		return f.readErr(f.Offset(), err)
 	}
 	f.packets++
 	return nil
@@ -350,29 +374,30 @@ func (f *File) peekErr(off int64, err error) error {
 	return &FormatError{File: f.name, Offset: off, Err: err}
 }
 
-// pcapCheck makes sure the next pcap record is whole and sane before pcapgo
-// reads it.
-func (f *File) pcapCheck() error {
+// pcapCheck makes sure the next pcap record is whole and sane, and
+// returns it (header and data) from the read buffer.
+func (f *File) pcapCheck() ([]byte, error) {
 	start := f.Offset()
 	h, err := f.br.Peek(16)
 	if len(h) == 0 && err == io.EOF {
-		return io.EOF
+		return nil, io.EOF
 	}
 	if len(h) < 16 {
-		return f.peekErr(start, err)
+		return nil, f.peekErr(start, err)
 	}
 	caplen := f.u32(h[8:12], f.pcapBE)
 	wirelen := f.u32(h[12:16], f.pcapBE)
 	if caplen > MaxCaptureLength {
-		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
+		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
 	}
 	if caplen > wirelen {
-		return &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
+		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
 	}
-	if b, err := f.br.Peek(16 + int(caplen)); len(b) < 16+int(caplen) {
-		return f.peekErr(start, err)
+	b, err := f.br.Peek(16 + int(caplen))
+	if len(b) < 16+int(caplen) {
+		return nil, f.peekErr(start, err)
 	}
-	return nil
+	return b, nil
 }
 
 // pcapng block types.
@@ -563,3 +588,86 @@ func ngCheckBlock(typ uint32, blk []byte, be bool) error {
 	}
 	return nil
 }
+
+// Read-ahead of decompressed input: chunks of aheadChunk bytes, at most
+// aheadChunks in flight.
+const (
+	aheadChunk  = 1 << 20
+	aheadChunks = 4
+)
+
+// readAhead reads r in its own goroutine, a few chunks ahead of Read, so
+// that decompression runs beside the analysis.
+type readAhead struct {
+	full chan aheadChunkT
+	free chan []byte
+	stop chan struct{}
+	once sync.Once
+	cur  []byte // unread part of buf
+	buf  []byte
+	err  error
+}
+
+type aheadChunkT struct {
+	b   []byte
+	err error
+}
+
+func newReadAhead(r io.Reader) *readAhead {
+	ra := &readAhead{
+		full: make(chan aheadChunkT, aheadChunks),
+		free: make(chan []byte, aheadChunks+1),
+		stop: make(chan struct{}),
+	}
+	for i := 0; i < aheadChunks+1; i++ {
+		ra.free <- make([]byte, aheadChunk)
+	}
+	go ra.fill(r)
+	return ra
+}
+
+func (ra *readAhead) fill(r io.Reader) {
+	for {
+		var b []byte
+		select {
+		case b = <-ra.free:
+		case <-ra.stop:
+			return
+		}
+		n := 0
+		var err error
+		for n < len(b) && err == nil {
+			var k int
+			k, err = r.Read(b[n:])
+			n += k
+		}
+		select {
+		case ra.full <- aheadChunkT{b: b[:n], err: err}:
+		case <-ra.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read returns read-ahead bytes, then the reader's error.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur) == 0 {
+		if ra.err != nil {
+			return 0, ra.err
+		}
+		if ra.buf != nil {
+			ra.free <- ra.buf[:cap(ra.buf)]
+			ra.buf = nil
+		}
+		c := <-ra.full
+		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
+	}
+	n := copy(p, ra.cur)
+	ra.cur = ra.cur[n:]
+	return n, nil
+}
+
+func (ra *readAhead) close() { ra.once.Do(func() { close(ra.stop) }) }

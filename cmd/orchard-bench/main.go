@@ -71,8 +71,7 @@ func main() {
 type tool struct {
 	name   string
 	argv   []string
-	file   string // the file read, for the packet count
-	ref    bool   // the reference row for the ratios
+	ref    bool // the reference row for the ratios
 	result result
 	err    error
 }
@@ -175,18 +174,32 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 }
 
 // timeCmd runs argv with its output discarded and returns its wall time,
-// CPU time and peak RSS.
+// CPU time and peak RSS. The RSS comes from GNU time when installed: the
+// rusage of a child started by this (larger) process would report this
+// process's peak instead when the child is small.
 func timeCmd(ctx context.Context, argv []string) (result, error) {
+	var statFile string
+	if _, err := os.Stat(gnuTime); err == nil {
+		f, err := os.CreateTemp("", "orchard-bench-time-")
+		if err != nil {
+			return result{}, err
+		}
+		statFile = f.Name()
+		f.Close()
+		defer os.Remove(statFile)
+		argv = append([]string{gnuTime, "-q", "-f", "%M %U %S", "-o", statFile}, argv...)
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var errb bytes.Buffer
-	cmd.Stdout = io.Discard
 	cmd.Stderr = &errb
-	if f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-		cmd.Stdout = f // a real file: no copying goroutine
-		defer f.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return result{}, err
 	}
+	defer null.Close()
+	cmd.Stdout = null
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
 		msg := strings.TrimSpace(errb.String())
@@ -195,14 +208,30 @@ func timeCmd(ctx context.Context, argv []string) (result, error) {
 		}
 		return result{}, fmt.Errorf("%s: %w: %s", argv[0], err, msg)
 	}
-	var r result
-	r.wall = wall
+	r := result{wall: wall}
+	if statFile != "" {
+		b, err := os.ReadFile(statFile)
+		if err != nil {
+			return result{}, err
+		}
+		var kb int64
+		var u, s float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "%d %f %f", &kb, &u, &s); err != nil {
+			return result{}, fmt.Errorf("%s output %q: %w", gnuTime, b, err)
+		}
+		r.maxRSS = kb << 10
+		r.cpu = time.Duration((u + s) * float64(time.Second))
+		return r, nil
+	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
 		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return r, nil
 }
+
+// gnuTime measures a command's peak RSS.
+const gnuTime = "/usr/bin/time"
 
 func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 	var ref *tool

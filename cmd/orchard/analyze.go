@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -62,6 +63,7 @@ type options struct {
 	allHosts   bool
 	noColor    bool
 	maxFlows   int
+	workers    int
 	quiet      bool
 	version    bool
 }
@@ -89,6 +91,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
 	fs.IntVar(&o.maxFlows, "max-flows", 262144, "flow table cap; the oldest flow is evicted (and counted) beyond it")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "analysis workers (1: single-threaded); results are the same for any number")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -197,7 +200,12 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return exitInput
 		}
 	}
-	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts}
+	if os.Getenv("GOGC") == "" {
+		// The heap is small and short-lived per packet: collect less often
+		// (peak RSS stays far below the flow table's worth).
+		debug.SetGCPercent(400)
+	}
+	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
 	if len(sinks) > 0 {
 		cfg.Sink = sinks
 	}
