@@ -44,14 +44,14 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 		client, server, port = f.Server, f.Client, f.CPort
 	}
 	if e.w != nil {
-		e.w.dnsAnswer(f, client, server, m, ts, proto)
+		e.w.dnsAnswer(f, client, server, port, m, ts, proto)
 		return
 	}
-	e.dnsAnswer(f, client, server, m, ts, proto)
+	e.dnsAnswer(f, client, server, port, m, ts, proto)
 }
 
 // dnsAnswer learns a response's addresses and judges it.
-func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
+func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *dissect.DNSMessage, ts int64, proto string) {
 	e.dns.add(client, m, ts)
 	if e.ev != nil && len(m.Answers) > 0 && len(m.Questions) > 0 && len(e.cat.MatchHost(m.Questions[0].Name)) > 0 {
 		e.keepDNS(m.Questions[0].Name)

@@ -138,6 +138,7 @@ type dnsAnswerEvent struct {
 	hasMAC         [2]bool
 	proc           string
 	client, server netip.Addr
+	port           uint16
 	m              *dissect.DNSMessage
 	ts             int64
 	proto          string
@@ -402,10 +403,10 @@ func (w *worker) reclaim() {
 }
 
 // dnsAnswer hands a DNS response to the judge.
-func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
+func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *dissect.DNSMessage, ts int64, proto string) {
 	d := &dnsAnswerEvent{
 		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
-		client: client, server: server, m: m, ts: ts, proto: proto,
+		client: client, server: server, port: port, m: m, ts: ts, proto: proto,
 	}
 	if w.e.ev != nil && w.e.curFrame != nil {
 		d.link, d.frame = w.e.curLink, append([]byte(nil), w.e.curFrame...)
@@ -506,7 +507,7 @@ func (p *Parallel) apply(ev *pevent) {
 		f := &p.dnsFlow
 		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
 		e.curLink, e.curFrame, e.curTS = d.link, d.frame, d.ts
-		e.dnsAnswer(f, d.client, d.server, d.m, d.ts, d.proto)
+		e.dnsAnswer(f, d.client, d.server, d.port, d.m, d.ts, d.proto)
 		e.curFrame = nil
 		return
 	}
