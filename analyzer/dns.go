@@ -175,5 +175,3 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	n, ok := c.any[k.addr]
 	return n, ok
 }
-
-func (c *dnsCache) len() int { return len(c.m) }

@@ -79,6 +79,7 @@ func TestDemoRegenerated(t *testing.T) {
 		"dns.failure mesu.apple.com",
 		"dns.sinkhole updates.cdn-apple.com",
 		"http.proxy_denied idmsa.apple.com",
+		"ntp.bad time.apple.com",
 		"ntp.unanswered time-ios.apple.com",
 		"tcp.icmp_unreachable gs.apple.com",
 		"tcp.reset albert.apple.com",

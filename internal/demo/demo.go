@@ -279,6 +279,14 @@ func scenario(b *builder, pk *pki) error {
 		b.step(2 * time.Second)
 	}
 
+	// 2b. A transparent NTP proxy answers time.apple.com with a kiss-o'-death.
+	b.dns("time.apple.com", 1, 0, []string{"time.g.aaplimg.com"}, "17.253.34.123")
+	ntpPort = b.nextPort()
+	b.udp(false, netip.MustParseAddr("17.253.34.123"), ntpPort, 123, ntpRequest(b.t))
+	b.step(9 * ms)
+	b.udp(true, netip.MustParseAddr("17.253.34.123"), ntpPort, 123, ntpReply(b.t, 0, "RATE"))
+	b.step(time.Second)
+
 	// 3. Push: 5223 is dropped by the firewall; the iPad retries, then falls back to 443.
 	b.as("apsd", 98)
 	b.dns("27-courier.push.apple.com", 1, 0, []string{"27.courier-push-apple.com.akadns.net", "eu-central-courier-4.push-apple.com.akadns.net"}, "17.57.144.84")
