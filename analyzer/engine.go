@@ -25,6 +25,10 @@ type Config struct {
 	// ClientBuffer and ServerBuffer cap the bytes kept per direction for
 	// the dissectors (defaults 16 KiB and 64 KiB).
 	ClientBuffer, ServerBuffer int
+	// BufferBudget caps the bytes held in all stream buffers together
+	// (default 256 MiB): beyond it new bytes are not kept, and the streams
+	// that were refused are counted in Stats.BufferDenied.
+	BufferBudget int
 	// AllHosts reports findings for non-Apple endpoints too.
 	AllHosts bool
 	// Sink receives events as they are decided; may be nil. With several
@@ -61,6 +65,7 @@ type Stats struct {
 	PeakFlows    int    `json:"peak_flows"`
 	DNSResponses uint64 `json:"dns_responses"`
 	Malformed    uint64 `json:"malformed"` // application messages the dissectors rejected
+	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	First        int64  `json:"-"`
 	Last         int64  `json:"-"`
 }
@@ -116,8 +121,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ServerBuffer <= 0 {
 		cfg.ServerBuffer = 64 << 10
 	}
+	if cfg.BufferBudget <= 0 {
+		cfg.BufferBudget = 256 << 20
+	}
 	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
 	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
+	e.table.pool.budget = cfg.BufferBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
 	e.devs = make(devices)
@@ -135,6 +144,7 @@ func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
+	s.BufferDenied = e.table.pool.denied
 	return s
 }
 

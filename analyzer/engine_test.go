@@ -261,3 +261,47 @@ func TestSinkholeAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestBufferBudget opens many flows whose server sends a TLS record that
+// never completes: the stream buffers stay under the budget, the refusals
+// are counted, and every byte is given back when the flows end.
+func TestBufferBudget(t *testing.T) {
+	const budget = 64 << 10
+	e, _ := newTestEngine(t, Config{BufferBudget: budget})
+	// A TLS handshake record header announcing 16 KiB, then 1400 bytes of it.
+	rec := append([]byte{22, 3, 3, 0x40, 0x00}, make([]byte, 1395)...)
+	for i := 0; i < 200; i++ {
+		feedTCP(e, uint16(30000+i), 443, []pkt{
+			{0, false, fS, 100, 0, "", 0}, {0.01, true, fS | fA, 500, 101, "", 0}, {0.02, false, fA, 101, 501, "", 0},
+			{0.03, true, fA | fP, 501, 101, string(rec), 0},
+			{0.04, true, fA | fP, 501 + uint32(len(rec)), 101, string(rec[5:]), 0},
+		})
+		if in := e.table.pool.inUse; in > budget {
+			t.Fatalf("after %d flows %d bytes buffered, over the %d budget", i+1, in, budget)
+		}
+	}
+	if e.Stats().BufferDenied == 0 {
+		t.Error("no stream was refused a buffer")
+	}
+	e.Finish()
+	if in := e.table.pool.inUse; in != 0 {
+		t.Errorf("%d bytes still counted in use after every flow ended", in)
+	}
+}
+
+// TestPendingBytesBounded sends many out-of-order segments: what waits for
+// the hole never exceeds the room the stream has left.
+func TestPendingBytesBounded(t *testing.T) {
+	s := stream{limit: 4096}
+	s.start(0)
+	for i := 0; i < maxPending; i++ {
+		s.add(uint32(100+i*1000), make([]byte, 3000))
+	}
+	n := 0
+	for _, p := range s.pending {
+		n += len(p.data)
+	}
+	if n > s.limit {
+		t.Errorf("%d bytes pending for a %d-byte stream", n, s.limit)
+	}
+}

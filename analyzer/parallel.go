@@ -180,6 +180,7 @@ func newParallel(e *Engine, n int) *Parallel {
 	cfg.Workers = 0
 	cfg.Sink = nil
 	cfg.MaxFlows = max(e.cfg.MaxFlows/n, 1)
+	cfg.BufferBudget = max(e.cfg.BufferBudget/n, 1)
 	for i := 0; i < n; i++ {
 		we, err := New(cfg)
 		if err != nil {
@@ -612,6 +613,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.PeakFlows += w.PeakFlows
 		s.DNSResponses += w.DNSResponses
 		s.Malformed += w.Malformed
+		s.BufferDenied += w.BufferDenied
 	}
 	return s
 }

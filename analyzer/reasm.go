@@ -78,7 +78,16 @@ func (s *stream) place(seq uint32, data []byte) bool {
 				return false // duplicate
 			}
 		}
+		// Pending bytes together stay within the room the buffer has left.
 		room := s.limit - len(s.buf) - int(diff)
+		for _, p := range s.pending {
+			room -= len(p.data)
+		}
+		if room <= 0 {
+			s.gap = true
+			s.pending = nil
+			return false
+		}
 		if len(data) > room {
 			data = data[:room]
 		}
@@ -99,15 +108,18 @@ func (s *stream) place(seq uint32, data []byte) bool {
 		data = data[:room]
 		s.full = true
 	}
-	if need := len(s.buf) + len(data); need > cap(s.buf) {
-		s.grow(need)
+	if need := len(s.buf) + len(data); need > cap(s.buf) && !s.grow(need) {
+		// The engine's buffer budget is spent: keep what fits, stop here.
+		data = data[:cap(s.buf)-len(s.buf)]
+		s.full = true
 	}
 	s.buf = append(s.buf, data...)
 	return len(data) > 0
 }
 
-// grow makes room for need bytes: a power of two from minBuf up to the limit.
-func (s *stream) grow(need int) {
+// grow makes room for need bytes: a power of two from minBuf up to the
+// limit. It reports false when the pool's budget refuses the buffer.
+func (s *stream) grow(need int) bool {
 	c := minBuf
 	for c < need {
 		c <<= 1
@@ -116,9 +128,13 @@ func (s *stream) grow(need int) {
 		c = max(s.limit, need)
 	}
 	nb := s.pool.get(c)
+	if nb == nil {
+		return false
+	}
 	nb = append(nb, s.buf...)
 	s.pool.put(s.buf)
 	s.buf = nb
+	return true
 }
 
 // release drops the buffer once no dissector wants more bytes, back into
@@ -139,10 +155,14 @@ const (
 	poolKeep    = 256
 )
 
-// bufPool recycles stream buffers of ended flows, by power-of-two size.
-// It belongs to one engine and is not safe for concurrent use.
+// bufPool recycles stream buffers of ended flows, by power-of-two size, and
+// keeps the bytes handed out under a budget. It belongs to one engine and is
+// not safe for concurrent use.
 type bufPool struct {
-	free [poolClasses][][]byte
+	free   [poolClasses][][]byte
+	inUse  int    // capacity of the buffers handed out and not yet put back
+	budget int    // cap on inUse; 0: none
+	denied uint64 // buffers refused for the budget
 }
 
 func poolClass(c int) int {
@@ -154,9 +174,15 @@ func poolClass(c int) int {
 	return -1
 }
 
-// get returns an empty buffer of capacity c.
+// get returns an empty buffer of capacity c, or nil when that would spend
+// more than the budget.
 func (p *bufPool) get(c int) []byte {
 	if p != nil {
+		if p.budget > 0 && p.inUse+c > p.budget {
+			p.denied++
+			return nil
+		}
+		p.inUse += c
 		if i := poolClass(c); i >= 0 {
 			if l := p.free[i]; len(l) > 0 {
 				b := l[len(l)-1]
@@ -173,6 +199,7 @@ func (p *bufPool) put(b []byte) {
 	if p == nil || b == nil {
 		return
 	}
+	p.inUse -= cap(b)
 	if i := poolClass(cap(b)); i >= 0 && len(p.free[i]) < poolKeep {
 		p.free[i] = append(p.free[i], b[:0])
 	}
