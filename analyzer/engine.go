@@ -64,7 +64,7 @@ type Stats struct {
 	FlowsEvicted uint64 `json:"flows_evicted"`
 	PeakFlows    int    `json:"peak_flows"`
 	DNSResponses uint64 `json:"dns_responses"`
-	Malformed    uint64 `json:"malformed"` // application messages the dissectors rejected
+	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	First        int64  `json:"-"`
 	Last         int64  `json:"-"`
