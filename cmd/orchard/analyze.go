@@ -140,7 +140,11 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			fmt.Fprintln(stderr, "orchard: give either -i or capture files, not both")
 			return exitUsage
 		}
-		if o.filter == "" && fs.NArg() > 0 {
+		if fs.NArg() > 0 {
+			if o.filter != "" {
+				fmt.Fprintln(stderr, "orchard: give the capture filter either with -f or as trailing arguments, not both")
+				return exitUsage
+			}
 			o.filter = strings.Join(fs.Args(), " ")
 		}
 	} else {
@@ -216,7 +220,15 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		liveStats, err = runLive(ctx, eng, &o, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			return exitInput
+			if liveStats == nil {
+				return exitInput
+			}
+			// The capture broke off (the interface went away): report
+			// what was seen, and exit 1.
+			errs = append(errs, err.Error())
+		}
+		if w := dropWarning(liveStats); w != "" {
+			warnings = append(warnings, w)
 		}
 	} else {
 		prog := newProgress(stderr, o.quiet)
