@@ -286,10 +286,16 @@ func TestLiveLab(t *testing.T) {
 		Sites:  sites,
 	})
 
+	// -D inside the firewall namespace lists its two veths.
+	if out, err := r.Command(r.Firewall, bin, "-D").CombinedOutput(); err != nil || !strings.Contains(string(out), lab.FwClientIf+" [Up, Running") || !strings.Contains(string(out), lab.FwServerIf) {
+		t.Errorf("-D: %v\n%s", err, out)
+	}
+
 	jsonRun := startOrchard(t, r, "orchard --format json", bin, "--duration", "8s", "--format", "json")
 	ndjsonRun := startOrchard(t, r, "orchard --format ndjson", bin, "--format", "ndjson", "--fail-on", "error", "--report-every", "1s", "--duration", "60s")
 	tableRun := startOrchard(t, r, "orchard (table)", bin, "--no-color", "--duration", "60s", "port", "53", "or", "port", "443", "or", "port", "5223")
-	for _, p := range []*orchardProc{jsonRun, ndjsonRun, tableRun} {
+	countRun := startOrchard(t, r, "orchard --count 12", bin, "--count", "12", "--snaplen", "128", "--promisc=false", "--format", "json", "-f", "tcp")
+	for _, p := range []*orchardProc{jsonRun, ndjsonRun, tableRun, countRun} {
 		select {
 		case <-p.ready:
 		case <-time.After(10 * time.Second):
@@ -305,8 +311,8 @@ func TestLiveLab(t *testing.T) {
 		Probes: []lab.Probe{
 			{Name: hostPush, Port: 5223, Kind: "tcp", Timeout: 3500 * time.Millisecond},
 			{Name: hostGS, Port: 443, Kind: "tcp", Timeout: 3 * time.Second},
-			{Name: hostGDMF, Port: 443, Kind: "https", Timeout: 3 * time.Second},
-			{Name: hostMDM, Port: 443, Kind: "https", Timeout: 3 * time.Second},
+			{Name: hostGDMF, Port: 443, Kind: "tls", Timeout: 3 * time.Second},
+			{Name: hostMDM, Port: 443, Kind: "tls", Timeout: 3 * time.Second},
 		},
 	})
 	// The lab itself must behave before orchard is judged on it.
@@ -355,6 +361,20 @@ wait:
 	}
 	if time.Since(stopAt) > 3*time.Second {
 		t.Errorf("stopping took %s", time.Since(stopAt))
+	}
+	if code := countRun.wait(t, 5*time.Second); code != exitOK {
+		t.Errorf("count run: exit %d; stderr:\n%s", code, countRun.stderr.String())
+	}
+	var counted struct {
+		Capture struct {
+			Packets uint64 `json:"packets"`
+			Stats   struct {
+				UDP uint64 `json:"udp"`
+			} `json:"stats"`
+		} `json:"capture"`
+	}
+	if err := json.Unmarshal([]byte(countRun.text()), &counted); err != nil || counted.Capture.Packets != 12 || counted.Capture.Stats.UDP != 0 {
+		t.Errorf("--count 12 -f tcp: %+v (%v)", counted.Capture, err)
 	}
 	if code := jsonRun.wait(t, 15*time.Second); code != exitOK {
 		t.Errorf("json run: exit %d; stderr:\n%s", code, jsonRun.stderr.String())
@@ -548,4 +568,65 @@ func runClient(t *testing.T, r *lab.Routed, cfg lab.NodeConfig) []lab.Result {
 		t.Fatalf("lab client: %d results for %d probes:\n%s", len(res), len(cfg.Probes), out)
 	}
 	return res
+}
+
+// Without capture permission, orchard says so and how to grant it, in one
+// line, and exits 1.
+func TestLiveNoPermission(t *testing.T) {
+	if !liveCapture {
+		t.Skip("built without cgo: no live capture")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run orchard as another user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	bin := orchardBinary(t, "1")
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin, "-i", "lo", "--duration", "1s")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInput {
+		t.Fatalf("exit: %v, want status %d; stderr %q", err, exitInput, stderr.String())
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "\n") != 1 {
+		t.Errorf("want one line, got %q", msg)
+	}
+	for _, w := range []string{"no permission to capture on lo", "run orchard as root", "setcap cap_net_raw,cap_net_admin=eip " + bin} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("%q lacks %q", msg, w)
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %q", stdout.String())
+	}
+}
+
+// A build without cgo analyses files and answers -i and -D clearly.
+func TestNoCgoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds orchard without cgo")
+	}
+	bin := orchardBinary(t, "0")
+	for _, args := range [][]string{{"-i", "eth0"}, {"-D"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInput || !strings.Contains(string(out), "built without cgo and cannot capture live traffic") {
+			t.Errorf("%v: %v, %q", args, err, out)
+		}
+	}
+	out, err := exec.Command(bin, "--format", "json", filepath.Join("..", "..", "testdata", "demo-ipad.pcap")).Output()
+	if err != nil {
+		t.Fatalf("analysing a file without cgo: %v", err)
+	}
+	var rep struct {
+		Findings []findingJSON `json:"findings"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Findings) == 0 {
+		t.Fatalf("report: %v, %d findings", err, len(rep.Findings))
+	}
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,11 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,7 +32,7 @@ type NodeConfig struct {
 	DNS string `json:"dns"`
 	// Zone maps names to IPv4 addresses (server).
 	Zone map[string]string `json:"zone,omitempty"`
-	// Sites are the HTTPS servers (server).
+	// Sites are the TLS servers answering HTTP/1.1 (server).
 	Sites []Site `json:"sites,omitempty"`
 	// Listen are plain TCP listeners that accept and close (server).
 	Listen []string `json:"listen,omitempty"`
@@ -41,7 +42,8 @@ type NodeConfig struct {
 	CAFile string `json:"ca_file,omitempty"`
 }
 
-// Site is an HTTPS server on Addr (host:port) with a certificate.
+// Site is a TLS server on Addr (host:port) with a certificate, answering
+// one HTTP/1.1 request per connection.
 type Site struct {
 	Addr       string `json:"addr"`
 	CertFile   string `json:"cert_file"`
@@ -50,7 +52,7 @@ type Site struct {
 }
 
 // Probe is one connection a client makes: resolve Name with the lab DNS,
-// then a TCP connect ("tcp") or an HTTPS GET ("https") to Port.
+// then a TCP connect ("tcp") or an HTTP/1.1 GET over TLS ("tls") to Port.
 type Probe struct {
 	Name    string        `json:"name"`
 	Port    int           `json:"port"`
@@ -129,19 +131,11 @@ func serve(ctx context.Context, cfg *NodeConfig, stdout io.Writer) error {
 		go func() { errc <- acceptClose(ctx, ln) }()
 	}
 	for _, s := range cfg.Sites {
-		srv, ln, err := newSite(s)
+		ln, err := listenSite(s)
 		if err != nil {
 			return err
 		}
-		go func() {
-			if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("site %s: %w", s.Addr, err)
-			}
-		}()
-		go func() {
-			<-ctx.Done()
-			_ = srv.Close()
-		}()
+		go func() { errc <- serveSite(ctx, ln) }()
 	}
 	fmt.Fprintln(stdout, "ready")
 	select {
@@ -152,27 +146,66 @@ func serve(ctx context.Context, cfg *NodeConfig, stdout io.Writer) error {
 	}
 }
 
-func newSite(s Site) (*http.Server, net.Listener, error) {
+// listenSite listens for TLS on the site's address with its certificate.
+func listenSite(s Site) (net.Listener, error) {
 	cert, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("site %s: %w", s.Addr, err)
+		return nil, fmt.Errorf("site %s: %w", s.Addr, err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
 	if s.MaxVersion == "1.2" {
 		tc.MaxVersion = tls.VersionTLS12
 	}
-	ln, err := net.Listen("tcp", s.Addr)
+	ln, err := tls.Listen("tcp", s.Addr, tc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("site %s: %w", s.Addr, err)
+		return nil, fmt.Errorf("site %s: %w", s.Addr, err)
 	}
-	srv := &http.Server{
-		TLSConfig:         tc,
-		ReadHeaderTimeout: 5 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, "orchard lab\n")
-		}),
+	return ln, nil
+}
+
+// serveSite answers each connection's HTTP/1.1 request with 200 and closes
+// it the orderly way: close_notify, then read until the client's own
+// close_notify, then FIN. Closing with unread bytes would make the kernel
+// send a reset, which is not what a healthy server looks like.
+func serveSite(ctx context.Context, ln net.Listener) error {
+	go func() {
+		<-ctx.Done()
+		_ = ln.Close()
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("site: accept: %w", err)
+		}
+		go answer(c.(*tls.Conn))
 	}
-	return srv, ln, nil
+}
+
+const siteResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\norchard lab\n"
+
+func answer(c *tls.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReaderSize(io.LimitReader(c, 16<<10), 4096)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if line == "\r\n" || line == "\n" {
+			break
+		}
+	}
+	if _, err := io.WriteString(c, siteResponse); err != nil {
+		return
+	}
+	if err := c.CloseWrite(); err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, c)
 }
 
 func acceptClose(ctx context.Context, ln net.Listener) error {
@@ -249,32 +282,37 @@ func probe(ctx context.Context, res *net.Resolver, roots *x509.CertPool, p Probe
 		}
 		_ = c.Close()
 		r.Outcome = "connected"
-	case "https":
-		tr := &http.Transport{
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, network, target)
-			},
-			TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: p.Name, MinVersion: tls.VersionTLS12},
-			DisableKeepAlives: true,
-		}
-		defer tr.CloseIdleConnections()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+net.JoinHostPort(p.Name, strconv.Itoa(p.Port))+"/", nil)
-		if err != nil {
-			r.Outcome, r.Detail = "error", err.Error()
-			return r
-		}
-		resp, err := (&http.Client{Transport: tr}).Do(req)
+	case "tls":
+		d := tls.Dialer{Config: &tls.Config{RootCAs: roots, ServerName: p.Name, MinVersion: tls.VersionTLS12}}
+		nc, err := d.DialContext(ctx, "tcp", target)
 		if err != nil {
 			r.Outcome, r.Detail = dialOutcome(err), err.Error()
 			return r
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		_ = resp.Body.Close()
-		r.Outcome = "http " + strconv.Itoa(resp.StatusCode)
-		if resp.TLS != nil {
-			r.Detail = tls.VersionName(resp.TLS.Version)
+		c := nc.(*tls.Conn)
+		defer c.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = c.SetDeadline(dl)
 		}
+		req := "GET / HTTP/1.1\r\nHost: " + p.Name + "\r\nUser-Agent: orchard-lab\r\nConnection: close\r\n\r\n"
+		if _, err := io.WriteString(c, req); err != nil {
+			r.Outcome, r.Detail = "error", err.Error()
+			return r
+		}
+		// Read to the server's close_notify, then close: an orderly end.
+		resp, err := io.ReadAll(io.LimitReader(c, 1<<20))
+		if err != nil {
+			r.Outcome, r.Detail = dialOutcome(err), err.Error()
+			return r
+		}
+		status, _, _ := strings.Cut(string(resp), "\r\n")
+		if code, ok := strings.CutPrefix(status, "HTTP/1.1 "); ok && len(code) >= 3 {
+			r.Outcome = "http " + code[:3]
+		} else {
+			r.Outcome, r.Detail = "error", "bad response "+strconv.Quote(status)
+			return r
+		}
+		r.Detail = tls.VersionName(c.ConnectionState().Version)
 	default:
 		r.Outcome, r.Detail = "error", "unknown probe kind "+p.Kind
 	}
