@@ -44,7 +44,8 @@ const maxName = 255
 
 // ParseQuery reads the header and the single question of a DNS query. It
 // accepts what resolvers send (EDNS records after the question are
-// ignored) and rejects responses, several questions and compressed names.
+// ignored) and rejects responses, several questions, compressed names and
+// names with characters host names do not have.
 func ParseQuery(b []byte) (Query, error) {
 	var q Query
 	if len(b) < 12 {
@@ -79,8 +80,12 @@ func ParseQuery(b []byte) (Query, error) {
 			sb.WriteByte('.')
 		}
 		for _, c := range b[i : i+l] {
-			if 'A' <= c && c <= 'Z' {
+			switch {
+			case 'A' <= c && c <= 'Z':
 				c += 'a' - 'A'
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+			default:
+				return q, ErrName // not a host name: the lab has none such
 			}
 			sb.WriteByte(c)
 		}
