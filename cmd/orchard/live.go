@@ -21,11 +21,9 @@ import (
 const liveCapture = true
 
 // Live capture tuning. The read timeout bounds how late Ctrl-C, --duration
-// and --report-every act on a quiet link; the kernel buffer absorbs bursts
-// on a busy SPAN port while the engine works through a large flow.
+// and --report-every act on a quiet link.
 const (
 	liveReadTimeout = 200 * time.Millisecond
-	liveBufferSize  = 32 << 20
 	// Between packets the loop checks for a stop, the deadline and due
 	// reports every checkEvery, or after housekeepEvery packets at most
 	// when time stamps go backwards.
@@ -132,7 +130,7 @@ func openLive(o *options) (*pcap.Handle, error) {
 		return nil, liveErr(o.iface, err)
 	}
 	// Best effort: both only tune latency and bursts.
-	_ = in.SetBufferSize(liveBufferSize)
+	_ = in.SetBufferSize(o.bufferMiB << 20)
 	_ = in.SetImmediateMode(true)
 	h, err := in.Activate()
 	if err != nil {

@@ -22,6 +22,7 @@ func TestDropWarning(t *testing.T) {
 		{"nil", nil, nil},
 		{"none", &analyzer.LiveStats{Interface: "eth1", Received: 1000}, nil},
 		{"kernel", &analyzer.LiveStats{Received: 1000, DroppedKernel: 25}, []string{"the kernel dropped 25 of 1000 packets (2.50%)", "findings may be incomplete", "port 5223"}},
+		{"few", &analyzer.LiveStats{Received: 636220, DroppedKernel: 17}, []string{"the kernel dropped 17 of 636220 packets (<0.01%)"}},
 		{"interface", &analyzer.LiveStats{Received: 10, DroppedIface: 3}, []string{"the interface dropped 3:"}},
 		{"both", &analyzer.LiveStats{Received: 0, DroppedKernel: 1, DroppedIface: 2}, []string{"the kernel dropped 1 of 0 packets and the interface dropped 2"}},
 	} {
@@ -107,6 +108,8 @@ func TestLiveUsageErrors(t *testing.T) {
 		{[]string{"-i", "lo", "-f", "port 53", "port", "80"}, "either with -f or as trailing arguments"},
 		{[]string{"-i", "lo", "-r", "x.pcap"}, "either -i or capture files"},
 		{[]string{"-i", "lo", "--format", "xml"}, "--format"},
+		{[]string{"-i", "lo", "-B", "0"}, "--buffer-size"},
+		{[]string{"-i", "lo", "--snaplen", "-1"}, "--snaplen"},
 	} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), tc.args, nil, &out, &errb)

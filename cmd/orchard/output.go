@@ -325,5 +325,9 @@ func percent(a, b uint64) string {
 	if b == 0 {
 		return ""
 	}
-	return " (" + strconv.FormatFloat(100*float64(a)/float64(b), 'f', 2, 64) + "%)"
+	pc := 100 * float64(a) / float64(b)
+	if a > 0 && pc < 0.01 {
+		return " (<0.01%)"
+	}
+	return " (" + strconv.FormatFloat(pc, 'f', 2, 64) + "%)"
 }
