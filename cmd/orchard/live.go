@@ -84,6 +84,11 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		case errors.Is(rerr, io.EOF):
 			return c.final(h), nil
 		default:
+			// libpcap's own text says what happened ("The interface
+			// disappeared"); gopacket's error only says "Read Error".
+			if msg := h.Error(); msg != nil && msg.Error() != "" {
+				rerr = msg
+			}
 			return c.final(h), fmt.Errorf("capture on %s stopped after %d packets: %w", o.iface, n, rerr)
 		}
 		sinceCheck = 0

@@ -630,3 +630,75 @@ func TestNoCgoBuild(t *testing.T) {
 		t.Fatalf("report: %v, %d findings", err, len(rep.Findings))
 	}
 }
+
+// When the interface goes away mid-capture, orchard still prints the
+// report, with libpcap's reason as an error, and exits 1.
+func TestLiveInterfaceGone(t *testing.T) {
+	if !liveCapture {
+		t.Skip("built without cgo: no live capture")
+	}
+	if why := lab.Available(); why != "" {
+		t.Skip(why)
+	}
+	bin := orchardBinary(t, "1")
+	n, err := lab.NewNet("gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	ns, err := n.AddNS("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Veth(ns, "gone0", ns, "gone1"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := n.Command(ns, bin, "-i", "gone1", "--duration", "20s", "--format", "json")
+	stderr := &syncBuffer{want: "capturing on", ready: make(chan struct{})}
+	ready := stderr.ready
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no capture: %s", stderr.String())
+	}
+	if err := n.IP(ns, "link", "del", "gone0"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("orchard kept running after its interface went away: %s", stderr.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInput {
+		t.Fatalf("exit: %v, want status %d; stderr:\n%s", err, exitInput, stderr.String())
+	}
+	var rep struct {
+		Capture struct {
+			Errors []string `json:"errors"`
+			Live   *struct {
+				Interface string `json:"interface"`
+			} `json:"live"`
+		} `json:"capture"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("no report: %v\n%s", err, stdout.String())
+	}
+	if len(rep.Capture.Errors) != 1 || !strings.Contains(rep.Capture.Errors[0], "capture on gone1 stopped") || rep.Capture.Live == nil {
+		t.Fatalf("capture: %+v", rep.Capture)
+	}
+	t.Log(rep.Capture.Errors[0])
+}
