@@ -49,6 +49,7 @@ type options struct {
 	listIfaces bool
 	filter     string
 	snaplen    int
+	bufferMiB  int
 	promisc    bool
 	duration   time.Duration
 	count      int64
@@ -77,6 +78,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces live capture can use")
 	fs.StringVarP(&o.filter, "filter", "f", "", "BPF filter `EXPR` for live capture (or give it as trailing arguments)")
 	fs.IntVar(&o.snaplen, "snaplen", 262144, "live capture snap length in bytes (large enough for TLS certificates)")
+	fs.IntVarP(&o.bufferMiB, "buffer-size", "B", 32, "live capture kernel buffer in `MiB`: more absorbs longer bursts; resident (libpcap may map up to twice this)")
 	fs.BoolVar(&o.promisc, "promisc", true, "put the interface in promiscuous mode (--promisc=false to not)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")
@@ -139,11 +141,19 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	files := o.reads
 	if o.iface != "" {
+		if o.snaplen <= 0 || o.bufferMiB <= 0 || o.bufferMiB > 4096 {
+			fmt.Fprintln(stderr, "orchard: --snaplen must be positive and --buffer-size between 1 and 4096 MiB")
+			return exitUsage
+		}
 		if len(files) > 0 {
 			fmt.Fprintln(stderr, "orchard: give either -i or capture files, not both")
 			return exitUsage
 		}
-		if o.filter == "" && fs.NArg() > 0 {
+		if fs.NArg() > 0 {
+			if o.filter != "" {
+				fmt.Fprintln(stderr, "orchard: give the capture filter either with -f or as trailing arguments, not both")
+				return exitUsage
+			}
 			o.filter = strings.Join(fs.Args(), " ")
 		}
 	} else {
@@ -224,7 +234,15 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		liveStats, err = runLive(ctx, eng, &o, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			return exitInput
+			if liveStats == nil {
+				return exitInput
+			}
+			// The capture broke off (the interface went away): report
+			// what was seen, and exit 1.
+			errs = append(errs, err.Error())
+		}
+		if w := dropWarning(liveStats); w != "" {
+			warnings = append(warnings, w)
 		}
 	} else {
 		prog := newProgress(stderr, o.quiet)

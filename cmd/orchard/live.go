@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -15,9 +17,109 @@ import (
 	"orchard/analyzer"
 )
 
-// runLive captures on o.iface until ctx is cancelled, --duration passes or
-// --count packets were read, feeding the engine as packets arrive.
+// liveCapture says whether this build can capture from interfaces.
+const liveCapture = true
+
+// Live capture tuning. The read timeout bounds how late Ctrl-C, --duration
+// and --report-every act on a quiet link.
+const (
+	liveReadTimeout = 200 * time.Millisecond
+	// Between packets the loop checks for a stop, the deadline and due
+	// reports every checkEvery, or after housekeepEvery packets at most
+	// when time stamps go backwards.
+	checkEvery     = 100 * time.Millisecond
+	housekeepEvery = 4096
+	// statsEvery is how often the kernel's counters are read: often enough
+	// that their 32-bit counters cannot wrap twice between two reads.
+	statsEvery = time.Second
+)
+
+// runLive captures on o.iface until ctx is cancelled, --duration passes,
+// --count packets were read or the interface fails, feeding the engine as
+// packets arrive. It returns nil stats only when the capture could not
+// start; a later failure returns the stats so far with the error, so the
+// caller can still print the report.
 func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) (*analyzer.LiveStats, error) {
+	h, err := openLive(o)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	link := h.LinkType()
+	if !o.quiet {
+		fmt.Fprintf(stderr, "orchard: capturing on %s (link type %s, snap length %d); Ctrl-C prints the report\n", o.iface, link, o.snaplen)
+	}
+
+	c := liveCounters{iface: o.iface}
+	c.poll(h)
+	start := time.Now()
+	var deadline, nextReport time.Time
+	if o.duration > 0 {
+		deadline = start.Add(o.duration)
+	}
+	if o.every > 0 {
+		nextReport = start.Add(o.every)
+	}
+	nextStats := start.Add(statsEvery)
+	nextCheck := start.Add(checkEvery)
+	var n int64
+	sinceCheck := 0
+	for {
+		data, ci, rerr := h.ZeroCopyReadPacketData()
+		idle := false
+		switch {
+		case rerr == nil:
+			eng.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
+			n++
+			if o.count > 0 && n >= o.count {
+				return c.final(h), nil
+			}
+			// Look at the clock only now and then on a busy link: the
+			// packet's own time stamp says when it is due.
+			if sinceCheck++; sinceCheck < housekeepEvery && ci.Timestamp.Before(nextCheck) {
+				continue
+			}
+		case errors.Is(rerr, pcap.NextErrorTimeoutExpired):
+			idle = true
+		case errors.Is(rerr, io.EOF):
+			return c.final(h), nil
+		default:
+			// libpcap's own text says what happened ("The interface
+			// disappeared"); gopacket's error only says "Read Error".
+			if msg := h.Error(); msg != nil && msg.Error() != "" {
+				rerr = msg
+			}
+			return c.final(h), fmt.Errorf("capture on %s stopped after %d packets: %w", o.iface, n, rerr)
+		}
+		sinceCheck = 0
+		if ctx.Err() != nil {
+			return c.final(h), nil
+		}
+		now := time.Now()
+		nextCheck = now.Add(checkEvery)
+		if !deadline.IsZero() && !now.Before(deadline) {
+			return c.final(h), nil
+		}
+		if idle {
+			eng.Idle(now)
+		}
+		if !now.Before(nextStats) {
+			nextStats = now.Add(statsEvery)
+			c.poll(h)
+			if w := c.newDrops(); w != "" && !o.quiet {
+				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
+			}
+		}
+		if !nextReport.IsZero() && !now.Before(nextReport) {
+			nextReport = now.Add(o.every)
+			c.poll(h)
+			writeLiveSnapshot(stderr, eng, c.stats(), o)
+		}
+	}
+}
+
+// openLive opens and configures the capture handle for o.
+func openLive(o *options) (*pcap.Handle, error) {
 	in, err := pcap.NewInactiveHandle(o.iface)
 	if err != nil {
 		return nil, liveErr(o.iface, err)
@@ -29,88 +131,80 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 	if err := in.SetPromisc(o.promisc); err != nil {
 		return nil, liveErr(o.iface, err)
 	}
-	// A short read timeout lets Ctrl-C, --duration and --report-every act
-	// promptly on a quiet link.
-	if err := in.SetTimeout(200 * time.Millisecond); err != nil {
+	if err := in.SetTimeout(liveReadTimeout); err != nil {
 		return nil, liveErr(o.iface, err)
 	}
+	// Best effort: both only tune latency and bursts.
+	_ = in.SetBufferSize(o.bufferMiB << 20)
 	_ = in.SetImmediateMode(true)
 	h, err := in.Activate()
 	if err != nil {
 		return nil, liveErr(o.iface, err)
 	}
-	defer h.Close()
 	if o.filter != "" {
 		if err := h.SetBPFFilter(o.filter); err != nil {
+			h.Close()
 			return nil, fmt.Errorf("capture filter %q: %w", o.filter, err)
 		}
 	}
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.duration)
-		defer cancel()
-	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "orchard: capturing on %s (link type %s); Ctrl-C prints the report\n", o.iface, h.LinkType())
-	}
-	link := h.LinkType()
-	var tick <-chan time.Time
-	if o.every > 0 {
-		t := time.NewTicker(o.every)
-		defer t.Stop()
-		tick = t.C
-	}
-	var n int64
-	var lastDrop int
-	for ctx.Err() == nil {
-		select {
-		case <-tick:
-			writeTable(stderr, eng.Snapshot(), "service", useColor(stderr, o.noColor))
-		default:
-		}
-		data, ci, err := h.ZeroCopyReadPacketData()
-		if err != nil {
-			if errors.Is(err, pcap.NextErrorTimeoutExpired) {
-				eng.Idle(time.Now())
-				continue
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return stats(h, o.iface), fmt.Errorf("capture on %s: %w", o.iface, err)
-		}
-		eng.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
-		n++
-		if o.count > 0 && n >= o.count {
-			break
-		}
-		if n&0xffff == 0 && !o.quiet {
-			if s, err := h.Stats(); err == nil && s.PacketsDropped > lastDrop {
-				fmt.Fprintf(stderr, "orchard: warning: the kernel dropped %d packets so far: findings may be incomplete\n", s.PacketsDropped)
-				lastDrop = s.PacketsDropped
-			}
-		}
-	}
-	return stats(h, o.iface), nil
+	return h, nil
 }
 
-func stats(h *pcap.Handle, iface string) *analyzer.LiveStats {
-	ls := &analyzer.LiveStats{Interface: iface}
-	if s, err := h.Stats(); err == nil {
-		ls.Received = uint64(s.PacketsReceived)
-		ls.DroppedKernel = uint64(s.PacketsDropped)
-		ls.DroppedIface = uint64(s.PacketsIfDropped)
-	}
-	return ls
+// liveCounters accumulates libpcap's statistics, whose counters are 32 bits
+// wide in C and wrap after about 12 hours at 100,000 packets per second.
+type liveCounters struct {
+	iface                      string
+	ok                         bool
+	last                       pcap.Stats
+	recv, drop, ifdrop, warned uint64
 }
 
-// liveErr explains the usual reason live capture fails: permission.
+// poll reads the handle's counters and adds what changed since the last
+// read, modulo 2^32.
+func (c *liveCounters) poll(h *pcap.Handle) {
+	s, err := h.Stats()
+	if err != nil {
+		return
+	}
+	if c.ok {
+		c.recv += uint64(uint32(s.PacketsReceived - c.last.PacketsReceived))
+		c.drop += uint64(uint32(s.PacketsDropped - c.last.PacketsDropped))
+		c.ifdrop += uint64(uint32(s.PacketsIfDropped - c.last.PacketsIfDropped))
+	} else {
+		c.recv, c.drop, c.ifdrop = uint64(uint32(s.PacketsReceived)), uint64(uint32(s.PacketsDropped)), uint64(uint32(s.PacketsIfDropped))
+	}
+	c.last, c.ok = *s, true
+}
+
+// newDrops returns a warning when packets were dropped since the last
+// warning, at most once per doubling of the total so a long overload does
+// not flood the terminal.
+func (c *liveCounters) newDrops() string {
+	d := c.drop + c.ifdrop
+	if d == 0 || d < 2*c.warned {
+		return ""
+	}
+	c.warned = d
+	return dropWarning(c.stats())
+}
+
+func (c *liveCounters) stats() *analyzer.LiveStats {
+	return &analyzer.LiveStats{Interface: c.iface, Received: c.recv, DroppedKernel: c.drop, DroppedIface: c.ifdrop}
+}
+
+// final reads the counters one last time.
+func (c *liveCounters) final(h *pcap.Handle) *analyzer.LiveStats {
+	c.poll(h)
+	return c.stats()
+}
+
+// liveErr explains the usual reasons live capture cannot start, in one line.
 func liveErr(iface string, err error) error {
-	s := err.Error()
-	if strings.Contains(s, "ermission") || strings.Contains(s, "not permitted") {
-		return fmt.Errorf("capture on %s: %v\n  orchard needs capture permission: run it as root, or grant it once with\n    sudo setcap cap_net_raw,cap_net_admin=eip $(command -v orchard)   (Linux)\n  or join the access_bpf group (macOS, e.g. via Wireshark's ChmodBPF)", iface, err)
-	}
-	if strings.Contains(s, "No such device") || strings.Contains(s, "doesn't exist") {
+	s := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(s, "permission") || strings.Contains(s, "not permitted"):
+		return fmt.Errorf("no permission to capture on %s: %s", iface, grantHint())
+	case strings.Contains(s, "no such device") || strings.Contains(s, "doesn't exist"):
 		return fmt.Errorf("capture on %s: no such interface (orchard -D lists them)", iface)
 	}
 	return fmt.Errorf("capture on %s: %w", iface, err)
@@ -119,7 +213,7 @@ func liveErr(iface string, err error) error {
 func listInterfaces(stdout, stderr io.Writer) int {
 	devs, err := pcap.FindAllDevs()
 	if err != nil {
-		fmt.Fprintf(stderr, "orchard: %v\n", liveErr("any", err))
+		fmt.Fprintf(stderr, "orchard: %v\n", liveErr("any interface", err))
 		return exitInput
 	}
 	for i, d := range devs {
@@ -127,14 +221,82 @@ func listInterfaces(stdout, stderr io.Writer) int {
 		for _, a := range d.Addresses {
 			addrs = append(addrs, a.IP.String())
 		}
-		desc := d.Description
-		if len(addrs) > 0 {
-			if desc != "" {
-				desc += " "
-			}
-			desc += "(" + strings.Join(addrs, ", ") + ")"
+		line := fmt.Sprintf("%d.%s", i+1, d.Name)
+		if d.Description != "" {
+			line += " (" + d.Description + ")"
 		}
-		fmt.Fprintf(stdout, "%d.%s %s\n", i+1, d.Name, desc)
+		if f := ifaceFlags(d.Flags); f != "" {
+			line += " [" + f + "]"
+		}
+		if len(addrs) > 0 {
+			line += " " + strings.Join(addrs, ", ")
+		}
+		fmt.Fprintln(stdout, line)
 	}
 	return exitOK
+}
+
+// ifaceFlags names libpcap's interface flags the way tcpdump -D does.
+func ifaceFlags(f uint32) string {
+	const (
+		loopback  = 0x1
+		up        = 0x2
+		running   = 0x4
+		wireless  = 0x8
+		connMask  = 0x30
+		connected = 0x10
+		disconn   = 0x20
+	)
+	var s []string
+	if f&up != 0 {
+		s = append(s, "Up")
+	}
+	if f&running != 0 {
+		s = append(s, "Running")
+	}
+	if f&wireless != 0 {
+		s = append(s, "Wireless")
+	}
+	if f&loopback != 0 {
+		s = append(s, "Loopback")
+	}
+	switch f & connMask {
+	case connected:
+		s = append(s, "Connected")
+	case disconn:
+		s = append(s, "Disconnected")
+	}
+	return strings.Join(s, ", ")
+}
+
+// grantHint says how to get capture permission on this system.
+func grantHint() string {
+	switch runtime.GOOS {
+	case "linux":
+		return "run orchard as root, or grant it once with: sudo setcap cap_net_raw,cap_net_admin=eip " + selfPath()
+	case "darwin", "freebsd", "openbsd", "netbsd":
+		return "run orchard with sudo, or get read access to /dev/bpf* (macOS: Wireshark's ChmodBPF, the access_bpf group)"
+	}
+	return "run orchard with administrator rights"
+}
+
+// selfPath is the running binary's path for the setcap hint.
+func selfPath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "$(command -v orchard)"
+	}
+	return p
+}
+
+// writeLiveSnapshot prints the service table so far (--report-every).
+func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats, o *options) {
+	r := eng.Snapshot()
+	r.Capture.Files = []string{o.iface}
+	r.Capture.Live = ls
+	if d := dropWarning(ls); d != "" {
+		r.Capture.Warnings = append(r.Capture.Warnings, d)
+	}
+	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
+	writeTable(w, r, o.by, useColor(w, o.noColor))
 }

@@ -313,3 +313,29 @@ func (p *progress) done() {
 		p.drawn = false
 	}
 }
+
+// dropWarning describes lost packets of a live capture, or returns "".
+func dropWarning(l *analyzer.LiveStats) string {
+	if l == nil || l.DroppedKernel+l.DroppedIface == 0 {
+		return ""
+	}
+	var parts []string
+	if l.DroppedKernel > 0 {
+		parts = append(parts, "the kernel dropped "+strconv.FormatUint(l.DroppedKernel, 10)+" of "+strconv.FormatUint(l.Received, 10)+" packets"+percent(l.DroppedKernel, l.Received))
+	}
+	if l.DroppedIface > 0 {
+		parts = append(parts, "the interface dropped "+strconv.FormatUint(l.DroppedIface, 10))
+	}
+	return strings.Join(parts, " and ") + ": findings may be incomplete (a capture filter such as 'port 53 or port 123 or port 443 or port 5223' lightens the load)"
+}
+
+func percent(a, b uint64) string {
+	if b == 0 {
+		return ""
+	}
+	pc := 100 * float64(a) / float64(b)
+	if a > 0 && pc < 0.01 {
+		return " (<0.01%)"
+	}
+	return " (" + strconv.FormatFloat(pc, 'f', 2, 64) + "%)"
+}
