@@ -244,20 +244,20 @@ func segs(kv ...any) []struct {
 }
 
 func TestSinkholeAddresses(t *testing.T) {
+	// A private answer is not a sinkhole by itself: split-horizon DNS and
+	// labs use them, and a failing connection to one has its own finding.
 	cases := []struct {
 		addr     string
 		sinkhole bool
-		private  bool
 	}{
-		{"0.0.0.0", true, false}, {"127.0.0.1", true, false}, {"::", true, false}, {"::1", true, false},
-		{"146.112.61.106", true, false}, {"::ffff:0.0.0.0", true, false},
-		{"10.1.2.3", false, true}, {"192.168.0.10", false, true}, {"100.64.0.1", false, true}, {"fd00::1", false, true},
-		{"17.253.4.125", false, false}, {"23.196.236.203", false, false}, {"2620:149:a44::1", false, false},
+		{"0.0.0.0", true}, {"127.0.0.1", true}, {"::", true}, {"::1", true},
+		{"146.112.61.106", true}, {"::ffff:0.0.0.0", true},
+		{"10.1.2.3", false}, {"192.168.0.10", false}, {"fd00::1", false},
+		{"17.253.4.125", false}, {"23.196.236.203", false}, {"2620:149:a44::1", false},
 	}
 	for _, c := range cases {
-		a := netip.MustParseAddr(c.addr)
-		if isSinkhole(a) != c.sinkhole || isPrivate(a) != c.private {
-			t.Errorf("%s: sinkhole %v private %v, want %v %v", c.addr, isSinkhole(a), isPrivate(a), c.sinkhole, c.private)
+		if got := isSinkhole(netip.MustParseAddr(c.addr)); got != c.sinkhole {
+			t.Errorf("%s: sinkhole %v, want %v", c.addr, got, c.sinkhole)
 		}
 	}
 }

@@ -337,10 +337,6 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 				v = verdict{FindDNSSinkhole, SevError, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
 				break
 			}
-			if isPrivate(r.Addr) {
-				v = verdict{FindDNSSinkhole, SevWarn, fmt.Sprintf("%s %s answered with the private address %s by %s: a DNS filter's block page or a split-horizon override", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
-				break
-			}
 		}
 		if v.name == "" && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
 			v = verdict{FindDNSFailure, SevInfo, fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type))}
@@ -449,15 +445,6 @@ func isSinkhole(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// isPrivate reports RFC 1918, CGNAT, unique-local and link-local addresses:
-// never where Apple's services live.
-func isPrivate(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsPrivate() || a.IsLinkLocalUnicast() || cgnat.Contains(a)
 }
 
 // add records a finding for flow f.
