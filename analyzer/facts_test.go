@@ -108,9 +108,6 @@ func TestFactsMatchTshark(t *testing.T) {
 	for _, file := range sharedtest.Pcaps(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			t.Parallel()
-			if strings.Contains(file, "radiotap") {
-				t.Skip("802.11 radiotap frames are not decoded yet")
-			}
 			sink := &factSink{}
 			e, err := analyzer.New(analyzer.Config{Sink: sink})
 			if err != nil {

@@ -42,8 +42,9 @@
 //
 // The reader passes every link type through; package decode understands
 // Ethernet (with 802.1Q/802.1ad tags, PPPoE and MPLS), Linux cooked SLL and
-// SLL2, raw IP (101, 12, 14, 228, 229), BSD NULL and LOOP, and Apple PKTAP
-// (258, and 149 as macOS writes it) with the process name and PID.
+// SLL2, raw IP (101, 12, 14, 228, 229), BSD NULL and LOOP, Apple PKTAP
+// (258, and 149 as macOS writes it) with the process name and PID, and
+// unencrypted 802.11 data frames, bare (105) or under radiotap (127).
 //
 // Subpackage capgen writes pcap and pcapng files and builds frames for
 // tests.

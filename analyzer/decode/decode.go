@@ -116,8 +116,73 @@ func (d *Decoder) link(link layers.LinkType, b []byte, p *Packet, outer bool) er
 			return ErrMalformed // PKTAP inside PKTAP
 		}
 		return d.pktap(b, p)
+	case layers.LinkTypeIEEE80211Radio:
+		// Radiotap: version(1) pad(1) length(2, little endian) ...; the
+		// 802.11 frame follows. A trailing FCS is harmless: payloads are
+		// clipped to the IP length.
+		if len(b) < 8 {
+			return ErrTruncated
+		}
+		n := int(binary.LittleEndian.Uint16(b[2:4]))
+		if b[0] != 0 || n < 8 || n > len(b) {
+			return ErrMalformed
+		}
+		return d.wifi(b[n:], p)
+	case layers.LinkTypeIEEE802_11:
+		return d.wifi(b, p)
 	}
 	return ErrUnsupportedLink
+}
+
+// wifi decodes an 802.11 data frame carrying LLC/SNAP: Wi-Fi captures in
+// monitor mode (a Mac's Wireless Diagnostics sniffer writes radiotap).
+// Encrypted frames carry nothing readable and count as not IP.
+func (d *Decoder) wifi(b []byte, p *Packet) error {
+	if len(b) < 24 {
+		return ErrTruncated
+	}
+	fc0, fc1 := b[0], b[1]
+	if fc0&0x0c != 0x08 { // type 2: data
+		return ErrNotIP
+	}
+	if fc0&0x40 != 0 { // null-function subtypes carry no payload
+		return ErrNotIP
+	}
+	if fc1&0x40 != 0 { // protected
+		return ErrNotIP
+	}
+	toDS, fromDS := fc1&0x01 != 0, fc1&0x02 != 0
+	hdr := 24
+	if toDS && fromDS {
+		hdr += 6 // address 4
+	}
+	if fc0&0x80 != 0 { // QoS data
+		hdr += 2
+		if fc1&0x80 != 0 { // +HTC
+			hdr += 4
+		}
+	}
+	if len(b) < hdr+8 {
+		return ErrTruncated
+	}
+	// Addresses by the DS bits: 1 is the receiver, 2 the transmitter.
+	da, sa := b[4:10], b[10:16]
+	switch {
+	case toDS && !fromDS:
+		da = b[16:22]
+	case fromDS && !toDS:
+		sa = b[16:22]
+	case toDS && fromDS:
+		da, sa = b[16:22], b[24:30]
+	}
+	p.HasMAC = true
+	copy(p.DstMAC[:], da)
+	copy(p.SrcMAC[:], sa)
+	llc := b[hdr:]
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 {
+		return ErrNotIP
+	}
+	return d.ether(binary.BigEndian.Uint16(llc[6:8]), llc[8:], p)
 }
 
 // family decodes an IP packet after a BSD address family number.

@@ -270,7 +270,8 @@ func TestErrors(t *testing.T) {
 		want  error
 	}{
 		{"arp", layers.LinkTypeEthernet, arp, decode.ErrNotIP},
-		{"radiotap", layers.LinkTypeIEEE80211Radio, make([]byte, 40), decode.ErrUnsupportedLink},
+		{"unsupported link", layers.LinkType(147), make([]byte, 40), decode.ErrUnsupportedLink},
+		{"radiotap length 0", layers.LinkTypeIEEE80211Radio, make([]byte, 40), decode.ErrMalformed},
 		{"ihl", layers.LinkTypeRaw, bad, decode.ErrMalformed},
 		{"version", layers.LinkTypeRaw, badVer, decode.ErrMalformed},
 		{"ipv4 link, v6 packet", layers.LinkTypeIPv4, tcp6().Raw(), decode.ErrMalformed},
@@ -707,4 +708,47 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// wifiFrame wraps an IP packet in radiotap + 802.11 QoS data (to the access
+// point) + LLC/SNAP, as a Wi-Fi monitor-mode capture has it.
+func wifiFrame(ip []byte, protected bool) []byte {
+	rt := []byte{0, 0, 8, 0, 0, 0, 0, 0} // version 0, length 8, no fields
+	fc1 := byte(0x01)                    // to DS
+	if protected {
+		fc1 |= 0x40
+	}
+	h := []byte{0x88, fc1, 0, 0, // QoS data, duration
+		0x00, 0x1b, 0x17, 0x00, 0x01, 0x01, // address 1: BSSID
+		0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56, // address 2: the station (source)
+		0x00, 0x1b, 0x17, 0x00, 0x01, 0x02, // address 3: destination
+		0, 0, // sequence
+		0, 0, // QoS control
+		0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00} // LLC/SNAP, IPv4
+	out := append(rt, h...)
+	return append(out, ip...)
+}
+
+func TestDecodeWifi(t *testing.T) {
+	ip := capgen.UDP{Src: netip.MustParseAddr("10.0.0.5"), Dst: netip.MustParseAddr("10.0.0.1"), SrcPort: 5353, DstPort: 53, Payload: []byte("hello"), TTL: 64}.IP()
+	d := decode.NewDecoder()
+	var p decode.Packet
+	if err := d.Decode(layers.LinkTypeIEEE80211Radio, wifiFrame(ip, false), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Proto != decode.ProtoUDP || p.DstPort != 53 || string(p.Payload) != "hello" || p.SrcMAC != [6]byte{0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56} {
+		t.Errorf("decoded %+v", p)
+	}
+	if err := d.Decode(layers.LinkTypeIEEE80211Radio, wifiFrame(ip, true), &p); err != decode.ErrNotIP {
+		t.Errorf("protected frame: %v, want ErrNotIP", err)
+	}
+	f := wifiFrame(ip, false)
+	for i := range f {
+		if err := d.Decode(layers.LinkTypeIEEE80211Radio, f[:i], &p); err != nil && err != decode.ErrTruncated && err != decode.ErrMalformed && err != decode.ErrNotIP {
+			t.Fatalf("prefix %d: %v", i, err)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = d.Decode(layers.LinkTypeIEEE80211Radio, f, &p) }); n != 0 {
+		t.Errorf("%v allocations per radiotap frame", n)
+	}
 }
