@@ -565,6 +565,7 @@ func FuzzDecode(f *testing.F) {
 		{layers.LinkTypeNull, s6.IP().Null(true)},
 		{layers.LinkTypeLoop, s4.IP().Loop()},
 		{layers.LinkTypeRaw, capgen.ICMPUnreachable{Src: v6b, Dst: v6a, Code: 1, Quote: s6.IP()}.Raw()},
+		{layers.LinkTypeIEEE80211Radio, wifiFrame(udp4().IP(), false)},
 		{layers.LinkTypeRaw, capgen.ICMPUnreachable{Src: v4b, Dst: v4a, Code: 13, Quote: s4.IP()}.Raw()},
 		{decode.LinkTypePKTAP, capgen.PKTAP("apsd", 1, capgen.DLTEthernet, s4.Ethernet(mac1, mac2))},
 		{decode.LinkTypePKTAPDarwin, s6.PKTAP("x", 2)},
