@@ -1,7 +1,6 @@
 package analyzer_test
 
 import (
-	"context"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -109,14 +108,7 @@ func TestFactsMatchTshark(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			t.Parallel()
 			sink := &factSink{}
-			e, err := analyzer.New(analyzer.Config{Sink: sink})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.ReadFile(context.Background(), file, nil); err != nil {
-				t.Fatal(err)
-			}
-			e.Finish()
+			analyse(t, analyzer.Config{Sink: sink}, file)
 			snis, pairs := tsharkFacts(t, file)
 			if d := setDiff(sink.snis, snis); d != "" {
 				t.Errorf("SNIs differ from tshark:\n%s", d)

@@ -1,7 +1,6 @@
 package analyzer_test
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,14 +44,7 @@ func TestRealCaptures(t *testing.T) {
 		base := filepath.Base(file)
 		t.Run(base, func(t *testing.T) {
 			sink := &eventSink{}
-			e, err := analyzer.New(analyzer.Config{Sink: sink})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.ReadFile(context.Background(), file, nil); err != nil {
-				t.Fatal(err)
-			}
-			r := e.Finish()
+			r := analyse(t, analyzer.Config{Sink: sink}, file)
 			for _, f := range sink.flows {
 				if f.Host != "" && f.NameSource != analyzer.SourceIP && isAppleName(f.Host) {
 					appleFlows++

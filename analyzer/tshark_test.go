@@ -3,7 +3,6 @@ package analyzer_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -101,14 +100,7 @@ func TestS0AndREJMatchTshark(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			t.Parallel()
 			sink := &flowSink{}
-			e, err := analyzer.New(analyzer.Config{Sink: sink})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.ReadFile(context.Background(), file, nil); err != nil {
-				t.Fatal(err)
-			}
-			e.Finish()
+			analyse(t, analyzer.Config{Sink: sink}, file)
 			var s0, rej []string
 			for _, f := range sink.flows {
 				if f.Proto != "tcp" {
