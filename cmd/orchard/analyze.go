@@ -78,7 +78,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces live capture can use")
 	fs.StringVarP(&o.filter, "filter", "f", "", "BPF filter `EXPR` for live capture (or give it as trailing arguments)")
 	fs.IntVar(&o.snaplen, "snaplen", 262144, "live capture snap length in bytes (large enough for TLS certificates)")
-	fs.IntVarP(&o.bufferMiB, "buffer-size", "B", 32, "live capture kernel buffer in `MiB`: more absorbs longer bursts; resident (libpcap may map up to twice this)")
+	fs.IntVarP(&o.bufferMiB, "buffer-size", "B", 32, "live capture kernel buffer in `MiB`: more absorbs longer bursts, and stays resident")
 	fs.BoolVar(&o.promisc, "promisc", true, "put the interface in promiscuous mode (--promisc=false to not)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")

@@ -134,9 +134,13 @@ func openLive(o *options) (*pcap.Handle, error) {
 	if err := in.SetTimeout(liveReadTimeout); err != nil {
 		return nil, liveErr(o.iface, err)
 	}
-	// Best effort: both only tune latency and bursts.
-	_ = in.SetBufferSize(o.bufferMiB << 20)
-	_ = in.SetImmediateMode(true)
+	// No immediate mode: on Linux it makes libpcap fall back from
+	// TPACKET_V3, which packs packets into the ring, to TPACKET_V2 with
+	// fixed frames as large as the snap length or the offload size (64
+	// KiB), so a 32 MiB buffer held about a thousand packets and dropped
+	// 0.8% at 58,000 packets/s where V3 dropped none. Packets wait at most
+	// the read timeout, which no report needs shorter.
+	_ = in.SetBufferSize(o.bufferMiB << 20) // best effort
 	h, err := in.Activate()
 	if err != nil {
 		return nil, liveErr(o.iface, err)

@@ -128,14 +128,14 @@ func serve(ctx context.Context, cfg *NodeConfig, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
-		go func() { errc <- acceptClose(ctx, ln) }()
+		go func() { errc <- acceptLoop(ctx, ln, func(c net.Conn) { _ = c.Close() }) }()
 	}
 	for _, s := range cfg.Sites {
 		ln, err := listenSite(s)
 		if err != nil {
 			return err
 		}
-		go func() { errc <- serveSite(ctx, ln) }()
+		go func() { errc <- acceptLoop(ctx, ln, func(c net.Conn) { go answer(c.(*tls.Conn)) }) }()
 	}
 	fmt.Fprintln(stdout, "ready")
 	select {
@@ -163,11 +163,8 @@ func listenSite(s Site) (net.Listener, error) {
 	return ln, nil
 }
 
-// serveSite answers each connection's HTTP/1.1 request with 200 and closes
-// it the orderly way: close_notify, then read until the client's own
-// close_notify, then FIN. Closing with unread bytes would make the kernel
-// send a reset, which is not what a healthy server looks like.
-func serveSite(ctx context.Context, ln net.Listener) error {
+// acceptLoop hands each accepted connection to handle until ctx ends.
+func acceptLoop(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
 	go func() {
 		<-ctx.Done()
 		_ = ln.Close()
@@ -178,14 +175,18 @@ func serveSite(ctx context.Context, ln net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("site: accept: %w", err)
+			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
-		go answer(c.(*tls.Conn))
+		handle(c)
 	}
 }
 
 const siteResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\norchard lab\n"
 
+// answer serves one HTTP/1.1 request with 200 and closes the orderly way:
+// close_notify, then read until the client's own close_notify, then FIN.
+// Closing with unread bytes would make the kernel send a reset, which is
+// not what a healthy server looks like.
 func answer(c *tls.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -206,23 +207,6 @@ func answer(c *tls.Conn) {
 		return
 	}
 	_, _ = io.Copy(io.Discard, c)
-}
-
-func acceptClose(ctx context.Context, ln net.Listener) error {
-	go func() {
-		<-ctx.Done()
-		_ = ln.Close()
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("accept: %w", err)
-		}
-		_ = c.Close()
-	}
 }
 
 func probeAll(ctx context.Context, cfg *NodeConfig, stdout io.Writer) error {
