@@ -15,7 +15,7 @@ import (
 type Config struct {
 	// Catalog judges flows; nil means the embedded default catalog.
 	Catalog *catalog.Catalog
-	// MaxFlows caps the flow table (default 262144); the oldest flow is
+	// MaxFlows caps the flow table (default 131072, about 150 MB); the oldest flow is
 	// evicted, and counted, when it is full.
 	MaxFlows int
 	// MaxDNS caps the DNS answer cache (default 131072 addresses).
@@ -110,7 +110,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Catalog = c
 	}
 	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = 262144
+		cfg.MaxFlows = 131072
 	}
 	if cfg.MaxDNS <= 0 {
 		cfg.MaxDNS = 131072

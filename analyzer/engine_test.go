@@ -305,3 +305,37 @@ func TestPendingBytesBounded(t *testing.T) {
 		t.Errorf("%d bytes pending for a %d-byte stream", n, s.limit)
 	}
 }
+
+// TestResetVerdicts: a server reset mid-connection is a finding; a reset
+// after a FIN (an abortive close with unread data) is not; a reset whose
+// TTL disagrees with the server's packets is injected.
+func TestResetVerdicts(t *testing.T) {
+	hs := []pkt{{0, false, fS, 100, 0, "", 0}, {0.05, true, fS | fA, 500, 101, "", 0}, {0.1, false, fA, 101, 501, "", 0},
+		{0.2, false, fA | fP, 101, 501, "hello", 0}, {0.3, true, fA | fP, 501, 106, "world", 0}}
+	cases := []struct {
+		name string
+		tail []pkt
+		want string
+		sev  string
+	}{
+		{"server reset", []pkt{{1, true, fR | fA, 506, 106, "", 0}}, FindReset, "warn"},
+		{"reset after the server's FIN", []pkt{{1, true, fF | fA, 506, 106, "", 0}, {1.1, true, fR, 507, 0, "", 0}}, "", ""},
+		{"reset after the client's FIN", []pkt{{1, false, fF | fA, 106, 506, "", 0}, {1.1, true, fR, 506, 0, "", 0}}, "", ""},
+		{"injected reset", []pkt{{1, true, fR | fA, 506, 106, "", 250}}, FindReset, "error"},
+		{"client reset", []pkt{{1, false, fR | fA, 106, 506, "", 0}}, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, _ := newTestEngine(t, Config{})
+			feedTCP(e, 50000, 443, append(append([]pkt{}, hs...), c.tail...))
+			r := e.Finish()
+			got, sev := "", ""
+			if len(r.Findings) > 0 {
+				got, sev = r.Findings[0].Finding, r.Findings[0].Severity
+			}
+			if got != c.want || sev != c.sev {
+				t.Errorf("finding %q %q, want %q %q (%+v)", got, sev, c.want, c.sev, r.Findings)
+			}
+		})
+	}
+}

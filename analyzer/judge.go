@@ -32,6 +32,11 @@ const (
 	FindPortUnlisted    = "port.unlisted"
 )
 
+// maxTracked caps each per-key table of the report (findings, hosts,
+// devices, push state) so that address churn cannot grow memory without
+// bound; what does not fit is counted and reported as a warning.
+const maxTracked = 65536
+
 // verdict is one flow's root cause.
 type verdict struct {
 	name     string
@@ -67,6 +72,8 @@ type judge struct {
 	hosts      map[string]*HostSummary
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
+	// untracked counts findings, hosts, devices and push states beyond maxTracked.
+	untracked uint64
 }
 
 func newJudge(e *Engine) *judge {
@@ -90,7 +97,7 @@ func (j *judge) flow(f *Flow, evicted bool) {
 		// Only reported flows use the verdict: skip the chain checks of the rest.
 		v = j.classify(f, &at)
 	}
-	dev := e.devs.get(f)
+	dev := e.devs.get(f, &j.untracked)
 	dev.Flows++
 	if at.apple {
 		j.appleFlows++
@@ -205,7 +212,9 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		switch {
 		case inj:
 			return verdict{FindReset, SevError, fmt.Sprintf("RST from the %s side looks injected: %s", by, why)}
-		case by == "server":
+		case by == "server" && f.hist[dirClient]&hFIN == 0 && f.hist[dirServer]&hFIN == 0:
+			// A reset after either side's FIN is an abortive close (a server
+			// with unread data), not a failure.
 			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Bytes[dirClient], f.Bytes[dirServer])
 			return verdict{FindReset, SevWarn, ev}
 		}
@@ -379,6 +388,10 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 	}
 	st := j.apns[f.Client]
 	if st == nil {
+		if len(j.apns) >= maxTracked {
+			j.untracked++
+			return
+		}
 		st = &apnsState{}
 		j.apns[f.Client] = st
 	}
@@ -473,8 +486,13 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 			}
 			fd.Process = f.Proc
 		}
-		j.findings[k] = fd
-		j.order = append(j.order, fd)
+		if len(j.findings) < maxTracked {
+			j.findings[k] = fd
+			j.order = append(j.order, fd)
+		} else {
+			// Past the cap a finding still streams, but is not kept.
+			j.untracked++
+		}
 	}
 	fd.Count++
 	if ts < fd.firstNS {
@@ -498,6 +516,10 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	h := j.hosts[key]
 	if h == nil {
 		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
+		if len(j.hosts) >= maxTracked {
+			j.untracked++
+			return
+		}
 		j.hosts[key] = h
 	}
 	h.Flows++

@@ -114,10 +114,16 @@ type DeviceSummary struct {
 
 type devices map[netip.Addr]*DeviceSummary
 
-func (d devices) get(f *Flow) *DeviceSummary {
+// get returns f's client's tally; past maxTracked devices a scratch tally
+// that is not kept (untracked is counted).
+func (d devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 	s := d[f.Client]
 	if s == nil {
 		s = &DeviceSummary{Address: addrString(f.Client)}
+		if len(d) >= maxTracked {
+			*untracked++
+			return s
+		}
 		d[f.Client] = s
 	}
 	if s.MAC == "" {
@@ -219,6 +225,9 @@ func (e *Engine) report() *Report {
 	}
 	r.Capture.Devices = len(r.Devices)
 	r.Services = e.services(r)
+	if j.untracked > 0 {
+		r.Capture.Warnings = append(r.Capture.Warnings, strconv.FormatUint(j.untracked, 10)+" findings, hosts or devices beyond the report's tracking cap of "+strconv.Itoa(maxTracked)+" each were not kept")
+	}
 	if st.FlowsEvicted > 0 {
 		r.Capture.Warnings = append(r.Capture.Warnings, "flow table full: "+strconv.FormatUint(st.FlowsEvicted, 10)+" flows evicted early (raise --max-flows)")
 	}

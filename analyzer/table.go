@@ -15,7 +15,7 @@ const (
 type Timeouts struct {
 	Handshake   time.Duration // default 90s: covers a device's SYN retries
 	Established time.Duration // default 5m
-	Closed      time.Duration // default 15s
+	Closed      time.Duration // default 5s: long enough for stragglers, short enough for live findings
 	UDP         time.Duration // default 60s
 }
 
@@ -27,7 +27,7 @@ func (t Timeouts) withDefaults() Timeouts {
 		t.Established = 5 * time.Minute
 	}
 	if t.Closed <= 0 {
-		t.Closed = 15 * time.Second
+		t.Closed = 5 * time.Second
 	}
 	if t.UDP <= 0 {
 		t.UDP = 60 * time.Second
