@@ -298,6 +298,12 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	case "csv":
 		writeFindingsCSV(bout, rep.Findings)
 	}
+	// Every event stream ends with the capture's counters.
+	for _, s := range sinks {
+		if n, ok := s.(*ndjsonSink); ok {
+			n.summary(rep.Capture)
+		}
+	}
 	if err := bout.Flush(); err != nil {
 		fmt.Fprintf(stderr, "orchard: write report: %v\n", err)
 		return exitInput

@@ -214,10 +214,15 @@ func TestNDJSONEvents(t *testing.T) {
 			}
 		}
 	}
-	if types["flow"] != 28 || types["dns"] != 14 || types["finding"] != 14 {
-		t.Errorf("event counts %v, want 28 flows, 14 dns, 14 findings", types)
+	if !strings.Contains(lines(out)[len(lines(out))-1], `"type":"capture"`) {
+		t.Error("the stream does not end with the capture summary")
+	}
+	if types["flow"] != 28 || types["dns"] != 14 || types["finding"] != 14 || types["capture"] != 1 {
+		t.Errorf("event counts %v, want 28 flows, 14 dns, 14 findings, 1 capture", types)
 	}
 }
+
+func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
 
 func TestCSV(t *testing.T) {
 	out, _, _ := runCLI(t, nil, "--format", "csv", demoPcap)

@@ -74,6 +74,16 @@ func (s *ndjsonSink) findings(fs []*analyzer.Finding) {
 	}
 }
 
+// summary writes the last line of a stream: {"type":"capture", ...} with
+// the counters of the whole run (files, packets, drops, warnings).
+func (s *ndjsonSink) summary(c analyzer.CaptureInfo) {
+	s.line(struct {
+		Type string `json:"type"`
+		analyzer.CaptureInfo
+	}{"capture", c})
+	_ = s.w.Flush()
+}
+
 // lineSink prints each finding as one line when it is first decided (live).
 type lineSink struct {
 	w     io.Writer
