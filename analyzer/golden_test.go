@@ -78,9 +78,11 @@ func TestDemoRegenerated(t *testing.T) {
 		"dns.failure mask.icloud.com",
 		"dns.failure mesu.apple.com",
 		"dns.sinkhole updates.cdn-apple.com",
+		"dns.unanswered appldnld.apple.com",
 		"http.proxy_denied idmsa.apple.com",
 		"ntp.bad time.apple.com",
 		"ntp.unanswered time-ios.apple.com",
+		"port.unlisted albert.apple.com",
 		"tcp.icmp_unreachable gs.apple.com",
 		"tcp.reset albert.apple.com",
 		"tcp.syn_rejected iosapps.itunes.apple.com",
@@ -88,6 +90,7 @@ func TestDemoRegenerated(t *testing.T) {
 		"tls.handshake_aborted gdmf.apple.com",
 		"tls.hello_unanswered iprofiles.apple.com",
 		"tls.intercepted mdmenrollment.apple.com",
+		"udp.unanswered gateway.icloud.com",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

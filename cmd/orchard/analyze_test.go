@@ -100,7 +100,7 @@ func TestTableReport(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"Findings (14) for device 10.20.30.41", "tls.intercepted", "mdmenrollment.apple.com [sni]", "Zscaler", "Apple services", "INTERCEPTED", "BLOCKED"} {
+	for _, want := range []string{"Findings (17) for device 10.20.30.41", "tls.intercepted", "mdmenrollment.apple.com [sni]", "Zscaler", "Apple services", "INTERCEPTED", "BLOCKED"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -154,8 +154,8 @@ func TestBadAndTruncatedFiles(t *testing.T) {
 	if !strings.Contains(stderr, "notes.txt") || !strings.Contains(stderr, "not a pcap or pcapng file") {
 		t.Errorf("stderr: %s", stderr)
 	}
-	if n := len(findingNames(t, out)); n != 14 {
-		t.Errorf("the good file gave %d findings, want 14", n)
+	if n := len(findingNames(t, out)); n != 17 {
+		t.Errorf("the good file gave %d findings, want 17", n)
 	}
 
 	// A truncated file: analysed up to the last whole packet, one warning
@@ -174,8 +174,8 @@ func TestBadAndTruncatedFiles(t *testing.T) {
 		}
 	}
 	json.Unmarshal([]byte(out), &r)
-	if len(r.Capture.Warnings) == 0 || r.Capture.Packets != 143 {
-		t.Errorf("truncated: capture %+v, want a warning and 143 packets", r.Capture)
+	if len(r.Capture.Warnings) == 0 || r.Capture.Packets != 158 {
+		t.Errorf("truncated: capture %+v, want a warning and 158 packets", r.Capture)
 	}
 }
 
@@ -217,8 +217,8 @@ func TestNDJSONEvents(t *testing.T) {
 	if !strings.Contains(lines(out)[len(lines(out))-1], `"type":"capture"`) {
 		t.Error("the stream does not end with the capture summary")
 	}
-	if types["flow"] != 28 || types["dns"] != 14 || types["finding"] != 14 || types["capture"] != 1 {
-		t.Errorf("event counts %v, want 28 flows, 14 dns, 14 findings, 1 capture", types)
+	if types["flow"] != 31 || types["dns"] != 14 || types["finding"] != 17 || types["capture"] != 1 {
+		t.Errorf("event counts %v, want 31 flows, 14 dns, 17 findings, 1 capture", types)
 	}
 }
 
@@ -227,7 +227,7 @@ func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n")
 func TestCSV(t *testing.T) {
 	out, _, _ := runCLI(t, nil, "--format", "csv", demoPcap)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if lines[0] != strings.Join(csvHeader, ",") || len(lines) != 15 {
+	if lines[0] != strings.Join(csvHeader, ",") || len(lines) != 18 {
 		t.Errorf("csv: %d lines, header %q", len(lines), lines[0])
 	}
 }

@@ -415,6 +415,30 @@ func scenario(b *builder, pk *pki) error {
 	c.replay(ws, 20*ms)
 	c.close()
 
+	// 15. A lookup the resolver never answers.
+	b.step(time.Second)
+	b.dns("appldnld.apple.com", 1, -1, nil)
+
+	// 16. iCloud over HTTP/3: UDP 443 is dropped (QUIC blocked; devices fall back to TCP).
+	b.as("cloudd", 264)
+	b.step(time.Second)
+	quic := netip.MustParseAddr("17.248.147.6")
+	port = b.nextPort()
+	for i := 0; i < 3; i++ {
+		dgram := make([]byte, 1200)
+		dgram[0] = 0x40 // a short-header datagram: no Initial to decrypt
+		b.udp(false, quic, port, 443, dgram)
+		b.step(300 * ms)
+	}
+
+	// 17. Activation check over plain HTTP on port 80, which Apple lists only on 443 (information).
+	b.as("mobileactivation", 233)
+	b.step(time.Second)
+	c = b.dial(netip.MustParseAddr("17.32.194.99"), 80, 20*ms)
+	c.send(false, []byte("GET /deviceservices/buddy/barney_activation_help_en_us.buddyml HTTP/1.1\r\nHost: albert.apple.com\r\n\r\n"), 4*ms)
+	c.send(true, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 4*ms)
+	c.close()
+
 	// 14. A blocked non-Apple host: no finding (orchard is about Apple services).
 	b.as("MobileSafari", 512)
 	b.step(time.Second)
