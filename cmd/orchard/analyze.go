@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -93,7 +92,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
 	fs.IntVar(&o.maxFlows, "max-flows", 131072, "flow table cap (about 1 KiB a flow); the oldest flow is evicted (and counted) beyond it")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "analysis workers (1: single-threaded); results are the same for any number")
+	fs.IntVar(&o.workers, "workers", 1, "analysis workers (identical results for any number; on 2 cores one is fastest today, see README)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
