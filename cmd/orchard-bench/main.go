@@ -125,14 +125,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	for _, s := range o.skip {
 		skip[strings.ToLower(s)] = true
 	}
-	ncpu := runtime.NumCPU()
 	tools := []*tool{
 		{name: "tcpdump -r (read floor)", argv: []string{"tcpdump", "-r", plain, "-w", "/dev/null"}},
 		{name: "orchard, 1 worker", argv: []string{bin, "--format", "json", "-q", "--workers", "1", plain}, ref: true},
 		{name: "orchard, 2 workers", argv: []string{bin, "--format", "json", "-q", "--workers", "2", plain}},
-		{name: fmt.Sprintf("orchard, default (%d workers)", ncpu), argv: []string{bin, "--format", "json", "-q", plain}},
 		{name: "orchard, 1 worker, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "1", gz}},
-		{name: fmt.Sprintf("orchard, default (%d workers), gzip", ncpu), argv: []string{bin, "--format", "json", "-q", gz}},
+		{name: "orchard, 2 workers, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "2", gz}},
 		{name: "ndpiReader -i", argv: []string{"ndpiReader", "-q", "-i", plain}},
 		{name: "tshark -T fields", argv: []string{"tshark", "-r", plain, "-T", "fields",
 			"-e", "tls.handshake.extensions_server_name", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ntp.stratum"}},
@@ -169,7 +167,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stderr, "load after: %s", loadavg())
-	printTable(stdout, tools, n, plain, ncpu)
+	printTable(stdout, tools, n, plain, runtime.NumCPU())
 	return nil
 }
 
