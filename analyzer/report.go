@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,35 +71,19 @@ type HostSummary struct {
 }
 
 func (h *HostSummary) addPort(p uint16, proto string) {
-	s := proto + "/" + strconv.Itoa(int(p))
-	for _, x := range h.Ports {
-		if x == s {
-			return
-		}
-	}
-	if len(h.Ports) < 16 {
-		h.Ports = append(h.Ports, s)
-	}
+	h.Ports = addUnique(h.Ports, proto+"/"+strconv.Itoa(int(p)), 16)
 }
 
-func (h *HostSummary) addServer(s string) {
-	for _, x := range h.Servers {
-		if x == s {
-			return
-		}
-	}
-	if len(h.Servers) < 16 {
-		h.Servers = append(h.Servers, s)
-	}
-}
+func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, 16) }
 
-func (h *HostSummary) addFinding(n string) {
-	for _, x := range h.Findings {
-		if x == n {
-			return
-		}
+func (h *HostSummary) addFinding(n string) { h.Findings = addUnique(h.Findings, n, 32) }
+
+// addUnique appends s to list unless it is there already or list holds max.
+func addUnique(list []string, s string, max int) []string {
+	if len(list) >= max || slices.Contains(list, s) {
+		return list
 	}
-	h.Findings = append(h.Findings, n)
+	return append(list, s)
 }
 
 // DeviceSummary is one client device.
@@ -131,17 +116,8 @@ func (d devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 			s.MAC = macString(m)
 		}
 	}
-	if f.Proc != "" && len(s.Processes) < 32 {
-		found := false
-		for _, p := range s.Processes {
-			if p == f.Proc {
-				found = true
-				break
-			}
-		}
-		if !found {
-			s.Processes = append(s.Processes, f.Proc)
-		}
+	if f.Proc != "" {
+		s.Processes = addUnique(s.Processes, f.Proc, 32)
 	}
 	return s
 }
