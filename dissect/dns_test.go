@@ -70,83 +70,13 @@ func txtEachPacket(t testing.TB, path string, fn func(p txtPacket)) {
 	}
 }
 
-// txtFrames walks the frames of a classic pcap or a pcapng file (enhanced,
-// simple and obsolete packet blocks) and calls fn with each frame's link
-// type and captured bytes. It is a small test-only reader so that these
-// tests need nothing beyond gopacket's layers.
+// txtFrames calls fn with each frame's link type and captured bytes.
 func txtFrames(raw []byte, fn func(link uint16, data []byte)) error {
-	if len(raw) < 24 {
-		return errors.New("file too short")
+	frames, err := readFrames("capture", raw)
+	for _, f := range frames {
+		fn(uint16(f.link), f.data)
 	}
-	var bo binary.ByteOrder
-	switch binary.LittleEndian.Uint32(raw) {
-	case 0xa1b2c3d4, 0xa1b23c4d:
-		bo = binary.LittleEndian
-	case 0xd4c3b2a1, 0x4d3cb2a1:
-		bo = binary.BigEndian
-	case 0x0a0d0d0a:
-		return txtPcapng(raw, fn)
-	default:
-		return errors.New("not a capture file")
-	}
-	link := uint16(bo.Uint32(raw[20:]))
-	for p := 24; p+16 <= len(raw); {
-		n := int(bo.Uint32(raw[p+8:]))
-		if p+16+n > len(raw) {
-			return errors.New("pcap record truncated")
-		}
-		fn(link, raw[p+16:p+16+n])
-		p += 16 + n
-	}
-	return nil
-}
-
-func txtPcapng(raw []byte, fn func(link uint16, data []byte)) error {
-	var bo binary.ByteOrder = binary.LittleEndian
-	var links []uint16
-	for p := 0; p+12 <= len(raw); {
-		typ := bo.Uint32(raw[p:])
-		if typ == 0x0a0d0d0a { // section header: byte order may change
-			switch binary.LittleEndian.Uint32(raw[p+8:]) {
-			case 0x1a2b3c4d:
-				bo = binary.LittleEndian
-			case 0x4d3c2b1a:
-				bo = binary.BigEndian
-			default:
-				return errors.New("pcapng: bad byte-order magic")
-			}
-			links = links[:0]
-		}
-		size := int(bo.Uint32(raw[p+4:]))
-		if size < 12 || p+size > len(raw) {
-			return errors.New("pcapng block truncated")
-		}
-		body := raw[p+8 : p+size-4]
-		switch typ {
-		case 1: // interface description
-			links = append(links, bo.Uint16(body))
-		case 6: // enhanced packet
-			iface, n := int(bo.Uint32(body)), int(bo.Uint32(body[12:]))
-			if iface >= len(links) || 20+n > len(body) {
-				return errors.New("pcapng: bad enhanced packet block")
-			}
-			fn(links[iface], body[20:20+n])
-		case 3: // simple packet
-			if len(links) == 0 {
-				return errors.New("pcapng: simple packet before interface")
-			}
-			n := min(int(bo.Uint32(body)), len(body)-4)
-			fn(links[0], body[4:4+n])
-		case 2: // obsolete packet block
-			iface, n := int(bo.Uint16(body)), int(bo.Uint32(body[12:]))
-			if iface >= len(links) || 20+n > len(body) {
-				return errors.New("pcapng: bad packet block")
-			}
-			fn(links[iface], body[20:20+n])
-		}
-		p += size
-	}
-	return nil
+	return err
 }
 
 // txtFrame returns the UDP or TCP payload of one frame of a shared capture.

@@ -642,78 +642,18 @@ type udpDatagram struct {
 }
 
 // testCapture is one captured frame and its link type.
-type testCapture struct {
-	link layers.LinkType
-	data []byte
-}
+type testCapture = frame
 
-// readCaptureFile reads the frames of a pcap or pcapng file. It is a small
-// test-only reader (pcapgo needs golang.org/x/net, which this module does
-// not require yet); it stops quietly at a truncated record.
+// readCaptureFile reads the frames of a pcap or pcapng file.
 func readCaptureFile(t testing.TB, path string) []testCapture {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) < 24 {
-		t.Fatalf("%s: too short for a capture", path)
-	}
-	var out []testCapture
-	if binary.BigEndian.Uint32(b) == 0x0a0d0d0a { // pcapng
-		var bo binary.ByteOrder = binary.LittleEndian
-		var links []layers.LinkType
-		for len(b) >= 12 {
-			if binary.BigEndian.Uint32(b) == 0x0a0d0d0a {
-				if binary.BigEndian.Uint32(b[8:]) == 0x1a2b3c4d {
-					bo = binary.BigEndian
-				} else {
-					bo = binary.LittleEndian
-				}
-				links = links[:0]
-			}
-			typ, n := bo.Uint32(b), int(bo.Uint32(b[4:]))
-			if n < 12 || n > len(b) {
-				break
-			}
-			body := b[8 : n-4]
-			switch typ {
-			case 1: // interface description
-				if len(body) >= 2 {
-					links = append(links, layers.LinkType(bo.Uint16(body)))
-				}
-			case 6: // enhanced packet
-				if len(body) >= 20 {
-					ifc, caplen := int(bo.Uint32(body)), int(bo.Uint32(body[12:]))
-					if ifc < len(links) && caplen <= len(body)-20 {
-						out = append(out, testCapture{links[ifc], body[20 : 20+caplen]})
-					}
-				}
-			case 3: // simple packet
-				if len(body) >= 4 && len(links) > 0 {
-					caplen := min(int(bo.Uint32(body)), len(body)-4)
-					out = append(out, testCapture{links[0], body[4 : 4+caplen]})
-				}
-			}
-			b = b[n:]
-		}
-		return out
-	}
-	var bo binary.ByteOrder
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4, 0xa1b23c4d:
-		bo = binary.LittleEndian
-	default:
-		bo = binary.BigEndian
-	}
-	link := layers.LinkType(bo.Uint32(b[20:]) & 0xffff)
-	for b = b[24:]; len(b) >= 16; {
-		n := int(bo.Uint32(b[8:]))
-		if n > len(b)-16 {
-			break
-		}
-		out = append(out, testCapture{link, b[16 : 16+n]})
-		b = b[16+n:]
+	out, err := readFrames(path, b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	return out
 }

@@ -3,8 +3,6 @@ package dissect_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,105 +38,10 @@ type capDir struct {
 const capMaxStream = 1 << 20
 
 // capPacket is one captured frame and its link type.
-type capPacket struct {
-	link layers.LinkType
-	data []byte
-}
+type capPacket = frame
 
-// readCapture splits a pcap or pcapng file into frames. The tests carry
-// their own small reader so that they need no module beyond gopacket's
-// layers.
-func readCapture(raw []byte) ([]capPacket, error) {
-	if len(raw) < 24 {
-		return nil, errors.New("file too short")
-	}
-	switch m := binary.LittleEndian.Uint32(raw); m {
-	case 0xa1b2c3d4, 0xa1b23c4d, 0xd4c3b2a1, 0x4d3cb2a1:
-		var bo binary.ByteOrder = binary.LittleEndian
-		if m == 0xd4c3b2a1 || m == 0x4d3cb2a1 {
-			bo = binary.BigEndian
-		}
-		link := layers.LinkType(bo.Uint32(raw[20:]) & 0xffff)
-		var out []capPacket
-		for off := 24; off+16 <= len(raw); {
-			n := int(bo.Uint32(raw[off+8:]))
-			off += 16
-			if n > len(raw)-off {
-				break
-			}
-			out = append(out, capPacket{link: link, data: raw[off : off+n]})
-			off += n
-		}
-		return out, nil
-	case 0x0a0d0d0a:
-		return readPcapng(raw)
-	}
-	return nil, errors.New("neither pcap nor pcapng")
-}
-
-// readPcapng reads the packets of a pcapng file (enhanced, simple and
-// obsolete packet blocks), with per-section byte order and interfaces.
-func readPcapng(raw []byte) ([]capPacket, error) {
-	var (
-		bo    binary.ByteOrder = binary.LittleEndian
-		links []layers.LinkType
-		out   []capPacket
-	)
-	for off := 0; off+12 <= len(raw); {
-		typ := bo.Uint32(raw[off:])
-		if typ == 0x0a0d0d0a {
-			switch binary.LittleEndian.Uint32(raw[off+8:]) {
-			case 0x1a2b3c4d:
-				bo = binary.LittleEndian
-			case 0x4d3c2b1a:
-				bo = binary.BigEndian
-			default:
-				return out, errors.New("bad pcapng byte-order magic")
-			}
-			links = links[:0]
-		}
-		n := int(bo.Uint32(raw[off+4:]))
-		if n < 12 || n > len(raw)-off {
-			break
-		}
-		body := raw[off+8 : off+n-4]
-		off += n
-		link := func(i int) layers.LinkType {
-			if i < len(links) {
-				return links[i]
-			}
-			return layers.LinkTypeEthernet
-		}
-		switch typ {
-		case 1: // interface description
-			if len(body) >= 2 {
-				links = append(links, layers.LinkType(bo.Uint16(body)))
-			}
-		case 6: // enhanced packet
-			if len(body) < 20 {
-				continue
-			}
-			c := int(bo.Uint32(body[12:]))
-			if c <= len(body)-20 {
-				out = append(out, capPacket{link: link(int(bo.Uint32(body))), data: body[20 : 20+c]})
-			}
-		case 3: // simple packet
-			if len(body) >= 4 {
-				c := min(int(bo.Uint32(body)), len(body)-4)
-				out = append(out, capPacket{link: link(0), data: body[4 : 4+c]})
-			}
-		case 2: // obsolete packet
-			if len(body) < 20 {
-				continue
-			}
-			c := int(bo.Uint32(body[12:]))
-			if c <= len(body)-20 {
-				out = append(out, capPacket{link: link(int(bo.Uint16(body))), data: body[20 : 20+c]})
-			}
-		}
-	}
-	return out, nil
-}
+// readCapture splits a pcap or pcapng file into frames.
+func readCapture(raw []byte) ([]capPacket, error) { return readFrames("capture", raw) }
 
 // readTCPDirs reads a pcap or pcapng file and groups the TCP segments by
 // direction, in capture order.
