@@ -236,7 +236,7 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 		}
 	default:
-		if dir != dirClient || a.quicDone || !dissect.IsQUICLongHeader(p.Payload) {
+		if dir != dirClient || a.quicDone || !isQUICInitialCandidate(p.Payload) {
 			return
 		}
 		if a.quic == nil {
@@ -256,6 +256,21 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			a.quicDone = true
 		}
 	}
+}
+
+// isQUICInitialCandidate reports a long-header datagram of a QUIC version
+// whose Initial packets can be decrypted; other UDP protocols whose first
+// byte happens to look like a long header are left alone (not malformed QUIC).
+func isQUICInitialCandidate(d []byte) bool {
+	if !dissect.IsQUICLongHeader(d) {
+		return false
+	}
+	v, _ := dissect.QUICVersion(d)
+	switch v {
+	case dissect.QUICVersion1, dissect.QUICVersion2, dissect.QUICVersionDraft29:
+		return true
+	}
+	return false
 }
 
 // udpClientGuess orients a UDP flow from its first payload when it can.

@@ -228,7 +228,10 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 	case f.SPort == 53 || f.CPort == 53:
 		return verdict{} // judged per message
 	case a.ntpClient && a.ntpReplies == 0:
-		return verdict{FindNTPUnanswered, SevError, fmt.Sprintf("%d NTP request%s over %s, no reply", a.ntpRequests, plural(a.ntpRequests), dur(f.Last-f.First))}
+		if a.ntpRequests == 1 {
+			return verdict{FindNTPUnanswered, SevError, "1 NTP request, no reply"}
+		}
+		return verdict{FindNTPUnanswered, SevError, fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))}
 	case a.ntpReplies > 0:
 		n := a.ntp
 		if k := n.KissCode(); k != "" {
