@@ -94,6 +94,11 @@ type Engine struct {
 	// statsFn replaces Stats for the judging engine of a Parallel.
 	statsFn func() Stats
 
+	// procHint and pidHint name the process of the next frame when the
+	// capture file carries it rather than the frame (tcpdump -k pcapng).
+	procHint string
+	pidHint  int32
+
 	// the frame being processed, for evidence
 	curLink  layers.LinkType
 	curFrame []byte
@@ -181,7 +186,17 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 		return
 	}
 	p.WireLen = wireLen
+	e.applyProcHint(p)
 	e.Packet(p, ts)
+}
+
+// applyProcHint gives a decoded packet the file's process name when its
+// frame had none of its own (no PKTAP header).
+func (e *Engine) applyProcHint(p *decode.Packet) {
+	if p.ProcLen == 0 && e.procHint != "" {
+		p.ProcLen = uint8(copy(p.ProcBuf[:], e.procHint))
+		p.PID = e.pidHint
+	}
 }
 
 // Idle tells a live engine that no packet arrived until now, so idle flows

@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
+	"orchard/analyzer/capture/capgen"
 	"orchard/internal/demo"
 )
 
@@ -121,4 +126,32 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+// TestAppleProcessNames: a pcapng file as macOS `tcpdump -k` writes it names
+// the process behind each packet; findings and devices carry it, with one
+// worker or two.
+func TestAppleProcessNames(t *testing.T) {
+	var buf bytes.Buffer
+	w := capgen.NewPcapNG(&buf, layers.LinkTypeEthernet)
+	timed := w.AddProcess(142, "timed")
+	ntp := make([]byte, 48)
+	ntp[0] = 0x23 // NTPv4 client
+	frame := capgen.UDP{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("17.253.4.125"), SrcPort: 50123, DstPort: 123, Payload: ntp, TTL: 64}.Ethernet([6]byte{2, 0, 0, 0, 0, 2}, [6]byte{2, 0, 0, 0, 0, 1})
+	for i := 0; i < 3; i++ {
+		w.WriteProc(time.Unix(1700000000+int64(i), 0), frame, 0, timed)
+	}
+	p := filepath.Join(t.TempDir(), "mac-k.pcapng")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		r := analyse(t, analyzer.Config{Workers: workers}, p)
+		if len(r.Findings) != 1 || r.Findings[0].Finding != analyzer.FindNTPUnanswered || r.Findings[0].Process != "timed" {
+			t.Errorf("workers=%d: findings %+v, want ntp.unanswered from timed", workers, r.Findings)
+		}
+		if len(r.Devices) != 1 || strings.Join(r.Devices[0].Processes, ",") != "timed" {
+			t.Errorf("workers=%d: devices %+v", workers, r.Devices)
+		}
+	}
 }

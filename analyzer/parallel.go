@@ -262,6 +262,7 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 		}
 		return
 	}
+	p.e.applyProcHint(pk)
 	// The engine's clock, as Engine.Packet keeps it.
 	if ts > p.now {
 		p.now = ts

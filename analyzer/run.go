@@ -58,6 +58,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			}
 			return "", err
 		}
+		e.procHint, e.pidHint = p.Proc, p.PID
 		e.FrameNS(p.LinkType, p.Data, p.Timestamp.UnixNano(), p.WireLen)
 	}
 	if progress != nil {

@@ -86,6 +86,11 @@ type Packet struct {
 	// different link types.
 	LinkType layers.LinkType
 	Iface    int // pcapng interface index, 0 for pcap
+	// Proc and PID name the process that sent or received the packet, from
+	// the Apple process-information blocks `tcpdump -k` writes on macOS
+	// ("" and 0 otherwise; PKTAP captures carry theirs in the frame).
+	Proc string
+	PID  int32
 }
 
 // countReader counts the bytes read through it. The count may be read
@@ -119,6 +124,10 @@ type File struct {
 
 	ng   *pcapgo.NgReader
 	ngBE bool
+	// Apple pcapng extensions (tcpdump -k): the section's processes, and
+	// the process index of the packet block ngCheck stopped at (-1: none).
+	procs   []appleProc
+	pktProc int
 
 	packets int64
 	done    bool
@@ -307,6 +316,10 @@ func (f *File) Next(p *Packet) error {
 	p.CapLen = ci.CaptureLength
 	p.WireLen = ci.Length
 	p.Iface = ci.InterfaceIndex
+	p.Proc, p.PID = "", 0
+	if i := f.pktProc; i >= 0 && i < len(f.procs) {
+		p.Proc, p.PID = f.procs[i].name, f.procs[i].pid
+	}
 	if iface, ierr := f.ng.Interface(ci.InterfaceIndex); ierr == nil {
 		p.LinkType = iface.LinkType
 	} else {
@@ -438,6 +451,7 @@ func ngMinLen(typ uint32) uint32 {
 // No capture tool writes that.
 func (f *File) ngCheck(shbOnly bool) error {
 	start := f.Offset()
+	f.pktProc = -1
 	be := f.ngBE
 	pos := 0
 	// Snap length of interface 0 in the current section, for simple
@@ -501,6 +515,13 @@ func (f *File) ngCheck(shbOnly bool) error {
 		switch typ {
 		case ngSHB:
 			snap0Known = false
+			f.procs = f.procs[:0]
+		case ngApplePIB:
+			if len(f.procs) < maxProcs {
+				f.procs = append(f.procs, parseApplePIB(blk, be))
+			}
+		case ngEPB:
+			f.pktProc = appleProcIndex(blk, be)
 		case ngIDB:
 			if !snap0Known {
 				snap0, snap0Known = f.u32(blk[12:16], be), true
@@ -530,6 +551,82 @@ func (f *File) ngCheck(shbOnly bool) error {
 	}
 	f.ngBE = be
 	return nil
+}
+
+// Apple's pcapng extensions, as macOS `tcpdump -k` writes them: a process
+// information block per process (pid, then options: 2 name, 3 path), and
+// per-packet option 0x8001 holding the index of the packet's process.
+const (
+	ngApplePIB        = 0x80000001
+	optAppleProcIndex = 0x8001
+	maxProcs          = 4096
+)
+
+// appleProc is one process of an Apple process information block.
+type appleProc struct {
+	pid  int32
+	name string
+}
+
+// parseApplePIB reads a process information block (already bounds-checked
+// as a whole): its pid and the process name (or the last element of its path).
+func parseApplePIB(blk []byte, be bool) appleProc {
+	var bo binary.ByteOrder = binary.LittleEndian
+	if be {
+		bo = binary.BigEndian
+	}
+	body := blk[8 : len(blk)-4]
+	if len(body) < 4 {
+		return appleProc{}
+	}
+	pr := appleProc{pid: int32(bo.Uint32(body))}
+	for opts := body[4:]; len(opts) >= 4; {
+		code, n := bo.Uint16(opts), int(bo.Uint16(opts[2:]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		v := strings.TrimRight(string(opts[4:4+n]), "\x00")
+		switch {
+		case code == 2:
+			pr.name = v
+		case code == 3 && pr.name == "":
+			pr.name = v[strings.LastIndexByte(v, '/')+1:]
+		}
+		opts = opts[4+(n+3)&^3:]
+	}
+	if len(pr.name) > 64 {
+		pr.name = pr.name[:64]
+	}
+	return pr
+}
+
+// appleProcIndex returns the process index option of an enhanced packet
+// block (already bounds-checked as a whole), or -1.
+func appleProcIndex(blk []byte, be bool) int {
+	var bo binary.ByteOrder = binary.LittleEndian
+	if be {
+		bo = binary.BigEndian
+	}
+	body := blk[8 : len(blk)-4]
+	if len(body) < 20 {
+		return -1
+	}
+	caplen := int(bo.Uint32(body[12:16]))
+	start := 20 + (caplen+3)&^3
+	if caplen < 0 || start > len(body) {
+		return -1
+	}
+	for opts := body[start:]; len(opts) >= 4; {
+		code, n := bo.Uint16(opts), int(bo.Uint16(opts[2:]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		if code == optAppleProcIndex && n == 4 {
+			return int(bo.Uint32(opts[4:8]))
+		}
+		opts = opts[4+(n+3)&^3:]
+	}
+	return -1
 }
 
 // ngCheckBlock checks a whole block's fixed fields and options.

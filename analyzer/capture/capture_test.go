@@ -610,3 +610,43 @@ func TestSimplePacketBlock(t *testing.T) {
 		t.Errorf("overlong SPB: %v", err)
 	}
 }
+
+// TestAppleProcessBlocks reads a pcapng file as macOS `tcpdump -k` writes
+// it: process information blocks, and packets tagged with their process.
+func TestAppleProcessBlocks(t *testing.T) {
+	for _, be := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := capgen.NewPcapNGOptions(&buf, capgen.NGOptions{BigEndian: be}, layers.LinkTypeEthernet)
+		apsd := w.AddProcess(98, "apsd")
+		timed := w.AddProcess(142, "timed")
+		frame := capgen.UDP{Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("17.253.4.125"), SrcPort: 123, DstPort: 123, Payload: make([]byte, 48)}.Ethernet([6]byte{2}, [6]byte{4})
+		ts := time.Unix(1700000000, 0)
+		w.WriteProc(ts, frame, 0, timed)
+		w.Write(ts, frame, 0)
+		w.WriteProc(ts, frame, 0, apsd)
+		w.WriteProc(ts, frame, 0, 7) // an index with no block
+		if w.Err() != nil {
+			t.Fatal(w.Err())
+		}
+		f, err := capture.OpenReader("k.pcapng", &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			proc string
+			pid  int32
+		}{{"timed", 142}, {"", 0}, {"apsd", 98}, {"", 0}}
+		var p capture.Packet
+		for i, w := range want {
+			if err := f.Next(&p); err != nil {
+				t.Fatalf("be=%v packet %d: %v", be, i, err)
+			}
+			if p.Proc != w.proc || p.PID != w.pid || len(p.Data) != len(frame) {
+				t.Errorf("be=%v packet %d: proc %q pid %d (%d bytes), want %q %d", be, i, p.Proc, p.PID, len(p.Data), w.proc, w.pid)
+			}
+		}
+		if err := f.Next(&p); err != io.EOF {
+			t.Errorf("be=%v: %v after the last packet, want EOF", be, err)
+		}
+	}
+}

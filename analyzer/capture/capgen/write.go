@@ -54,6 +54,8 @@ type Writer struct {
 	snaplen uint32
 	links   []layers.LinkType
 	err     error
+	procs   int // Apple process blocks written
+	procOpt int // process index for the packet being written, -1: none
 }
 
 // NewPcap returns a Writer of a little-endian, microsecond pcap file with
@@ -64,7 +66,7 @@ func NewPcap(w io.Writer, link layers.LinkType) *Writer {
 
 // NewPcapOptions returns a Writer of a pcap file in the variant opt selects.
 func NewPcapOptions(w io.Writer, link layers.LinkType, opt PcapOptions) *Writer {
-	cw := &Writer{w: w, nano: opt.Nano, snaplen: opt.Snaplen, links: []layers.LinkType{link}, order: binary.LittleEndian}
+	cw := &Writer{w: w, nano: opt.Nano, snaplen: opt.Snaplen, links: []layers.LinkType{link}, order: binary.LittleEndian, procOpt: -1}
 	if opt.BigEndian {
 		cw.order = binary.BigEndian
 	}
@@ -100,7 +102,7 @@ func NewPcapNG(w io.Writer, links ...layers.LinkType) *Writer {
 
 // NewPcapNGOptions is NewPcapNG in the variant opt selects.
 func NewPcapNGOptions(w io.Writer, opt NGOptions, links ...layers.LinkType) *Writer {
-	cw := &Writer{w: w, ng: true, nano: opt.Nano, snaplen: 262144, links: links, order: binary.LittleEndian}
+	cw := &Writer{w: w, ng: true, nano: opt.Nano, snaplen: 262144, links: links, order: binary.LittleEndian, procOpt: -1}
 	if opt.BigEndian {
 		cw.order = binary.BigEndian
 	}
@@ -145,6 +147,37 @@ func (w *Writer) block(typ uint32, body []byte) {
 	w.put(b)
 }
 
+// AddProcess writes an Apple process information block (pcapng only), as
+// macOS `tcpdump -k` does, and returns the index packets refer to it by.
+func (w *Writer) AddProcess(pid int32, name string) int {
+	if !w.ng {
+		w.err = errors.New("capgen: process blocks need pcapng")
+		return -1
+	}
+	nb := []byte(name)
+	body := make([]byte, 4, 4+4+len(nb)+8)
+	w.order.PutUint32(body, uint32(pid))
+	opt := make([]byte, 4)
+	w.order.PutUint16(opt[0:], 2) // name
+	w.order.PutUint16(opt[2:], uint16(len(nb)))
+	body = append(append(body, opt...), nb...)
+	for len(body)%4 != 0 {
+		body = append(body, 0)
+	}
+	body = append(body, 0, 0, 0, 0) // opt_endofopt
+	w.block(0x80000001, body)
+	w.procs++
+	return w.procs - 1
+}
+
+// WriteProc appends one packet (pcapng only) tagged with the index of the
+// process that sent or received it (Apple's option 0x8001).
+func (w *Writer) WriteProc(ts time.Time, frame []byte, iface, proc int) error {
+	w.procOpt = proc
+	defer func() { w.procOpt = -1 }()
+	return w.WriteLen(ts, frame, len(frame), iface)
+}
+
 // Write appends one packet captured whole at ts on interface iface (0 for
 // pcap).
 func (w *Writer) Write(ts time.Time, frame []byte, iface int) error {
@@ -184,6 +217,16 @@ func (w *Writer) WriteLen(ts time.Time, frame []byte, wireLen, iface int) error 
 		w.order.PutUint32(body[12:], uint32(len(frame)))
 		w.order.PutUint32(body[16:], uint32(wireLen))
 		copy(body[20:], frame)
+		if w.procOpt >= 0 {
+			for len(body)%4 != 0 {
+				body = append(body, 0)
+			}
+			opt := make([]byte, 12)
+			w.order.PutUint16(opt[0:], 0x8001)
+			w.order.PutUint16(opt[2:], 4)
+			w.order.PutUint32(opt[4:], uint32(w.procOpt))
+			body = append(body, opt...) // then opt_endofopt (zeros)
+		}
 		w.block(6, body)
 		return w.err
 	}
