@@ -497,6 +497,10 @@ func FuzzFile(f *testing.F) {
 	w.Write(t0, fr[0], 1)
 	f.Add(buf.Bytes())
 	f.Add(spbFile(40, fr[0][:40], 1500))
+	buf.Reset()
+	w = capgen.NewPcapNG(&buf, layers.LinkTypeEthernet)
+	w.WriteProc(t0, fr[1], 0, w.AddProcess(98, "apsd"))
+	f.Add(buf.Bytes())
 	f.Add([]byte(strconv.Quote("not a capture")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := capture.OpenReader("fuzz", bytes.NewReader(b))
