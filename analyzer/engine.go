@@ -134,7 +134,7 @@ func New(cfg Config) (*Engine, error) {
 	e.table.pool.budget = cfg.BufferBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
-	e.devs = make(devices)
+	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
 	if cfg.Workers > 1 {
 		e.par = newParallel(e, cfg.Workers)
 	}

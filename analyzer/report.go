@@ -97,20 +97,29 @@ type DeviceSummary struct {
 	Findings   int      `json:"findings"`
 }
 
-type devices map[netip.Addr]*DeviceSummary
+// devices tallies client devices; last caches the most recent one, since
+// consecutive flows mostly come from the same device.
+type devices struct {
+	m    map[netip.Addr]*DeviceSummary
+	last *DeviceSummary
+	addr netip.Addr
+}
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
 // that is not kept (untracked is counted).
-func (d devices) get(f *Flow, untracked *uint64) *DeviceSummary {
-	s := d[f.Client]
-	if s == nil {
+func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
+	var s *DeviceSummary
+	if d.last != nil && d.addr == f.Client {
+		s = d.last
+	} else if s = d.m[f.Client]; s == nil {
 		s = &DeviceSummary{Address: addrString(f.Client)}
-		if len(d) >= maxTracked {
+		if len(d.m) >= maxTracked {
 			*untracked++
 			return s
 		}
-		d[f.Client] = s
+		d.m[f.Client] = s
 	}
+	d.last, d.addr = s, f.Client
 	if s.MAC == "" {
 		if m, ok := f.ClientMAC(); ok {
 			s.MAC = macString(m)
@@ -175,19 +184,19 @@ func (e *Engine) report() *Report {
 		r.Hosts = []*HostSummary{}
 	}
 	// Devices: count findings per client.
-	for _, d := range e.devs {
+	for _, d := range e.devs.m {
 		d.Findings = 0
 	}
 	for _, fd := range r.Findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d := e.devs[a]; d != nil {
+			if d := e.devs.m[a]; d != nil {
 				d.Findings++
-			} else if d := e.devs[a.Unmap()]; d != nil {
+			} else if d := e.devs.m[a.Unmap()]; d != nil {
 				d.Findings++
 			}
 		}
 	}
-	for _, d := range e.devs {
+	for _, d := range e.devs.m {
 		r.Devices = append(r.Devices, d)
 	}
 	sort.Slice(r.Devices, func(a, b int) bool {

@@ -102,6 +102,35 @@ type Catalog struct {
 	cidr    map[prefixKey][]*Entry // prefix → its rows, then those of enclosing prefixes
 	v4Bits  []int                  // distinct IPv4 prefix lengths, longest first
 	v6Bits  []int                  // distinct IPv6 prefix lengths, longest first
+	// v4First and v6First mark the first octet (IPv4) or first 16 bits
+	// (IPv6) any stored prefix can cover: most addresses are rejected by
+	// one array lookup before the per-length map probes.
+	v4First [256]bool
+	v6First [1 << 16]bool
+}
+
+// markFirst records the first octet (IPv4) or 16 bits (IPv6) that pfx covers.
+func (c *Catalog) markFirst(pfx netip.Prefix) {
+	if pfx.Addr().Is4() {
+		lo := pfx.Masked().Addr().As4()[0]
+		n := 1
+		if pfx.Bits() < 8 {
+			n = 1 << (8 - pfx.Bits())
+		}
+		for i := 0; i < n; i++ {
+			c.v4First[int(lo)+i] = true
+		}
+		return
+	}
+	b := pfx.Masked().Addr().As16()
+	lo := int(b[0])<<8 | int(b[1])
+	n := 1
+	if pfx.Bits() < 16 {
+		n = 1 << (16 - pfx.Bits())
+	}
+	for i := 0; i < n; i++ {
+		c.v6First[lo+i] = true
+	}
 }
 
 // New indexes a copy of entries. Rows whose Host is not a valid pattern stay
@@ -140,6 +169,7 @@ func New(entries []Entry) *Catalog {
 				}
 			}
 			own[pfx] = append(own[pfx], e)
+			c.markFirst(pfx)
 		}
 	}
 	c.v4Bits = sortDesc(c.v4Bits)
@@ -271,7 +301,12 @@ func (c *Catalog) MatchAddr(a netip.Addr) []*Entry {
 	a = a.Unmap()
 	bits := c.v6Bits
 	if a.Is4() {
+		if !c.v4First[a.As4()[0]] {
+			return nil
+		}
 		bits = c.v4Bits
+	} else if b := a.As16(); !c.v6First[int(b[0])<<8|int(b[1])] {
+		return nil
 	}
 	for _, b := range bits {
 		if rows, ok := c.cidr[keyOf(a, b)]; ok {
