@@ -58,6 +58,7 @@ type Stats struct {
 	ICMP         uint64 `json:"icmp"`
 	NonIP        uint64 `json:"non_ip"`
 	Fragments    uint64 `json:"fragments"`
+	FragDropped  uint64 `json:"fragments_dropped,omitempty"` // datagrams never completed (or over the limits)
 	Undecodable  uint64 `json:"undecodable"`
 	Unsupported  uint64 `json:"unsupported_link"`
 	Flows        uint64 `json:"flows"`
@@ -93,6 +94,9 @@ type Engine struct {
 	w *worker
 	// statsFn replaces Stats for the judging engine of a Parallel.
 	statsFn func() Stats
+
+	// frag reassembles IP fragments before they reach the flow table.
+	frag defrag
 
 	// procHint and pidHint name the process of the next frame when the
 	// capture file carries it rather than the frame (tcpdump -k pcapng).
@@ -150,6 +154,7 @@ func (e *Engine) Stats() Stats {
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
+	s.FragDropped = e.frag.dropped
 	return s
 }
 
@@ -186,8 +191,24 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 		return
 	}
 	p.WireLen = wireLen
+	if p.Fragment && !e.reassemble(p, ts) {
+		return
+	}
 	e.applyProcHint(p)
 	e.Packet(p, ts)
+}
+
+// reassemble files an IP fragment; when it completes its datagram, p
+// becomes the whole packet and reassemble reports true.
+func (e *Engine) reassemble(p *decode.Packet, ts int64) bool {
+	e.stats.Fragments++
+	dg := e.frag.add(p, ts)
+	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
+		return false
+	}
+	e.frag.done.restore(p)
+	e.curLink, e.curFrame = layers.LinkTypeRaw, dg
+	return true
 }
 
 // applyProcHint gives a decoded packet the file's process name when its

@@ -42,7 +42,8 @@ type Parallel struct {
 	// reader state (the caller's goroutine)
 	dec     *decode.Decoder
 	pkt     decode.Packet
-	stats   Stats // frames, bytes, times, decode failures
+	frag    defrag // IP reassembly, before sharding
+	stats   Stats  // frames, bytes, times, decode failures
 	idx     uint64
 	now     int64
 	lastGC  int64
@@ -261,6 +262,17 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 			st.Undecodable++
 		}
 		return
+	}
+	if pk.Fragment {
+		// Reassemble here, before sharding: the whole datagram goes to its
+		// flow's worker like any packet.
+		st.Fragments++
+		dg := p.frag.add(pk, ts)
+		if dg == nil || p.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
+			return
+		}
+		p.frag.done.restore(pk)
+		link, frame, wireLen = layers.LinkTypeRaw, dg, len(dg)
 	}
 	p.e.applyProcHint(pk)
 	// The engine's clock, as Engine.Packet keeps it.
@@ -602,6 +614,7 @@ func (p *Parallel) snapshot() *Report {
 // p.mu or have stopped the workers.
 func (p *Parallel) mergedStats() Stats {
 	s := p.stats
+	s.FragDropped += p.frag.dropped
 	s.Malformed += p.e.stats.Malformed
 	s.DNSResponses += p.e.stats.DNSResponses
 	for _, w := range p.wstats {
@@ -615,6 +628,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.DNSResponses += w.DNSResponses
 		s.Malformed += w.Malformed
 		s.BufferDenied += w.BufferDenied
+		s.FragDropped += w.FragDropped
 	}
 	return s
 }

@@ -358,6 +358,10 @@ func (d *Decoder) ipv4(b []byte, p *Packet) error {
 	frag := binary.BigEndian.Uint16(b[6:8])
 	if frag&0x3fff != 0 { // more fragments, or an offset
 		p.Fragment = true
+		p.FragOffset = int(frag&0x1fff) * 8
+		p.FragMore = frag&0x2000 != 0
+		p.FragID = uint32(p.IPID)
+		p.FragData = b[ihl:]
 		if frag&0x1fff != 0 {
 			return nil // a later fragment: no transport header
 		}
@@ -389,13 +393,15 @@ func (d *Decoder) ipv6(b []byte, p *Packet) error {
 	p.TTL = b[7]
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-	next, rest, frag, err := skipExt(b[6], b[40:])
+	var fi fragInfo
+	next, rest, frag, err := skipExt(b[6], b[40:], &fi)
 	p.Proto = next
 	if err != nil {
 		return err
 	}
 	if frag != 0 {
 		p.Fragment = true
+		p.FragOffset, p.FragMore, p.FragID, p.FragData = fi.off, fi.more, fi.id, fi.data
 		if frag == 2 {
 			return nil // a later fragment
 		}
@@ -405,7 +411,15 @@ func (d *Decoder) ipv6(b []byte, p *Packet) error {
 
 // skipExt skips IPv6 extension headers. frag is 0 without a fragment
 // header, 1 for a first fragment, 2 for a later one.
-func skipExt(next uint8, b []byte) (uint8, []byte, int, error) {
+// fragInfo is what an IPv6 fragment header says, for reassembly.
+type fragInfo struct {
+	off  int
+	more bool
+	id   uint32
+	data []byte // the bytes after the fragment header
+}
+
+func skipExt(next uint8, b []byte, fi *fragInfo) (uint8, []byte, int, error) {
 	frag := 0
 	for i := 0; ; i++ {
 		switch next {
@@ -428,6 +442,9 @@ func skipExt(next uint8, b []byte) (uint8, []byte, int, error) {
 				frag = 2
 			} else if frag == 0 && off&1 != 0 {
 				frag = 1
+			}
+			if fi != nil && frag != 0 {
+				*fi = fragInfo{off: int(off &^ 7), more: off&1 != 0, id: binary.BigEndian.Uint32(b[4:8]), data: b[8:]}
 			}
 		case ip6AH:
 			n = (int(b[1]) + 2) * 4
@@ -536,7 +553,7 @@ func quoted(b []byte, q *Quoted) {
 		q.Valid = true
 		q.Src = netip.AddrFrom16([16]byte(b[8:24]))
 		q.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-		next, rest, frag, err := skipExt(b[6], b[40:])
+		next, rest, frag, err := skipExt(b[6], b[40:], nil)
 		q.Proto = next
 		if err != nil || frag == 2 {
 			return

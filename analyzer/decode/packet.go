@@ -51,7 +51,14 @@ type Packet struct {
 	// Fragment is set for any IP fragment (first or later); later fragments
 	// carry no transport header and have Proto set but ports zero.
 	Fragment bool
-	Proto    uint8
+	// For a fragment: its offset in bytes, whether more follow, the
+	// datagram's identification and the fragment's data (the bytes after
+	// the IP header, or after the IPv6 fragment header), for reassembly.
+	FragOffset int
+	FragMore   bool
+	FragID     uint32
+	FragData   []byte
+	Proto      uint8
 
 	SrcPort, DstPort uint16
 	TCPFlags         uint8

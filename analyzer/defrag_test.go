@@ -1,0 +1,159 @@
+package analyzer
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"orchard/analyzer/capture/capgen"
+)
+
+// bigDNSAnswer is a DNS response for mesu.apple.com with n A records.
+func bigDNSAnswer(n int) []byte {
+	m := []byte{0x12, 0x34, 0x81, 0x80, 0, 1, byte(n >> 8), byte(n), 0, 0, 0, 0}
+	m = append(m, 4, 'm', 'e', 's', 'u', 5, 'a', 'p', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1)
+	for i := 0; i < n; i++ {
+		m = append(m, 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 17, 253, byte(i>>8), byte(i))
+	}
+	return m
+}
+
+// fragments4 cuts an IPv4 packet into fragments of at most size payload
+// bytes (a multiple of 8).
+func fragments4(pkt []byte, size int) [][]byte {
+	ihl := int(pkt[0]&0x0f) * 4
+	hdr, data := pkt[:ihl], pkt[ihl:]
+	var out [][]byte
+	for off := 0; off < len(data); off += size {
+		end := min(off+size, len(data))
+		f := append(append([]byte(nil), hdr...), data[off:end]...)
+		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
+		fo := uint16(off / 8)
+		if end < len(data) {
+			fo |= 0x2000
+		}
+		binary.BigEndian.PutUint16(f[6:], fo)
+		out = append(out, f)
+	}
+	return out
+}
+
+// fragments6 cuts an IPv6 packet into fragments with a fragment header.
+func fragments6(pkt []byte, size int, id uint32) [][]byte {
+	hdr, data := pkt[:40], pkt[40:]
+	next := hdr[6]
+	var out [][]byte
+	for off := 0; off < len(data); off += size {
+		end := min(off+size, len(data))
+		f := append([]byte(nil), hdr...)
+		f[6] = 44
+		fh := make([]byte, 8)
+		fh[0] = next
+		fo := uint16(off)
+		if end < len(data) {
+			fo |= 1
+		}
+		binary.BigEndian.PutUint16(fh[2:], fo)
+		binary.BigEndian.PutUint32(fh[4:], id)
+		f = append(append(f, fh...), data[off:end]...)
+		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
+		out = append(out, f)
+	}
+	return out
+}
+
+func TestIPReassembly(t *testing.T) {
+	answer := bigDNSAnswer(60)
+	v4 := capgen.UDP{Src: netip.MustParseAddr("10.20.0.53"), Dst: netip.MustParseAddr("10.20.30.41"), SrcPort: 53, DstPort: 50000, Payload: answer, TTL: 60, IPID: 777}.IP()
+	v6 := capgen.UDP{Src: netip.MustParseAddr("fd00::53"), Dst: netip.MustParseAddr("fd00::41"), SrcPort: 53, DstPort: 50000, Payload: answer, TTL: 60}.IP()
+	f4, f6 := fragments4(v4, 256), fragments6(v6, 256, 99)
+	rev := func(fs [][]byte) [][]byte {
+		out := append([][]byte(nil), fs...)
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		frags   [][]byte
+		answers int
+		dropped uint64
+	}{
+		{"ipv4 in order", f4, 60, 0},
+		{"ipv4 reversed", rev(f4), 60, 0},
+		{"ipv4 with a duplicate", append(append([][]byte{}, f4[:2]...), f4[1:]...), 60, 0},
+		{"ipv4 missing a piece", append(append([][]byte{}, f4[:1]...), f4[2:]...), 0, 1},
+		{"ipv6 in order", f6, 60, 0},
+		{"ipv6 reversed", rev(f6), 60, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, s := newTestEngine(t, Config{})
+			for i, f := range c.frags {
+				e.FrameNS(layers.LinkTypeRaw, f, t0+int64(i)*1e6, len(f))
+			}
+			// 40 s later, an unrelated packet expires what is incomplete.
+			e.FrameNS(layers.LinkTypeRaw, c.frags[0], t0+40e9, len(c.frags[0]))
+			e.Finish()
+			got := 0
+			for _, d := range s.dns {
+				got += len(d.Answers)
+			}
+			if got != c.answers {
+				t.Errorf("%d answers, want %d", got, c.answers)
+			}
+			if st := e.Stats(); st.FragDropped < c.dropped {
+				t.Errorf("%d datagrams dropped, want ≥ %d", st.FragDropped, c.dropped)
+			}
+		})
+	}
+	// A datagram larger than 64 KiB is dropped, never allocated.
+	e, _ := newTestEngine(t, Config{})
+	f := f4[0]
+	binary.BigEndian.PutUint16(f[6:], 0x2000|8189) // offset 65512, more to come
+	e.FrameNS(layers.LinkTypeRaw, f, t0, len(f))
+	if e.Stats().FragDropped != 1 {
+		t.Errorf("oversized datagram not dropped: %+v", e.Stats())
+	}
+}
+
+// FuzzReassembly feeds hostile fragment sequences (offsets, flags, sizes
+// and identifications from the input) through the engine: no panic, and
+// the reassembly tables stay within their limits.
+func FuzzReassembly(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 32, 0, 4, 0, 32})
+	f.Add([]byte{0, 8, 1, 200, 0, 0, 1, 200, 0, 8, 0, 16})
+	f.Fuzz(func(t *testing.T, script []byte) {
+		e, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := capgen.UDP{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 5000, Payload: make([]byte, 8), TTL: 9}.IP()
+		for i := 0; i+4 <= len(script) && i < 4096; i += 4 {
+			off := int(binary.BigEndian.Uint16(script[i:]))
+			n := int(script[i+2]) * 4
+			fl := script[i+3]
+			pkt := append(append([]byte(nil), base[:20]...), make([]byte, n)...)
+			binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+			binary.BigEndian.PutUint16(pkt[4:], uint16(fl&3)) // a few identifications
+			fo := uint16(off & 0x1fff)
+			if fl&4 != 0 {
+				fo |= 0x2000
+			}
+			binary.BigEndian.PutUint16(pkt[6:], fo)
+			e.FrameNS(layers.LinkTypeRaw, pkt, t0+int64(i)*1e6, len(pkt))
+		}
+		if len(e.frag.m) > fragMaxDatagrams || len(e.frag.order) != len(e.frag.m) {
+			t.Fatalf("reassembly table: %d entries, %d in order", len(e.frag.m), len(e.frag.order))
+		}
+		for _, en := range e.frag.m {
+			if en.bytes > 2*fragMaxBytes || len(en.pieces) > fragMaxPieces {
+				t.Fatalf("entry over its limits: %d bytes, %d pieces", en.bytes, len(en.pieces))
+			}
+		}
+		e.Finish()
+	})
+}
