@@ -580,20 +580,16 @@ func parseApplePIB(blk []byte, be bool) appleProc {
 		return appleProc{}
 	}
 	pr := appleProc{pid: int32(bo.Uint32(body))}
-	for opts := body[4:]; len(opts) >= 4; {
-		code, n := bo.Uint16(opts), int(bo.Uint16(opts[2:]))
-		if code == 0 || 4+n > len(opts) {
-			break
-		}
-		v := strings.TrimRight(string(opts[4:4+n]), "\x00")
+	eachOption(body[4:], bo, func(code uint16, val []byte) bool {
+		v := strings.TrimRight(string(val), "\x00")
 		switch {
 		case code == 2:
 			pr.name = v
 		case code == 3 && pr.name == "":
 			pr.name = v[strings.LastIndexByte(v, '/')+1:]
 		}
-		opts = opts[4+(n+3)&^3:]
-	}
+		return true
+	})
 	if len(pr.name) > 64 {
 		pr.name = pr.name[:64]
 	}
@@ -616,17 +612,27 @@ func appleProcIndex(blk []byte, be bool) int {
 	if caplen < 0 || start > len(body) {
 		return -1
 	}
-	for opts := body[start:]; len(opts) >= 4; {
+	idx := -1
+	eachOption(body[start:], bo, func(code uint16, val []byte) bool {
+		if code == optAppleProcIndex && len(val) == 4 {
+			idx = int(bo.Uint32(val))
+			return false
+		}
+		return true
+	})
+	return idx
+}
+
+// eachOption calls fn with each pcapng option (code, value) until
+// opt_endofopt, the end of the bytes, or fn returning false.
+func eachOption(opts []byte, bo binary.ByteOrder, fn func(code uint16, val []byte) bool) {
+	for len(opts) >= 4 {
 		code, n := bo.Uint16(opts), int(bo.Uint16(opts[2:]))
-		if code == 0 || 4+n > len(opts) {
-			break
+		if code == 0 || 4+n > len(opts) || !fn(code, opts[4:4+n]) {
+			return
 		}
-		if code == optAppleProcIndex && n == 4 {
-			return int(bo.Uint32(opts[4:8]))
-		}
-		opts = opts[4+(n+3)&^3:]
+		opts = opts[min(len(opts), 4+(n+3)&^3):]
 	}
-	return -1
 }
 
 // ngCheckBlock checks a whole block's fixed fields and options.

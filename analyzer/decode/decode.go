@@ -82,16 +82,7 @@ func (d *Decoder) link(link layers.LinkType, b []byte, p *Packet, outer bool) er
 		}
 		return d.ether(binary.BigEndian.Uint16(b[0:2]), b[20:], p)
 	case layers.LinkTypeRaw, linkTypeRaw12, linkTypeRaw14:
-		if len(b) < 1 {
-			return ErrTruncated
-		}
-		switch b[0] >> 4 {
-		case 4:
-			return d.ipv4(b, p)
-		case 6:
-			return d.ipv6(b, p)
-		}
-		return ErrMalformed
+		return d.ipByVersion(b, p, ErrMalformed)
 	case layers.LinkTypeIPv4:
 		return d.ipv4(b, p)
 	case layers.LinkTypeIPv6:
@@ -308,20 +299,26 @@ func (d *Decoder) ether(et uint16, b []byte, p *Packet) error {
 			if !bottom {
 				continue
 			}
-			if len(b) < 1 {
-				return ErrTruncated
-			}
-			switch b[0] >> 4 {
-			case 4:
-				return d.ipv4(b, p)
-			case 6:
-				return d.ipv6(b, p)
-			}
-			return ErrNotIP // pseudowire or other payload
+			return d.ipByVersion(b, p, ErrNotIP) // else a pseudowire or other payload
 		default:
 			return ErrNotIP
 		}
 	}
+}
+
+// ipByVersion decodes an IP packet by its version nibble; other returns
+// what anything else is.
+func (d *Decoder) ipByVersion(b []byte, p *Packet, other error) error {
+	if len(b) < 1 {
+		return ErrTruncated
+	}
+	switch b[0] >> 4 {
+	case 4:
+		return d.ipv4(b, p)
+	case 6:
+		return d.ipv6(b, p)
+	}
+	return other
 }
 
 func (d *Decoder) ipv4(b []byte, p *Packet) error {
