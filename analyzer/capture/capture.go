@@ -568,14 +568,19 @@ type appleProc struct {
 	name string
 }
 
+// blockBody returns a whole pcapng block's byte order and its body (the
+// bytes between the two length fields).
+func blockBody(blk []byte, be bool) (binary.ByteOrder, []byte) {
+	if be {
+		return binary.BigEndian, blk[8 : len(blk)-4]
+	}
+	return binary.LittleEndian, blk[8 : len(blk)-4]
+}
+
 // parseApplePIB reads a process information block (already bounds-checked
 // as a whole): its pid and the process name (or the last element of its path).
 func parseApplePIB(blk []byte, be bool) appleProc {
-	var bo binary.ByteOrder = binary.LittleEndian
-	if be {
-		bo = binary.BigEndian
-	}
-	body := blk[8 : len(blk)-4]
+	bo, body := blockBody(blk, be)
 	if len(body) < 4 {
 		return appleProc{}
 	}
@@ -599,11 +604,7 @@ func parseApplePIB(blk []byte, be bool) appleProc {
 // appleProcIndex returns the process index option of an enhanced packet
 // block (already bounds-checked as a whole), or -1.
 func appleProcIndex(blk []byte, be bool) int {
-	var bo binary.ByteOrder = binary.LittleEndian
-	if be {
-		bo = binary.BigEndian
-	}
-	body := blk[8 : len(blk)-4]
+	bo, body := blockBody(blk, be)
 	if len(body) < 20 {
 		return -1
 	}
