@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -66,6 +67,7 @@ type options struct {
 	workers    int
 	quiet      bool
 	version    bool
+	cpuProfile string
 }
 
 func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -95,6 +97,8 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&o.workers, "workers", 1, "analysis workers (identical results for any number; on 2 cores one is fastest today, see README)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
+	_ = fs.MarkHidden("cpuprofile")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -225,6 +229,20 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if ev != nil {
 		eng.SetRecorder(ev)
+	}
+
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "orchard: %v\n", err)
+			return exitInput
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "orchard: cpu profile: %v\n", err)
+			return exitInput
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	var warnings, errs []string
