@@ -177,6 +177,16 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 	if ts > e.stats.Last {
 		e.stats.Last = ts
 	}
+	// The clock is the latest capture time of any frame; idle flows
+	// expire about once a second of it.
+	if ts > e.now {
+		e.now = ts
+	}
+	if e.now-e.lastGC > int64(time.Second) {
+		e.lastGC = e.now
+		e.table.expire(e.now)
+		e.judge.tick(e.now)
+	}
 	p := &e.pkt
 	e.curLink, e.curFrame, e.curTS = link, frame, ts
 	if err := e.dec.Decode(link, frame, p); err != nil {

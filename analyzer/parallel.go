@@ -1,7 +1,6 @@
 package analyzer
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sync"
 	"time"
@@ -14,13 +13,18 @@ import (
 
 // Parallel runs an Engine's analysis on several workers (Config.Workers).
 //
-// The caller's goroutine is the reader: it decodes each frame once, keeps
-// the engine's clock, and appends the frame and its decoded header to the
-// batch of the worker that owns the flow, chosen by a symmetric hash of
-// the flow key (both directions of a flow, and the ICMP errors quoting it,
-// reach the same worker; later IP fragments, which only count, go by
-// address pair). Each worker is an Engine with its own flow table, buffers
-// and dissectors, and nothing shared on the packet path.
+// The caller's goroutine is the reader. For each frame it keeps the
+// packet counters and the engine's clock (the latest capture time), finds
+// the frame's flow hash from its raw bytes (decode.FrameHash: a few
+// nanoseconds, symmetric, so both directions of a flow land together),
+// and copies the frame into the batch of the worker that owns the flow.
+// Frames the fast path cannot place — ICMP errors, IP fragments, IPv6
+// extension headers, tunnels — go to every worker: each decodes them,
+// reassembles fragments (so every worker holds the same reassembly
+// state), and only the worker the decoded packet's FlowHash names (for an
+// ICMP error, the flow it quotes) processes it. Each worker is an Engine
+// with its own flow table, buffers and dissectors, and nothing shared on
+// the packet path; it decodes only what it owns.
 //
 // Everything that spans flows — the DNS cache, attribution, findings,
 // hosts, devices, push fallback, evidence and the event Sink — stays in
@@ -40,10 +44,7 @@ type Parallel struct {
 	workers []*worker
 
 	// reader state (the caller's goroutine)
-	dec     *decode.Decoder
-	pkt     decode.Packet
-	frag    defrag // IP reassembly, before sharding
-	stats   Stats  // frames, bytes, times, decode failures
+	stats   Stats // frames, bytes, times
 	idx     uint64
 	now     int64
 	lastGC  int64
@@ -70,28 +71,28 @@ type Parallel struct {
 }
 
 const (
-	batchSize     = 256     // packets per batch
+	batchSize     = 512     // packets per batch
 	batchBytes    = 1 << 20 // or this many frame bytes
 	batchesPerW   = 4       // batches in flight per worker
 	maxBatchBytes = 4 << 20 // larger buffers are not recycled
 )
 
 const (
-	entPacket = iota
-	entTick   // expire idle flows at ts
+	entPacket = iota // a frame of the worker's own flows
+	entShared        // a frame every worker decodes; its flow's worker keeps it
+	entTick          // expire idle flows at ts
 )
 
-// batchEntry is one packet (or a clock tick) for a worker.
+// batchEntry is one frame (or a clock tick) for a worker.
 type batchEntry struct {
 	kind   uint8
 	link   layers.LinkType
+	pid    int32
 	idx    uint64
 	ts     int64
 	wire   int
-	off, n int // the frame in batch.buf
-	payOff int // the payload's offset in the frame; -1 none, -2 decode again
-	payLen int
-	pkt    decode.Packet
+	off, n int    // the frame in batch.buf
+	proc   string // the process the capture file names, if any
 }
 
 type batch struct {
@@ -172,10 +173,13 @@ type worker struct {
 	idx    uint64
 	phase  uint8
 	sub    uint64
+
+	pkt    decode.Packet
+	rstats Stats // decoding failures and fragments (shared frames: worker 0's)
 }
 
 func newParallel(e *Engine, n int) *Parallel {
-	p := &Parallel{e: e, dec: decode.NewDecoder()}
+	p := &Parallel{e: e}
 	p.cond = sync.NewCond(&p.mu)
 	cfg := e.cfg
 	cfg.Workers = 0
@@ -235,7 +239,7 @@ func (p *Parallel) start() {
 	go p.judgeLoop()
 }
 
-// frame is FrameNS for the reader.
+// frame is FrameNS for the reader: count, keep the clock, place, copy.
 func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen int) {
 	if p.ended {
 		return
@@ -251,31 +255,7 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 	if ts > st.Last {
 		st.Last = ts
 	}
-	pk := &p.pkt
-	if err := p.dec.Decode(link, frame, pk); err != nil {
-		switch err {
-		case decode.ErrNotIP:
-			st.NonIP++
-		case decode.ErrUnsupportedLink:
-			st.Unsupported++
-		default:
-			st.Undecodable++
-		}
-		return
-	}
-	if pk.Fragment {
-		// Reassemble here, before sharding: the whole datagram goes to its
-		// flow's worker like any packet.
-		st.Fragments++
-		dg := p.frag.add(pk, ts)
-		if dg == nil || p.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
-			return
-		}
-		p.frag.done.restore(pk)
-		link, frame, wireLen = layers.LinkTypeRaw, dg, len(dg)
-	}
-	p.e.applyProcHint(pk)
-	// The engine's clock, as Engine.Packet keeps it.
+	// The engine's clock, as Engine.FrameNS keeps it.
 	if ts > p.now {
 		p.now = ts
 	}
@@ -287,24 +267,31 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 			full = full || len(b.ents) >= batchSize
 		}
 	}
-	b := p.cur[shard(pk)%uint64(len(p.workers))]
-	off := len(b.buf)
-	b.buf = append(b.buf, frame...)
-	b.ents = append(b.ents, batchEntry{kind: entPacket, link: link, idx: p.idx, ts: ts, wire: wireLen, off: off, n: len(frame), payOff: -1})
-	ent := &b.ents[len(b.ents)-1]
-	ent.pkt = *pk
-	if pk.Payload != nil {
-		// The payload is a reslice of the frame: find it in the copy.
-		po := cap(frame) - cap(pk.Payload)
-		if po >= 0 && po+len(pk.Payload) <= len(frame) {
-			ent.payOff, ent.payLen = po, len(pk.Payload)
-		} else {
-			ent.payOff = -2
+	ent := batchEntry{kind: entPacket, link: link, idx: p.idx, ts: ts, wire: wireLen, n: len(frame), proc: p.e.procHint, pid: p.e.pidHint}
+	h, kind := decode.FrameHash(link, frame)
+	switch kind {
+	case decode.HashFlow:
+		full = p.add(p.cur[h%uint64(len(p.cur))], &ent, frame) || full
+	case decode.HashNone:
+		// Counted by whoever decodes it; spread by position.
+		full = p.add(p.cur[p.idx%uint64(len(p.cur))], &ent, frame) || full
+	default:
+		ent.kind = entShared
+		for _, b := range p.cur {
+			full = p.add(b, &ent, frame) || full
 		}
 	}
-	if full || len(b.ents) >= batchSize || len(b.buf) >= batchBytes {
+	if full {
 		p.flushAll(false)
 	}
+}
+
+// add appends a frame to a batch and reports whether the batch is full.
+func (p *Parallel) add(b *batch, ent *batchEntry, frame []byte) bool {
+	ent.off = len(b.buf)
+	b.buf = append(b.buf, frame...)
+	b.ents = append(b.ents, *ent)
+	return len(b.ents) >= batchSize || len(b.buf) >= batchBytes
 }
 
 // idle is Engine.Idle on the reader's clock.
@@ -338,6 +325,7 @@ func (p *Parallel) flushAll(final bool) {
 func (w *worker) run() {
 	defer w.p.wg.Done()
 	e := w.e
+	n := uint64(len(w.p.workers))
 	for b := range w.in {
 		w.reclaim()
 		for i := range b.ents {
@@ -350,24 +338,56 @@ func (w *worker) run() {
 				e.judge.tick(ent.ts)
 				continue
 			}
-			w.phase = 1
-			e.table.idx = ent.idx
-			frame := b.buf[ent.off : ent.off+ent.n]
-			pk := &ent.pkt
-			switch {
-			case ent.payOff >= 0:
-				pk.Payload = frame[ent.payOff : ent.payOff+ent.payLen]
-			case ent.payOff == -2:
-				if e.dec.Decode(ent.link, frame, pk) != nil {
-					continue // cannot happen: it decoded before
+			shared := ent.kind == entShared
+			counts := !shared || w.id == 0 // a shared frame is counted once
+			link, frame, ts := ent.link, b.buf[ent.off:ent.off+ent.n], ent.ts
+			pk := &w.pkt
+			if err := e.dec.Decode(link, frame, pk); err != nil {
+				if counts {
+					switch err {
+					case decode.ErrNotIP:
+						w.rstats.NonIP++
+					case decode.ErrUnsupportedLink:
+						w.rstats.Unsupported++
+					default:
+						w.rstats.Undecodable++
+					}
 				}
+				continue
 			}
 			pk.WireLen = ent.wire
-			e.curLink, e.curFrame, e.curTS = ent.link, frame, ent.ts
-			e.Packet(pk, ent.ts)
+			if pk.Fragment {
+				// Shared: every worker reassembles every datagram, then
+				// keeps it only if its flow is its own.
+				if counts {
+					w.rstats.Fragments++
+				}
+				dg := e.frag.add(pk, ts)
+				if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
+					continue
+				}
+				e.frag.done.restore(pk)
+				link, frame = layers.LinkTypeRaw, dg
+				pk.WireLen = len(dg)
+				shared = true
+			}
+			if shared {
+				h, ok := pk.FlowHash()
+				if ok && h%n != uint64(w.id) || !ok && w.id != 0 {
+					continue
+				}
+			}
+			if pk.ProcLen == 0 && ent.proc != "" {
+				pk.ProcLen = uint8(copy(pk.ProcBuf[:], ent.proc))
+				pk.PID = ent.pid
+			}
+			w.phase = 1
+			e.table.idx = ent.idx
+			e.curLink, e.curFrame, e.curTS = link, frame, ts
+			e.Packet(pk, ts)
 		}
 		e.curFrame = nil
-		eb := &evBatch{w: w.id, events: w.events, upto: b.upto, stats: e.Stats(), final: b.final}
+		eb := &evBatch{w: w.id, events: w.events, upto: b.upto, stats: w.stats(), final: b.final}
 		w.events = nil
 		if b.final {
 			for c := range e.table.lists {
@@ -388,6 +408,19 @@ func (w *worker) run() {
 			return
 		}
 	}
+}
+
+// stats are the worker's counters and its share of the reader's.
+func (w *worker) stats() Stats {
+	s := w.e.Stats()
+	if w.id != 0 {
+		s.FragDropped = 0 // every worker reassembles: count once
+	}
+	s.NonIP += w.rstats.NonIP
+	s.Unsupported += w.rstats.Unsupported
+	s.Undecodable += w.rstats.Undecodable
+	s.Fragments += w.rstats.Fragments
+	return s
 }
 
 // flowEnded hands an ended flow to the judge, which gives it back when
@@ -614,10 +647,12 @@ func (p *Parallel) snapshot() *Report {
 // p.mu or have stopped the workers.
 func (p *Parallel) mergedStats() Stats {
 	s := p.stats
-	s.FragDropped += p.frag.dropped
 	s.Malformed += p.e.stats.Malformed
 	s.DNSResponses += p.e.stats.DNSResponses
 	for _, w := range p.wstats {
+		s.NonIP += w.NonIP
+		s.Unsupported += w.Unsupported
+		s.Undecodable += w.Undecodable
 		s.TCP += w.TCP
 		s.UDP += w.UDP
 		s.ICMP += w.ICMP
@@ -631,45 +666,4 @@ func (p *Parallel) mergedStats() Stats {
 		s.FragDropped += w.FragDropped
 	}
 	return s
-}
-
-// shard hashes a packet to its flow's worker: symmetric in the two
-// directions; ICMP errors go with the flow they quote, later fragments
-// (which only count) by address pair.
-func shard(p *decode.Packet) uint64 {
-	switch p.Proto {
-	case decode.ProtoTCP, decode.ProtoUDP:
-		if !p.Fragment || p.SrcPort != 0 || p.DstPort != 0 {
-			k, _ := makeKey(p)
-			return hashKey(&k)
-		}
-	case decode.ProtoICMP, decode.ProtoICMPv6:
-		if in := &p.Inner; in.Valid && isUnreachable(p) {
-			q := decode.Packet{Src: in.Src, Dst: in.Dst, SrcPort: in.SrcPort, DstPort: in.DstPort, Proto: in.Proto}
-			k, _ := makeKey(&q)
-			return hashKey(&k)
-		}
-	}
-	q := decode.Packet{Src: p.Src, Dst: p.Dst}
-	k, _ := makeKey(&q)
-	return hashKey(&k)
-}
-
-func hashKey(k *flowKey) uint64 {
-	le := binary.LittleEndian
-	h := uint64(k.proto)<<32 | uint64(k.pa)<<16 | uint64(k.pb)
-	h = mix64(h ^ le.Uint64(k.a[0:8]))
-	h = mix64(h ^ le.Uint64(k.a[8:16]))
-	h = mix64(h ^ le.Uint64(k.b[0:8]))
-	return mix64(h ^ le.Uint64(k.b[8:16]))
-}
-
-// mix64 is the finaliser of MurmurHash3.
-func mix64(x uint64) uint64 {
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
 }

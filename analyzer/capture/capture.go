@@ -338,20 +338,25 @@ func (f *File) pcapNext(p *Packet) error {
 		f.done = true
 		return err
 	}
-	caplen := len(rec) - 16
-	p.Data = rec[16:len(rec):len(rec)]
-	// As pcapgo computes it (32-bit fraction times the unit).
-	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
-	p.CapLen = caplen
-	p.WireLen = int(f.u32(rec[12:16], f.pcapBE))
-	p.Iface = 0
-	p.LinkType = f.linkType
+	f.fillPcap(p, rec)
 	if _, err := f.br.Discard(len(rec)); err != nil {
 		f.done = true
 		return f.readErr(f.Offset(), err)
 	}
 	f.packets++
 	return nil
+}
+
+// fillPcap fills p from a whole pcap record (header and data).
+func (f *File) fillPcap(p *Packet, rec []byte) {
+	p.Data = rec[16:len(rec):len(rec)]
+	// As pcapgo computes it (32-bit fraction times the unit).
+	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
+	p.CapLen = len(rec) - 16
+	p.WireLen = int(f.u32(rec[12:16], f.pcapBE))
+	p.Iface = 0
+	p.LinkType = f.linkType
+	p.Proc, p.PID = "", 0
 }
 
 // readErr classifies an error met while reading the record at off.
@@ -398,19 +403,29 @@ func (f *File) pcapCheck() ([]byte, error) {
 	if len(h) < 16 {
 		return nil, f.peekErr(start, err)
 	}
-	caplen := f.u32(h[8:12], f.pcapBE)
-	wirelen := f.u32(h[12:16], f.pcapBE)
-	if caplen > MaxCaptureLength {
-		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
+	n, err := f.recordLen(h, start)
+	if err != nil {
+		return nil, err
 	}
-	if caplen > wirelen {
-		return nil, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
-	}
-	b, err := f.br.Peek(16 + int(caplen))
-	if len(b) < 16+int(caplen) {
+	b, err := f.br.Peek(n)
+	if len(b) < n {
 		return nil, f.peekErr(start, err)
 	}
 	return b, nil
+}
+
+// recordLen checks a pcap record header (at offset start) and returns the
+// record's whole length.
+func (f *File) recordLen(h []byte, start int64) (int, error) {
+	caplen := f.u32(h[8:12], f.pcapBE)
+	wirelen := f.u32(h[12:16], f.pcapBE)
+	if caplen > MaxCaptureLength {
+		return 0, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("record length %d exceeds the maximum %d", caplen, MaxCaptureLength)}
+	}
+	if caplen > wirelen {
+		return 0, &FormatError{File: f.name, Offset: start, Err: fmt.Errorf("captured length %d exceeds original length %d", caplen, wirelen)}
+	}
+	return 16 + int(caplen), nil
 }
 
 // pcapng block types.
