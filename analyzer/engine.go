@@ -6,6 +6,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"orchard/analyzer/capture"
 	"orchard/analyzer/decode"
 	"orchard/catalog"
 	"orchard/dissect"
@@ -102,6 +103,11 @@ type Engine struct {
 	// capture file carries it rather than the frame (tcpdump -k pcapng).
 	procHint string
 	pidHint  int32
+	// chunk holds the next frame's bytes, at chunkOff, when the capture
+	// reader read it into one: a multi-worker reader then hands the
+	// workers the frame without copying it.
+	chunk    *capture.Chunk
+	chunkOff int
 
 	// the frame being processed, for evidence
 	curLink  layers.LinkType

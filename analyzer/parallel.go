@@ -7,6 +7,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"orchard/analyzer/capture"
 	"orchard/analyzer/decode"
 	"orchard/dissect"
 )
@@ -83,23 +84,57 @@ const (
 	entTick          // expire idle flows at ts
 )
 
-// batchEntry is one frame (or a clock tick) for a worker.
+// batchEntry is one frame (or a clock tick) for a worker. It holds no
+// pointers: the reader writes half a million a second.
 type batchEntry struct {
-	kind   uint8
-	link   layers.LinkType
-	pid    int32
-	idx    uint64
-	ts     int64
-	wire   int
-	off, n int    // the frame in batch.buf
-	proc   string // the process the capture file names, if any
+	idx   uint64
+	ts    int64
+	pid   int32
+	wire  int32
+	off   int32 // the frame in batch.chunks[chunk], or in batch.buf (chunk -1)
+	n     int32
+	link  layers.LinkType
+	chunk int16
+	proc  int16 // the process the capture file names: batch.procs[proc], or none (-1)
+	kind  uint8
 }
 
 type batch struct {
-	ents  []batchEntry
-	buf   []byte
-	upto  uint64 // later batches for this worker hold only larger indices
-	final bool
+	ents   []batchEntry
+	buf    []byte           // frames copied
+	chunks []*capture.Chunk // frames in place, in the reader's chunks (held)
+	procs  []string         // process names of the capture file
+	upto   uint64           // later batches for this worker hold only larger indices
+	final  bool
+}
+
+// maxChunks bounds the reader's chunks one batch holds: with frames left
+// in place, this bounds the input read ahead of the slowest worker.
+const maxChunks = 4
+
+// frame returns an entry's frame.
+func (b *batch) frame(ent *batchEntry) []byte {
+	off, end := int(ent.off), int(ent.off)+int(ent.n)
+	if ent.chunk >= 0 {
+		return b.chunks[ent.chunk].Bytes()[off:end]
+	}
+	return b.buf[off:end]
+}
+
+// reset lets go of a processed batch's frames.
+func (b *batch) reset() {
+	for i, c := range b.chunks {
+		c.Release()
+		b.chunks[i] = nil
+	}
+	b.chunks = b.chunks[:0]
+	clear(b.procs)
+	b.procs = b.procs[:0]
+	b.ents = b.ents[:0]
+	b.buf = b.buf[:0]
+	if cap(b.buf) > maxBatchBytes {
+		b.buf = make([]byte, 0, batchBytes+64<<10)
+	}
 }
 
 // evKey orders the judge's events as a single engine would produce them.
@@ -267,18 +302,16 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 			full = full || len(b.ents) >= batchSize
 		}
 	}
-	ent := batchEntry{kind: entPacket, link: link, idx: p.idx, ts: ts, wire: wireLen, n: len(frame), proc: p.e.procHint, pid: p.e.pidHint}
 	h, kind := decode.FrameHash(link, frame)
 	switch kind {
 	case decode.HashFlow:
-		full = p.add(p.cur[h%uint64(len(p.cur))], &ent, frame) || full
+		full = p.add(p.cur[h%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame) || full
 	case decode.HashNone:
 		// Counted by whoever decodes it; spread by position.
-		full = p.add(p.cur[p.idx%uint64(len(p.cur))], &ent, frame) || full
+		full = p.add(p.cur[p.idx%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame) || full
 	default:
-		ent.kind = entShared
 		for _, b := range p.cur {
-			full = p.add(b, &ent, frame) || full
+			full = p.add(b, entShared, link, ts, wireLen, frame) || full
 		}
 	}
 	if full {
@@ -287,11 +320,32 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 }
 
 // add appends a frame to a batch and reports whether the batch is full.
-func (p *Parallel) add(b *batch, ent *batchEntry, frame []byte) bool {
-	ent.off = len(b.buf)
-	b.buf = append(b.buf, frame...)
-	b.ents = append(b.ents, *ent)
-	return len(b.ents) >= batchSize || len(b.buf) >= batchBytes
+// A frame in one of the reader's chunks stays there (the batch holds the
+// chunk); any other is copied.
+func (p *Parallel) add(b *batch, kind uint8, link layers.LinkType, ts int64, wire int, frame []byte) bool {
+	b.ents = append(b.ents, batchEntry{idx: p.idx, ts: ts, wire: int32(wire), n: int32(len(frame)), link: link, proc: -1, kind: kind})
+	ent := &b.ents[len(b.ents)-1]
+	if c := p.e.chunk; c != nil {
+		last := len(b.chunks) - 1
+		if last < 0 || b.chunks[last] != c {
+			c.Retain()
+			b.chunks = append(b.chunks, c)
+			last++
+		}
+		ent.chunk, ent.off = int16(last), int32(p.e.chunkOff)
+	} else {
+		ent.chunk, ent.off = -1, int32(len(b.buf))
+		b.buf = append(b.buf, frame...)
+	}
+	if proc := p.e.procHint; proc != "" {
+		last := len(b.procs) - 1
+		if last < 0 || b.procs[last] != proc {
+			b.procs = append(b.procs, proc)
+			last++
+		}
+		ent.proc, ent.pid = int16(last), p.e.pidHint
+	}
+	return len(b.ents) >= batchSize || len(b.buf) >= batchBytes || len(b.chunks) >= maxChunks || len(b.procs) >= batchSize
 }
 
 // idle is Engine.Idle on the reader's clock.
@@ -340,7 +394,7 @@ func (w *worker) run() {
 			}
 			shared := ent.kind == entShared
 			counts := !shared || w.id == 0 // a shared frame is counted once
-			link, frame, ts := ent.link, b.buf[ent.off:ent.off+ent.n], ent.ts
+			link, frame, ts := ent.link, b.frame(ent), ent.ts
 			pk := &w.pkt
 			if err := e.dec.Decode(link, frame, pk); err != nil {
 				if counts {
@@ -355,7 +409,7 @@ func (w *worker) run() {
 				}
 				continue
 			}
-			pk.WireLen = ent.wire
+			pk.WireLen = int(ent.wire)
 			if pk.Fragment {
 				// Shared: every worker reassembles every datagram, then
 				// keeps it only if its flow is its own.
@@ -377,8 +431,8 @@ func (w *worker) run() {
 					continue
 				}
 			}
-			if pk.ProcLen == 0 && ent.proc != "" {
-				pk.ProcLen = uint8(copy(pk.ProcBuf[:], ent.proc))
+			if pk.ProcLen == 0 && ent.proc >= 0 {
+				pk.ProcLen = uint8(copy(pk.ProcBuf[:], b.procs[ent.proc]))
 				pk.PID = ent.pid
 			}
 			w.phase = 1
@@ -396,11 +450,7 @@ func (w *worker) run() {
 				}
 			}
 		}
-		b.ents = b.ents[:0]
-		b.buf = b.buf[:0]
-		if cap(b.buf) > maxBatchBytes {
-			b.buf = make([]byte, 0, batchBytes+64<<10)
-		}
+		b.reset()
 		final := b.final
 		w.p.free <- b
 		w.p.evq <- eb

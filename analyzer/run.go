@@ -33,6 +33,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 		return "", err
 	}
 	defer f.Close()
+	defer func() { e.chunk = nil }()
 	var p capture.Packet
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {
@@ -59,6 +60,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			return "", err
 		}
 		e.procHint, e.pidHint = p.Proc, p.PID
+		e.chunk, e.chunkOff = p.Chunk, p.ChunkOff
 		e.FrameNS(p.LinkType, p.Data, p.Timestamp.UnixNano(), p.WireLen)
 	}
 	if progress != nil {

@@ -78,7 +78,7 @@ func (e *FormatError) Is(target error) bool { return target == ErrFormat }
 
 // Packet is one captured frame as read from the file.
 type Packet struct {
-	Data      []byte    // valid until the next call to Next
+	Data      []byte    // valid until the next call to Next (see Chunk)
 	Timestamp time.Time // from the capture
 	CapLen    int
 	WireLen   int
@@ -91,6 +91,10 @@ type Packet struct {
 	// ("" and 0 otherwise; PKTAP captures carry theirs in the frame).
 	Proc string
 	PID  int32
+	// Chunk holds Data when it points into one (pcap files), at ChunkOff;
+	// nil when Data is only valid until the next call to Next.
+	Chunk    *Chunk
+	ChunkOff int
 }
 
 // countReader counts the bytes read through it. The count may be read
@@ -114,6 +118,7 @@ type File struct {
 	in     *countReader // bytes of the underlying file
 	out    *countReader // bytes of the decompressed stream
 	br     *bufio.Reader
+	cr     *chunkReader // pcap records, after the file header
 	gz     *gzip.Reader
 	ahead  *readAhead
 
@@ -237,6 +242,11 @@ func (f *File) openPcap(bigEndian, nanos bool) error {
 	}
 	f.pcap = r
 	f.linkType = r.LinkType()
+	// Records are read into chunks from here on, starting with what the
+	// read buffer holds.
+	rest, _ := f.br.Peek(f.br.Buffered())
+	f.cr = newChunkReader(f.out, rest)
+	f.br = nil
 	return nil
 }
 
@@ -260,7 +270,12 @@ func (f *File) Name() string { return f.name }
 func (f *File) Packets() int64 { return f.packets }
 
 // Offset returns the bytes consumed of the decompressed stream.
-func (f *File) Offset() int64 { return f.out.n.Load() - int64(f.br.Buffered()) }
+func (f *File) Offset() int64 {
+	if f.cr != nil {
+		return 24 + f.cr.offset()
+	}
+	return f.out.n.Load() - int64(f.br.Buffered())
+}
 
 // InputOffset returns the bytes read from the underlying file (compressed
 // bytes for gzip), for a progress bar against Size.
@@ -273,6 +288,9 @@ func (f *File) Size() int64 { return f.size }
 // given to OpenReader.
 func (f *File) Close() error {
 	f.done = true
+	if f.cr != nil {
+		f.cr.close()
+	}
 	var err error
 	switch {
 	case f.ahead != nil:
@@ -316,6 +334,7 @@ func (f *File) Next(p *Packet) error {
 	p.CapLen = ci.CaptureLength
 	p.WireLen = ci.Length
 	p.Iface = ci.InterfaceIndex
+	p.Chunk = nil
 	p.Proc, p.PID = "", 0
 	if i := f.pktProc; i >= 0 && i < len(f.procs) {
 		p.Proc, p.PID = f.procs[i].name, f.procs[i].pid
@@ -339,10 +358,8 @@ func (f *File) pcapNext(p *Packet) error {
 		return err
 	}
 	f.fillPcap(p, rec)
-	if _, err := f.br.Discard(len(rec)); err != nil {
-		f.done = true
-		return f.readErr(f.Offset(), err)
-	}
+	p.Chunk, p.ChunkOff = f.cr.cur, f.cr.pos+16
+	f.cr.discard(len(rec))
 	f.packets++
 	return nil
 }
@@ -396,7 +413,7 @@ func (f *File) peekErr(off int64, err error) error {
 // returns it (header and data) from the read buffer.
 func (f *File) pcapCheck() ([]byte, error) {
 	start := f.Offset()
-	h, err := f.br.Peek(16)
+	h, err := f.cr.peek(16)
 	if len(h) == 0 && err == io.EOF {
 		return nil, io.EOF
 	}
@@ -407,7 +424,7 @@ func (f *File) pcapCheck() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := f.br.Peek(n)
+	b, err := f.cr.peek(n)
 	if len(b) < n {
 		return nil, f.peekErr(start, err)
 	}

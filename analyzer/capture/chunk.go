@@ -1,0 +1,118 @@
+package capture
+
+import (
+	"io"
+	"sync/atomic"
+)
+
+// chunkSize is the size of the buffers pcap records are read into; a
+// record of the longest length fits in one.
+const chunkSize = 1 << 20
+
+// chunkPool bounds the idle chunks a file keeps for reuse.
+const chunkPool = 64
+
+// A Chunk is a buffer of whole pcap records read from a file: the Data of
+// the packets read from it point into it. The file holds it while reading
+// from it; anyone who keeps a packet's Data past the next call to Next
+// (a reader handing frames to other goroutines) holds it with Retain and
+// lets go with Release, and the file reuses the buffer only once nobody
+// holds it. This spares a copy of every packet.
+type Chunk struct {
+	buf  []byte
+	refs atomic.Int32
+	pool chan *Chunk
+}
+
+// Retain holds the chunk: its bytes stay as they are until Release.
+func (c *Chunk) Retain() { c.refs.Add(1) }
+
+// Release lets go of the chunk; the last holder gives it back for reuse.
+func (c *Chunk) Release() {
+	if c.refs.Add(-1) == 0 {
+		select {
+		case c.pool <- c:
+		default: // enough idle ones: let the garbage collector have it
+		}
+	}
+}
+
+// Bytes returns the chunk's buffer (packets' Data are slices of it).
+func (c *Chunk) Bytes() []byte { return c.buf }
+
+// chunkReader reads a stream into chunks, keeping whole records in one.
+type chunkReader struct {
+	r    io.Reader
+	pool chan *Chunk
+	cur  *Chunk
+	pos  int   // next unread byte in cur.buf
+	end  int   // bytes of cur.buf filled
+	base int64 // stream offset of cur.buf[0]
+	err  error // the read error that ended the stream (io.EOF at the end)
+	idle int   // reads in a row that returned nothing
+}
+
+func newChunkReader(r io.Reader, first []byte) *chunkReader {
+	cr := &chunkReader{r: r, pool: make(chan *Chunk, chunkPool)}
+	cr.cur = cr.get()
+	cr.end = copy(cr.cur.buf, first)
+	return cr
+}
+
+func (cr *chunkReader) get() *Chunk {
+	var c *Chunk
+	select {
+	case c = <-cr.pool:
+	default:
+		c = &Chunk{buf: make([]byte, chunkSize), pool: cr.pool}
+	}
+	c.refs.Store(1) // the reader's own hold
+	return c
+}
+
+// offset is the stream offset of the next unread byte.
+func (cr *chunkReader) offset() int64 { return cr.base + int64(cr.pos) }
+
+// peek returns the next n bytes (n <= chunkSize) without consuming them,
+// or fewer and the error that ended the stream.
+func (cr *chunkReader) peek(n int) ([]byte, error) {
+	for cr.end-cr.pos < n {
+		if cr.err != nil {
+			return cr.cur.buf[cr.pos:cr.end], cr.err
+		}
+		if len(cr.cur.buf)-cr.pos < n {
+			// Not enough room left: carry the partial record over to a
+			// fresh chunk, and let go of this one.
+			nc := cr.get()
+			cr.end = copy(nc.buf, cr.cur.buf[cr.pos:cr.end])
+			cr.base += int64(cr.pos)
+			cr.pos = 0
+			cr.cur.Release()
+			cr.cur = nc
+		}
+		k, err := cr.r.Read(cr.cur.buf[cr.end:])
+		cr.end += k
+		switch {
+		case err != nil:
+			cr.err = err
+		case k > 0:
+			cr.idle = 0
+		default:
+			if cr.idle++; cr.idle >= 100 {
+				cr.err = io.ErrNoProgress
+			}
+		}
+	}
+	return cr.cur.buf[cr.pos : cr.pos+n], nil
+}
+
+// discard consumes n bytes, which peek returned.
+func (cr *chunkReader) discard(n int) { cr.pos += n }
+
+// close lets go of the current chunk.
+func (cr *chunkReader) close() {
+	if cr.cur != nil {
+		cr.cur.Release()
+		cr.cur = nil
+	}
+}
