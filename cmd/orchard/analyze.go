@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -94,7 +95,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
 	fs.IntVar(&o.maxFlows, "max-flows", 131072, "flow table cap (about 1 KiB a flow); the oldest flow is evicted (and counted) beyond it")
-	fs.IntVar(&o.workers, "workers", 1, "analysis workers (identical results for any number; on 2 cores one is fastest today, see README)")
+	fs.IntVar(&o.workers, "workers", defaultWorkers(), "analysis workers, one per core (up to 8) by default; reports are identical for any number")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
@@ -105,6 +106,10 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	}
 	return fs
 }
+
+// defaultWorkers is one analysis worker per core, up to 8: beyond that the
+// single reader and judge bound the speed.
+func defaultWorkers() int { return min(runtime.NumCPU(), 8) }
 
 func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var o options
