@@ -14,9 +14,10 @@ const maxChainCache = 4096
 // chain on every connection, and verifying its signatures costs far more
 // than the rest of the flow's analysis. A verdict is reused for the same
 // certificates and host at any time inside the validity window of every
-// certificate sent, where the time cannot change it. Expired chains are
-// not cached. The key is a SHA-256 of the chain, so a crafted chain cannot
-// collide with a cached genuine one.
+// certificate sent, where the time cannot change it; an expired verdict
+// at any time past the leaf's expiry (or before its start). The key is a
+// SHA-256 of the chain, so a crafted chain cannot collide with a cached
+// genuine one.
 type chainCache struct {
 	m map[[sha256.Size]byte]*chainVerdict
 }
@@ -52,7 +53,23 @@ func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.T
 		return v.res, v.certs, v.err
 	}
 	res, certs, err := t.verify(ders, host, at)
-	if res == chainExpired || len(certs) == 0 {
+	if len(certs) == 0 {
+		return res, certs, err
+	}
+	if res == chainExpired {
+		// Cached only when the leaf itself is out of date, as it then is
+		// on every chain at every time on the same side of its window.
+		leaf := certs[0]
+		v := &chainVerdict{res: res, certs: certs, err: err}
+		switch {
+		case at.After(leaf.NotAfter):
+			v.notBefore, v.notAfter = leaf.NotAfter.Add(time.Nanosecond), time.Unix(1<<62, 0)
+		case at.Before(leaf.NotBefore):
+			v.notBefore, v.notAfter = time.Unix(-1<<62, 0), leaf.NotBefore.Add(-time.Nanosecond)
+		default:
+			return res, certs, err
+		}
+		c.put(k, v)
 		return res, certs, err
 	}
 	v := &chainVerdict{res: res, certs: certs, err: err, notBefore: certs[0].NotBefore, notAfter: certs[0].NotAfter}
@@ -67,9 +84,13 @@ func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.T
 	if at.Before(v.notBefore) || at.After(v.notAfter) {
 		return res, certs, err // some certificate was outside its validity: time matters
 	}
+	c.put(k, v)
+	return res, certs, err
+}
+
+func (c *chainCache) put(k [sha256.Size]byte, v *chainVerdict) {
 	if c.m == nil || len(c.m) >= maxChainCache {
 		c.m = make(map[[sha256.Size]byte]*chainVerdict)
 	}
 	c.m[k] = v
-	return res, certs, err
 }

@@ -86,4 +86,29 @@ func TestChainResults(t *testing.T) {
 			t.Errorf("%s: got %d, want %d", c.name, res, c.want)
 		}
 	}
+
+	// The cache: an expired verdict holds on the same side of the leaf's
+	// window, and never inside it.
+	var cc chainCache
+	exp := [][]byte{cases[2].der}
+	for _, at := range []struct {
+		t    time.Time
+		want chainResult
+		n    int
+	}{
+		{now, chainExpired, 1},
+		{now.AddDate(1, 0, 0), chainExpired, 1},
+		{now.AddDate(0, -2, 0), chainOK, 1},
+		{now.AddDate(0, -4, 0), chainExpired, 1}, // before the leaf's start
+		{now.AddDate(0, -5, 0), chainExpired, 1},
+	} {
+		res, certs, _ := cc.verify(ts, exp, "gsa.apple.com", at.t)
+		if res != at.want || len(cc.m) != at.n {
+			t.Errorf("cached at %v: got %d (%d entries), want %d", at.t, res, len(cc.m), at.want)
+		}
+		// A hit returns the very certificates the first verification parsed.
+		if again, c2, _ := cc.verify(ts, exp, "gsa.apple.com", at.t.Add(time.Hour)); again != res || c2[0] != certs[0] {
+			t.Errorf("at %v: the verdict was not reused", at.t)
+		}
+	}
 }
