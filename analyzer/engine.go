@@ -236,6 +236,15 @@ func (e *Engine) applyProcHint(p *decode.Packet) {
 	}
 }
 
+// Flush hands the frames read so far to the workers of a multi-worker
+// engine, which otherwise wait for a batch to fill: a live capture calls it
+// now and then, so that a quiet link's findings are not held back.
+func (e *Engine) Flush() {
+	if e.par != nil {
+		e.par.flushPending()
+	}
+}
+
 // Idle tells a live engine that no packet arrived until now, so idle flows
 // can expire on a quiet link. Capture files never need it.
 func (e *Engine) Idle(now time.Time) {

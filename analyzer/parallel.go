@@ -348,6 +348,19 @@ func (p *Parallel) add(b *batch, kind uint8, link layers.LinkType, ts int64, wir
 	return len(b.ents) >= batchSize || len(b.buf) >= batchBytes || len(b.chunks) >= maxChunks || len(b.procs) >= batchSize
 }
 
+// flushPending hands the workers the frames batched so far, if any.
+func (p *Parallel) flushPending() {
+	if !p.started || p.ended {
+		return
+	}
+	for _, b := range p.cur {
+		if len(b.ents) > 0 {
+			p.flushAll(false)
+			return
+		}
+	}
+}
+
 // idle is Engine.Idle on the reader's clock.
 func (p *Parallel) idle(ns int64) {
 	if p.ended || p.now == 0 || ns-p.now < int64(time.Second) {

@@ -102,6 +102,8 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		}
 		if idle {
 			eng.Idle(now)
+		} else {
+			eng.Flush()
 		}
 		if !now.Before(nextStats) {
 			nextStats = now.Add(statsEvery)
