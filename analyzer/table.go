@@ -1,6 +1,9 @@
 package analyzer
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // Flow classes, each with its own idle timeout and LRU list.
 const (
@@ -62,10 +65,110 @@ func (l *lru) remove(f *Flow) {
 	f.prev, f.next = nil, nil
 }
 
+// slot is one entry of the flow index: the flow and the hash of its key
+// (f == nil: empty).
+type slot struct {
+	hash uint64
+	f    *Flow
+}
+
+// flowIndex is an open-addressing hash table of flows keyed by hashKey,
+// with linear probing and backward-shift deletion (no tombstones). It
+// doubles while it is more than half full, so it never holds more than
+// twice the flow cap in slots.
+type flowIndex struct {
+	slots []slot
+	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
+	n     int
+}
+
+const minIndexSlots = 1024
+
+func (x *flowIndex) init(size int) {
+	x.slots = make([]slot, size)
+	x.shift = 64 - uint(bits.TrailingZeros(uint(size)))
+	x.n = 0
+}
+
+// get returns the flow of k (whose hash is h), or nil.
+func (x *flowIndex) get(k *flowKey, h uint64) *Flow {
+	if x.slots == nil {
+		return nil
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> x.shift; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.f == nil {
+			return nil
+		}
+		if s.hash == h && s.f.key.equal(k) {
+			return s.f
+		}
+	}
+}
+
+// insert adds f, whose key has hash h and is not in the index.
+func (x *flowIndex) insert(f *Flow, h uint64) {
+	if x.slots == nil {
+		x.init(minIndexSlots)
+	} else if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	x.place(f, h)
+	x.n++
+}
+
+func (x *flowIndex) place(f *Flow, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	i := h >> x.shift
+	for x.slots[i].f != nil {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = slot{hash: h, f: f}
+}
+
+func (x *flowIndex) grow() {
+	old, n := x.slots, x.n
+	x.init(2 * len(old))
+	for _, s := range old {
+		if s.f != nil {
+			x.place(s.f, s.hash)
+		}
+	}
+	x.n = n
+}
+
+// remove deletes f, whose key has hash h, and shifts back the entries
+// after it that probed past its slot, so lookups stay correct.
+func (x *flowIndex) remove(f *Flow, h uint64) {
+	if x.slots == nil {
+		return
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h >> x.shift
+	for x.slots[i].f != f {
+		if x.slots[i].f == nil {
+			return // not indexed
+		}
+		i = (i + 1) & mask
+	}
+	x.n--
+	for j := (i + 1) & mask; x.slots[j].f != nil; j = (j + 1) & mask {
+		// The entry at j may move to the hole at i unless its home slot
+		// lies cyclically in (i, j].
+		home := x.slots[j].hash >> x.shift
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = slot{}
+}
+
 // table maps canonical keys to flows, expires them by packet time and keeps
 // their number under a hard cap.
 type table struct {
-	flows    map[flowKey]*Flow
+	flows    flowIndex
 	lists    [numClasses]lru
 	timeout  [numClasses]int64
 	max      int
@@ -82,7 +185,6 @@ type table struct {
 func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	t = t.withDefaults()
 	tb := &table{
-		flows:    make(map[flowKey]*Flow, 1024),
 		max:      max,
 		onExpire: onExpire,
 	}
@@ -93,12 +195,12 @@ func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	return tb
 }
 
-func (t *table) get(k flowKey) *Flow { return t.flows[k] }
+func (t *table) get(k flowKey) *Flow { return t.flows.get(&k, hashKey(&k)) }
 
 // add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
 func (t *table) add(k flowKey, now int64) *Flow {
-	if len(t.flows) >= t.max {
+	if t.flows.n >= t.max {
 		t.evictOldest()
 	}
 	var f *Flow
@@ -112,9 +214,9 @@ func (t *table) add(k flowKey, now int64) *Flow {
 	f.firstRST = -1
 	f.First, f.Last = now, now
 	f.class = -1
-	t.flows[k] = f
-	if len(t.flows) > t.peak {
-		t.peak = len(t.flows)
+	t.flows.insert(f, hashKey(&k))
+	if t.flows.n > t.peak {
+		t.peak = t.flows.n
 	}
 	return f
 }
@@ -157,7 +259,7 @@ func (t *table) end(f *Flow, evicted bool) {
 	if f.class >= 0 {
 		t.lists[f.class].remove(f)
 	}
-	delete(t.flows, f.key)
+	t.flows.remove(f, hashKey(&f.key))
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)

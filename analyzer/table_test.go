@@ -1,0 +1,136 @@
+package analyzer
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// randKey returns one of a small universe of keys, so that lookups,
+// deletions and re-insertions of the same key are frequent.
+func randKey(r *rand.Rand, universe int) flowKey {
+	var k flowKey
+	v := r.IntN(universe)
+	k.a[15] = byte(v)
+	k.a[14] = byte(v >> 8)
+	k.b[3] = byte(v >> 16)
+	k.pa = uint16(v * 7)
+	k.pb = 443
+	k.proto = 6
+	return k
+}
+
+// TestFlowIndexMatchesMap applies random inserts, lookups and deletions to
+// the flow index and to a Go map, and compares them after every step.
+func TestFlowIndexMatchesMap(t *testing.T) {
+	for _, universe := range []int{50, 3000, 100000} {
+		r := rand.New(rand.NewPCG(1, uint64(universe)))
+		var x flowIndex
+		ref := make(map[flowKey]*Flow)
+		for step := 0; step < 200000; step++ {
+			k := randKey(r, universe)
+			h := hashKey(&k)
+			got, want := x.get(&k, h), ref[k]
+			if got != want {
+				t.Fatalf("universe %d step %d: get = %p, want %p", universe, step, got, want)
+			}
+			switch {
+			case want == nil && r.IntN(3) > 0:
+				f := &Flow{key: k}
+				x.insert(f, h)
+				ref[k] = f
+			case want != nil && r.IntN(2) == 0:
+				x.remove(want, h)
+				delete(ref, k)
+			}
+			if x.n != len(ref) {
+				t.Fatalf("universe %d step %d: n = %d, want %d", universe, step, x.n, len(ref))
+			}
+		}
+		for k, f := range ref {
+			if g := x.get(&k, hashKey(&k)); g != f {
+				t.Fatalf("universe %d: final get = %p, want %p", universe, g, f)
+			}
+		}
+		if 2*x.n > len(x.slots) {
+			t.Fatalf("load %d/%d over one half", x.n, len(x.slots))
+		}
+	}
+}
+
+// TestFlowIndexCollisions forces every key into a few home slots, so
+// backward-shift deletion runs over long and wrapping probe sequences.
+func TestFlowIndexCollisions(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var x flowIndex
+	x.init(minIndexSlots)
+	ref := make(map[flowKey]*Flow)
+	// Hashes whose top bits are all ones start at the last slot and wrap.
+	hash := func(k *flowKey) uint64 { return ^uint64(0)>>2 | uint64(k.pa%4)<<62 | uint64(k.a[15]) }
+	for step := 0; step < 100000; step++ {
+		k := randKey(r, 400)
+		h := hash(&k)
+		got, want := x.get(&k, h), ref[k]
+		if got != want {
+			t.Fatalf("step %d: get = %p, want %p", step, got, want)
+		}
+		switch {
+		case want == nil && len(ref) < 300:
+			f := &Flow{key: k}
+			x.insert(f, h)
+			ref[k] = f
+		case want != nil && r.IntN(2) == 0:
+			x.remove(want, h)
+			delete(ref, k)
+		}
+	}
+	for k, f := range ref {
+		if g := x.get(&k, hash(&k)); g != f {
+			t.Fatalf("final get = %p, want %p", g, f)
+		}
+	}
+}
+
+// FuzzFlowIndex drives the index with operations decoded from the input
+// (bit 7: remove, else insert; bits 0-5: which of 64 keys) and checks it
+// against a Go map. Odd keys share four home slots: heavy collisions.
+func FuzzFlowIndex(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 0x81, 0x82, 4, 5, 0x84, 0x80})
+	f.Add([]byte{1, 3, 5, 7, 0x83, 9, 0x81, 11, 0x87, 3})
+	hash := func(k *flowKey) uint64 {
+		if k.a[0]&1 != 0 {
+			return uint64(k.a[0]%4)<<62 | uint64(k.a[0])
+		}
+		return hashKey(k)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var x flowIndex
+		ref := make(map[flowKey]*Flow)
+		for _, op := range ops {
+			var k flowKey
+			k.a[0] = op & 0x3f
+			k.proto = 17
+			h := hash(&k)
+			want := ref[k]
+			if got := x.get(&k, h); got != want {
+				t.Fatalf("get(%d) = %p, want %p", k.a[0], got, want)
+			}
+			switch {
+			case op&0x80 == 0 && want == nil:
+				fl := &Flow{key: k}
+				x.insert(fl, h)
+				ref[k] = fl
+			case op&0x80 != 0 && want != nil:
+				x.remove(want, h)
+				delete(ref, k)
+			}
+			if x.n != len(ref) {
+				t.Fatalf("n = %d, want %d", x.n, len(ref))
+			}
+		}
+		for k, fl := range ref {
+			if g := x.get(&k, hash(&k)); g != fl {
+				t.Fatalf("final get = %p, want %p", g, fl)
+			}
+		}
+	})
+}
