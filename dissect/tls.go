@@ -716,6 +716,57 @@ func ParseTLSStream(b []byte) (*TLSStream, error) {
 	return p.s, err
 }
 
+// TLSStreamParser parses one direction of a TLS session as its bytes
+// arrive: each call to Parse reads only the records completed since the
+// previous call, and returns what ParseTLSStream would return for the same
+// bytes. The zero value is ready to use. The TLSStream returned is the
+// parser's own, updated by each call; its Certificates alias the input of
+// the call that parsed them: copy them before that input is reused.
+type TLSStreamParser struct {
+	s   TLSStream
+	p   tlsStreamParser
+	err error  // the error that stopped parsing; returned by later calls
+	own []byte // the parser's copy of a handshake message split across calls
+}
+
+// Parse parses b, the bytes of one direction from the start of the TLS
+// session. Each call's b must start with the bytes of the previous call
+// (the stream may only have grown); b may be a different slice.
+func (t *TLSStreamParser) Parse(b []byte) (*TLSStream, error) {
+	if t.p.s == nil {
+		t.p.s = &t.s
+	}
+	if t.err != nil {
+		return &t.s, t.err
+	}
+	if len(b) < t.s.Consumed {
+		// Not the same stream: start again.
+		t.Reset()
+		t.p.s = &t.s
+	}
+	t.s.Incomplete = false
+	if err := t.p.run(b); err != nil {
+		t.err = err
+		return &t.s, err
+	}
+	// A message continued in later records still points into b: keep a
+	// copy, as b may be gone by the next call. Appending to pending copies
+	// it again (its capacity equals its length), so the copy is never
+	// overwritten while a message refers to it.
+	if n := len(t.p.pending); n > 0 && (cap(t.own) == 0 || &t.p.pending[0] != &t.own[:1][0]) {
+		t.own = append(t.own[:0], t.p.pending...)
+		t.p.pending = t.own[:n:n]
+	}
+	return &t.s, nil
+}
+
+// Reset forgets the stream, so the parser can read another one. The
+// TLSStream returned before must no longer be used.
+func (t *TLSStreamParser) Reset() {
+	own := t.own[:0]
+	*t = TLSStreamParser{own: own}
+}
+
 func (p *tlsStreamParser) run(b []byte) error {
 	s := p.s
 	if len(b) > 0 && !LooksLikeTLS(b) {
@@ -723,7 +774,7 @@ func (p *tlsStreamParser) run(b []byte) error {
 			return tlsErr("record", ErrTLSNotTLS)
 		}
 	}
-	off := 0
+	off := s.Consumed
 	for {
 		rest := b[off:]
 		if len(rest) == 0 {
