@@ -1,7 +1,9 @@
 package analyzer
 
 import (
+	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"time"
 )
 
@@ -72,14 +74,39 @@ type slot struct {
 	f    *Flow
 }
 
-// flowIndex is an open-addressing hash table of flows keyed by hashKey,
-// with linear probing and backward-shift deletion (no tombstones). It
-// doubles while it is more than half full, so it never holds more than
-// twice the flow cap in slots.
+// flowIndex is an open-addressing hash table of flows, with linear probing
+// and backward-shift deletion (no tombstones). It doubles while it is more
+// than half full, so it never holds more than twice the flow cap in slots.
+// Its hash is keyed with a random seed: addresses and ports come from the
+// wire, and an unkeyed hash would let crafted flows share one probe chain.
 type flowIndex struct {
 	slots []slot
 	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
 	n     int
+	seed  [6]uint64
+}
+
+// hash returns the keyed hash of k: three 64x64->128-bit multiplications
+// folded (hi ^ lo), as in wyhash.
+func (x *flowIndex) hash(k *flowKey) uint64 {
+	le := binary.LittleEndian
+	s := &x.seed
+	h1 := mum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
+	h2 := mum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
+	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
+	return mum(ports^s[4], h1^h2^s[5])
+}
+
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// newSeed fills the index's hash seed with random bits.
+func (x *flowIndex) newSeed() {
+	for i := range x.seed {
+		x.seed[i] = rand.Uint64() | 1
+	}
 }
 
 const minIndexSlots = 1024
@@ -188,6 +215,7 @@ func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 		max:      max,
 		onExpire: onExpire,
 	}
+	tb.flows.newSeed()
 	tb.timeout[classHandshake] = int64(t.Handshake)
 	tb.timeout[classEstablished] = int64(t.Established)
 	tb.timeout[classClosed] = int64(t.Closed)
@@ -195,7 +223,7 @@ func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	return tb
 }
 
-func (t *table) get(k flowKey) *Flow { return t.flows.get(&k, hashKey(&k)) }
+func (t *table) get(k flowKey) *Flow { return t.flows.get(&k, t.flows.hash(&k)) }
 
 // add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
@@ -214,7 +242,7 @@ func (t *table) add(k flowKey, now int64) *Flow {
 	f.firstRST = -1
 	f.First, f.Last = now, now
 	f.class = -1
-	t.flows.insert(f, hashKey(&k))
+	t.flows.insert(f, t.flows.hash(&k))
 	if t.flows.n > t.peak {
 		t.peak = t.flows.n
 	}
@@ -259,7 +287,7 @@ func (t *table) end(f *Flow, evicted bool) {
 	if f.class >= 0 {
 		t.lists[f.class].remove(f)
 	}
-	t.flows.remove(f, hashKey(&f.key))
+	t.flows.remove(f, t.flows.hash(&f.key))
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)

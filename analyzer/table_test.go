@@ -25,10 +25,11 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 	for _, universe := range []int{50, 3000, 100000} {
 		r := rand.New(rand.NewPCG(1, uint64(universe)))
 		var x flowIndex
+		x.newSeed()
 		ref := make(map[flowKey]*Flow)
 		for step := 0; step < 200000; step++ {
 			k := randKey(r, universe)
-			h := hashKey(&k)
+			h := x.hash(&k)
 			got, want := x.get(&k, h), ref[k]
 			if got != want {
 				t.Fatalf("universe %d step %d: get = %p, want %p", universe, step, got, want)
@@ -47,7 +48,7 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 			}
 		}
 		for k, f := range ref {
-			if g := x.get(&k, hashKey(&k)); g != f {
+			if g := x.get(&k, x.hash(&k)); g != f {
 				t.Fatalf("universe %d: final get = %p, want %p", universe, g, f)
 			}
 		}
@@ -133,4 +134,37 @@ func FuzzFlowIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFlowIndexSpread checks that keys differing in one field only (one
+// client scanning ports, one port over many addresses) spread over the
+// slots: no long probe sequences.
+func TestFlowIndexSpread(t *testing.T) {
+	for _, vary := range []string{"port", "addr"} {
+		var x flowIndex
+		x.newSeed()
+		for i := 0; i < 60000; i++ {
+			var k flowKey
+			k.a = [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}
+			k.b = [16]byte{10: 0xff, 11: 0xff, 12: 17, 13: 253}
+			k.pa, k.pb, k.proto = 443, 50000, 6
+			if vary == "port" {
+				k.pb = uint16(i)
+				k.b[15] = byte(i >> 16)
+			} else {
+				k.b[14], k.b[15], k.b[13] = byte(i>>8), byte(i), byte(i>>16)
+			}
+			x.insert(&Flow{key: k}, x.hash(&k))
+		}
+		mask := uint64(len(x.slots) - 1)
+		longest := uint64(0)
+		for i, s := range x.slots {
+			if s.f != nil {
+				longest = max(longest, (uint64(i)-s.hash>>x.shift)&mask)
+			}
+		}
+		if longest > 64 {
+			t.Errorf("vary %s: an entry sits %d slots past its home", vary, longest)
+		}
+	}
 }
