@@ -63,7 +63,12 @@ func (e *Engine) attribute(f *Flow) attribution {
 		}
 	}
 	if at.host == "" {
-		at.host, at.source = addrString(f.Server), SourceIP
+		// Not Apple: the address is only shown when every host is
+		// reported or flows go to a sink.
+		at.source = SourceIP
+		if e.cfg.AllHosts || e.cfg.Sink != nil {
+			at.host = addrString(f.Server)
+		}
 	}
 	at.apple = len(at.entries) > 0
 	at.best = bestEntry(at.entries, at.port, protoName(f.Proto))
