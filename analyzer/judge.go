@@ -74,6 +74,8 @@ type judge struct {
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
 	untracked uint64
+	// dnsScratch is decoded into by a single-threaded engine's dnsMessage.
+	dnsScratch dissect.DNSMessage
 }
 
 func newJudge(e *Engine) *judge {
