@@ -223,7 +223,39 @@ func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	return tb
 }
 
-func (t *table) get(k flowKey) *Flow { return t.flows.get(&k, t.flows.hash(&k)) }
+// get returns the flow of k, or nil. It is flowIndex.get with the hash and
+// the key comparison written out: it runs once per packet.
+func (t *table) get(k flowKey) *Flow {
+	x := &t.flows
+	if x.slots == nil {
+		return nil
+	}
+	le := binary.LittleEndian
+	a0, a1 := le.Uint64(k.a[:8]), le.Uint64(k.a[8:])
+	b0, b1 := le.Uint64(k.b[:8]), le.Uint64(k.b[8:])
+	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
+	s := &x.seed
+	hi, lo := bits.Mul64(a0^s[0], a1^s[1])
+	h1 := hi ^ lo
+	hi, lo = bits.Mul64(b0^s[2], b1^s[3])
+	hi, lo = bits.Mul64(ports^s[4], h1^hi^lo^s[5])
+	h := hi ^ lo
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> x.shift; ; i = (i + 1) & mask {
+		sl := &x.slots[i]
+		f := sl.f
+		if f == nil {
+			return nil
+		}
+		if sl.hash == h {
+			o := &f.key
+			d := le.Uint64(o.a[:8]) ^ a0 | le.Uint64(o.a[8:]) ^ a1 | le.Uint64(o.b[:8]) ^ b0 | le.Uint64(o.b[8:]) ^ b1
+			if d == 0 && o.pa == k.pa && o.pb == k.pb && o.proto == k.proto {
+				return f
+			}
+		}
+	}
+}
 
 // add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
@@ -251,11 +283,14 @@ func (t *table) add(k flowKey, now int64) *Flow {
 
 // touch moves f to the tail of the list of its class.
 func (t *table) touch(f *Flow, class int8) {
+	f.touched = t.idx
+	if f.class == class && t.lists[class].tail == f {
+		return // already the newest of its class
+	}
 	if f.class >= 0 {
 		t.lists[f.class].remove(f)
 	}
 	f.class = class
-	f.touched = t.idx
 	t.lists[class].push(f)
 }
 

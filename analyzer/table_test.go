@@ -24,7 +24,8 @@ func randKey(r *rand.Rand, universe int) flowKey {
 func TestFlowIndexMatchesMap(t *testing.T) {
 	for _, universe := range []int{50, 3000, 100000} {
 		r := rand.New(rand.NewPCG(1, uint64(universe)))
-		var x flowIndex
+		var tb table
+		x := &tb.flows
 		x.newSeed()
 		ref := make(map[flowKey]*Flow)
 		for step := 0; step < 200000; step++ {
@@ -33,6 +34,9 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 			got, want := x.get(&k, h), ref[k]
 			if got != want {
 				t.Fatalf("universe %d step %d: get = %p, want %p", universe, step, got, want)
+			}
+			if got := tb.get(k); got != want {
+				t.Fatalf("universe %d step %d: table.get = %p, want %p", universe, step, got, want)
 			}
 			switch {
 			case want == nil && r.IntN(3) > 0:
