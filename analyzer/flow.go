@@ -25,10 +25,10 @@ type flowKey struct {
 // than the generated 37-byte memory comparison.
 func (k *flowKey) equal(o *flowKey) bool {
 	le := binary.LittleEndian
-	d := le.Uint64(k.a[:8]) ^ le.Uint64(o.a[:8]) |
-		le.Uint64(k.a[8:]) ^ le.Uint64(o.a[8:]) |
-		le.Uint64(k.b[:8]) ^ le.Uint64(o.b[:8]) |
-		le.Uint64(k.b[8:]) ^ le.Uint64(o.b[8:])
+	d := (le.Uint64(k.a[:8]) ^ le.Uint64(o.a[:8])) |
+		(le.Uint64(k.a[8:]) ^ le.Uint64(o.a[8:])) |
+		(le.Uint64(k.b[:8]) ^ le.Uint64(o.b[:8])) |
+		(le.Uint64(k.b[8:]) ^ le.Uint64(o.b[8:]))
 	return d == 0 && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
 }
 

@@ -249,7 +249,7 @@ func (t *table) get(k flowKey) *Flow {
 		}
 		if sl.hash == h {
 			o := &f.key
-			d := le.Uint64(o.a[:8]) ^ a0 | le.Uint64(o.a[8:]) ^ a1 | le.Uint64(o.b[:8]) ^ b0 | le.Uint64(o.b[8:]) ^ b1
+			d := (le.Uint64(o.a[:8]) ^ a0) | (le.Uint64(o.a[8:]) ^ a1) | (le.Uint64(o.b[:8]) ^ b0) | (le.Uint64(o.b[8:]) ^ b1)
 			if d == 0 && o.pa == k.pa && o.pb == k.pb && o.proto == k.proto {
 				return f
 			}

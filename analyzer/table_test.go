@@ -172,3 +172,56 @@ func TestFlowIndexSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyEqual checks the word-wise key comparisons of flowKey.equal and
+// table.get against ==, with keys that differ in one byte or field (the
+// index would find a false match only on a full hash collision as well).
+func TestKeyEqual(t *testing.T) {
+	base := flowKey{a: [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}, b: [16]byte{0: 0x20, 1: 0x01, 8: 0xff, 15: 9}, pa: 443, pb: 50000, proto: 6}
+	variants := []flowKey{base}
+	for i := 0; i < 16; i++ {
+		for _, bit := range []byte{1, 0x80} {
+			k := base
+			k.a[i] ^= bit
+			variants = append(variants, k)
+			k = base
+			k.b[i] ^= bit
+			variants = append(variants, k)
+		}
+	}
+	k := base
+	k.pa++
+	variants = append(variants, k)
+	k = base
+	k.pb ^= 0x100
+	variants = append(variants, k)
+	k = base
+	k.proto = 17
+	variants = append(variants, k)
+	// a's first word differing only in bits set in its second word: the
+	// case an unbracketed xor-or chain gets wrong.
+	k = base
+	k.a[7] = 0
+	k.a[8] = 0xff
+	variants = append(variants, k)
+	var tb table
+	tb.flows.newSeed()
+	tb.flows.init(minIndexSlots)
+	for i := range variants {
+		f := &Flow{key: variants[i]}
+		for j := range variants {
+			want := variants[i] == variants[j]
+			if got := variants[i].equal(&variants[j]); got != want {
+				t.Fatalf("equal(%d, %d) = %v", i, j, got)
+			}
+			// A full hash collision: f sits where j's key is looked for,
+			// under j's hash, and only the key comparison decides.
+			h := tb.flows.hash(&variants[j])
+			clear(tb.flows.slots)
+			tb.flows.slots[h>>tb.flows.shift] = slot{hash: h, f: f}
+			if got := tb.get(variants[j]) == f; got != want {
+				t.Fatalf("table.get: %d finds %d: %v", j, i, got)
+			}
+		}
+	}
+}
