@@ -700,6 +700,10 @@ type tlsStreamParser struct {
 	// otherHS: a handshake message other than ClientHello/ServerHello seen.
 	otherHS  bool
 	haveCert bool
+	// recBuf and hsBuf, when set, back the first Records and the
+	// Handshakes, so a TLSStreamParser needs no allocation for them.
+	recBuf *[8]Record
+	hsBuf  *[TLSMaxHandshakes]uint8
 }
 
 // ParseTLSStream parses one direction's reassembled bytes from the start of a
@@ -727,6 +731,10 @@ type TLSStreamParser struct {
 	p   tlsStreamParser
 	err error  // the error that stopped parsing; returned by later calls
 	own []byte // the parser's copy of a handshake message split across calls
+	// The first records and the handshake types are kept here: a parser
+	// must not be copied once used.
+	recs [8]Record
+	hs   [TLSMaxHandshakes]uint8
 }
 
 // Parse parses b, the bytes of one direction from the start of the TLS
@@ -734,7 +742,7 @@ type TLSStreamParser struct {
 // (the stream may only have grown); b may be a different slice.
 func (t *TLSStreamParser) Parse(b []byte) (*TLSStream, error) {
 	if t.p.s == nil {
-		t.p.s = &t.s
+		t.p.s, t.p.recBuf, t.p.hsBuf = &t.s, &t.recs, &t.hs
 	}
 	if t.err != nil {
 		return &t.s, t.err
@@ -742,7 +750,7 @@ func (t *TLSStreamParser) Parse(b []byte) (*TLSStream, error) {
 	if len(b) < t.s.Consumed {
 		// Not the same stream: start again.
 		t.Reset()
-		t.p.s = &t.s
+		t.p.s, t.p.recBuf, t.p.hsBuf = &t.s, &t.recs, &t.hs
 	}
 	t.s.Incomplete = false
 	if err := t.p.run(b); err != nil {
@@ -809,7 +817,11 @@ func (p *tlsStreamParser) run(b []byte) error {
 		s.RecordCount++
 		if len(s.Records) < TLSMaxRecords {
 			if s.Records == nil {
-				s.Records = make([]Record, 0, 8)
+				if p.recBuf != nil {
+					s.Records = p.recBuf[:0]
+				} else {
+					s.Records = make([]Record, 0, 8)
+				}
 			}
 			s.Records = append(s.Records, Record{Type: typ, Version: ver, Length: n})
 		}
@@ -949,6 +961,9 @@ func (p *tlsStreamParser) message(msg []byte) error {
 	s := p.s
 	typ := msg[0]
 	if len(s.Handshakes) < TLSMaxHandshakes {
+		if s.Handshakes == nil && p.hsBuf != nil {
+			s.Handshakes = p.hsBuf[:0]
+		}
 		s.Handshakes = append(s.Handshakes, typ)
 	}
 	switch typ {
