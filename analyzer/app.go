@@ -10,9 +10,13 @@ import (
 // appFacts are what the dissectors learned about a flow.
 type appFacts struct {
 	// TLS, client side.
-	tlsStart   [2]int // offset of the TLS stream in each direction's buffer (after a CONNECT exchange)
-	tlsWant    [2]int // parse again once the buffer holds this many bytes
-	tlsDone    [2]bool
+	tlsStart [2]int // offset of the TLS stream in each direction's buffer (after a CONNECT exchange)
+	tlsWant  [2]int // parse again once the buffer holds this many bytes
+	tlsDone  [2]bool
+	// tls parses each direction's TLS bytes as they complete records
+	// (allocated at the first record), from offset tlsFrom.
+	tls        [2]*dissect.TLSStreamParser
+	tlsFrom    [2]int
 	hello      *dissect.ClientHello
 	helloBytes int  // size of the ClientHello's records
 	helloSeen  bool // the client started a TLS handshake (first record seen)
@@ -63,6 +67,8 @@ func (a *appFacts) swap() {
 	a.tlsStart[0], a.tlsStart[1] = a.tlsStart[1], a.tlsStart[0]
 	a.tlsWant[0], a.tlsWant[1] = a.tlsWant[1], a.tlsWant[0]
 	a.tlsDone[0], a.tlsDone[1] = a.tlsDone[1], a.tlsDone[0]
+	a.tls[0], a.tls[1] = a.tls[1], a.tls[0]
+	a.tlsFrom[0], a.tlsFrom[1] = a.tlsFrom[1], a.tlsFrom[0]
 	a.httpTried[0], a.httpTried[1] = a.httpTried[1], a.httpTried[0]
 	a.dnsTCPOff[0], a.dnsTCPOff[1] = a.dnsTCPOff[1], a.dnsTCPOff[0]
 }
@@ -121,14 +127,16 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		}
 		return
 	}
-	st, err := dissect.ParseTLSStream(tb)
-	if st == nil {
-		a.tlsDone[dir] = true
-		if err != nil {
-			e.stats.Malformed++
-		}
-		return
+	tp := a.tls[dir]
+	if tp == nil {
+		tp = new(dissect.TLSStreamParser)
+		a.tls[dir] = tp
+		a.tlsFrom[dir] = start
+	} else if a.tlsFrom[dir] != start {
+		tp.Reset()
+		a.tlsFrom[dir] = start
 	}
+	st, err := tp.Parse(tb)
 	if !f.oriented && st.ClientHello != nil && dir == dirServer {
 		f.swap()
 		f.oriented = true
@@ -141,8 +149,9 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 			a.hello = st.ClientHello
 			a.helloBytes = helloRecordBytes(st)
 		}
-		a.clientRecs = append(a.clientRecs[:0], st.Records...)
-		a.clientAlert = append(a.clientAlert[:0], st.Alerts...)
+		// The parser belongs to the flow: its lists need no copy.
+		a.clientRecs = st.Records
+		a.clientAlert = st.Alerts
 	} else {
 		if st.ServerHello != nil {
 			a.serverHello = st.ServerHello
@@ -153,7 +162,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 				a.certs[i] = append([]byte(nil), c...)
 			}
 		}
-		a.serverAlert = append(a.serverAlert[:0], st.Alerts...)
+		a.serverAlert = st.Alerts
 		a.serverEnc = st.Encrypted
 		a.serverRecs = st.RecordCount
 	}

@@ -18,7 +18,6 @@ const (
 type attribution struct {
 	host    string // the name, or the server address for SourceIP
 	source  string
-	chain   string // DNS chain, for evidence
 	entries []*catalog.Entry
 	best    *catalog.Entry // the entry that best fits the port
 	apple   bool
@@ -46,7 +45,7 @@ func (e *Engine) attribute(f *Flow) attribution {
 	}
 	if at.host == "" {
 		if n, ok := e.dns.lookup(f.Client, f.Server, f.First); ok {
-			at.host, at.source, at.chain = n.query, SourceDNS, n.chain
+			at.host, at.source = n.query, SourceDNS
 		}
 	}
 	if at.host != "" {
@@ -63,7 +62,12 @@ func (e *Engine) attribute(f *Flow) attribution {
 		}
 	}
 	if at.host == "" {
-		at.host, at.source = addrString(f.Server), SourceIP
+		// Not Apple: the address is only shown when every host is
+		// reported or flows go to a sink.
+		at.source = SourceIP
+		if e.cfg.AllHosts || e.cfg.Sink != nil {
+			at.host = addrString(f.Server)
+		}
 	}
 	at.apple = len(at.entries) > 0
 	at.best = bestEntry(at.entries, at.port, protoName(f.Proto))

@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"net/netip"
-	"strings"
 
 	"orchard/dissect"
 )
@@ -12,7 +11,17 @@ const maxPendingQueries = 32
 
 // dnsMessage handles one DNS message seen on flow f in direction dir.
 func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
-	m, err := dissect.ParseDNS(b)
+	var m *dissect.DNSMessage
+	var err error
+	if e.w == nil {
+		// Nothing keeps the message past this call: decode into the
+		// judge's, reusing its slices. A worker hands responses to its
+		// Parallel's judge, so each needs its own.
+		m = &e.judge.dnsScratch
+		err = m.Decode(b)
+	} else {
+		m, err = dissect.ParseDNS(b)
+	}
 	if m == nil || len(m.Questions) == 0 && err != nil {
 		e.stats.Malformed++
 		return
@@ -93,7 +102,6 @@ func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto 
 // dnsName is what DNS told a client about one address.
 type dnsName struct {
 	query string // the name the device asked for
-	chain string // query → cname → ... (for evidence)
 	ts    int64
 }
 
@@ -124,13 +132,12 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		return
 	}
 	q := m.Questions[0].Name
-	chain := strings.Join(m.Chain(q), " → ")
 	cl := client.Unmap().As16()
 	for _, r := range m.Answers {
 		if !r.Addr.IsValid() {
 			continue
 		}
-		n := dnsName{query: q, chain: chain, ts: ts}
+		n := dnsName{query: q, ts: ts}
 		ad := r.Addr.Unmap().As16()
 		k := dnsKey{client: cl, addr: ad}
 		if s, ok := c.m[k]; ok {

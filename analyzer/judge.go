@@ -74,6 +74,8 @@ type judge struct {
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
 	untracked uint64
+	// dnsScratch is decoded into by a single-threaded engine's dnsMessage.
+	dnsScratch dissect.DNSMessage
 }
 
 func newJudge(e *Engine) *judge {
@@ -605,5 +607,13 @@ func rfc3339(ns int64) string {
 }
 
 func macString(m [6]byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+	const hex = "0123456789abcdef"
+	var b [17]byte
+	for i, c := range m {
+		if i > 0 {
+			b[3*i-1] = ':'
+		}
+		b[3*i], b[3*i+1] = hex[c>>4], hex[c&0xf]
+	}
+	return string(b[:])
 }

@@ -95,6 +95,21 @@ type DeviceSummary struct {
 	AppleFlows int      `json:"apple_flows"`
 	Failed     int      `json:"failed"`
 	Findings   int      `json:"findings"`
+
+	// addr and mac are turned into Address and MAC when a report is made.
+	addr   netip.Addr
+	mac    [6]byte
+	hasMAC bool
+}
+
+// fillStrings sets Address and MAC from the device's addresses.
+func (s *DeviceSummary) fillStrings() {
+	if s.Address == "" {
+		s.Address = addrString(s.addr)
+	}
+	if s.MAC == "" && s.hasMAC {
+		s.MAC = macString(s.mac)
+	}
 }
 
 // devices tallies client devices; last caches the most recent one, since
@@ -112,7 +127,7 @@ func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 	if d.last != nil && d.addr == f.Client {
 		s = d.last
 	} else if s = d.m[f.Client]; s == nil {
-		s = &DeviceSummary{Address: addrString(f.Client)}
+		s = &DeviceSummary{addr: f.Client}
 		if len(d.m) >= maxTracked {
 			*untracked++
 			return s
@@ -120,10 +135,8 @@ func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 		d.m[f.Client] = s
 	}
 	d.last, d.addr = s, f.Client
-	if s.MAC == "" {
-		if m, ok := f.ClientMAC(); ok {
-			s.MAC = macString(m)
-		}
+	if !s.hasMAC {
+		s.mac, s.hasMAC = f.ClientMAC()
 	}
 	if f.Proc != "" {
 		s.Processes = addUnique(s.Processes, f.Proc, 32)
@@ -186,6 +199,7 @@ func (e *Engine) report() *Report {
 	// Devices: count findings per client.
 	for _, d := range e.devs.m {
 		d.Findings = 0
+		d.fillStrings()
 	}
 	for _, fd := range r.Findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {

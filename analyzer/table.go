@@ -1,6 +1,11 @@
 package analyzer
 
-import "time"
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"time"
+)
 
 // Flow classes, each with its own idle timeout and LRU list.
 const (
@@ -62,10 +67,135 @@ func (l *lru) remove(f *Flow) {
 	f.prev, f.next = nil, nil
 }
 
+// slot is one entry of the flow index: the flow and the hash of its key
+// (f == nil: empty).
+type slot struct {
+	hash uint64
+	f    *Flow
+}
+
+// flowIndex is an open-addressing hash table of flows, with linear probing
+// and backward-shift deletion (no tombstones). It doubles while it is more
+// than half full, so it never holds more than twice the flow cap in slots.
+// Its hash is keyed with a random seed: addresses and ports come from the
+// wire, and an unkeyed hash would let crafted flows share one probe chain.
+type flowIndex struct {
+	slots []slot
+	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
+	n     int
+	seed  [6]uint64
+}
+
+// hash returns the keyed hash of k: three 64x64->128-bit multiplications
+// folded (hi ^ lo), as in wyhash.
+func (x *flowIndex) hash(k *flowKey) uint64 {
+	le := binary.LittleEndian
+	s := &x.seed
+	h1 := mum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
+	h2 := mum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
+	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
+	return mum(ports^s[4], h1^h2^s[5])
+}
+
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// newSeed fills the index's hash seed with random bits.
+func (x *flowIndex) newSeed() {
+	for i := range x.seed {
+		x.seed[i] = rand.Uint64() | 1
+	}
+}
+
+const minIndexSlots = 1024
+
+func (x *flowIndex) init(size int) {
+	x.slots = make([]slot, size)
+	x.shift = 64 - uint(bits.TrailingZeros(uint(size)))
+	x.n = 0
+}
+
+// get returns the flow of k (whose hash is h), or nil.
+func (x *flowIndex) get(k *flowKey, h uint64) *Flow {
+	if x.slots == nil {
+		return nil
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> x.shift; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.f == nil {
+			return nil
+		}
+		if s.hash == h && s.f.key.equal(k) {
+			return s.f
+		}
+	}
+}
+
+// insert adds f, whose key has hash h and is not in the index.
+func (x *flowIndex) insert(f *Flow, h uint64) {
+	if x.slots == nil {
+		x.init(minIndexSlots)
+	} else if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	x.place(f, h)
+	x.n++
+}
+
+func (x *flowIndex) place(f *Flow, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	i := h >> x.shift
+	for x.slots[i].f != nil {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = slot{hash: h, f: f}
+}
+
+func (x *flowIndex) grow() {
+	old, n := x.slots, x.n
+	x.init(2 * len(old))
+	for _, s := range old {
+		if s.f != nil {
+			x.place(s.f, s.hash)
+		}
+	}
+	x.n = n
+}
+
+// remove deletes f, whose key has hash h, and shifts back the entries
+// after it that probed past its slot, so lookups stay correct.
+func (x *flowIndex) remove(f *Flow, h uint64) {
+	if x.slots == nil {
+		return
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h >> x.shift
+	for x.slots[i].f != f {
+		if x.slots[i].f == nil {
+			return // not indexed
+		}
+		i = (i + 1) & mask
+	}
+	x.n--
+	for j := (i + 1) & mask; x.slots[j].f != nil; j = (j + 1) & mask {
+		// The entry at j may move to the hole at i unless its home slot
+		// lies cyclically in (i, j].
+		home := x.slots[j].hash >> x.shift
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
+			i = j
+		}
+	}
+	x.slots[i] = slot{}
+}
+
 // table maps canonical keys to flows, expires them by packet time and keeps
 // their number under a hard cap.
 type table struct {
-	flows    map[flowKey]*Flow
+	flows    flowIndex
 	lists    [numClasses]lru
 	timeout  [numClasses]int64
 	max      int
@@ -82,10 +212,10 @@ type table struct {
 func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	t = t.withDefaults()
 	tb := &table{
-		flows:    make(map[flowKey]*Flow, 1024),
 		max:      max,
 		onExpire: onExpire,
 	}
+	tb.flows.newSeed()
 	tb.timeout[classHandshake] = int64(t.Handshake)
 	tb.timeout[classEstablished] = int64(t.Established)
 	tb.timeout[classClosed] = int64(t.Closed)
@@ -93,12 +223,44 @@ func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
 	return tb
 }
 
-func (t *table) get(k flowKey) *Flow { return t.flows[k] }
+// get returns the flow of k, or nil. It is flowIndex.get with the hash and
+// the key comparison written out: it runs once per packet.
+func (t *table) get(k flowKey) *Flow {
+	x := &t.flows
+	if x.slots == nil {
+		return nil
+	}
+	le := binary.LittleEndian
+	a0, a1 := le.Uint64(k.a[:8]), le.Uint64(k.a[8:])
+	b0, b1 := le.Uint64(k.b[:8]), le.Uint64(k.b[8:])
+	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
+	s := &x.seed
+	hi, lo := bits.Mul64(a0^s[0], a1^s[1])
+	h1 := hi ^ lo
+	hi, lo = bits.Mul64(b0^s[2], b1^s[3])
+	hi, lo = bits.Mul64(ports^s[4], h1^hi^lo^s[5])
+	h := hi ^ lo
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> x.shift; ; i = (i + 1) & mask {
+		sl := &x.slots[i]
+		f := sl.f
+		if f == nil {
+			return nil
+		}
+		if sl.hash == h {
+			o := &f.key
+			d := (le.Uint64(o.a[:8]) ^ a0) | (le.Uint64(o.a[8:]) ^ a1) | (le.Uint64(o.b[:8]) ^ b0) | (le.Uint64(o.b[8:]) ^ b1)
+			if d == 0 && o.pa == k.pa && o.pb == k.pb && o.proto == k.proto {
+				return f
+			}
+		}
+	}
+}
 
 // add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
 func (t *table) add(k flowKey, now int64) *Flow {
-	if len(t.flows) >= t.max {
+	if t.flows.n >= t.max {
 		t.evictOldest()
 	}
 	var f *Flow
@@ -112,20 +274,23 @@ func (t *table) add(k flowKey, now int64) *Flow {
 	f.firstRST = -1
 	f.First, f.Last = now, now
 	f.class = -1
-	t.flows[k] = f
-	if len(t.flows) > t.peak {
-		t.peak = len(t.flows)
+	t.flows.insert(f, t.flows.hash(&k))
+	if t.flows.n > t.peak {
+		t.peak = t.flows.n
 	}
 	return f
 }
 
 // touch moves f to the tail of the list of its class.
 func (t *table) touch(f *Flow, class int8) {
+	f.touched = t.idx
+	if f.class == class && t.lists[class].tail == f {
+		return // already the newest of its class
+	}
 	if f.class >= 0 {
 		t.lists[f.class].remove(f)
 	}
 	f.class = class
-	f.touched = t.idx
 	t.lists[class].push(f)
 }
 
@@ -157,7 +322,7 @@ func (t *table) end(f *Flow, evicted bool) {
 	if f.class >= 0 {
 		t.lists[f.class].remove(f)
 	}
-	delete(t.flows, f.key)
+	t.flows.remove(f, t.flows.hash(&f.key))
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)

@@ -700,6 +700,10 @@ type tlsStreamParser struct {
 	// otherHS: a handshake message other than ClientHello/ServerHello seen.
 	otherHS  bool
 	haveCert bool
+	// recBuf and hsBuf, when set, back the first Records and the
+	// Handshakes, so a TLSStreamParser needs no allocation for them.
+	recBuf *[8]Record
+	hsBuf  *[TLSMaxHandshakes]uint8
 }
 
 // ParseTLSStream parses one direction's reassembled bytes from the start of a
@@ -716,6 +720,61 @@ func ParseTLSStream(b []byte) (*TLSStream, error) {
 	return p.s, err
 }
 
+// TLSStreamParser parses one direction of a TLS session as its bytes
+// arrive: each call to Parse reads only the records completed since the
+// previous call, and returns what ParseTLSStream would return for the same
+// bytes. The zero value is ready to use. The TLSStream returned is the
+// parser's own, updated by each call; its Certificates alias the input of
+// the call that parsed them: copy them before that input is reused.
+type TLSStreamParser struct {
+	s   TLSStream
+	p   tlsStreamParser
+	err error  // the error that stopped parsing; returned by later calls
+	own []byte // the parser's copy of a handshake message split across calls
+	// The first records and the handshake types are kept here: a parser
+	// must not be copied once used.
+	recs [8]Record
+	hs   [TLSMaxHandshakes]uint8
+}
+
+// Parse parses b, the bytes of one direction from the start of the TLS
+// session. Each call's b must start with the bytes of the previous call
+// (the stream may only have grown); b may be a different slice.
+func (t *TLSStreamParser) Parse(b []byte) (*TLSStream, error) {
+	if t.p.s == nil {
+		t.p.s, t.p.recBuf, t.p.hsBuf = &t.s, &t.recs, &t.hs
+	}
+	if t.err != nil {
+		return &t.s, t.err
+	}
+	if len(b) < t.s.Consumed {
+		// Not the same stream: start again.
+		t.Reset()
+		t.p.s, t.p.recBuf, t.p.hsBuf = &t.s, &t.recs, &t.hs
+	}
+	t.s.Incomplete = false
+	if err := t.p.run(b); err != nil {
+		t.err = err
+		return &t.s, err
+	}
+	// A message continued in later records still points into b: keep a
+	// copy, as b may be gone by the next call. Appending to pending copies
+	// it again (its capacity equals its length), so the copy is never
+	// overwritten while a message refers to it.
+	if n := len(t.p.pending); n > 0 && (cap(t.own) == 0 || &t.p.pending[0] != &t.own[:1][0]) {
+		t.own = append(t.own[:0], t.p.pending...)
+		t.p.pending = t.own[:n:n]
+	}
+	return &t.s, nil
+}
+
+// Reset forgets the stream, so the parser can read another one. The
+// TLSStream returned before must no longer be used.
+func (t *TLSStreamParser) Reset() {
+	own := t.own[:0]
+	*t = TLSStreamParser{own: own}
+}
+
 func (p *tlsStreamParser) run(b []byte) error {
 	s := p.s
 	if len(b) > 0 && !LooksLikeTLS(b) {
@@ -723,7 +782,7 @@ func (p *tlsStreamParser) run(b []byte) error {
 			return tlsErr("record", ErrTLSNotTLS)
 		}
 	}
-	off := 0
+	off := s.Consumed
 	for {
 		rest := b[off:]
 		if len(rest) == 0 {
@@ -758,7 +817,11 @@ func (p *tlsStreamParser) run(b []byte) error {
 		s.RecordCount++
 		if len(s.Records) < TLSMaxRecords {
 			if s.Records == nil {
-				s.Records = make([]Record, 0, 8)
+				if p.recBuf != nil {
+					s.Records = p.recBuf[:0]
+				} else {
+					s.Records = make([]Record, 0, 8)
+				}
 			}
 			s.Records = append(s.Records, Record{Type: typ, Version: ver, Length: n})
 		}
@@ -898,6 +961,9 @@ func (p *tlsStreamParser) message(msg []byte) error {
 	s := p.s
 	typ := msg[0]
 	if len(s.Handshakes) < TLSMaxHandshakes {
+		if s.Handshakes == nil && p.hsBuf != nil {
+			s.Handshakes = p.hsBuf[:0]
+		}
 		s.Handshakes = append(s.Handshakes, typ)
 	}
 	switch typ {

@@ -10,7 +10,7 @@ import (
 
 // seedFlights returns real handshake bytes for fuzz seeds: crypto/tls
 // sessions of TLS 1.2, TLS 1.3 and with a HelloRetryRequest.
-func seedFlights(f *testing.F) [][]byte {
+func seedFlights(f testing.TB) [][]byte {
 	pki := newPKI(f)
 	var out [][]byte
 	for _, v := range []uint16{tls.VersionTLS12, 0} {
