@@ -101,14 +101,14 @@ func TestFlowIndexCollisions(t *testing.T) {
 func FuzzFlowIndex(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 0x81, 0x82, 4, 5, 0x84, 0x80})
 	f.Add([]byte{1, 3, 5, 7, 0x83, 9, 0x81, 11, 0x87, 3})
-	hash := func(k *flowKey) uint64 {
-		if k.a[0]&1 != 0 {
-			return uint64(k.a[0]%4)<<62 | uint64(k.a[0])
-		}
-		return hashKey(k)
-	}
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var x flowIndex
+		hash := func(k *flowKey) uint64 {
+			if k.a[0]&1 != 0 {
+				return uint64(k.a[0]%4)<<62 | uint64(k.a[0])
+			}
+			return x.hash(k)
+		}
 		ref := make(map[flowKey]*Flow)
 		for _, op := range ops {
 			var k flowKey
