@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"net/netip"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -58,6 +60,8 @@ type Parallel struct {
 	evq       chan *evBatch
 	judgeDone chan struct{}
 	wg        sync.WaitGroup
+
+	fault atomic.Bool // a worker faulted reading a mapped file that shrank
 
 	mu      sync.Mutex // guards what follows, and the judging engine's state
 	cond    *sync.Cond
@@ -391,72 +395,16 @@ func (p *Parallel) flushAll(final bool) {
 
 func (w *worker) run() {
 	defer w.p.wg.Done()
-	e := w.e
-	n := uint64(len(w.p.workers))
+	// Frames may lie in a mapped file: a fault there (the file shrank)
+	// is reported, and the rest of the batch skipped.
+	debug.SetPanicOnFault(true)
 	for b := range w.in {
 		w.reclaim()
-		for i := range b.ents {
-			ent := &b.ents[i]
-			w.idx = ent.idx
-			if ent.kind == entTick {
-				w.phase = 0
-				e.now, e.lastGC = max(e.now, ent.ts), ent.ts
-				e.table.expire(ent.ts)
-				e.judge.tick(ent.ts)
-				continue
-			}
-			shared := ent.kind == entShared
-			counts := !shared || w.id == 0 // a shared frame is counted once
-			link, frame, ts := ent.link, b.frame(ent), ent.ts
-			pk := &w.pkt
-			if err := e.dec.Decode(link, frame, pk); err != nil {
-				if counts {
-					switch err {
-					case decode.ErrNotIP:
-						w.rstats.NonIP++
-					case decode.ErrUnsupportedLink:
-						w.rstats.Unsupported++
-					default:
-						w.rstats.Undecodable++
-					}
-				}
-				continue
-			}
-			pk.WireLen = int(ent.wire)
-			if pk.Fragment {
-				// Shared: every worker reassembles every datagram, then
-				// keeps it only if its flow is its own.
-				if counts {
-					w.rstats.Fragments++
-				}
-				dg := e.frag.add(pk, ts)
-				if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
-					continue
-				}
-				e.frag.done.restore(pk)
-				link, frame = layers.LinkTypeRaw, dg
-				pk.WireLen = len(dg)
-				shared = true
-			}
-			if shared {
-				h, ok := pk.FlowHash()
-				if ok && h%n != uint64(w.id) || !ok && w.id != 0 {
-					continue
-				}
-			}
-			if pk.ProcLen == 0 && ent.proc >= 0 {
-				pk.ProcLen = uint8(copy(pk.ProcBuf[:], b.procs[ent.proc]))
-				pk.PID = ent.pid
-			}
-			w.phase = 1
-			e.table.idx = ent.idx
-			e.curLink, e.curFrame, e.curTS = link, frame, ts
-			e.Packet(pk, ts)
-		}
-		e.curFrame = nil
+		w.batch(b)
 		eb := &evBatch{w: w.id, events: w.events, upto: b.upto, stats: w.stats(), final: b.final}
 		w.events = nil
 		if b.final {
+			e := w.e
 			for c := range e.table.lists {
 				for f := e.table.lists[c].head; f != nil; f = f.next {
 					eb.rest[c] = append(eb.rest[c], f)
@@ -470,6 +418,79 @@ func (w *worker) run() {
 		if final {
 			return
 		}
+	}
+}
+
+// batch processes a batch's frames.
+func (w *worker) batch(b *batch) {
+	e := w.e
+	defer func() {
+		e.curFrame = nil
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			w.p.fault.Store(true)
+		}
+	}()
+	n := uint64(len(w.p.workers))
+	for i := range b.ents {
+		ent := &b.ents[i]
+		w.idx = ent.idx
+		if ent.kind == entTick {
+			w.phase = 0
+			e.now, e.lastGC = max(e.now, ent.ts), ent.ts
+			e.table.expire(ent.ts)
+			e.judge.tick(ent.ts)
+			continue
+		}
+		shared := ent.kind == entShared
+		counts := !shared || w.id == 0 // a shared frame is counted once
+		link, frame, ts := ent.link, b.frame(ent), ent.ts
+		pk := &w.pkt
+		if err := e.dec.Decode(link, frame, pk); err != nil {
+			if counts {
+				switch err {
+				case decode.ErrNotIP:
+					w.rstats.NonIP++
+				case decode.ErrUnsupportedLink:
+					w.rstats.Unsupported++
+				default:
+					w.rstats.Undecodable++
+				}
+			}
+			continue
+		}
+		pk.WireLen = int(ent.wire)
+		if pk.Fragment {
+			// Shared: every worker reassembles every datagram, then
+			// keeps it only if its flow is its own.
+			if counts {
+				w.rstats.Fragments++
+			}
+			dg := e.frag.add(pk, ts)
+			if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
+				continue
+			}
+			e.frag.done.restore(pk)
+			link, frame = layers.LinkTypeRaw, dg
+			pk.WireLen = len(dg)
+			shared = true
+		}
+		if shared {
+			h, ok := pk.FlowHash()
+			if ok && h%n != uint64(w.id) || !ok && w.id != 0 {
+				continue
+			}
+		}
+		if pk.ProcLen == 0 && ent.proc >= 0 {
+			pk.ProcLen = uint8(copy(pk.ProcBuf[:], b.procs[ent.proc]))
+			pk.PID = ent.pid
+		}
+		w.phase = 1
+		e.table.idx = ent.idx
+		e.curLink, e.curFrame, e.curTS = link, frame, ts
+		e.Packet(pk, ts)
 	}
 }
 
@@ -693,18 +714,29 @@ func mergeTouched(rest [][numClasses][]*Flow, c int) []*Flow {
 // snapshot returns the report so far: every packet read is processed and
 // judged first.
 func (p *Parallel) snapshot() *Report {
-	if p.ended {
-		return p.e.report()
-	}
-	p.start()
-	p.flushAll(false)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.done < p.idx {
-		p.cond.Wait()
+	p.sync()
+	if !p.ended {
+		p.mu.Lock()
+		defer p.mu.Unlock()
 	}
 	return p.e.report()
 }
+
+// sync returns once every packet read so far is processed and judged.
+func (p *Parallel) sync() {
+	if p.ended || !p.started {
+		return
+	}
+	p.flushAll(false)
+	p.mu.Lock()
+	for p.done < p.idx {
+		p.cond.Wait()
+	}
+	p.mu.Unlock()
+}
+
+// takeFault reports (once) whether a worker faulted since the last call.
+func (p *Parallel) takeFault() bool { return p.fault.Swap(false) }
 
 // mergedStats adds the workers' counters to the reader's. Callers hold
 // p.mu or have stopped the workers.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"orchard/analyzer/capture"
 )
@@ -34,6 +35,25 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	}
 	defer f.Close()
 	defer func() { e.chunk = nil }()
+	if f.Mapped() {
+		// A mapped file that shrinks under us faults where its lost pages
+		// are read, here or in a worker: an error for this file, not a crash.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(interface{ Addr() uintptr }); !ok {
+					panic(r)
+				}
+				warning, err = "", changedErr(name, f)
+			}
+			if e.par != nil {
+				e.par.sync()
+				if e.par.takeFault() && err == nil {
+					warning, err = "", changedErr(name, f)
+				}
+			}
+		}()
+	}
 	var p capture.Packet
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {
@@ -67,4 +87,8 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 		progress(name, f.InputOffset(), f.Size())
 	}
 	return "", nil
+}
+
+func changedErr(name string, f *capture.File) error {
+	return fmt.Errorf("%s: the file changed while being read (after %d packets)", name, f.Packets())
 }

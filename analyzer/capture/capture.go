@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -118,7 +119,8 @@ type File struct {
 	in     *countReader // bytes of the underlying file
 	out    *countReader // bytes of the decompressed stream
 	br     *bufio.Reader
-	cr     *chunkReader // pcap records, after the file header
+	cr     records  // pcap records, after the file header
+	mapped *mapping // the file, when mapped
 	gz     *gzip.Reader
 	ahead  *readAhead
 
@@ -147,6 +149,12 @@ func Open(name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f, err := openMappedPcap(name, fh); f != nil || err != nil {
+		if err != nil {
+			fh.Close()
+		}
+		return f, err
+	}
 	f, err := OpenReader(name, fh)
 	if err != nil {
 		fh.Close()
@@ -155,6 +163,32 @@ func Open(name string) (*File, error) {
 	f.closer = fh
 	return f, nil
 }
+
+// openMappedPcap opens a large pcap file by mapping it; it returns nil
+// and no error for anything else, which the caller reads.
+func openMappedPcap(name string, fh *os.File) (*File, error) {
+	m := openMapped(fh)
+	if m == nil {
+		return nil, nil
+	}
+	mm := m.mm
+	v := beUint32(mm[:4])
+	if v != 0xa1b2c3d4 && v != 0xa1b23c4d && v != 0xd4c3b2a1 && v != 0x4d3cb2a1 {
+		m.release()
+		return nil, nil
+	}
+	f := &File{name: name, size: int64(len(mm)), closer: fh, mapped: m}
+	f.br = bufio.NewReaderSize(bytes.NewReader(mm[:24]), 64)
+	if err := f.openPcap(v == 0xa1b2c3d4 || v == 0xa1b23c4d, v == 0xa1b23c4d || v == 0x4d3cb2a1); err != nil {
+		m.release()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Mapped reports whether the file is mapped into memory (see Chunk): a
+// file that shrinks while mapped faults where its lost pages are read.
+func (f *File) Mapped() bool { return f.mapped != nil }
 
 // OpenReader reads a capture from r; name is used in errors. Close does not
 // close r. Size is known when r is an *os.File on a regular file.
@@ -244,8 +278,12 @@ func (f *File) openPcap(bigEndian, nanos bool) error {
 	f.linkType = r.LinkType()
 	// Records are read into chunks from here on, starting with what the
 	// read buffer holds.
-	rest, _ := f.br.Peek(f.br.Buffered())
-	f.cr = newChunkReader(f.out, rest)
+	if f.mapped != nil {
+		f.cr = newMapReader(f.mapped, 24)
+	} else {
+		rest, _ := f.br.Peek(f.br.Buffered())
+		f.cr = newChunkReader(f.out, rest, 24)
+	}
 	f.br = nil
 	return nil
 }
@@ -272,14 +310,19 @@ func (f *File) Packets() int64 { return f.packets }
 // Offset returns the bytes consumed of the decompressed stream.
 func (f *File) Offset() int64 {
 	if f.cr != nil {
-		return 24 + f.cr.offset()
+		return f.cr.offset()
 	}
 	return f.out.n.Load() - int64(f.br.Buffered())
 }
 
 // InputOffset returns the bytes read from the underlying file (compressed
 // bytes for gzip), for a progress bar against Size.
-func (f *File) InputOffset() int64 { return f.in.n.Load() }
+func (f *File) InputOffset() int64 {
+	if f.mapped != nil {
+		return f.cr.offset()
+	}
+	return f.in.n.Load()
+}
 
 // Size returns the size of the underlying file, or -1 for pipes and stdin.
 func (f *File) Size() int64 { return f.size }
@@ -290,6 +333,7 @@ func (f *File) Close() error {
 	f.done = true
 	if f.cr != nil {
 		f.cr.close()
+		f.cr = nil
 	}
 	var err error
 	switch {
@@ -358,7 +402,8 @@ func (f *File) pcapNext(p *Packet) error {
 		return err
 	}
 	f.fillPcap(p, rec)
-	p.Chunk, p.ChunkOff = f.cr.cur, f.cr.pos+16
+	c, off := f.cr.at()
+	p.Chunk, p.ChunkOff = c, off+16
 	f.cr.discard(len(rec))
 	f.packets++
 	return nil

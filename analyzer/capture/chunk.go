@@ -21,7 +21,11 @@ const chunkPool = 64
 type Chunk struct {
 	buf  []byte
 	refs atomic.Int32
-	pool chan *Chunk
+	pool chan *Chunk // a read chunk goes back here
+	// A window of a mapped file (buf is the whole mapping): its pages
+	// are handed back to the kernel when nobody holds it.
+	m   *mapping
+	win []byte
 }
 
 // Retain holds the chunk: its bytes stay as they are until Release.
@@ -29,16 +33,37 @@ func (c *Chunk) Retain() { c.refs.Add(1) }
 
 // Release lets go of the chunk; the last holder gives it back for reuse.
 func (c *Chunk) Release() {
-	if c.refs.Add(-1) == 0 {
-		select {
-		case c.pool <- c:
-		default: // enough idle ones: let the garbage collector have it
-		}
+	if c.refs.Add(-1) != 0 {
+		return
+	}
+	if c.m != nil {
+		dropPages(c.win)
+		c.m.release()
+		return
+	}
+	select {
+	case c.pool <- c:
+	default: // enough idle ones: let the garbage collector have it
 	}
 }
 
 // Bytes returns the chunk's buffer (packets' Data are slices of it).
 func (c *Chunk) Bytes() []byte { return c.buf }
+
+// records is where pcap records come from: a stream read into chunks, or
+// a mapped file.
+type records interface {
+	// peek returns the next n bytes without consuming them, or fewer and
+	// the error that ended the input.
+	peek(n int) ([]byte, error)
+	// discard consumes n bytes, which peek returned.
+	discard(n int)
+	// offset is the input offset of the next unread byte.
+	offset() int64
+	// at returns the chunk holding the next unread byte, and its offset there.
+	at() (*Chunk, int)
+	close()
+}
 
 // chunkReader reads a stream into chunks, keeping whole records in one.
 type chunkReader struct {
@@ -52,8 +77,10 @@ type chunkReader struct {
 	idle int   // reads in a row that returned nothing
 }
 
-func newChunkReader(r io.Reader, first []byte) *chunkReader {
-	cr := &chunkReader{r: r, pool: make(chan *Chunk, chunkPool)}
+// newChunkReader reads r, which starts at input offset base with the
+// bytes already read in first.
+func newChunkReader(r io.Reader, first []byte, base int64) *chunkReader {
+	cr := &chunkReader{r: r, pool: make(chan *Chunk, chunkPool), base: base}
 	cr.cur = cr.get()
 	cr.end = copy(cr.cur.buf, first)
 	return cr
@@ -70,11 +97,8 @@ func (cr *chunkReader) get() *Chunk {
 	return c
 }
 
-// offset is the stream offset of the next unread byte.
 func (cr *chunkReader) offset() int64 { return cr.base + int64(cr.pos) }
 
-// peek returns the next n bytes (n <= chunkSize) without consuming them,
-// or fewer and the error that ended the stream.
 func (cr *chunkReader) peek(n int) ([]byte, error) {
 	for cr.end-cr.pos < n {
 		if cr.err != nil {
@@ -106,10 +130,10 @@ func (cr *chunkReader) peek(n int) ([]byte, error) {
 	return cr.cur.buf[cr.pos : cr.pos+n], nil
 }
 
-// discard consumes n bytes, which peek returned.
 func (cr *chunkReader) discard(n int) { cr.pos += n }
 
-// close lets go of the current chunk.
+func (cr *chunkReader) at() (*Chunk, int) { return cr.cur, cr.pos }
+
 func (cr *chunkReader) close() {
 	if cr.cur != nil {
 		cr.cur.Release()

@@ -7,6 +7,40 @@ import (
 	"orchard/analyzer/capture"
 )
 
+// readHolding reads every packet of f, holding the chunk of every k-th
+// (k 0: none), checks that Data lies at ChunkOff, and returns the held
+// packets and the distinct chunks seen.
+func readHolding(t *testing.T, f *capture.File, k int) ([][]byte, []*capture.Chunk, map[*capture.Chunk]bool) {
+	t.Helper()
+	var p capture.Packet
+	var data [][]byte
+	var held []*capture.Chunk
+	seen := map[*capture.Chunk]bool{}
+	for i := 0; f.Next(&p) == nil; i++ {
+		if p.Chunk == nil || &p.Chunk.Bytes()[p.ChunkOff] != &p.Data[0] {
+			t.Fatalf("packet %d: no chunk, or Data not at ChunkOff", i)
+		}
+		seen[p.Chunk] = true
+		if k > 0 && i%k == 0 {
+			p.Chunk.Retain()
+			data, held = append(data, p.Data), append(held, p.Chunk)
+		}
+	}
+	return data, held, seen
+}
+
+// checkHeld checks that held packets kept their bytes (frames fr, every
+// k-th held), then lets go of them.
+func checkHeld(t *testing.T, data [][]byte, held []*capture.Chunk, fr [][]byte, k int) {
+	t.Helper()
+	for j, d := range data {
+		if !bytes.Equal(d, fr[k*j]) {
+			t.Fatalf("held packet %d changed", k*j)
+		}
+		held[j].Release()
+	}
+}
+
 // Packets of a pcap file keep their bytes for as long as their chunk is
 // held, across many later reads and chunks; chunks nobody holds are reused.
 func TestChunksHeld(t *testing.T) {
@@ -17,32 +51,8 @@ func TestChunksHeld(t *testing.T) {
 	raw := pcapBytes(t, false, fr)
 	f := openBytes(t, raw)
 	defer f.Close()
-	var p capture.Packet
-	type held struct {
-		data []byte
-		c    *capture.Chunk
-	}
-	var keep []held
-	seen := map[*capture.Chunk]bool{}
-	for i := 0; f.Next(&p) == nil; i++ {
-		if p.Chunk == nil {
-			t.Fatal("pcap packet without a chunk")
-		}
-		seen[p.Chunk] = true
-		if &p.Chunk.Bytes()[p.ChunkOff] != &p.Data[0] {
-			t.Fatalf("packet %d: Data is not at ChunkOff", i)
-		}
-		if i%3 == 0 { // hold every third packet
-			p.Chunk.Retain()
-			keep = append(keep, held{p.Data, p.Chunk})
-		}
-	}
-	for j, h := range keep {
-		if !bytes.Equal(h.data, fr[3*j]) {
-			t.Fatalf("held packet %d changed", 3*j)
-		}
-		h.c.Release()
-	}
+	data, held, seen := readHolding(t, f, 3)
+	checkHeld(t, data, held, fr, 3)
 	if len(seen) < 8 {
 		t.Errorf("%d chunks for %d bytes", len(seen), len(raw))
 	}
@@ -50,11 +60,7 @@ func TestChunksHeld(t *testing.T) {
 	// Nobody holding: a second file's chunks come round again.
 	f2 := openBytes(t, raw)
 	defer f2.Close()
-	seen = map[*capture.Chunk]bool{}
-	for f2.Next(&p) == nil {
-		seen[p.Chunk] = true
-	}
-	if len(seen) > 3 {
+	if _, _, seen := readHolding(t, f2, 0); len(seen) > 3 {
 		t.Errorf("%d distinct chunks when none is held, want them reused", len(seen))
 	}
 }

@@ -1,0 +1,108 @@
+package capture
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"sync/atomic"
+)
+
+// Uncompressed pcap files of at least minMapSize bytes are mapped into
+// memory and their records read in place: no read copies. The mapping is
+// cut into windows of mapWindow bytes; a window's pages go back to the
+// kernel as soon as nobody holds it (the file moved past it and no worker
+// holds a packet of it), so the resident size stays flat whatever the
+// file's size. A file that shrinks while mapped faults on the next read of
+// a lost page: the reader and workers turn that fault into an error
+// (runtime/debug.SetPanicOnFault).
+const (
+	minMapSize = 1 << 20
+	maxMapSize = 1 << 40
+	mapWindow  = 4 << 20
+)
+
+// mapping is a mapped file, unmapped when the file and every window let go.
+type mapping struct {
+	mm   []byte
+	refs atomic.Int32
+}
+
+func (m *mapping) release() {
+	if m.refs.Add(-1) == 0 {
+		_ = unmapFile(m.mm)
+	}
+}
+
+// mapReader reads the records of a mapped pcap file, after its header.
+type mapReader struct {
+	m    *mapping
+	data []byte // the records: the mapping after the file header
+	base int64  // the file offset of data[0]
+	pos  int
+	cur  *Chunk // the window holding pos
+	end  int    // the end of cur's window in data
+}
+
+// openMapped maps a large regular file, or returns nil (small files,
+// 32-bit address spaces, or a failed mmap: the caller reads instead).
+func openMapped(fh *os.File) *mapping {
+	st, err := fh.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() < minMapSize || st.Size() > maxMapSize || strconv.IntSize < 64 {
+		return nil
+	}
+	mm := mapFile(fh, st.Size())
+	if mm == nil {
+		return nil
+	}
+	m := &mapping{mm: mm}
+	m.refs.Store(1) // the file's hold
+	return m
+}
+
+func newMapReader(m *mapping, base int) *mapReader {
+	mr := &mapReader{m: m, data: m.mm[base:], base: int64(base)}
+	mr.window()
+	return mr
+}
+
+// window makes cur the window holding pos, letting go of the previous
+// one. Windows are aligned in the file (so on pages), not in the records.
+func (mr *mapReader) window() {
+	abs := int(mr.base) + mr.pos
+	start := abs &^ (mapWindow - 1)
+	end := min(start+mapWindow, len(mr.m.mm))
+	c := &Chunk{buf: mr.data, m: mr.m, win: mr.m.mm[start:end]}
+	c.refs.Store(1)
+	mr.m.refs.Add(1)
+	if mr.cur != nil {
+		mr.cur.Release()
+	}
+	mr.cur, mr.end = c, end-int(mr.base)
+}
+
+func (mr *mapReader) peek(n int) ([]byte, error) {
+	rest := mr.data[mr.pos:]
+	if len(rest) < n {
+		return rest, io.EOF
+	}
+	return rest[:n], nil
+}
+
+func (mr *mapReader) discard(n int) {
+	mr.pos += n
+	if mr.pos >= mr.end && mr.pos < len(mr.data) {
+		mr.window()
+	}
+}
+
+func (mr *mapReader) offset() int64 { return mr.base + int64(mr.pos) }
+
+func (mr *mapReader) at() (*Chunk, int) { return mr.cur, mr.pos }
+
+func (mr *mapReader) close() {
+	if mr.cur != nil {
+		mr.cur.Release()
+		mr.cur = nil
+	}
+	mr.m.release()
+}

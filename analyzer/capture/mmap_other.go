@@ -1,0 +1,12 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd)
+
+package capture
+
+import "os"
+
+// mapFile does not map files here: they are read.
+func mapFile(*os.File, int64) []byte { return nil }
+
+func dropPages([]byte) {}
+
+func unmapFile([]byte) error { return nil }
