@@ -81,6 +81,11 @@ func (mr *mapReader) window() {
 }
 
 func (mr *mapReader) peek(n int) ([]byte, error) {
+	// Move to the next window only now: the caller is done with the
+	// packet before (Data is valid until the next call to Next).
+	if mr.pos >= mr.end && mr.pos < len(mr.data) {
+		mr.window()
+	}
 	rest := mr.data[mr.pos:]
 	if len(rest) < n {
 		return rest, io.EOF
@@ -88,12 +93,7 @@ func (mr *mapReader) peek(n int) ([]byte, error) {
 	return rest[:n], nil
 }
 
-func (mr *mapReader) discard(n int) {
-	mr.pos += n
-	if mr.pos >= mr.end && mr.pos < len(mr.data) {
-		mr.window()
-	}
-}
+func (mr *mapReader) discard(n int) { mr.pos += n }
 
 func (mr *mapReader) offset() int64 { return mr.base + int64(mr.pos) }
 
