@@ -114,7 +114,7 @@ func ipv4Hash(b []byte) (uint64, HashKind) {
 	proto := b[9]
 	switch proto {
 	case ProtoTCP, ProtoUDP:
-	case ProtoICMP:
+	case ProtoICMP, ProtoICMPv6: // the decoder takes either in IPv4
 		return 0, HashDecode
 	default:
 		return 0, HashNone

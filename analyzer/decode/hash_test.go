@@ -139,3 +139,19 @@ func BenchmarkFrameHash(b *testing.B) {
 		decode.FrameHash(layers.LinkTypeEthernet, frame)
 	}
 }
+
+// FuzzFrameHash: on any bytes and link type, FrameHash never panics and
+// agrees with the decoder (checkHash).
+func FuzzFrameHash(f *testing.F) {
+	s4, s6 := tcp4(), tcp6()
+	f.Add(uint16(layers.LinkTypeEthernet), s4.Ethernet(mac1, mac2, 7))
+	f.Add(uint16(layers.LinkTypeEthernet), s6.Ethernet(mac1, mac2))
+	f.Add(uint16(layers.LinkTypeLinuxSLL2), s4.SLL2())
+	f.Add(uint16(layers.LinkTypeRaw), udp4().Raw())
+	f.Add(uint16(decode.LinkTypePKTAP), s6.PKTAP("apsd", 1))
+	f.Add(uint16(layers.LinkTypeRaw), capgen.ICMPUnreachable{Src: v4b, Dst: v4a, Code: 3, Quote: s4.IP()}.Raw())
+	d := decode.NewDecoder()
+	f.Fuzz(func(t *testing.T, link uint16, b []byte) {
+		checkHash(t, "fuzz", d, layers.LinkType(link), b)
+	})
+}
