@@ -37,7 +37,7 @@ func (c *Chunk) Release() {
 		return
 	}
 	if c.m != nil {
-		dropPages(c.win)
+		c.m.queue(c.win, false)
 		c.m.release()
 		return
 	}

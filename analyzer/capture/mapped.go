@@ -12,24 +12,59 @@ import (
 // cut into windows of mapWindow bytes; a window's pages go back to the
 // kernel as soon as nobody holds it (the file moved past it and no worker
 // holds a packet of it), so the resident size stays flat whatever the
-// file's size. A file that shrinks while mapped faults on the next read of
-// a lost page: the reader and workers turn that fault into an error
-// (runtime/debug.SetPanicOnFault).
+// file's size. The page work — mapping in the window after the one being
+// read (MADV_POPULATE_READ, one call rather than a fault per page) and
+// handing back released ones — runs on a goroutine of its own, in order,
+// off the reader's path. A file that shrinks while mapped faults on the
+// next read of a lost page: the reader and workers turn that fault into
+// an error (runtime/debug.SetPanicOnFault).
 const (
 	minMapSize = 1 << 20
 	maxMapSize = 1 << 40
 	mapWindow  = 4 << 20
 )
 
-// mapping is a mapped file, unmapped when the file and every window let go.
+// mapping is a mapped file, unmapped when the file, every window and
+// every page operation let go.
 type mapping struct {
 	mm   []byte
 	refs atomic.Int32
+	ops  chan pageOp
+}
+
+// pageOp is page work on part of the mapping.
+type pageOp struct {
+	b        []byte
+	populate bool // map in; else hand back
 }
 
 func (m *mapping) release() {
 	if m.refs.Add(-1) == 0 {
 		_ = unmapFile(m.mm)
+		close(m.ops) // nobody holds it: nobody can queue more
+	}
+}
+
+// queue hands page work to the mapping's goroutine, which holds the
+// mapping until it is done.
+func (m *mapping) queue(b []byte, populate bool) {
+	if len(b) == 0 {
+		return
+	}
+	m.refs.Add(1)
+	m.ops <- pageOp{b, populate}
+}
+
+// pages does the page work, in the order it was queued: a window is
+// always mapped in before it is handed back.
+func (m *mapping) pages() {
+	for op := range m.ops {
+		if op.populate {
+			populate(op.b)
+		} else {
+			dropPages(op.b)
+		}
+		m.release()
 	}
 }
 
@@ -54,8 +89,9 @@ func openMapped(fh *os.File) *mapping {
 	if mm == nil {
 		return nil
 	}
-	m := &mapping{mm: mm}
+	m := &mapping{mm: mm, ops: make(chan pageOp, 64)}
 	m.refs.Store(1) // the file's hold
+	go m.pages()
 	return m
 }
 
@@ -74,6 +110,10 @@ func (mr *mapReader) window() {
 	c := &Chunk{buf: mr.data, m: mr.m, win: mr.m.mm[start:end]}
 	c.refs.Store(1)
 	mr.m.refs.Add(1)
+	if mr.cur == nil {
+		mr.m.queue(c.win, true)
+	}
+	mr.m.queue(mr.m.mm[end:min(end+mapWindow, len(mr.m.mm))], true) // the next one
 	if mr.cur != nil {
 		mr.cur.Release()
 	}
