@@ -144,10 +144,6 @@ func New(cfg Config) (*Engine, error) {
 	e.table.pool.budget = cfg.BufferBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
-	// Parsing the trust anchors takes tens of milliseconds once per
-	// process: start now, beside the reading, rather than at the first
-	// certificate chain.
-	go loadTrust()
 	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
 	if cfg.Workers > 1 {
 		e.par = newParallel(e, cfg.Workers)

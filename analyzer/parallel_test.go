@@ -3,8 +3,10 @@ package analyzer_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
+	"orchard/analyzer/capture/capgen"
 	"orchard/internal/sharedtest"
 )
 
@@ -177,4 +180,88 @@ func TestParallelIdle(t *testing.T) {
 	if got := run(2); !bytes.Equal(got, want) {
 		t.Errorf("after Idle, 2 workers' snapshot differs:\n%s", firstDiff(string(got), string(want)))
 	}
+}
+
+// fuzzFrames splits fuzz input into frames: a link-type selector byte, a
+// length byte, then that many bytes (the rest at the end).
+func fuzzFrames(data []byte, fn func(link layers.LinkType, frame []byte)) {
+	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL2, 258}
+	for len(data) >= 2 {
+		link, n := links[int(data[0])%len(links)], int(data[1])
+		data = data[2:]
+		if n > len(data) || n == 0 {
+			n = len(data)
+		}
+		if n > 0 {
+			fn(link, data[:n])
+		}
+		data = data[n:]
+	}
+}
+
+// FuzzWorkersAgree: whatever the frames, several workers report exactly
+// what one does (the fast flow hash, the shared frames and the ordered
+// merge must never send a packet to the wrong worker or an event out of
+// order).
+func FuzzWorkersAgree(f *testing.F) {
+	f.Add(fuzzSeed())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		var reports [2][]byte
+		for i, workers := range []int{1, 3} {
+			sink := &evSink{}
+			e, err := analyzer.New(analyzer.Config{Workers: workers, Sink: sink, AllHosts: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := int64(1_700_000_000e9)
+			fuzzFrames(data, func(link layers.LinkType, frame []byte) {
+				ts += int64(frame[0]) * 1e8 // up to 25 s apart: idle expiry too
+				e.FrameNS(link, frame, ts, len(frame))
+			})
+			r := e.Finish()
+			r.Capture.Stats.PeakFlows = 0
+			b, _ := json.Marshal(r)
+			reports[i] = append(b, sink.buf.Bytes()...)
+		}
+		if !bytes.Equal(reports[0], reports[1]) {
+			t.Fatalf("3 workers differ from 1:\n%s\n%s", reports[0], reports[1])
+		}
+	})
+}
+
+// fuzzSeed is a short exchange in fuzzFrames form: a TCP handshake to an
+// Apple push address, the client's reset, a SYN and the ICMP unreachable
+// quoting it, a DNS answer and an IPv4 datagram in two fragments.
+func fuzzSeed() []byte {
+	c, s := netip.MustParseAddr("192.168.1.20"), netip.MustParseAddr("17.57.144.10")
+	syn := capgen.TCP{Src: c, Dst: s, SrcPort: 50000, DstPort: 5223, Flags: capgen.SYN, Seq: 1}
+	blocked := capgen.TCP{Src: c, Dst: s, SrcPort: 50001, DstPort: 443, Flags: capgen.SYN}
+	frames := [][]byte{
+		syn.Raw(),
+		blocked.Raw(),
+		capgen.TCP{Src: s, Dst: c, SrcPort: 5223, DstPort: 50000, Flags: capgen.SYN | capgen.ACK, Seq: 9, Ack: 2}.Raw(),
+		capgen.TCP{Src: c, Dst: s, SrcPort: 50000, DstPort: 5223, Flags: capgen.RST, Seq: 2}.Raw(),
+		capgen.ICMPUnreachable{Src: netip.MustParseAddr("10.0.0.1"), Dst: c, Code: 13, Quote: blocked.IP()}.Raw(),
+		capgen.UDP{Src: netip.MustParseAddr("192.168.1.1"), Dst: c, SrcPort: 53, DstPort: 40000,
+			Payload: []byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 4, 'm', 'e', 's', 'u', 5, 'a', 'p', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
+				0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 17, 253, 1, 2}}.Raw(),
+	}
+	big := capgen.UDP{Src: c, Dst: s, SrcPort: 123, DstPort: 123, Payload: make([]byte, 120)}.Raw()
+	hdr := append([]byte(nil), big[:20]...)
+	f1 := append(append([]byte(nil), hdr...), big[20:84]...)
+	binary.BigEndian.PutUint16(f1[2:], uint16(len(f1)))
+	binary.BigEndian.PutUint16(f1[6:], 0x2000)
+	f2 := append(append([]byte(nil), hdr...), big[84:]...)
+	binary.BigEndian.PutUint16(f2[2:], uint16(len(f2)))
+	binary.BigEndian.PutUint16(f2[6:], 64/8)
+	frames = append(frames, f1, f2)
+	var out []byte
+	for _, fr := range frames {
+		out = append(out, 1, byte(len(fr)))
+		out = append(out, fr...)
+	}
+	return out
 }
