@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -11,36 +10,52 @@ import (
 	"testing"
 )
 
-// A packet's window is held until the next call to Next, also for the
-// last packet starting in a window: releasing it earlier hands its pages
-// back while the caller still reads them (they fault in again, and stay).
-func TestMappedWindowHeldUntilNext(t *testing.T) {
-	var b bytes.Buffer
+// openSynthetic writes a pcap file of at least size bytes of records with
+// n-byte frames into a temporary folder and opens it; it skips the test
+// where files are not mapped.
+func openSynthetic(t *testing.T, n, size int) *File {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "synthetic.pcap")
+	fh, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(fh, 1<<20)
 	hdr := make([]byte, 24)
 	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
 	binary.LittleEndian.PutUint16(hdr[4:], 2)
 	binary.LittleEndian.PutUint16(hdr[6:], 4)
 	binary.LittleEndian.PutUint32(hdr[16:], 65535)
 	binary.LittleEndian.PutUint32(hdr[20:], 1)
-	b.Write(hdr)
-	rec := make([]byte, 16+1000)
-	binary.LittleEndian.PutUint32(rec[8:], 1000)
-	binary.LittleEndian.PutUint32(rec[12:], 1000)
-	for b.Len() < 3*mapWindow {
-		b.Write(rec)
+	w.Write(hdr)
+	rec := make([]byte, 16+n)
+	binary.LittleEndian.PutUint32(rec[8:], uint32(n))
+	binary.LittleEndian.PutUint32(rec[12:], uint32(n))
+	for written := len(hdr); written < size; written += len(rec) {
+		w.Write(rec)
 	}
-	name := filepath.Join(t.TempDir(), "w.pcap")
-	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fh.Close(); err != nil {
 		t.Fatal(err)
 	}
 	f, err := Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	if !f.Mapped() {
 		t.Skip("files are not mapped on this system")
 	}
+	return f
+}
+
+// A packet's window is held until the next call to Next, also for the
+// last packet starting in a window: releasing it earlier hands its pages
+// back while the caller still reads them (they fault in again, and stay).
+func TestMappedWindowHeldUntilNext(t *testing.T) {
+	f := openSynthetic(t, 1000, 3*mapWindow)
 	var p Packet
 	windows := 0
 	var last *Chunk
@@ -80,37 +95,7 @@ func TestMappedResidentFlat(t *testing.T) {
 	if testing.Short() || rssFile() < 0 {
 		t.Skip("short, or no /proc/self/status")
 	}
-	name := filepath.Join(t.TempDir(), "big.pcap")
-	fh, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(fh, 1<<20)
-	hdr := make([]byte, 24)
-	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(hdr[4:], 2)
-	binary.LittleEndian.PutUint16(hdr[6:], 4)
-	binary.LittleEndian.PutUint32(hdr[16:], 65535)
-	binary.LittleEndian.PutUint32(hdr[20:], 1)
-	w.Write(hdr)
-	rec := make([]byte, 16+1450)
-	binary.LittleEndian.PutUint32(rec[8:], 1450)
-	binary.LittleEndian.PutUint32(rec[12:], 1450)
-	for n := 24; n < 96<<20; n += len(rec) {
-		w.Write(rec)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	fh.Close()
-	f, err := Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if !f.Mapped() {
-		t.Skip("files are not mapped on this system")
-	}
+	f := openSynthetic(t, 1450, 96<<20)
 	base, peak := rssFile(), 0
 	var p Packet
 	var sum byte
