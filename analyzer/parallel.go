@@ -20,7 +20,10 @@ import (
 // packet counters and the engine's clock (the latest capture time), finds
 // the frame's flow hash from its raw bytes (decode.FrameHash: a few
 // nanoseconds, symmetric, so both directions of a flow land together),
-// and copies the frame into the batch of the worker that owns the flow.
+// and adds the frame to the batch of the worker that owns the flow: in
+// place when it lies in a chunk of the capture reader's (a pcap file's
+// read buffer or mapped window, which the batch then holds), copied
+// otherwise (pcapng, live capture).
 // Frames the fast path cannot place — ICMP errors, IP fragments, IPv6
 // extension headers, tunnels — go to every worker: each decodes them,
 // reassembles fragments (so every worker holds the same reassembly

@@ -12,12 +12,13 @@ const chunkSize = 1 << 20
 // chunkPool bounds the idle chunks a file keeps for reuse.
 const chunkPool = 64
 
-// A Chunk is a buffer of whole pcap records read from a file: the Data of
-// the packets read from it point into it. The file holds it while reading
-// from it; anyone who keeps a packet's Data past the next call to Next
-// (a reader handing frames to other goroutines) holds it with Retain and
-// lets go with Release, and the file reuses the buffer only once nobody
-// holds it. This spares a copy of every packet.
+// A Chunk is where the Data of a pcap file's packets lie: a buffer of
+// whole records read from the file, or a window of a mapped file. The
+// file holds it while reading from it; anyone who keeps a packet's Data
+// past the next call to Next (a reader handing frames to other
+// goroutines) holds it with Retain and lets go with Release. Only once
+// nobody holds it is a buffer reused, or a window's pages handed back.
+// This spares a copy of every packet.
 type Chunk struct {
 	buf  []byte
 	refs atomic.Int32
