@@ -210,7 +210,8 @@ type worker struct {
 	p      *Parallel
 	e      *Engine
 	in     chan *batch
-	back   chan []*Flow // judged flows, for reuse
+	back   chan []*Flow  // judged flows, for reuse
+	spare  chan []pevent // event lists the judge has copied, for reuse
 	events []pevent
 	idx    uint64
 	phase  uint8
@@ -233,7 +234,7 @@ func newParallel(e *Engine, n int) *Parallel {
 		if err != nil {
 			panic(err) // unreachable: the catalog is set
 		}
-		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4)}
+		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1)}
 		we.w = w
 		p.workers = append(p.workers, w)
 	}
@@ -253,7 +254,9 @@ func newParallel(e *Engine, n int) *Parallel {
 }
 
 func newBatch() *batch {
-	return &batch{ents: make([]batchEntry, 0, batchSize+8), buf: make([]byte, 0, batchBytes+64<<10)}
+	// buf grows only for frames that are copied (pcapng, live capture):
+	// those of pcap files stay in the reader's chunks.
+	return &batch{ents: make([]batchEntry, 0, batchSize+8)}
 }
 
 // setRecorder lets the workers keep packets of open flows for evidence.
@@ -406,6 +409,10 @@ func (w *worker) run() {
 		w.batch(b)
 		eb := &evBatch{w: w.id, events: w.events, upto: b.upto, stats: w.stats(), final: b.final}
 		w.events = nil
+		select {
+		case w.events = <-w.spare:
+		default:
+		}
 		if b.final {
 			e := w.e
 			for c := range e.table.lists {
@@ -569,6 +576,13 @@ func (p *Parallel) judgeLoop() {
 			q.ev, q.head = q.ev[:0], 0
 		}
 		q.ev = append(q.ev, eb.events...)
+		if cap(eb.events) > 0 && cap(eb.events) <= 4*batchSize {
+			clear(eb.events)
+			select {
+			case p.workers[eb.w].spare <- eb.events[:0]:
+			default:
+			}
+		}
 		p.marks[eb.w] = eb.upto
 		p.wstats[eb.w] = eb.stats
 		if eb.final {
