@@ -11,18 +11,12 @@ const maxPendingQueries = 32
 
 // dnsMessage handles one DNS message seen on flow f in direction dir.
 func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
-	var m *dissect.DNSMessage
-	var err error
-	if e.w == nil {
-		// Nothing keeps the message past this call: decode into the
-		// judge's, reusing its slices. A worker hands responses to its
-		// Parallel's judge, so each needs its own.
-		m = &e.judge.dnsScratch
-		err = m.Decode(b)
-	} else {
-		m, err = dissect.ParseDNS(b)
-	}
-	if m == nil || len(m.Questions) == 0 && err != nil {
+	// Nothing keeps the message past this call: decode into the judge's,
+	// reusing its slices (a worker hands a copy of a response to its
+	// Parallel's judge).
+	m := &e.judge.dnsScratch
+	err := m.Decode(b)
+	if len(m.Questions) == 0 && err != nil {
 		e.stats.Malformed++
 		return
 	}

@@ -74,7 +74,7 @@ type judge struct {
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
 	untracked uint64
-	// dnsScratch is decoded into by a single-threaded engine's dnsMessage.
+	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
 	dnsScratch dissect.DNSMessage
 }
 

@@ -210,8 +210,9 @@ type worker struct {
 	p      *Parallel
 	e      *Engine
 	in     chan *batch
-	back   chan []*Flow  // judged flows, for reuse
-	spare  chan []pevent // event lists the judge has copied, for reuse
+	back   chan []*Flow             // judged flows, for reuse
+	spare  chan []pevent            // event lists the judge has copied, for reuse
+	dnsMsg chan *dissect.DNSMessage // DNS messages the judge is done with, for reuse
 	events []pevent
 	idx    uint64
 	phase  uint8
@@ -234,7 +235,7 @@ func newParallel(e *Engine, n int) *Parallel {
 		if err != nil {
 			panic(err) // unreachable: the catalog is set
 		}
-		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1)}
+		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
 		we.w = w
 		p.workers = append(p.workers, w)
 	}
@@ -545,9 +546,17 @@ func (w *worker) reclaim() {
 
 // dnsAnswer hands a DNS response to the judge.
 func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *dissect.DNSMessage, ts int64, proto string) {
+	// m is the worker's scratch message: the judge gets a copy.
+	var own *dissect.DNSMessage
+	select {
+	case own = <-w.dnsMsg:
+	default:
+		own = new(dissect.DNSMessage)
+	}
+	m.CopyTo(own)
 	d := &dnsAnswerEvent{
 		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
-		client: client, server: server, port: port, m: m, ts: ts, proto: proto,
+		client: client, server: server, port: port, m: own, ts: ts, proto: proto,
 	}
 	if w.e.ev != nil && w.e.curFrame != nil {
 		d.link, d.frame = w.e.curLink, append([]byte(nil), w.e.curFrame...)
@@ -644,6 +653,12 @@ func (p *Parallel) drain() {
 		p.apply(&ev)
 		if ev.flow != nil && len(p.judged[best]) < 4096 {
 			p.judged[best] = append(p.judged[best], ev.flow)
+		}
+		if ev.dns != nil {
+			select {
+			case p.workers[best].dnsMsg <- ev.dns.m: // nothing keeps it
+			default:
+			}
 		}
 	}
 	p.done = lim

@@ -124,6 +124,16 @@ func ParseDNS(b []byte) (*DNSMessage, error) {
 	return m, err
 }
 
+// CopyTo makes dst a copy of m that shares no slice with it (names and
+// data are immutable strings), reusing the capacity of dst's slices.
+func (m *DNSMessage) CopyTo(dst *DNSMessage) {
+	q, a, sc := dst.Questions[:0], dst.Answers[:0], dst.scratch
+	*dst = *m
+	dst.Questions = append(q, m.Questions...)
+	dst.Answers = append(a, m.Answers...)
+	dst.scratch = sc
+}
+
 // Decode decodes b into m, reusing the capacity of m's slices. On error m
 // keeps what was decoded before the fault, as with ParseDNS.
 func (m *DNSMessage) Decode(b []byte) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -453,6 +454,28 @@ func TestDNSDecodeReuse(t *testing.T) {
 	}
 	if err := m.Decode(nil); !errors.Is(err, dissect.ErrTruncated) || len(m.Questions) != 0 || m.ID != 0 {
 		t.Errorf("empty input: %+v %v", m, err)
+	}
+}
+
+// A copy survives the source decoding another message, and reuses the
+// copy's slices.
+func TestDNSCopyTo(t *testing.T) {
+	var m, c dissect.DNSMessage
+	if err := m.Decode(pushChainMsg()); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := dissect.ParseDNS(pushChainMsg())
+	c.Answers = make([]dissect.DNSRecord, 0, 8)
+	backing := &c.Answers[:1][0]
+	m.CopyTo(&c)
+	if err := m.Decode(dnsQuestion(dnsHeader(9, 0x8183, 1, 0, 0, 0), "x.apple.com", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Questions, want.Questions) || !reflect.DeepEqual(c.Answers, want.Answers) || c.ID != want.ID || c.Response != want.Response {
+		t.Errorf("copy changed with its source: %+v", c)
+	}
+	if &c.Answers[0] != backing {
+		t.Error("the copy did not reuse its own slice")
 	}
 }
 
