@@ -46,7 +46,9 @@ func (m *mapping) release() {
 }
 
 // queue hands page work to the mapping's goroutine, which holds the
-// mapping until it is done.
+// mapping until it is done. The queue is short: when the goroutine falls
+// behind (a loaded machine), the caller waits rather than windows piling
+// up mapped.
 func (m *mapping) queue(b []byte, populate bool) {
 	if len(b) == 0 {
 		return
@@ -89,7 +91,7 @@ func openMapped(fh *os.File) *mapping {
 	if mm == nil {
 		return nil
 	}
-	m := &mapping{mm: mm, ops: make(chan pageOp, 64)}
+	m := &mapping{mm: mm, ops: make(chan pageOp, 4)}
 	m.refs.Store(1) // the file's hold
 	go m.pages()
 	return m
