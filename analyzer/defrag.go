@@ -23,16 +23,18 @@ type fragKey struct {
 	v6       bool
 }
 
+// fragPiece is one fragment's payload: at off in the datagram, and
+// data[at:at+n] of its entry.
 type fragPiece struct {
-	off  int
-	data []byte
+	off, at, n int
 }
 
 // fragEntry is one datagram being reassembled.
 type fragEntry struct {
 	first  int64
 	pieces []fragPiece
-	total  int // length of the whole payload, -1 until the last fragment
+	data   []byte // the pieces' bytes, as they came
+	total  int    // length of the whole payload, -1 until the last fragment
 	bytes  int
 	// link-layer facts of the fragments, restored on the reassembled packet
 	hasMAC         bool
@@ -51,7 +53,11 @@ type defrag struct {
 	dropped uint64
 	buf     []byte    // the last datagram built; valid until the next call
 	done    fragEntry // the last datagram's entry, for restore
+	free    []*fragEntry
 }
+
+// fragKeepBytes bounds the buffer a recycled entry keeps.
+const fragKeepBytes = 16 << 10
 
 // add files a fragment; when it completes its datagram, add returns a raw
 // IP packet (a fresh header and the reassembled payload) to decode as if
@@ -67,7 +73,7 @@ func (d *defrag) add(p *decode.Packet, ts int64) []byte {
 		if len(d.m) >= fragMaxDatagrams {
 			d.evict(d.order[0])
 		}
-		e = &fragEntry{first: ts, total: -1}
+		e = d.entry(ts)
 		d.m[k] = e
 		d.order = append(d.order, k)
 	}
@@ -86,29 +92,51 @@ func (d *defrag) add(p *decode.Packet, ts int64) []byte {
 	if !p.FragMore {
 		e.total = end
 	}
-	e.pieces = append(e.pieces, fragPiece{off: p.FragOffset, data: append([]byte(nil), p.FragData...)})
+	e.pieces = append(e.pieces, fragPiece{off: p.FragOffset, at: len(e.data), n: len(p.FragData)})
+	e.data = append(e.data, p.FragData...)
 	e.bytes += len(p.FragData)
 	if e.total < 0 || e.bytes < e.total {
 		return nil
 	}
 	// Maybe complete: the pieces must cover [0, total) with no hole.
 	slices.SortFunc(e.pieces, func(a, b fragPiece) int { return a.off - b.off })
-	payload := make([]byte, e.total)
 	covered := 0
 	for _, pc := range e.pieces {
 		if pc.off > covered {
 			return nil // a hole; wait for more
 		}
-		copy(payload[pc.off:], pc.data)
-		covered = max(covered, pc.off+len(pc.data))
+		covered = max(covered, pc.off+pc.n)
 	}
 	if covered < e.total {
 		return nil
 	}
+	hl := 40
+	if p.IPVersion == 4 {
+		hl = 20
+	}
+	d.buf = slices.Grow(d.buf[:0], hl+e.total)[:hl+e.total]
+	payload := d.buf[hl:]
+	for _, pc := range e.pieces {
+		copy(payload[pc.off:], e.data[pc.at:pc.at+pc.n])
+	}
+	ipHeader(p, d.buf)
 	d.done = *e
+	d.done.pieces, d.done.data = nil, nil
 	d.remove(k)
-	d.buf = rawDatagram(p, payload, d.buf[:0])
 	return d.buf
+}
+
+// entry returns a fresh entry, recycled when one is free.
+func (d *defrag) entry(ts int64) *fragEntry {
+	n := len(d.free)
+	if n == 0 {
+		return &fragEntry{first: ts, total: -1}
+	}
+	e := d.free[n-1]
+	d.free = d.free[:n-1]
+	pieces, data := e.pieces[:0], e.data[:0]
+	*e = fragEntry{first: ts, total: -1, pieces: pieces, data: data}
+	return e
 }
 
 // restore gives a reassembled packet the link-layer facts of its fragments.
@@ -117,27 +145,29 @@ func (e *fragEntry) restore(p *decode.Packet) {
 	p.PID, p.ProcLen, p.ProcBuf = e.pid, e.procLen, e.procBuf
 }
 
-// rawDatagram builds an IPv4 or IPv6 packet around a reassembled payload.
-func rawDatagram(p *decode.Packet, payload, out []byte) []byte {
+// ipHeader writes the IPv4 (20 bytes) or IPv6 (40 bytes) header of a
+// reassembled datagram at the start of dg, whose payload follows it.
+func ipHeader(p *decode.Packet, dg []byte) {
 	if p.IPVersion == 4 {
-		h := make([]byte, 20)
+		h := dg[:20]
+		clear(h)
 		h[0] = 0x45
-		binary.BigEndian.PutUint16(h[2:], uint16(20+len(payload)))
+		binary.BigEndian.PutUint16(h[2:], uint16(len(dg)))
 		binary.BigEndian.PutUint16(h[4:], p.IPID)
 		h[8], h[9] = p.TTL, p.Proto
 		s, d := p.Src.As4(), p.Dst.As4()
 		copy(h[12:], s[:])
 		copy(h[16:], d[:])
-		return append(append(out, h...), payload...)
+		return
 	}
-	h := make([]byte, 40)
+	h := dg[:40]
+	clear(h)
 	h[0] = 0x60
-	binary.BigEndian.PutUint16(h[4:], uint16(len(payload)))
+	binary.BigEndian.PutUint16(h[4:], uint16(len(dg)-40))
 	h[6], h[7] = p.Proto, p.TTL
 	s, d := p.Src.As16(), p.Dst.As16()
 	copy(h[8:], s[:])
 	copy(h[24:], d[:])
-	return append(append(out, h...), payload...)
 }
 
 func (d *defrag) expire(now int64) {
@@ -159,6 +189,9 @@ func (d *defrag) evict(k fragKey) {
 }
 
 func (d *defrag) remove(k fragKey) {
+	if e := d.m[k]; e != nil && cap(e.data) <= fragKeepBytes && len(d.free) < fragMaxDatagrams {
+		d.free = append(d.free, e)
+	}
 	delete(d.m, k)
 	if i := slices.Index(d.order, k); i >= 0 {
 		d.order = slices.Delete(d.order, i, i+1)

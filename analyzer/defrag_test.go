@@ -146,7 +146,7 @@ func FuzzReassembly(f *testing.F) {
 			binary.BigEndian.PutUint16(pkt[6:], fo)
 			e.FrameNS(layers.LinkTypeRaw, pkt, t0+int64(i)*1e6, len(pkt))
 		}
-		if len(e.frag.m) > fragMaxDatagrams || len(e.frag.order) != len(e.frag.m) {
+		if len(e.frag.m) > fragMaxDatagrams || len(e.frag.order) != len(e.frag.m) || len(e.frag.free) > fragMaxDatagrams {
 			t.Fatalf("reassembly table: %d entries, %d in order", len(e.frag.m), len(e.frag.order))
 		}
 		for _, en := range e.frag.m {
@@ -156,4 +156,33 @@ func FuzzReassembly(f *testing.F) {
 		}
 		e.Finish()
 	})
+}
+
+// TestReassemblyAllocs: in steady state, reassembling a datagram
+// allocates nothing (entries and their buffers are recycled).
+func TestReassemblyAllocs(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][][]byte{
+		"ipv4": fragments4(capgen.UDP{Src: netip.MustParseAddr("10.20.0.1"), Dst: netip.MustParseAddr("10.20.0.2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60, IPID: 7}.IP(), 1024),
+		"ipv6": fragments6(capgen.UDP{Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("fd00::2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60}.IP(), 1024, 5),
+	}
+	for name, frags := range cases {
+		ts := t0
+		send := func() {
+			for _, f := range frags {
+				ts += 1e6
+				e.FrameNS(layers.LinkTypeRaw, f, ts, len(f))
+			}
+		}
+		send()
+		if allocs := testing.AllocsPerRun(100, send); allocs != 0 {
+			t.Errorf("%s: %.1f allocations per datagram, want 0", name, allocs)
+		}
+	}
+	if e.frag.dropped != 0 || len(e.frag.m) != 0 {
+		t.Errorf("%d datagrams dropped, %d left", e.frag.dropped, len(e.frag.m))
+	}
 }
