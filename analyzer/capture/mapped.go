@@ -24,6 +24,13 @@ const (
 	mapWindow  = 4 << 20
 )
 
+// The records ahead are prefetched (see mapReader.ahead) this far ahead,
+// this much at a time.
+const (
+	prefetchDist = 16 << 10
+	prefetchStep = 2 << 10
+)
+
 // mapping is a mapped file, unmapped when the file, every window and
 // every page operation let go.
 type mapping struct {
@@ -72,12 +79,13 @@ func (m *mapping) pages() {
 
 // mapReader reads the records of a mapped pcap file, after its header.
 type mapReader struct {
-	m    *mapping
-	data []byte // the records: the mapping after the file header
-	base int64  // the file offset of data[0]
-	pos  int
-	cur  *Chunk // the window holding pos
-	end  int    // the end of cur's window in data
+	m     *mapping
+	data  []byte // the records: the mapping after the file header
+	base  int64  // the file offset of data[0]
+	pos   int
+	cur   *Chunk // the window holding pos
+	end   int    // the end of cur's window in data
+	ahead int    // data[:ahead] has been prefetched
 }
 
 // openMapped maps a large regular file, or returns nil (small files,
@@ -127,6 +135,13 @@ func (mr *mapReader) peek(n int) ([]byte, error) {
 	// packet before (Data is valid until the next call to Next).
 	if mr.pos >= mr.end && mr.pos < len(mr.data) {
 		mr.window()
+	}
+	if mr.pos+prefetchDist > mr.ahead {
+		// The walk is otherwise a wait for memory at every record
+		// header: each header says where the next one is.
+		end := min(mr.pos+prefetchDist+prefetchStep, len(mr.data))
+		prefetch(mr.data[max(mr.ahead, mr.pos):end])
+		mr.ahead = end
 	}
 	rest := mr.data[mr.pos:]
 	if len(rest) < n {
