@@ -56,3 +56,28 @@ func TestPcapOver4GiB(t *testing.T) {
 		t.Errorf("offsets into chunks reach %d", maxOff)
 	}
 }
+
+// TestPcapNGOver4GiB reads a pcapng file whose packets lie past 4 GiB
+// beyond a skipped region: mapped, read in place, offsets past 4 GiB,
+// and offsets into chunks small.
+func TestPcapNGOver4GiB(t *testing.T) {
+	fr := frames(8)
+	path := capgen.TempSparsePcapNG(t, 4<<30+12345*4, t0, fr[:2], fr)
+	f, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := readAll(t, f)
+	if err != nil || len(got) != 10 {
+		t.Fatalf("%d packets, %v", len(got), err)
+	}
+	for i, r := range got {
+		if !bytes.Equal(r.data, append(fr[:2:2], fr...)[i]) {
+			t.Errorf("packet %d differs", i)
+		}
+	}
+	if !f.Mapped() || f.Offset() < 4<<30 {
+		t.Errorf("mapped %v, offset %d", f.Mapped(), f.Offset())
+	}
+}

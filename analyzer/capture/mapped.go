@@ -156,6 +156,19 @@ func (mr *mapReader) peek(n int) ([]byte, error) {
 
 func (mr *mapReader) discard(n int) { mr.pos += n }
 
+// skip jumps over n bytes: their pages are never touched.
+func (mr *mapReader) skip(n int64) error {
+	if n > int64(len(mr.data)-mr.pos) {
+		mr.pos = len(mr.data)
+		return io.ErrUnexpectedEOF
+	}
+	mr.pos += int(n)
+	if mr.pos > mr.ahead {
+		mr.ahead = mr.pos
+	}
+	return nil
+}
+
 func (mr *mapReader) offset() int64 { return mr.base + int64(mr.pos) }
 
 func (mr *mapReader) at() (*Chunk, int) { return mr.cur, mr.pos - mr.start }
