@@ -464,9 +464,20 @@ func BenchmarkFileNext(b *testing.B) {
 
 // BenchmarkMappedNext walks a mapped file larger than the caches, with
 // records of mixed sizes: the read floor of a large capture.
-func BenchmarkMappedNext(b *testing.B) {
+func BenchmarkMappedNext(b *testing.B) { benchMapped(b, false) }
+
+// BenchmarkMappedNextPcapNG is BenchmarkMappedNext on the same packets in
+// a pcapng file (enhanced packet blocks).
+func BenchmarkMappedNextPcapNG(b *testing.B) { benchMapped(b, true) }
+
+func benchMapped(b *testing.B, ng bool) {
 	var buf bytes.Buffer
-	w := capgen.NewPcap(&buf, layers.LinkTypeEthernet)
+	var w *capgen.Writer
+	if ng {
+		w = capgen.NewPcapNG(&buf, layers.LinkTypeEthernet)
+	} else {
+		w = capgen.NewPcap(&buf, layers.LinkTypeEthernet)
+	}
 	fs := frames(200)
 	n := 0
 	for buf.Len() < 128<<20 {

@@ -10,7 +10,12 @@
 //   - pcapng (0a0d0d0a), any number of sections and interfaces, each
 //     interface with its own link type (Packet.LinkType and Packet.Iface are
 //     per packet);
-//   - either of the above compressed with gzip (tcpdump -w - | gzip).
+//   - either of the above compressed with gzip, zstd or lz4 (tcpdump -w - |
+//     zstd), decompressed on a goroutine of its own beside the analysis;
+//     zstd windows are limited to 128 MiB, as the zstd command's are.
+//     Input compressed otherwise (xz, lzma, bzip2, lzop) or archived (zip,
+//     7z, RAR) is refused with a *CompressedError naming the format and the
+//     command to run first.
 //
 // "-" reads standard input. Both formats are parsed here, without
 // gopacket: pcap versions 2.0 to 2.4 as libpcap reads them (before 2.3 the

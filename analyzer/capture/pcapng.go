@@ -211,6 +211,9 @@ func (f *File) ngFormat(off int64, format string, args ...any) error {
 // p; with p nil it stops after the first block (the section header).
 func (f *File) ngWalk(p *Packet) (bool, error) {
 	ng := f.ng
+	if p != nil && f.ngFast(p) {
+		return true, nil
+	}
 	for {
 		start := f.cr.offset()
 		h, err := f.cr.peek(12)
@@ -278,6 +281,54 @@ func (f *File) ngWalk(p *Packet) (bool, error) {
 			return false, f.ngFormat(start, "the file does not start with a section header")
 		}
 	}
+}
+
+// ngFast reads the next block when it is an ordinary enhanced packet
+// block, the bulk of any file, with fewer checks to branch on than the
+// general walk; it consumes nothing and reports false for anything else
+// (another block, a bad length, the end), which the walk then takes.
+func (f *File) ngFast(p *Packet) bool {
+	ng := f.ng
+	h, _ := f.cr.peek(28)
+	if len(h) < 28 || len(ng.procs) > 0 {
+		return false
+	}
+	var typ, length, iface, hi, lo, caplen, wire uint32
+	if ng.be {
+		bo := binary.BigEndian
+		typ, length, iface, hi, lo, caplen, wire = bo.Uint32(h), bo.Uint32(h[4:]), bo.Uint32(h[8:]), bo.Uint32(h[12:]), bo.Uint32(h[16:]), bo.Uint32(h[20:]), bo.Uint32(h[24:])
+	} else {
+		bo := binary.LittleEndian
+		typ, length, iface, hi, lo, caplen, wire = bo.Uint32(h), bo.Uint32(h[4:]), bo.Uint32(h[8:]), bo.Uint32(h[12:]), bo.Uint32(h[16:]), bo.Uint32(h[20:]), bo.Uint32(h[24:])
+	}
+	if typ != ngEPB || length > maxPacketBlock || length%4 != 0 || caplen > MaxCaptureLength || 32+caplen > length || iface >= uint32(len(ng.ifaces)) {
+		return false
+	}
+	blk, _ := f.cr.peek(int(length))
+	if len(blk) < int(length) || f.ngU32(blk[length-4:]) != length {
+		return false
+	}
+	f.ngFill(p, blk[:28+caplen], iface, wire, uint64(hi)<<32|uint64(lo))
+	c, off := f.cr.at()
+	p.Chunk, p.ChunkOff = c, off+28
+	f.cr.discard(int(length))
+	return true
+}
+
+// ngFill fills p with the packet of an enhanced (or obsolete) packet
+// block, which ends at the packet's last byte, on interface iface at time
+// ts in the interface's units.
+func (f *File) ngFill(p *Packet, blk []byte, iface, wire uint32, ts uint64) {
+	ifc := &f.ng.ifaces[iface]
+	p.Data = blk[28:len(blk):len(blk)]
+	p.CapLen = len(blk) - 28
+	p.WireLen = int(wire)
+	p.Iface = int(iface)
+	p.LinkType = ifc.link
+	p.Proc, p.PID = "", 0
+	sec, ns := ifc.res.split(ts)
+	p.Timestamp = time.Unix(int64(sec)+ifc.off, int64(ns)).UTC()
+	f.ng.last = p.Timestamp
 }
 
 // ngDataOff is where a packet block's data starts.
@@ -413,22 +464,18 @@ func (f *File) ngPacket(p *Packet, typ uint32, blk []byte, start int64) error {
 			return f.ngFormat(start, "packet of interface %d, but the section describes %d", iface, len(ng.ifaces))
 		}
 	}
-	ifc := &ng.ifaces[iface]
-	d := f.ngDataOff(typ)
-	p.Data = blk[d : d+int(caplen) : d+int(caplen)]
-	p.CapLen = int(caplen)
-	p.WireLen = int(wire)
-	p.Iface = int(iface)
-	p.LinkType = ifc.link
-	p.Proc, p.PID = "", 0
 	if typ == ngSPB {
+		p.Data = blk[12 : 12+caplen : 12+caplen]
+		p.CapLen = int(caplen)
+		p.WireLen = int(wire)
+		p.Iface = 0
+		p.LinkType = ng.ifaces[0].link
+		p.Proc, p.PID = "", 0
 		// No timestamp: the previous packet's.
 		p.Timestamp = ng.last
 		return nil
 	}
-	sec, ns := ifc.res.split(ts)
-	p.Timestamp = time.Unix(int64(sec)+ifc.off, int64(ns)).UTC()
-	ng.last = p.Timestamp
+	f.ngFill(p, blk[:28+caplen], iface, wire, ts)
 	if typ == ngEPB && len(ng.procs) > 0 {
 		opts := blk[28+(caplen+3)&^3 : length-4]
 		if i := appleProcIndex(opts, f.ngOrder()); i >= 0 && i < len(ng.procs) {

@@ -81,7 +81,7 @@ func ngFromOps(ops []byte) []byte {
 		if count >= 0xf0 {
 			n = int(count-0xef) * 512
 		}
-		for i := 0; i < n; i++ {
+		for i := 0; i < n && len(out) < 4<<20; i++ { // a few MiB: fast runs
 			out = append(out, blk...)
 		}
 	}
