@@ -119,6 +119,11 @@ type batch struct {
 // in place, this bounds the input read ahead of the slowest worker.
 const maxChunks = 4
 
+// maxChunkOff is the largest offset of a frame in a chunk a batch entry
+// can hold; a frame further in (no reader puts one there: offsets are
+// within a chunk or a mapped window) is copied rather than truncated.
+const maxChunkOff = 1<<31 - 1 - capture.MaxCaptureLength
+
 // frame returns an entry's frame.
 func (b *batch) frame(ent *batchEntry) []byte {
 	off, end := int(ent.off), int(ent.off)+int(ent.n)
@@ -336,7 +341,7 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 func (p *Parallel) add(b *batch, kind uint8, link layers.LinkType, ts int64, wire int, frame []byte) bool {
 	b.ents = append(b.ents, batchEntry{idx: p.idx, ts: ts, wire: int32(wire), n: int32(len(frame)), link: link, proc: -1, kind: kind})
 	ent := &b.ents[len(b.ents)-1]
-	if c := p.e.chunk; c != nil {
+	if c := p.e.chunk; c != nil && p.e.chunkOff <= maxChunkOff {
 		last := len(b.chunks) - 1
 		if last < 0 || b.chunks[last] != c {
 			c.Retain()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 
 	"orchard/analyzer/capture"
@@ -89,6 +90,12 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	return "", nil
 }
 
+// changedErr reports a mapped file that shrank under the reader: where
+// the reading was, and the file's size now.
 func changedErr(name string, f *capture.File) error {
-	return fmt.Errorf("%s: the file changed while being read (after %d packets)", name, f.Packets())
+	now := ""
+	if st, err := os.Stat(name); err == nil {
+		now = fmt.Sprintf("; it is now %d bytes", st.Size())
+	}
+	return fmt.Errorf("%s: the file changed while being read (reading had reached offset %d, after %d packets%s)", name, f.Offset(), f.Packets(), now)
 }

@@ -59,6 +59,10 @@ type records interface {
 	peek(n int) ([]byte, error)
 	// discard consumes n bytes, which peek returned.
 	discard(n int)
+	// skip consumes n bytes, peeked or not, without keeping them; it
+	// returns io.ErrUnexpectedEOF (or the read error) when the input ends
+	// first.
+	skip(n int64) error
 	// offset is the input offset of the next unread byte.
 	offset() int64
 	// at returns the chunk holding the next unread byte, and its offset there.
@@ -117,21 +121,60 @@ func (cr *chunkReader) peek(n int) ([]byte, error) {
 		}
 		k, err := cr.r.Read(cr.cur.buf[cr.end:])
 		cr.end += k
-		switch {
-		case err != nil:
-			cr.err = err
-		case k > 0:
-			cr.idle = 0
-		default:
-			if cr.idle++; cr.idle >= 100 {
-				cr.err = io.ErrNoProgress
-			}
-		}
+		cr.note(k, err)
 	}
 	return cr.cur.buf[cr.pos : cr.pos+n], nil
 }
 
+// note keeps the outcome of a read of k bytes: the error that ends the
+// stream, or too many reads in a row that returned nothing.
+func (cr *chunkReader) note(k int, err error) {
+	switch {
+	case err != nil:
+		cr.err = err
+	case k > 0:
+		cr.idle = 0
+	default:
+		if cr.idle++; cr.idle >= 100 {
+			cr.err = io.ErrNoProgress
+		}
+	}
+}
+
 func (cr *chunkReader) discard(n int) { cr.pos += n }
+
+func (cr *chunkReader) skip(n int64) error {
+	if avail := int64(cr.end - cr.pos); n <= avail {
+		cr.pos += int(n)
+		return nil
+	}
+	// Read the rest into a chunk of our own (the current one may be held)
+	// and drop it.
+	n -= int64(cr.end - cr.pos)
+	cr.base += int64(cr.end)
+	cr.pos, cr.end = 0, 0
+	nc := cr.get()
+	cr.cur.Release()
+	cr.cur = nc
+	for n > 0 {
+		if cr.err != nil {
+			if cr.err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return cr.err
+		}
+		k, err := cr.r.Read(cr.cur.buf)
+		if int64(k) > n {
+			cr.pos, cr.end = int(n), k
+			n = 0
+		} else {
+			cr.base += int64(k)
+			n -= int64(k)
+		}
+		cr.note(k, err)
+	}
+	return nil
+}
 
 func (cr *chunkReader) at() (*Chunk, int) { return cr.cur, cr.pos }
 

@@ -10,13 +10,32 @@
 //   - pcapng (0a0d0d0a), any number of sections and interfaces, each
 //     interface with its own link type (Packet.LinkType and Packet.Iface are
 //     per packet);
-//   - either of the above compressed with gzip (tcpdump -w - | gzip).
+//   - either of the above compressed with gzip, zstd or lz4 (tcpdump -w - |
+//     zstd), decompressed on a goroutine of its own beside the analysis;
+//     zstd windows are limited to 128 MiB, as the zstd command's are.
+//     Input compressed otherwise (xz, lzma, bzip2, lzop) or archived (zip,
+//     7z, RAR) is refused with a *CompressedError naming the format and the
+//     command to run first.
 //
-// "-" reads standard input. The pcap and pcapng record parsing is done by
-// gopacket's pcapgo; this package adds a 1 MiB read buffer, gzip, byte
-// offsets for progress and error messages, and checks every record header
-// against the bytes that are actually there before pcapgo reads it, so a
-// hostile length field can neither make it allocate nor desynchronise it.
+// "-" reads standard input. Both formats are parsed here, without
+// gopacket: pcap versions 2.0 to 2.4 as libpcap reads them (before 2.3 the
+// two lengths of a record header are swapped), and pcapng sections of
+// version 1.x in either byte order, with enhanced, simple and obsolete
+// packet blocks, per-interface timestamp resolution (if_tsresol) and offset
+// (if_tsoffset), and Apple's process blocks. Every record's or block's
+// length is checked against the bytes that are there before anything else
+// of it is read, so a hostile length field can neither make the reader
+// allocate nor desynchronise it. pcapng blocks nobody needs (name
+// resolution, statistics, decryption secrets, custom and unknown blocks)
+// are skipped by their length without being kept; at most 4096 interfaces
+// a section and 65536 a file are accepted, and a section of another
+// version than 1.x is an error naming its offset. A simple packet block
+// carries no timestamp: it takes the previous packet's (the Unix epoch for
+// the first).
+//
+// Files of at least 1 MiB, pcap or pcapng, are mapped into memory and read
+// in place; other input is read into 1 MiB chunks. Either way a packet's
+// Data points into them: no copy.
 //
 // # Errors
 //
@@ -32,11 +51,9 @@
 //
 // # Cost
 //
-// Next reuses one buffer: Packet.Data is valid until the next call, and a
-// packet costs no allocation, except in pcapng files on interfaces whose
-// link type is above 255 (SLL2, PKTAP), where pcapgo boxes the link type
-// (2 bytes per packet). Offset and InputOffset are exact byte counts, for
-// error messages and progress bars.
+// Packet.Data is valid until the next call to Next (or longer, for whoever
+// holds its Chunk), and a packet costs no allocation. Offset and
+// InputOffset are exact byte counts, for error messages and progress bars.
 //
 // # Link types
 //

@@ -84,6 +84,7 @@ type mapReader struct {
 	base  int64  // the file offset of data[0]
 	pos   int
 	cur   *Chunk // the window holding pos
+	start int    // the start of cur's window in data (may be negative: the header)
 	end   int    // the end of cur's window in data
 	ahead int    // data[:ahead] has been prefetched
 }
@@ -113,11 +114,14 @@ func newMapReader(m *mapping, base int) *mapReader {
 
 // window makes cur the window holding pos, letting go of the previous
 // one. Windows are aligned in the file (so on pages), not in the records.
+// A window's Bytes run from its start to the end of the mapping (a record
+// may cross into the next window), so that offsets into them stay below
+// mapWindow plus one record whatever the file's size.
 func (mr *mapReader) window() {
 	abs := int(mr.base) + mr.pos
 	start := abs &^ (mapWindow - 1)
 	end := min(start+mapWindow, len(mr.m.mm))
-	c := &Chunk{buf: mr.data, m: mr.m, win: mr.m.mm[start:end]}
+	c := &Chunk{buf: mr.m.mm[start:], m: mr.m, win: mr.m.mm[start:end]}
 	c.refs.Store(1)
 	mr.m.refs.Add(1)
 	if mr.cur == nil {
@@ -127,7 +131,7 @@ func (mr *mapReader) window() {
 	if mr.cur != nil {
 		mr.cur.Release()
 	}
-	mr.cur, mr.end = c, end-int(mr.base)
+	mr.cur, mr.start, mr.end = c, start-int(mr.base), end-int(mr.base)
 }
 
 func (mr *mapReader) peek(n int) ([]byte, error) {
@@ -152,9 +156,22 @@ func (mr *mapReader) peek(n int) ([]byte, error) {
 
 func (mr *mapReader) discard(n int) { mr.pos += n }
 
+// skip jumps over n bytes: their pages are never touched.
+func (mr *mapReader) skip(n int64) error {
+	if n > int64(len(mr.data)-mr.pos) {
+		mr.pos = len(mr.data)
+		return io.ErrUnexpectedEOF
+	}
+	mr.pos += int(n)
+	if mr.pos > mr.ahead {
+		mr.ahead = mr.pos
+	}
+	return nil
+}
+
 func (mr *mapReader) offset() int64 { return mr.base + int64(mr.pos) }
 
-func (mr *mapReader) at() (*Chunk, int) { return mr.cur, mr.pos }
+func (mr *mapReader) at() (*Chunk, int) { return mr.cur, mr.pos - mr.start }
 
 func (mr *mapReader) close() {
 	if mr.cur != nil {

@@ -135,6 +135,11 @@ func writeCopies(path string, pkts []srcPacket, link uint16, span int64, copies 
 }
 
 func gzipFile(src, dst string) error {
+	return compressFile(src, dst, "gzip", func(w io.Writer) (io.WriteCloser, error) { return gzip.NewWriter(w), nil })
+}
+
+// compressFile writes src to dst through the compressor wrap returns.
+func compressFile(src, dst, what string, wrap func(io.Writer) (io.WriteCloser, error)) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -144,14 +149,18 @@ func gzipFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	zw := gzip.NewWriter(out)
+	zw, err := wrap(out)
+	if err != nil {
+		out.Close()
+		return err
+	}
 	if _, err := io.Copy(zw, in); err != nil {
 		out.Close()
-		return fmt.Errorf("gzip %s: %w", src, err)
+		return fmt.Errorf("%s %s: %w", what, src, err)
 	}
 	if err := zw.Close(); err != nil {
 		out.Close()
-		return fmt.Errorf("gzip %s: %w", src, err)
+		return fmt.Errorf("%s %s: %w", what, src, err)
 	}
 	return out.Close()
 }

@@ -3,10 +3,12 @@
 //
 // It builds the capture (at least --packets packets) by replicating the
 // shared bench mix (shared/bench/ndpi-mix.pcap.gz) with shifted times into
-// a temporary directory, plus a gzip'd copy; builds orchard from the
+// a temporary directory, plus a gzip'd and a zstd copy and a pcapng one
+// (editcap -F pcapng, when Wireshark's editcap is installed); builds orchard from the
 // repository it runs in (or uses --orchard); runs every tool --runs times,
 // keeping the fastest wall time and the largest peak RSS; and prints a
-// Markdown table.
+// Markdown table, then the ratios the input formats are held to (pcapng
+// and zstd against plain pcap, zstd against gzip).
 //
 //	go run ./cmd/orchard-bench                      # from the repository root
 //	go run ./cmd/orchard-bench --packets 2000000 --runs 5
@@ -120,6 +122,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	st, _ := os.Stat(plain)
 	gst, _ := os.Stat(gz)
 	fmt.Fprintf(stderr, "built %s (%d packets, %d MB; gzip %d MB) in %.1fs\n", plain, n, st.Size()>>20, gst.Size()>>20, time.Since(t0).Seconds())
+	ng, zs := plain+"ng", plain+".zst"
+	ngErr := pcapngFile(plain, ng)
+	zsErr := zstdFile(plain, zs)
 
 	skip := map[string]bool{}
 	for _, s := range o.skip {
@@ -131,6 +136,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		{name: "orchard, 2 workers", argv: []string{bin, "--format", "json", "-q", "--workers", "2", plain}},
 		{name: "orchard, 1 worker, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "1", gz}},
 		{name: "orchard, 2 workers, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "2", gz}},
+		{name: "tcpdump -r, pcapng (read floor)", argv: []string{"tcpdump", "-r", ng, "-w", "/dev/null"}, err: ngErr},
+		{name: "orchard, 1 worker, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "1", ng}, err: ngErr},
+		{name: "orchard, 2 workers, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "2", ng}, err: ngErr},
+		{name: "orchard, 1 worker, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "1", zs}, err: zsErr},
+		{name: "orchard, 2 workers, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "2", zs}, err: zsErr},
+		{name: "zstd -dc (decompress only)", argv: []string{"zstd", "-q", "-dc", zs}, err: zsErr},
 		// What inflating alone costs: the floor for any analysis of gzip input.
 		{name: "gzip -dc (inflate only)", argv: []string{"gzip", "-dc", gz}},
 		{name: "pigz -dc (inflate only)", argv: []string{"pigz", "-dc", gz}},
@@ -142,6 +153,9 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "load before: %s", loadavg())
 	var live []*tool
 	for _, t := range tools {
+		if t.err != nil {
+			continue // its input could not be built
+		}
 		base := filepath.Base(t.argv[0])
 		if skip[strings.ToLower(base)] || (skip["gzip"] && strings.Contains(t.name, "gzip")) {
 			t.err = errors.New("skipped")
@@ -180,6 +194,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "load after: %s", loadavg())
 	printTable(stdout, tools, n, plain, runtime.NumCPU())
+	printTargets(stdout, tools)
 	return nil
 }
 
