@@ -36,10 +36,13 @@ type appFacts struct {
 	resp      *dissect.HTTPResponse
 	httpTried [2]bool
 
-	// QUIC (client Initials).
-	quic      *dissect.QUICAssembler
-	quicHello *dissect.ClientHello
-	quicDone  bool
+	// QUIC (client Initials). The assembler is recycled once done; its
+	// counts stay in quicPackets and quicVersion (see quicInitials).
+	quic        *dissect.QUICAssembler
+	quicHello   *dissect.ClientHello
+	quicDone    bool
+	quicPackets int
+	quicVersion uint32
 
 	// NTP.
 	ntpClient, ntpServer bool
@@ -77,7 +80,7 @@ func (a *appFacts) swap() {
 func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	s := &f.streams[dir]
 	b := s.buf
-	a := &f.app
+	a := e.table.facts(f)
 	if f.SPort == 53 || f.CPort == 53 {
 		e.dnsTCP(f, dir, ts)
 		return
@@ -214,11 +217,11 @@ func helloRecordBytes(st *dissect.TLSStream) int {
 
 // udpPayload dissects one UDP datagram.
 func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
-	a := &f.app
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
 	case f.SPort == 123 || f.CPort == 123:
+		a := e.table.facts(f)
 		n, err := dissect.ParseNTP(p.Payload)
 		if err != nil {
 			e.stats.Malformed++
@@ -245,11 +248,12 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 		}
 	default:
-		if dir != dirClient || a.quicDone || !isQUICInitialCandidate(p.Payload) {
+		if dir != dirClient || f.app != nil && f.app.quicDone || !isQUICInitialCandidate(p.Payload) {
 			return
 		}
+		a := e.table.facts(f)
 		if a.quic == nil {
-			a.quic = new(dissect.QUICAssembler)
+			a.quic = e.table.quicAssembler()
 		}
 		if err := a.quic.AddDatagram(p.Payload); err != nil {
 			e.stats.Malformed++
@@ -264,7 +268,23 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 		} else if a.quic.Packets() >= 8 {
 			a.quicDone = true
 		}
+		if a.quicDone {
+			// Keys, decryption and CRYPTO buffers are done with: keep
+			// what the judge reads, and recycle the rest now.
+			a.quicPackets, a.quicVersion = a.quic.Packets(), a.quic.Version()
+			e.table.putQUIC(a.quic)
+			a.quic = nil
+		}
 	}
+}
+
+// quicInitials returns how many client Initials were decrypted and the
+// version of the first.
+func (a *appFacts) quicInitials() (n int, version uint32) {
+	if a.quic != nil {
+		return a.quic.Packets(), a.quic.Version()
+	}
+	return a.quicPackets, a.quicVersion
 }
 
 // isQUICInitialCandidate reports a long-header datagram of a QUIC version
@@ -301,7 +321,10 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 
 // finishApp runs the last dissection when a flow ends.
 func (e *Engine) finishApp(f *Flow) {
-	a := &f.app
+	a := f.app
+	if a == nil {
+		return
+	}
 	for _, q := range a.dnsPending {
 		e.judge.dnsUnanswered(f, q)
 	}
@@ -310,6 +333,9 @@ func (e *Engine) finishApp(f *Flow) {
 
 // clientHello returns the flow's ClientHello from TLS or QUIC, if any.
 func (f *Flow) clientHello() *dissect.ClientHello {
+	if f.app == nil {
+		return nil
+	}
 	if f.app.hello != nil {
 		return f.app.hello
 	}

@@ -359,8 +359,8 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.streams[dirClient].limit = e.cfg.ClientBuffer
-	f.streams[dirServer].limit = e.cfg.ServerBuffer
+	f.streams[dirClient].limit = int32(e.cfg.ClientBuffer)
+	f.streams[dirServer].limit = int32(e.cfg.ServerBuffer)
 	f.streams[dirClient].pool = &e.table.pool
 	f.streams[dirServer].pool = &e.table.pool
 	return f
@@ -520,8 +520,8 @@ func wantsMore(f *Flow, dir int) bool {
 	if f.SPort == 53 || f.CPort == 53 {
 		return true // DNS over TCP: every message
 	}
-	a := &f.app
-	if !a.tlsDone[dir] {
+	a := f.app
+	if a == nil || !a.tlsDone[dir] {
 		return true
 	}
 	if a.httpTried[dir] || a.tlsStart[dir] != 0 {
