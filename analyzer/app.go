@@ -55,6 +55,10 @@ type appFacts struct {
 	dnsResponses int
 	dnsPending   []pendingQuery
 	dnsTCPOff    [2]int
+
+	// cost is the memory charged to the engine's state budget for these
+	// facts and what they hold (see sideState).
+	cost int
 }
 
 type pendingQuery struct {
@@ -80,10 +84,13 @@ func (a *appFacts) swap() {
 func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	s := &f.streams[dir]
 	b := s.buf
-	a := e.table.facts(f)
 	if f.SPort == 53 || f.CPort == 53 {
 		e.dnsTCP(f, dir, ts)
 		return
+	}
+	a := e.table.facts(f)
+	if a == nil {
+		return // the state budget is spent
 	}
 	// HTTP first: a plain request, or a CONNECT whose tunnel then carries TLS.
 	if dir == dirClient && !a.httpTried[dirClient] && a.tlsStart[dirClient] == 0 && dissect.LooksLikeHTTPRequest(b) {
@@ -132,6 +139,10 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	}
 	tp := a.tls[dir]
 	if tp == nil {
+		if !e.table.charge(a, tlsParserCost) {
+			a.tlsDone[dir] = true
+			return
+		}
 		tp = new(dissect.TLSStreamParser)
 		a.tls[dir] = tp
 		a.tlsFrom[dir] = start
@@ -148,7 +159,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
 	if dir == dirClient {
 		a.helloSeen = true
-		if st.ClientHello != nil && a.hello == nil {
+		if st.ClientHello != nil && a.hello == nil && e.table.charge(a, helloCost(st.ClientHello)) {
 			a.hello = st.ClientHello
 			a.helloBytes = helloRecordBytes(st)
 		}
@@ -159,7 +170,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		if st.ServerHello != nil {
 			a.serverHello = st.ServerHello
 		}
-		if len(st.Certificates) > 0 && a.certs == nil {
+		if len(st.Certificates) > 0 && a.certs == nil && e.table.charge(a, certsCost(st.Certificates)) {
 			a.certs = make([][]byte, len(st.Certificates))
 			for i, c := range st.Certificates {
 				a.certs[i] = append([]byte(nil), c...)
@@ -222,6 +233,9 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
 	case f.SPort == 123 || f.CPort == 123:
 		a := e.table.facts(f)
+		if a == nil {
+			return
+		}
 		n, err := dissect.ParseNTP(p.Payload)
 		if err != nil {
 			e.stats.Malformed++
@@ -252,17 +266,23 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			return
 		}
 		a := e.table.facts(f)
+		if a == nil {
+			return
+		}
 		if a.quic == nil {
-			a.quic = e.table.quicAssembler()
+			if a.quic = e.table.quicAssembler(a); a.quic == nil {
+				a.quicDone = true
+				return
+			}
 		}
 		if err := a.quic.AddDatagram(p.Payload); err != nil {
 			e.stats.Malformed++
 		}
 		if m := a.quic.ClientHelloMessage(); m != nil {
-			if ch, err := dissect.ParseClientHello(m); err == nil {
-				a.quicHello = ch
-			} else {
+			if ch, err := dissect.ParseClientHello(m); err != nil {
 				e.stats.Malformed++
+			} else if e.table.charge(a, helloCost(ch)) {
+				a.quicHello = ch
 			}
 			a.quicDone = true
 		} else if a.quic.Packets() >= 8 {
@@ -272,7 +292,7 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			// Keys, decryption and CRYPTO buffers are done with: keep
 			// what the judge reads, and recycle the rest now.
 			a.quicPackets, a.quicVersion = a.quic.Packets(), a.quic.Version()
-			e.table.putQUIC(a.quic)
+			e.table.putQUIC(a, a.quic)
 			a.quic = nil
 		}
 	}

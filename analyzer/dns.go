@@ -22,7 +22,7 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 	}
 	a := e.table.facts(f)
 	if !m.Response {
-		if len(m.Questions) == 0 {
+		if len(m.Questions) == 0 || a == nil {
 			return
 		}
 		a.dnsQueries++
@@ -32,13 +32,15 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 		}
 		return
 	}
-	a.dnsResponses++
 	e.stats.DNSResponses++
-	// Match the query it answers.
-	for i, q := range a.dnsPending {
-		if q.id == m.ID {
-			a.dnsPending = append(a.dnsPending[:i], a.dnsPending[i+1:]...)
-			break
+	if a != nil {
+		a.dnsResponses++
+		// Match the query it answers.
+		for i, q := range a.dnsPending {
+			if q.id == m.ID {
+				a.dnsPending = append(a.dnsPending[:i], a.dnsPending[i+1:]...)
+				break
+			}
 		}
 	}
 	client, server, port := f.Client, f.Server, f.SPort
@@ -71,6 +73,9 @@ func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 func (e *Engine) dnsTCP(f *Flow, dir int, ts int64) {
 	s := &f.streams[dir]
 	a := e.table.facts(f)
+	if a == nil {
+		return
+	}
 	off := a.dnsTCPOff[dir]
 	if off >= len(s.buf) {
 		return

@@ -324,6 +324,7 @@ func (t *table) end(f *Flow, evicted bool) {
 		t.lists[f.class].remove(f)
 	}
 	t.flows.remove(f, t.flows.hash(&f.key))
+	t.release(f)
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)

@@ -96,7 +96,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.by, "by", "service", "group the report by `GROUP`: service or device")
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
-	fs.IntVar(&o.maxFlows, "max-flows", 131072, "flow table cap (about 1 KiB a flow); the oldest flow is evicted (and counted) beyond it")
+	fs.IntVar(&o.maxFlows, "max-flows", analyzer.DefaultMaxFlows, "flow table cap (512 bytes a flow, plus its dissectors' state); the oldest flow is evicted (and counted) beyond it")
 	fs.IntVar(&o.workers, "workers", defaultWorkers(), "analysis workers, one per core (up to 8) by default; reports are identical for any number")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
