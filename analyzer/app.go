@@ -36,10 +36,13 @@ type appFacts struct {
 	resp      *dissect.HTTPResponse
 	httpTried [2]bool
 
-	// QUIC (client Initials).
-	quic      *dissect.QUICAssembler
-	quicHello *dissect.ClientHello
-	quicDone  bool
+	// QUIC (client Initials). The assembler is recycled once done; its
+	// counts stay in quicPackets and quicVersion (see quicInitials).
+	quic        *dissect.QUICAssembler
+	quicHello   *dissect.ClientHello
+	quicDone    bool
+	quicPackets int
+	quicVersion uint32
 
 	// NTP.
 	ntpClient, ntpServer bool
@@ -52,6 +55,10 @@ type appFacts struct {
 	dnsResponses int
 	dnsPending   []pendingQuery
 	dnsTCPOff    [2]int
+
+	// cost is the memory charged to the engine's state budget for these
+	// facts and what they hold (see sideState).
+	cost int
 }
 
 type pendingQuery struct {
@@ -77,10 +84,13 @@ func (a *appFacts) swap() {
 func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	s := &f.streams[dir]
 	b := s.buf
-	a := &f.app
 	if f.SPort == 53 || f.CPort == 53 {
 		e.dnsTCP(f, dir, ts)
 		return
+	}
+	a := e.table.facts(f)
+	if a == nil {
+		return // the state budget is spent
 	}
 	// HTTP first: a plain request, or a CONNECT whose tunnel then carries TLS.
 	if dir == dirClient && !a.httpTried[dirClient] && a.tlsStart[dirClient] == 0 && dissect.LooksLikeHTTPRequest(b) {
@@ -129,6 +139,10 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	}
 	tp := a.tls[dir]
 	if tp == nil {
+		if !e.table.charge(a, tlsParserCost) {
+			a.tlsDone[dir] = true
+			return
+		}
 		tp = new(dissect.TLSStreamParser)
 		a.tls[dir] = tp
 		a.tlsFrom[dir] = start
@@ -145,7 +159,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
 	if dir == dirClient {
 		a.helloSeen = true
-		if st.ClientHello != nil && a.hello == nil {
+		if st.ClientHello != nil && a.hello == nil && e.table.charge(a, helloCost(st.ClientHello)) {
 			a.hello = st.ClientHello
 			a.helloBytes = helloRecordBytes(st)
 		}
@@ -156,7 +170,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		if st.ServerHello != nil {
 			a.serverHello = st.ServerHello
 		}
-		if len(st.Certificates) > 0 && a.certs == nil {
+		if len(st.Certificates) > 0 && a.certs == nil && e.table.charge(a, certsCost(st.Certificates)) {
 			a.certs = make([][]byte, len(st.Certificates))
 			for i, c := range st.Certificates {
 				a.certs[i] = append([]byte(nil), c...)
@@ -214,11 +228,14 @@ func helloRecordBytes(st *dissect.TLSStream) int {
 
 // udpPayload dissects one UDP datagram.
 func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
-	a := &f.app
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
 	case f.SPort == 123 || f.CPort == 123:
+		a := e.table.facts(f)
+		if a == nil {
+			return
+		}
 		n, err := dissect.ParseNTP(p.Payload)
 		if err != nil {
 			e.stats.Malformed++
@@ -245,26 +262,49 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 		}
 	default:
-		if dir != dirClient || a.quicDone || !isQUICInitialCandidate(p.Payload) {
+		if dir != dirClient || f.app != nil && f.app.quicDone || !isQUICInitialCandidate(p.Payload) {
+			return
+		}
+		a := e.table.facts(f)
+		if a == nil {
 			return
 		}
 		if a.quic == nil {
-			a.quic = new(dissect.QUICAssembler)
+			if a.quic = e.table.quicAssembler(a); a.quic == nil {
+				a.quicDone = true
+				return
+			}
 		}
 		if err := a.quic.AddDatagram(p.Payload); err != nil {
 			e.stats.Malformed++
 		}
 		if m := a.quic.ClientHelloMessage(); m != nil {
-			if ch, err := dissect.ParseClientHello(m); err == nil {
-				a.quicHello = ch
-			} else {
+			if ch, err := dissect.ParseClientHello(m); err != nil {
 				e.stats.Malformed++
+			} else if e.table.charge(a, helloCost(ch)) {
+				a.quicHello = ch
 			}
 			a.quicDone = true
 		} else if a.quic.Packets() >= 8 {
 			a.quicDone = true
 		}
+		if a.quicDone {
+			// Keys, decryption and CRYPTO buffers are done with: keep
+			// what the judge reads, and recycle the rest now.
+			a.quicPackets, a.quicVersion = a.quic.Packets(), a.quic.Version()
+			e.table.putQUIC(a, a.quic)
+			a.quic = nil
+		}
 	}
+}
+
+// quicInitials returns how many client Initials were decrypted and the
+// version of the first.
+func (a *appFacts) quicInitials() (n int, version uint32) {
+	if a.quic != nil {
+		return a.quic.Packets(), a.quic.Version()
+	}
+	return a.quicPackets, a.quicVersion
 }
 
 // isQUICInitialCandidate reports a long-header datagram of a QUIC version
@@ -301,7 +341,10 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 
 // finishApp runs the last dissection when a flow ends.
 func (e *Engine) finishApp(f *Flow) {
-	a := &f.app
+	a := f.app
+	if a == nil {
+		return
+	}
 	for _, q := range a.dnsPending {
 		e.judge.dnsUnanswered(f, q)
 	}
@@ -310,6 +353,9 @@ func (e *Engine) finishApp(f *Flow) {
 
 // clientHello returns the flow's ClientHello from TLS or QUIC, if any.
 func (f *Flow) clientHello() *dissect.ClientHello {
+	if f.app == nil {
+		return nil
+	}
 	if f.app.hello != nil {
 		return f.app.hello
 	}

@@ -16,8 +16,9 @@ import (
 type Config struct {
 	// Catalog judges flows; nil means the embedded default catalog.
 	Catalog *catalog.Catalog
-	// MaxFlows caps the flow table (default 131072, about 150 MB); the oldest flow is
-	// evicted, and counted, when it is full.
+	// MaxFlows caps the flow table (default 65536: 512 bytes a flow, plus
+	// the dissector state under StateBudget); the oldest flow is evicted,
+	// and counted, when it is full.
 	MaxFlows int
 	// MaxDNS caps the DNS answer cache (default 131072 addresses).
 	MaxDNS int
@@ -27,9 +28,14 @@ type Config struct {
 	// the dissectors (defaults 16 KiB and 64 KiB).
 	ClientBuffer, ServerBuffer int
 	// BufferBudget caps the bytes held in all stream buffers together
-	// (default 256 MiB): beyond it new bytes are not kept, and the streams
+	// (default 64 MiB): beyond it new bytes are not kept, and the streams
 	// that were refused are counted in Stats.BufferDenied.
 	BufferBudget int
+	// StateBudget caps the memory of the dissectors' per-flow state
+	// together (facts, QUIC assemblers, TLS parsers, ClientHellos,
+	// certificates; default 64 MiB): beyond it flows are not dissected,
+	// and the refusals are counted in Stats.StateDenied.
+	StateBudget int
 	// AllHosts reports findings for non-Apple endpoints too.
 	AllHosts bool
 	// Sink receives events as they are decided; may be nil. With several
@@ -41,6 +47,10 @@ type Config struct {
 	// (see Parallel), with identical results.
 	Workers int
 }
+
+// DefaultMaxFlows is the flow table's cap unless Config.MaxFlows says
+// otherwise: with the other caps' worth, it keeps a run under 300 MB.
+const DefaultMaxFlows = 65536
 
 // Sink receives the engine's events as they happen. Implementations must
 // copy what they keep: events are reused after the call returns.
@@ -68,6 +78,7 @@ type Stats struct {
 	DNSResponses uint64 `json:"dns_responses"`
 	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
+	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
 	First        int64  `json:"-"`
 	Last         int64  `json:"-"`
 }
@@ -125,7 +136,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Catalog = c
 	}
 	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = 131072
+		cfg.MaxFlows = DefaultMaxFlows
 	}
 	if cfg.MaxDNS <= 0 {
 		cfg.MaxDNS = 131072
@@ -137,11 +148,17 @@ func New(cfg Config) (*Engine, error) {
 		cfg.ServerBuffer = 64 << 10
 	}
 	if cfg.BufferBudget <= 0 {
-		cfg.BufferBudget = 256 << 20
+		cfg.BufferBudget = 64 << 20
 	}
+	if cfg.StateBudget <= 0 {
+		cfg.StateBudget = 64 << 20
+	}
+	cfg.ClientBuffer = min(cfg.ClientBuffer, 1<<30)
+	cfg.ServerBuffer = min(cfg.ServerBuffer, 1<<30)
 	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
 	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
 	e.table.pool.budget = cfg.BufferBudget
+	e.table.side.budget = cfg.StateBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
 	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
@@ -160,6 +177,7 @@ func (e *Engine) Stats() Stats {
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
+	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.dropped
 	return s
 }
@@ -359,8 +377,8 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.streams[dirClient].limit = e.cfg.ClientBuffer
-	f.streams[dirServer].limit = e.cfg.ServerBuffer
+	f.streams[dirClient].limit = int32(e.cfg.ClientBuffer)
+	f.streams[dirServer].limit = int32(e.cfg.ServerBuffer)
 	f.streams[dirClient].pool = &e.table.pool
 	f.streams[dirServer].pool = &e.table.pool
 	return f
@@ -520,8 +538,8 @@ func wantsMore(f *Flow, dir int) bool {
 	if f.SPort == 53 || f.CPort == 53 {
 		return true // DNS over TCP: every message
 	}
-	a := &f.app
-	if !a.tlsDone[dir] {
+	a := f.app
+	if a == nil || !a.tlsDone[dir] {
 		return true
 	}
 	if a.httpTried[dir] || a.tlsStart[dir] != 0 {

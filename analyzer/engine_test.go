@@ -298,10 +298,10 @@ func TestPendingBytesBounded(t *testing.T) {
 		s.add(uint32(100+i*1000), make([]byte, 3000))
 	}
 	n := 0
-	for _, p := range s.pending {
+	for _, p := range s.pending() {
 		n += len(p.data)
 	}
-	if n > s.limit {
+	if n > int(s.limit) {
 		t.Errorf("%d bytes pending for a %d-byte stream", n, s.limit)
 	}
 }

@@ -113,8 +113,11 @@ type Flow struct {
 
 	streams [2]stream
 
-	// Set by the application-layer dissection (app.go).
-	app appFacts
+	// Set by the application-layer dissection (app.go): allocated when a
+	// dissector first looks at the flow's payload, so flows without one
+	// (a SYN flood, unknown UDP) cost none of it. The judge sees an empty
+	// one for those.
+	app *appFacts
 
 	// kept packets for --write-evidence
 	kept []keptPacket
@@ -219,5 +222,7 @@ func (f *Flow) swap() {
 	f.mac[0], f.mac[1] = f.mac[1], f.mac[0]
 	f.hasMAC[0], f.hasMAC[1] = f.hasMAC[1], f.hasMAC[0]
 	f.clientIsA = !f.clientIsA
-	f.app.swap()
+	if f.app != nil {
+		f.app.swap()
+	}
 }

@@ -76,6 +76,8 @@ type judge struct {
 	untracked uint64
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
 	dnsScratch dissect.DNSMessage
+	// noApp stands for the facts of a flow no dissector looked at.
+	noApp appFacts
 }
 
 func newJudge(e *Engine) *judge {
@@ -92,6 +94,10 @@ func (j *judge) tick(now int64) {}
 // flow judges one ended flow.
 func (j *judge) flow(f *Flow, evicted bool) {
 	e := j.e
+	if f.app == nil {
+		f.app = &j.noApp // read only
+		defer func() { f.app = nil }()
+	}
 	at := e.attribute(f)
 	report := at.apple || e.cfg.AllHosts
 	var v verdict
@@ -150,7 +156,7 @@ func (j *judge) classify(f *Flow, at *attribution) verdict {
 }
 
 func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
-	a := &f.app
+	a := f.app
 	syns := f.SynRetries + 1
 	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
@@ -225,7 +231,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 }
 
 func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
-	a := &f.app
+	a := f.app
 	switch {
 	case f.SPort == 53 || f.CPort == 53:
 		return verdict{} // judged per message
@@ -245,8 +251,8 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0:
 		sev := SevWarn
 		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Packets[dirClient], plural(int(f.Packets[dirClient])))
-		if a.quic != nil && a.quic.Packets() > 0 {
-			ev = fmt.Sprintf("%d QUIC Initial%s (%s), no reply", a.quic.Packets(), plural(a.quic.Packets()), dissect.QUICVersionString(a.quic.Version()))
+		if n, ver := a.quicInitials(); n > 0 {
+			ev = fmt.Sprintf("%d QUIC Initial%s (%s), no reply", n, plural(n), dissect.QUICVersionString(ver))
 		} else {
 			ev += ", no reply"
 		}
@@ -263,7 +269,7 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 // flight: a plaintext fatal alert (TLS 1.2) or, in TLS 1.3, one short
 // encrypted record and a close with no application data.
 func aborted(f *Flow) verdict {
-	a := &f.app
+	a := f.app
 	if a.serverHello == nil {
 		return verdict{}
 	}

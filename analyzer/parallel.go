@@ -235,6 +235,7 @@ func newParallel(e *Engine, n int) *Parallel {
 	cfg.Sink = nil
 	cfg.MaxFlows = max(e.cfg.MaxFlows/n, 1)
 	cfg.BufferBudget = max(e.cfg.BufferBudget/n, 1)
+	cfg.StateBudget = max(e.cfg.StateBudget/n, 1)
 	for i := 0; i < n; i++ {
 		we, err := New(cfg)
 		if err != nil {
@@ -795,6 +796,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.DNSResponses += w.DNSResponses
 		s.Malformed += w.Malformed
 		s.BufferDenied += w.BufferDenied
+		s.StateDenied += w.StateDenied
 		s.FragDropped += w.FragDropped
 	}
 	return s

@@ -5,14 +5,34 @@ package analyzer
 // retransmissions, overlaps and a few out-of-order segments, and gives up
 // cleanly on a gap it cannot fill.
 type stream struct {
-	buf     []byte
-	limit   int
+	buf []byte
+	// pend holds out-of-order segments; allocated at the first, since
+	// most streams never need it (the stream is part of every flow).
+	pend    *[]pendingSeg
+	pool    *bufPool // where buffers come from and go back to; nil: the heap
+	limit   int32
 	base    uint32 // sequence number of buf[0]
 	started bool
 	gap     bool // a hole that was never filled: nothing more is appended
 	full    bool // limit reached
-	pending []pendingSeg
-	pool    *bufPool // where buffers come from and go back to; nil: the heap
+}
+
+// pending returns the out-of-order segments held.
+func (s *stream) pending() []pendingSeg {
+	if s.pend == nil {
+		return nil
+	}
+	return *s.pend
+}
+
+// setPending replaces the out-of-order segments held.
+func (s *stream) setPending(l []pendingSeg) {
+	switch {
+	case s.pend != nil:
+		*s.pend = l
+	case l != nil:
+		s.pend = &l
+	}
 }
 
 type pendingSeg struct {
@@ -47,13 +67,14 @@ func (s *stream) add(seq uint32, data []byte) bool {
 		return false
 	}
 	// Drain pending segments that now fit.
-	for progress := true; progress && len(s.pending) > 0 && !s.closed(); {
+	for progress := true; progress && len(s.pending()) > 0 && !s.closed(); {
 		progress = false
 		next := s.base + uint32(len(s.buf))
-		for i := 0; i < len(s.pending); i++ {
-			p := s.pending[i]
+		pend := s.pending()
+		for i := 0; i < len(pend); i++ {
+			p := pend[i]
 			if int32(p.seq-next) <= 0 {
-				s.pending = append(s.pending[:i], s.pending[i+1:]...)
+				s.setPending(append(pend[:i], pend[i+1:]...))
 				s.place(p.seq, p.data)
 				progress = true
 				break
@@ -68,30 +89,30 @@ func (s *stream) place(seq uint32, data []byte) bool {
 	diff := int32(seq - next)
 	if diff > 0 {
 		// Out of order: keep a copy if it is near and there is room.
-		if len(s.pending) >= maxPending || int(diff) >= s.limit-len(s.buf) {
+		if len(s.pending()) >= maxPending || int(diff) >= int(s.limit)-len(s.buf) {
 			s.gap = true
-			s.pending = nil
+			s.setPending(nil)
 			return false
 		}
-		for _, p := range s.pending {
+		for _, p := range s.pending() {
 			if p.seq == seq && len(p.data) >= len(data) {
 				return false // duplicate
 			}
 		}
 		// Pending bytes together stay within the room the buffer has left.
-		room := s.limit - len(s.buf) - int(diff)
-		for _, p := range s.pending {
+		room := int(s.limit) - len(s.buf) - int(diff)
+		for _, p := range s.pending() {
 			room -= len(p.data)
 		}
 		if room <= 0 {
 			s.gap = true
-			s.pending = nil
+			s.setPending(nil)
 			return false
 		}
 		if len(data) > room {
 			data = data[:room]
 		}
-		s.pending = append(s.pending, pendingSeg{seq: seq, data: append([]byte(nil), data...)})
+		s.setPending(append(s.pending(), pendingSeg{seq: seq, data: append([]byte(nil), data...)}))
 		return false
 	}
 	skip := int(-diff)
@@ -99,7 +120,7 @@ func (s *stream) place(seq uint32, data []byte) bool {
 		return false // retransmission of bytes we have
 	}
 	data = data[skip:]
-	room := s.limit - len(s.buf)
+	room := int(s.limit) - len(s.buf)
 	if room <= 0 {
 		s.full = true
 		return false
@@ -124,8 +145,8 @@ func (s *stream) grow(need int) bool {
 	for c < need {
 		c <<= 1
 	}
-	if c > s.limit {
-		c = max(s.limit, need)
+	if c > int(s.limit) {
+		c = max(int(s.limit), need)
 	}
 	nb := s.pool.get(c)
 	if nb == nil {
@@ -143,7 +164,7 @@ func (s *stream) grow(need int) bool {
 func (s *stream) release() {
 	s.pool.put(s.buf)
 	s.buf = nil
-	s.pending = nil
+	s.pend = nil
 	s.limit = 0
 }
 

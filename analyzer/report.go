@@ -283,7 +283,7 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 
 // flowEvent renders a flow for the event stream.
 func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
-	a := &f.app
+	a := f.app
 	ev := FlowEvent{
 		Type: "flow", Proto: protoName(f.Proto), Client: addrString(f.Client), ClientPort: f.CPort,
 		Server: addrString(f.Server), Port: f.SPort, VLAN: f.VLAN, Process: f.Proc, PID: f.PID,
@@ -350,8 +350,8 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		ev.NTPStratum = &s
 		ev.NTPRefID = a.ntp.RefIDString()
 	}
-	if a.quic != nil && a.quic.Packets() > 0 {
-		ev.QUICVersion = dissect.QUICVersionString(a.quic.Version())
+	if n, ver := a.quicInitials(); n > 0 {
+		ev.QUICVersion = dissect.QUICVersionString(ver)
 	}
 	return ev
 }

@@ -203,7 +203,8 @@ type table struct {
 	evicted  uint64
 	peak     int
 	onExpire func(f *Flow, evicted bool)
-	pool     bufPool // stream buffers of ended flows
+	pool     bufPool   // stream buffers of ended flows
+	side     sideState // dissector state of ended flows
 	// idx is the index of the packet being processed, stamped on the
 	// flows it touches (the merge order of a Parallel).
 	idx uint64
@@ -323,6 +324,7 @@ func (t *table) end(f *Flow, evicted bool) {
 		t.lists[f.class].remove(f)
 	}
 	t.flows.remove(f, t.flows.hash(&f.key))
+	t.release(f)
 	t.onExpire(f, evicted)
 	t.pool.put(f.streams[0].buf)
 	t.pool.put(f.streams[1].buf)
@@ -336,6 +338,9 @@ func (t *table) end(f *Flow, evicted bool) {
 
 // recycle keeps f for a later add.
 func (t *table) recycle(f *Flow) {
+	if f.app != nil {
+		t.putFacts(f.app)
+	}
 	*f = Flow{}
 	if len(t.free) < 4096 {
 		t.free = append(t.free, f)

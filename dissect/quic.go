@@ -127,6 +127,13 @@ type QUICAssembler struct {
 	pendBuf []byte
 }
 
+// Reset empties the assembler for another connection, keeping its
+// buffers' memory and dropping its keys.
+func (a *QUICAssembler) Reset() {
+	scratch, crypto, pend, pendBuf := a.scratch[:0], a.crypto[:0], a.pend[:0], a.pendBuf[:0]
+	*a = QUICAssembler{scratch: scratch, crypto: crypto, pend: pend, pendBuf: pendBuf}
+}
+
 // Version returns the version of the first Initial packet decrypted, 0 if
 // none was.
 func (a *QUICAssembler) Version() uint32 { return a.version }

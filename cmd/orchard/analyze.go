@@ -69,6 +69,8 @@ type options struct {
 	quiet      bool
 	version    bool
 	cpuProfile string
+	memProfile string
+	memLimit   string
 }
 
 func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -94,12 +96,15 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&o.by, "by", "service", "group the report by `GROUP`: service or device")
 	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
 	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
-	fs.IntVar(&o.maxFlows, "max-flows", 131072, "flow table cap (about 1 KiB a flow); the oldest flow is evicted (and counted) beyond it")
+	fs.IntVar(&o.maxFlows, "max-flows", analyzer.DefaultMaxFlows, "flow table cap (512 bytes a flow, plus its dissectors' state); the oldest flow is evicted (and counted) beyond it")
 	fs.IntVar(&o.workers, "workers", defaultWorkers(), "analysis workers, one per core (up to 8) by default; reports are identical for any number")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
 	_ = fs.MarkHidden("cpuprofile")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile, taken when the input is read, to `FILE` (for developers)")
+	_ = fs.MarkHidden("memprofile")
+	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -218,10 +223,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return exitInput
 		}
 	}
-	if os.Getenv("GOGC") == "" {
-		// The heap is small and short-lived per packet: collect less often
-		// (peak RSS stays far below the flow table's worth).
-		debug.SetGCPercent(400)
+	if err := setMemoryLimit(o.memLimit); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitUsage
 	}
 	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
 	if len(sinks) > 0 {
@@ -290,6 +294,11 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 				}
 			}
+		}
+	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			fmt.Fprintf(stderr, "orchard: %v\n", err)
 		}
 	}
 	rep := eng.Finish()

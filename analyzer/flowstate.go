@@ -1,0 +1,140 @@
+package analyzer
+
+import (
+	"unsafe"
+
+	"orchard/dissect"
+)
+
+// sideState holds what only some flows need, beside the flow rather than
+// in it: a flow is in the table for every packet of a flood, its
+// dissectors' state only while a dissector runs. Everything a flow's
+// dissectors keep (their facts, QUIC assemblers, TLS parsers, the
+// ClientHello, certificates) is charged to the flow's facts and counted
+// against a budget with a hard cap; the charge is returned when the flow
+// ends. Beyond the budget a flow is not dissected, and the refusal is
+// counted (Stats.StateDenied). Free lists recycle facts and assemblers;
+// each is bounded, and what does not fit is left to the collector.
+type sideState struct {
+	apps   []*appFacts
+	quic   []*dissect.QUICAssembler
+	inUse  int    // bytes charged to flows in the table
+	budget int    // cap on inUse; 0: none
+	denied uint64 // dissector state refused for the budget
+}
+
+// sideKeep bounds each free list of sideState.
+const sideKeep = 1024
+
+// Estimated costs of dissector state, in bytes, for the budget.
+const (
+	appFactsCost  = int(unsafe.Sizeof(appFacts{}))
+	quicCost      = int(unsafe.Sizeof(dissect.QUICAssembler{})) + 4<<10 // keys and ciphers, decryption and CRYPTO buffers
+	tlsParserCost = int(unsafe.Sizeof(dissect.TLSStreamParser{})) + 1<<10
+)
+
+// helloCost estimates the memory of a parsed ClientHello.
+func helloCost(ch *dissect.ClientHello) int {
+	n := int(unsafe.Sizeof(*ch)) + len(ch.SNI) + 16*len(ch.ALPN)
+	for _, l := range [][]uint16{ch.CipherSuites, ch.Extensions, ch.SupportedVersions, ch.SupportedGroups, ch.KeyShareGroups, ch.SignatureAlgorithms} {
+		n += 2 * len(l)
+	}
+	for _, s := range ch.ALPN {
+		n += len(s)
+	}
+	return n
+}
+
+// certsCost is the memory of a copied certificate chain.
+func certsCost(certs [][]byte) int {
+	n := 24 * len(certs)
+	for _, c := range certs {
+		n += len(c)
+	}
+	return n
+}
+
+// charge counts n more bytes of a's state against the budget; false when
+// that would exceed it (nothing is charged then).
+func (t *table) charge(a *appFacts, n int) bool {
+	s := &t.side
+	if s.budget > 0 && s.inUse+n > s.budget {
+		s.denied++
+		return false
+	}
+	s.inUse += n
+	a.cost += n
+	return true
+}
+
+// release returns the charge of an ending flow's state. The state itself
+// lives on until the flow is judged and recycled.
+func (t *table) release(f *Flow) {
+	if a := f.app; a != nil {
+		t.side.inUse -= a.cost
+		a.cost = 0
+	}
+}
+
+// facts returns f's application facts, allocating them at the first
+// dissector that needs them; nil when the state budget is spent.
+func (t *table) facts(f *Flow) *appFacts {
+	if f.app != nil {
+		return f.app
+	}
+	s := &t.side
+	if s.budget > 0 && s.inUse+appFactsCost > s.budget {
+		s.denied++
+		return nil
+	}
+	if n := len(s.apps); n > 0 {
+		f.app = s.apps[n-1]
+		s.apps[n-1] = nil
+		s.apps = s.apps[:n-1]
+	} else {
+		f.app = new(appFacts)
+	}
+	s.inUse += appFactsCost
+	f.app.cost = appFactsCost
+	return f.app
+}
+
+// putFacts recycles a's memory once nothing refers to it.
+func (t *table) putFacts(a *appFacts) {
+	if a.quic != nil {
+		t.putQUIC(a, a.quic)
+	}
+	t.side.inUse -= a.cost
+	*a = appFacts{}
+	if s := &t.side; len(s.apps) < sideKeep {
+		s.apps = append(s.apps, a)
+	}
+}
+
+// quicAssembler returns an empty QUIC Initial assembler charged to a, or
+// nil when the budget is spent.
+func (t *table) quicAssembler(a *appFacts) *dissect.QUICAssembler {
+	if !t.charge(a, quicCost) {
+		return nil
+	}
+	s := &t.side
+	if n := len(s.quic); n > 0 {
+		q := s.quic[n-1]
+		s.quic[n-1] = nil
+		s.quic = s.quic[:n-1]
+		return q
+	}
+	return new(dissect.QUICAssembler)
+}
+
+// putQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
+func (t *table) putQUIC(a *appFacts, q *dissect.QUICAssembler) {
+	if a.cost >= quicCost {
+		t.side.inUse -= quicCost
+		a.cost -= quicCost
+	}
+	q.Reset()
+	if s := &t.side; len(s.quic) < sideKeep {
+		s.quic = append(s.quic, q)
+	}
+}
