@@ -63,6 +63,9 @@ const (
 	hData                      // payload
 	hFIN
 	hRST
+	// hProgress: an ACK without SYN or RST, or payload. From a client after
+	// its SYN it proves the SYN was answered, seen or not.
+	hProgress
 )
 
 // Flow is one connection (TCP) or exchange (UDP) oriented client → server.

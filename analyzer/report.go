@@ -150,6 +150,7 @@ func (e *Engine) Finish() *Report {
 	if e.par != nil {
 		return e.par.finish()
 	}
+	e.ends.add(e.tl.last)
 	e.table.flush()
 	return e.report()
 }
