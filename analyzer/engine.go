@@ -434,6 +434,7 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
 		*h |= hProgress
 	}
+	f.seqAck(dir, p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
 	if flags&decode.FlagRST != 0 {
 		*h |= hRST
 		f.RSTCount[dir]++

@@ -124,6 +124,8 @@ type judge struct {
 	// nobody tallies the flows whose client cannot be a device (multicast,
 	// broadcast, unspecified): not reported.
 	nobody DeviceSummary
+	// vis tallies what the capture saw of each TCP flow.
+	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
 	dnsScratch dissect.DNSMessage
 }
@@ -149,6 +151,7 @@ func (j *judge) flow(f *Flow, evicted bool) {
 		// Only reported flows use the verdict: skip the chain checks of the rest.
 		v = j.cutOff(j.classify(f, &at), f.Last)
 	}
+	j.vis.flow(f)
 	dev := &j.nobody
 	if isDeviceAddr(f.Client) {
 		dev = e.devs.get(f, &j.untracked)
@@ -163,6 +166,9 @@ func (j *judge) flow(f *Flow, evicted bool) {
 		j.add(v, f, &at)
 		if v.sev >= SevWarn {
 			dev.Failed++
+			if v.absent {
+				dev.absentFailed++
+			}
 		}
 	}
 	if at.apple {
@@ -596,10 +602,16 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 		j.hosts[key] = h
 	}
 	h.Flows++
-	if v.name != "" && v.sev >= SevWarn {
+	switch {
+	case v.name != "" && v.sev >= SevWarn:
 		h.Failed++
+		if v.absent {
+			h.absentFailed++
+		}
 		h.addFinding(v.name)
-	} else {
+	case v.undecided != "":
+		h.Undecided++
+	default:
 		h.OK++
 	}
 	h.addPort(at.port, protoName(f.Proto))
@@ -609,6 +621,12 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 // sortedFindings returns the findings, most severe first, then by count.
 func (j *judge) sortedFindings() []*Finding {
 	out := append([]*Finding(nil), j.order...)
+	sortFindings(out)
+	return out
+}
+
+// sortFindings orders findings most severe first, then by name and host.
+func sortFindings(out []*Finding) {
 	sort.SliceStable(out, func(a, b int) bool {
 		if out[a].sev != out[b].sev {
 			return out[a].sev > out[b].sev
@@ -618,7 +636,6 @@ func (j *judge) sortedFindings() []*Finding {
 		}
 		return out[a].Host < out[b].Host
 	})
-	return out
 }
 
 func icmpName(f *Flow) string {

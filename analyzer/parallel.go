@@ -689,7 +689,7 @@ func (p *Parallel) judgeFlow(f *Flow, evicted bool) {
 // report.
 func (p *Parallel) finish() *Report {
 	if !p.ended {
-		p.e.ends.add(p.e.tl.last)
+		p.e.ends.addSpan(&p.e.tl)
 		p.start()
 		p.ended = true
 		p.flushAll(true)

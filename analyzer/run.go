@@ -56,7 +56,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	}
 	// Where this file stops looking, for requests cut off by its end.
 	var span timeline
-	defer func() { e.ends.add(span.last) }()
+	defer e.ends.addSpan(&span)
 	var p capture.Packet
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {

@@ -7,9 +7,10 @@ import "sync"
 // a corrupt 2106) is further; files of one timeline days apart are not.
 const timelineJump = int64(90 * 24 * 3600 * 1e9)
 
-// timelineSwitch is how many packets an other span needs, more than the
-// current one holds, before it becomes the capture's span: a capture whose
-// first packet alone is stamped 1970.
+// timelineSwitch is how many packets an other span needs before it joins
+// the capture's span (captures merged from years apart), or replaces it
+// when that one holds fewer: a capture whose first packet alone is
+// stamped 1970.
 const timelineSwitch = 16
 
 // timeline is the span of a capture's timestamps, robust to outliers: a
@@ -42,14 +43,29 @@ func (t *timeline) observe(ts int64) bool {
 	} else {
 		t.cFirst, t.cLast, t.cn = ts, ts, 1
 	}
-	if t.cn >= timelineSwitch && t.cn > t.n {
-		// The capture is over there: what came first was the outlier.
-		t.outliers += t.n - t.cn
-		t.first, t.last, t.n = t.cFirst, t.cLast, t.cn
+	if t.cn >= timelineSwitch {
+		t.outliers -= t.cn
+		if t.n < timelineSwitch {
+			// The capture is over there: what came first was the outlier.
+			t.outliers += t.n
+			t.first, t.last, t.n = t.cFirst, t.cLast, t.cn
+		} else {
+			t.first, t.last, t.n = min(t.first, t.cFirst), max(t.last, t.cLast), t.n+t.cn
+		}
 		t.cn = 0
 		return true
 	}
 	return false
+}
+
+// ends returns where the timeline stops: its span's end, and the latest
+// timestamp outside it (an other span still too small to count), which
+// may be where a capture cut short stopped.
+func (t *timeline) ends() (last, other int64) {
+	if t.cn > 0 {
+		other = t.cLast
+	}
+	return t.last, other
 }
 
 // maxEnds caps the file ends remembered for end-of-capture verdicts.
@@ -76,6 +92,13 @@ func (c *captureEnds) add(ts int64) {
 	} else {
 		c.ends[len(c.ends)-1] = max(c.ends[len(c.ends)-1], ts)
 	}
+}
+
+// addSpan files where a timeline stops.
+func (c *captureEnds) addSpan(t *timeline) {
+	last, other := t.ends()
+	c.add(last)
+	c.add(other)
 }
 
 // cutOff returns the end that came less than wait after req, with nothing

@@ -97,21 +97,24 @@ func TestDNSMatching(t *testing.T) {
 	addr := netip.MustParseAddr("17.253.4.125")
 	q := func(id uint16) []byte { return dnsWire(id, "mesu.apple.com", false, addr) }
 	a := func(id uint16) []byte { return dnsWire(id, "mesu.apple.com", true, addr) }
-	later := udpPkt{40, "192.168.1.30", "192.168.1.1", 40000, 9999, []byte("x")}
+	// Later, another exchange, both ways: the capture sees answers.
+	later := []udpPkt{{40, "192.168.1.30", "192.168.1.1", 40000, 53, dnsWire(1, "example.org", false, addr)},
+		{40.01, "192.168.1.1", "192.168.1.30", 53, 40000, dnsWire(1, "example.org", true, addr)}}
+	with := func(ps ...udpPkt) []udpPkt { return append(ps, later...) }
 	cases := []struct {
 		name   string
 		script []udpPkt
 		want   string
 	}{
-		{"answered", []udpPkt{{0, dev, res, 5000, 53, q(7)}, {0.01, res, dev, 53, 5000, a(7)}, later}, ""},
-		{"retransmitted, answered once", []udpPkt{{0, dev, res, 5000, 53, q(7)}, {1, dev, res, 5000, 53, q(7)}, {1.01, res, dev, 53, 5000, a(7)}, later}, ""},
-		{"duplicated, answered once", []udpPkt{{0, dev, res, 5000, 53, q(7)}, {0, dev, res, 5000, 53, q(7)}, {0.01, res, dev, 53, 5000, a(7)}, later}, ""},
-		{"answer to another id", []udpPkt{{0, dev, res, 5000, 53, q(7)}, {0.01, res, dev, 53, 5000, a(8)}, later}, "dns.unanswered/warn"},
-		{"unanswered twice", []udpPkt{{0, dev, res, 5000, 53, q(7)}, {1, dev, res, 5000, 53, q(7)}, later}, "dns.unanswered/warn"},
+		{"answered", with(udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{0.01, res, dev, 53, 5000, a(7)}), ""},
+		{"retransmitted, answered once", with(udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{1, dev, res, 5000, 53, q(7)}, udpPkt{1.01, res, dev, 53, 5000, a(7)}), ""},
+		{"duplicated, answered once", with(udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{0.01, res, dev, 53, 5000, a(7)}), ""},
+		{"answer to another id", with(udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{0.01, res, dev, 53, 5000, a(8)}), "dns.unanswered/warn"},
+		{"unanswered twice", with(udpPkt{0, dev, res, 5000, 53, q(7)}, udpPkt{1, dev, res, 5000, 53, q(7)}), "dns.unanswered/warn"},
 		{"unanswered at the end of the capture", []udpPkt{{0, dev, res, 5000, 53, q(7)}}, "dns.unanswered/info"},
-		{"mDNS query", []udpPkt{{0, dev, "224.0.0.251", 5353, 5353, q(0)}, later}, ""},
-		{"mDNS query over IPv6", []udpPkt{{0, "fe80::1", "ff02::fb", 5353, 5353, q(0)}, later}, ""},
-		{"LLMNR query", []udpPkt{{0, dev, "224.0.0.252", 5000, 5355, q(9)}, later}, ""},
+		{"mDNS query", with(udpPkt{0, dev, "224.0.0.251", 5353, 5353, q(0)}), ""},
+		{"mDNS query over IPv6", with(udpPkt{0, "fe80::1", "ff02::fb", 5353, 5353, q(0)}), ""},
+		{"LLMNR query", with(udpPkt{0, dev, "224.0.0.252", 5000, 5355, q(9)}), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,6 +139,14 @@ func TestDNSMatching(t *testing.T) {
 	}
 }
 
+func shift(ts []int64, by int64) []int64 {
+	out := make([]int64, len(ts))
+	for i, t := range ts {
+		out[i] = t + by
+	}
+	return out
+}
+
 // TestTimelineOutliers: one packet stamped decades off defines neither the
 // start nor the end of the capture.
 func TestTimelineOutliers(t *testing.T) {
@@ -157,6 +168,7 @@ func TestTimelineOutliers(t *testing.T) {
 		{"1970 first", append([]int64{y1970}, norm(20)...), t0, t0 + 19e9},
 		{"1970 in the middle", append(append(norm(10), y1970), norm(20)[10:]...), t0, t0 + 19e9},
 		{"a week apart", append(norm(5), t0+7*24*3600e9), t0, t0 + 7*24*3600e9},
+		{"two captures years apart, merged", append(norm(20), shift(norm(20), -6*365*24*3600e9)...), t0 - 6*365*24*3600e9, t0 + 19e9},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
