@@ -20,6 +20,7 @@ type appFacts struct {
 	hello      *dissect.ClientHello
 	helloBytes int  // size of the ClientHello's records
 	helloSeen  bool // the client started a TLS handshake (first record seen)
+	helloTime  int64
 	// clientRecs are the client's record headers (the first 64).
 	clientRecs  []dissect.Record
 	clientAlert []dissect.Alert
@@ -49,6 +50,7 @@ type appFacts struct {
 	ntp                  dissect.NTP // the last server reply (or client request)
 	ntpReplies           int
 	ntpRequests          int
+	ntpFirst             int64 // time of the first request
 
 	// DNS over this flow.
 	dnsQueries   int
@@ -62,10 +64,11 @@ type appFacts struct {
 }
 
 type pendingQuery struct {
-	id    uint16
-	qtype uint16
-	name  string
-	ts    int64
+	id     uint16
+	qtype  uint16
+	name   string
+	ts     int64 // the first copy's time
+	copies int   // copies of the query (retransmissions, duplicates)
 }
 
 func (a *appFacts) swap() {
@@ -158,6 +161,9 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	}
 	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
 	if dir == dirClient {
+		if !a.helloSeen {
+			a.helloTime = ts
+		}
 		a.helloSeen = true
 		if st.ClientHello != nil && a.hello == nil && e.table.charge(a, helloCost(st.ClientHello)) {
 			a.hello = st.ClientHello
@@ -244,6 +250,9 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 		switch n.Mode {
 		case 3:
 			a.ntpClient = true
+			if a.ntpRequests == 0 {
+				a.ntpFirst = ts
+			}
 			a.ntpRequests++
 			if dir == dirServer && !f.oriented {
 				f.swap()

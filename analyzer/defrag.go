@@ -51,9 +51,12 @@ type defrag struct {
 	m       map[fragKey]*fragEntry
 	order   []fragKey // oldest first, for eviction
 	dropped uint64
-	buf     []byte    // the last datagram built; valid until the next call
-	done    fragEntry // the last datagram's entry, for restore
-	free    []*fragEntry
+	// overlaps counts datagrams dropped for overlapping or inconsistent
+	// fragments (also in dropped).
+	overlaps uint64
+	buf      []byte    // the last datagram built; valid until the next call
+	done     fragEntry // the last datagram's entry, for restore
+	free     []*fragEntry
 }
 
 // fragKeepBytes bounds the buffer a recycled entry keeps.
@@ -86,6 +89,14 @@ func (d *defrag) add(p *decode.Packet, ts int64) []byte {
 	// are kept, so all of reassembly holds under 32 MiB.
 	if end > fragMaxBytes || len(e.pieces) >= fragMaxPieces || (e.total >= 0 && end > e.total) ||
 		e.bytes+len(p.FragData) > 2*fragMaxBytes {
+		d.evict(k)
+		return nil
+	}
+	switch d.check(e, p.FragOffset, p.FragData, !p.FragMore) {
+	case fragDuplicate:
+		return nil
+	case fragBad:
+		d.overlaps++
 		d.evict(k)
 		return nil
 	}
@@ -124,6 +135,41 @@ func (d *defrag) add(p *decode.Packet, ts int64) []byte {
 	d.done.pieces, d.done.data = nil, nil
 	d.remove(k)
 	return d.buf
+}
+
+// What check makes of a new fragment.
+const (
+	fragNew       = iota // fits beside the pieces there are
+	fragDuplicate        // the same bytes at the same place again: ignored
+	fragBad              // overlaps another piece, or contradicts the datagram's end
+)
+
+// check compares a fragment with the pieces of its datagram. Overlapping
+// fragments are an evasion technique (RFC 5722 forbids them for IPv6), and
+// a last fragment that ends before bytes already seen, or a second last
+// fragment with another end, contradicts the datagram: either drops it.
+// An exact copy of a piece (a retransmission) is ignored.
+func (d *defrag) check(e *fragEntry, off int, data []byte, last bool) int {
+	end := off + len(data)
+	if last && e.total >= 0 && end != e.total {
+		return fragBad
+	}
+	for _, pc := range e.pieces {
+		pend := pc.off + pc.n
+		if pc.off == off && pc.n == len(data) {
+			if string(e.data[pc.at:pc.at+pc.n]) != string(data) {
+				return fragBad
+			}
+			return fragDuplicate
+		}
+		if off < pend && pc.off < end {
+			return fragBad
+		}
+		if last && pend > end {
+			return fragBad
+		}
+	}
+	return fragNew
 }
 
 // entry returns a fresh entry, recycled when one is free.

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -184,5 +185,59 @@ func TestReassemblyAllocs(t *testing.T) {
 	}
 	if e.frag.dropped != 0 || len(e.frag.m) != 0 {
 		t.Errorf("%d datagrams dropped, %d left", e.frag.dropped, len(e.frag.m))
+	}
+}
+
+// TestOverlappingFragments: overlapping or contradicting fragments drop
+// their datagram and are counted (RFC 5722), with one worker or several;
+// an IPv6 last fragment ending before one at offset 408 once panicked.
+func TestOverlappingFragments(t *testing.T) {
+	src, dst := netip.MustParseAddr("fd00::53"), netip.MustParseAddr("fd00::41")
+	v6 := capgen.UDP{Src: src, Dst: dst, SrcPort: 53, DstPort: 50000, Payload: bigDNSAnswer(60), TTL: 60}.IP()
+	f6 := fragments6(v6, 408, 7)
+	// frag6 builds one IPv6 fragment of v6's payload at off, n bytes long.
+	frag6 := func(off, n int, more bool) []byte {
+		f := append([]byte(nil), v6[:40]...)
+		f[6] = 44
+		fh := make([]byte, 8)
+		fh[0] = v6[6]
+		fo := uint16(off)
+		if more {
+			fo |= 1
+		}
+		binary.BigEndian.PutUint16(fh[2:], fo)
+		binary.BigEndian.PutUint32(fh[4:], 7)
+		f = append(append(f, fh...), v6[40+off:40+off+n]...)
+		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
+		return f
+	}
+	changed := append([]byte(nil), f6[1]...)
+	changed[len(changed)-1] ^= 0xff
+	cases := []struct {
+		name  string
+		frags [][]byte
+	}{
+		{"a last fragment ending before one at 408", [][]byte{f6[0], frag6(408, 408, true), frag6(8, 8, false)}},
+		{"a last fragment overlapping one at 408", [][]byte{frag6(408, 408, true), f6[0], frag6(400, 200, false)}},
+		{"middle overlapping the first", [][]byte{f6[0], frag6(400, 408, true), f6[2]}},
+		{"two last fragments", [][]byte{frag6(408, 16, false), frag6(408, 24, false), f6[0]}},
+		{"a copy with other bytes", [][]byte{f6[0], f6[1], changed, f6[2]}},
+	}
+	for _, c := range cases {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/workers=%d", c.name, workers), func(t *testing.T) {
+				e, s := newTestEngine(t, Config{Workers: workers})
+				for i, f := range c.frags {
+					e.FrameNS(layers.LinkTypeRaw, f, t0+int64(i)*1e6, len(f))
+				}
+				e.Finish()
+				if len(s.dns) != 0 {
+					t.Errorf("%d DNS messages from a datagram that should be dropped", len(s.dns))
+				}
+				if st := e.Stats(); st.FragDropped != 1 {
+					t.Errorf("%d datagrams dropped, want 1", st.FragDropped)
+				}
+			})
+		}
 	}
 }

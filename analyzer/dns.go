@@ -26,22 +26,13 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 			return
 		}
 		a.dnsQueries++
-		if len(a.dnsPending) < maxPendingQueries {
-			q := m.Questions[0]
-			a.dnsPending = append(a.dnsPending, pendingQuery{id: m.ID, qtype: q.Type, name: q.Name, ts: ts})
-		}
+		a.queried(m, ts)
 		return
 	}
 	e.stats.DNSResponses++
 	if a != nil {
 		a.dnsResponses++
-		// Match the query it answers.
-		for i, q := range a.dnsPending {
-			if q.id == m.ID {
-				a.dnsPending = append(a.dnsPending[:i], a.dnsPending[i+1:]...)
-				break
-			}
-		}
+		a.answered(m)
 	}
 	client, server, port := f.Client, f.Server, f.SPort
 	if dir == dirClient {

@@ -107,6 +107,11 @@ type Engine struct {
 	// statsFn replaces Stats for the judging engine of a Parallel.
 	statsFn func() Stats
 
+	// tl is the span of the capture's timestamps; ends are where the
+	// files and the timeline stop (timeline.go).
+	tl   timeline
+	ends captureEnds
+
 	// frag reassembles IP fragments before they reach the flow table.
 	frag defrag
 
@@ -179,6 +184,7 @@ func (e *Engine) Stats() Stats {
 	s.BufferDenied = e.table.pool.denied
 	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.dropped
+	s.First, s.Last = e.tl.first, e.tl.last
 	return s
 }
 
@@ -195,14 +201,9 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 	}
 	e.stats.Packets++
 	e.stats.Bytes += uint64(wireLen)
-	if e.stats.First == 0 || ts < e.stats.First {
-		e.stats.First = ts
-	}
-	if ts > e.stats.Last {
-		e.stats.Last = ts
-	}
-	// The clock is the latest capture time of any frame; idle flows
-	// expire about once a second of it.
+	// The span leaves outliers out; the clock is the latest capture time
+	// of any frame, and idle flows expire about once a second of it.
+	e.tl.observe(ts)
 	if ts > e.now {
 		e.now = ts
 	}
@@ -229,7 +230,7 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 		return
 	}
 	e.applyProcHint(p)
-	e.Packet(p, ts)
+	e.packet(p, ts)
 }
 
 // reassemble files an IP fragment; when it completes its datagram, p
@@ -282,9 +283,16 @@ func (e *Engine) Idle(now time.Time) {
 // Packet processes one decoded packet. It bypasses the workers of a
 // multi-worker engine: use FrameNS there.
 func (e *Engine) Packet(p *decode.Packet, ts int64) {
+	e.tl.observe(ts)
 	if ts > e.now {
 		e.now = ts
 	}
+	e.packet(p, ts)
+}
+
+// packet is Packet for a frame whose time FrameNS (or a Parallel's
+// reader) has filed in the timeline already.
+func (e *Engine) packet(p *decode.Packet, ts int64) {
 	// Expire idle flows about once a second of capture time (a worker
 	// expires when the reader's clock says so).
 	if e.w == nil && e.now-e.lastGC > int64(time.Second) {
@@ -441,6 +449,10 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	if flags&decode.FlagFIN != 0 {
 		*h |= hFIN
 	}
+	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
+		*h |= hProgress
+	}
+	f.seqAck(dir, p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
 	if flags&decode.FlagRST != 0 {
 		*h |= hRST
 		f.RSTCount[dir]++

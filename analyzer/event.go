@@ -140,9 +140,15 @@ type Finding struct {
 	Last       string `json:"last"`
 	Evidence   string `json:"evidence"`
 	Advice     string `json:"advice,omitempty"`
-	sev        Severity
-	firstNS    int64
-	lastNS     int64
+	// Undecided says why the finding could not be decided from the
+	// capture (its severity is then info): the capture ended before the
+	// answer was due, or does not show the answer's direction.
+	Undecided string `json:"undecided,omitempty"`
+	sev       Severity
+	// absent is set when the only evidence is an answer that never came.
+	absent  bool
+	firstNS int64
+	lastNS  int64
 }
 
 // Sev returns the finding's severity as a value.

@@ -63,6 +63,9 @@ const (
 	hData                      // payload
 	hFIN
 	hRST
+	// hProgress: an ACK without SYN or RST, or payload. From a client after
+	// its SYN it proves the SYN was answered, seen or not.
+	hProgress
 )
 
 // Flow is one connection (TCP) or exchange (UDP) oriented client → server.
@@ -105,6 +108,10 @@ type Flow struct {
 	synTime      int64 // first SYN
 	synAckTime   int64
 	dataAfterRST [2]bool // payload seen from a side after the first RST
+	// Each side's first sequence number and highest ACK, for the
+	// capture-loss estimate (visibility.go).
+	seq0, maxAck   [2]uint32
+	seqSet, ackSet [2]bool
 
 	// ICMP destination unreachable joined to this flow.
 	ICMPType, ICMPCode uint8
@@ -218,6 +225,10 @@ func (f *Flow) swap() {
 	f.lastIPID[0], f.lastIPID[1] = f.lastIPID[1], f.lastIPID[0]
 	f.ttlSet[0], f.ttlSet[1] = f.ttlSet[1], f.ttlSet[0]
 	f.dataAfterRST[0], f.dataAfterRST[1] = f.dataAfterRST[1], f.dataAfterRST[0]
+	f.seq0[0], f.seq0[1] = f.seq0[1], f.seq0[0]
+	f.maxAck[0], f.maxAck[1] = f.maxAck[1], f.maxAck[0]
+	f.seqSet[0], f.seqSet[1] = f.seqSet[1], f.seqSet[0]
+	f.ackSet[0], f.ackSet[1] = f.ackSet[1], f.ackSet[0]
 	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
 	f.mac[0], f.mac[1] = f.mac[1], f.mac[0]
 	f.hasMAC[0], f.hasMAC[1] = f.hasMAC[1], f.hasMAC[0]

@@ -42,14 +42,61 @@ type verdict struct {
 	name     string
 	sev      Severity
 	evidence string
+	// absent is set when the only evidence is an answer that never came:
+	// req is when the unanswered request was sent, and wait how long its
+	// protocol waits for an answer before it retries or gives up.
+	absent bool
+	req    int64
+	wait   int64
+	// undecided says why the verdict cannot be decided (severity info).
+	undecided string
+}
+
+// How long a request's answer may take before its protocol retries: the
+// answer to a request this close to the end of the capture may have come
+// out of sight.
+const (
+	synWait   = 3e9 // a SYN's first retransmission (RFC 6298 permits 1 s; older stacks wait 3 s)
+	helloWait = 5e9 // a ClientHello: servers answer in milliseconds; clients time out after seconds
+	dnsWait   = 5e9 // a stub resolver's timeout (RES_TIMEOUT)
+	ntpWait   = 3e9 // an NTP client's poll retry
+	udpWait   = 3e9 // a QUIC Initial's retransmission (RFC 9002 initial PTO is 1 s)
+)
+
+// absentAnswer marks v as resting only on an answer that did not come to
+// a request sent at req.
+func (v verdict) absentAnswer(req, wait int64) verdict {
+	v.absent, v.req, v.wait = true, req, wait
+	return v
+}
+
+// undecide turns v into an undecided verdict: severity info, with why.
+func (v verdict) undecide(why string) verdict {
+	v.sev = SevInfo
+	v.undecided = why
+	v.evidence += "; undecided: " + why
+	return v
+}
+
+// cutOff makes an absent-answer verdict undecided when the capture (a
+// file, or the timeline) ended before the answer had time to come.
+func (j *judge) cutOff(v verdict, last int64) verdict {
+	if !v.absent || v.undecided != "" {
+		return v
+	}
+	if end := j.e.ends.cutOff(v.req, last, v.wait); end != 0 {
+		return v.undecide("the capture ended " + dur(end-v.req) + " after the request, before an answer was due")
+	}
+	return v
 }
 
 type findingKey struct {
-	name   string
-	host   string
-	client netip.Addr
-	server netip.Addr
-	port   uint16
+	name      string
+	host      string
+	client    netip.Addr
+	server    netip.Addr
+	port      uint16
+	undecided bool
 }
 
 // apnsState tracks a device's push connections: failures on 5223 and
@@ -74,6 +121,11 @@ type judge struct {
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
 	untracked uint64
+	// nobody tallies the flows whose client cannot be a device (multicast,
+	// broadcast, unspecified): not reported.
+	nobody DeviceSummary
+	// vis tallies what the capture saw of each TCP flow.
+	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
 	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
@@ -103,9 +155,13 @@ func (j *judge) flow(f *Flow, evicted bool) {
 	var v verdict
 	if report {
 		// Only reported flows use the verdict: skip the chain checks of the rest.
-		v = j.classify(f, &at)
+		v = j.cutOff(j.classify(f, &at), f.Last)
 	}
-	dev := e.devs.get(f, &j.untracked)
+	j.vis.flow(f)
+	dev := &j.nobody
+	if isDeviceAddr(f.Client) {
+		dev = e.devs.get(f, &j.untracked)
+	}
 	dev.Flows++
 	if at.apple {
 		j.appleFlows++
@@ -116,6 +172,9 @@ func (j *judge) flow(f *Flow, evicted bool) {
 		j.add(v, f, &at)
 		if v.sev >= SevWarn {
 			dev.Failed++
+			if v.absent {
+				dev.absentFailed++
+			}
 		}
 	}
 	if at.apple {
@@ -150,7 +209,7 @@ func (j *judge) classify(f *Flow, at *attribution) verdict {
 		}
 	}
 	if at.apple && at.best != nil && !at.portListed(protoName(f.Proto)) && f.ServerAnswered() && f.SPort != 53 {
-		return verdict{FindPortUnlisted, SevInfo, fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port)}
+		return verdict{name: FindPortUnlisted, sev: SevInfo, evidence: fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port)}
 	}
 	return verdict{}
 }
@@ -160,19 +219,22 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	syns := f.SynRetries + 1
 	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
-		return verdict{FindICMPUnreachable, SevError, fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns))}
+		return verdict{name: FindICMPUnreachable, sev: SevError, evidence: fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns))}
 	}
-	switch f.State() {
-	case "S0":
+	// A client that acknowledges or sends after its SYN was answered,
+	// whether or not the capture saw the answer.
+	answered := f.hist[dirClient]&hProgress != 0
+	switch st := f.State(); {
+	case st == "S0" && !answered:
 		if syns == 1 {
-			return verdict{FindSYNUnanswered, SevError, "1 SYN, no reply"}
+			return verdict{name: FindSYNUnanswered, sev: SevError, evidence: "1 SYN, no reply"}.absentAnswer(f.synTime, synWait)
 		}
-		return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYNs over %s, no reply", syns, span)}
-	case "REJ":
-		return verdict{FindSYNRejected, SevError, fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
-	case "SH", "RSTOS0":
+		return verdict{name: FindSYNUnanswered, sev: SevError, evidence: fmt.Sprintf("%d SYNs over %s, no reply", syns, span)}.absentAnswer(f.synTime, synWait)
+	case st == "REJ":
+		return verdict{name: FindSYNRejected, sev: SevError, evidence: fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
+	case (st == "SH" || st == "RSTOS0") && !answered:
 		if f.Packets[dirServer] == 0 {
-			return verdict{FindSYNUnanswered, SevError, fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)}
+			return verdict{name: FindSYNUnanswered, sev: SevError, evidence: fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)}.absentAnswer(f.synTime, synWait)
 		}
 	}
 	// Proxy refusals.
@@ -182,7 +244,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		if r.Server != "" {
 			ev += " (server: " + r.Server + ")"
 		}
-		return verdict{FindProxyDenied, SevError, ev}
+		return verdict{name: FindProxyDenied, sev: SevError, evidence: ev}
 	}
 	// TLS.
 	if len(a.certs) > 0 {
@@ -193,7 +255,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	if a.helloSeen && a.serverHello == nil && f.Bytes[dirServer] == 0 && f.Established() {
 		if inj, why := injected(f); inj && f.firstRST == dirServer {
 			// A filter that blocks by SNI answers the ClientHello with a forged reset.
-			return verdict{FindReset, SevError, fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why)}
+			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why)}
 		}
 		ev := fmt.Sprintf("ClientHello of %d bytes", f.Bytes[dirClient])
 		if ch := a.hello; ch != nil {
@@ -208,7 +270,11 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		} else if f.hist[dirClient]&(hFIN|hRST) != 0 {
 			ev += "; the client gave up"
 		}
-		return verdict{FindHelloUnanswered, SevError, ev}
+		v := verdict{name: FindHelloUnanswered, sev: SevError, evidence: ev}
+		if f.firstRST != dirServer {
+			v = v.absentAnswer(a.helloTime, helloWait)
+		}
+		return v
 	}
 	if v := aborted(f); v.name != "" {
 		return v
@@ -219,12 +285,12 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		by := f.RSTBy()
 		switch {
 		case inj:
-			return verdict{FindReset, SevError, fmt.Sprintf("RST from the %s side looks injected: %s", by, why)}
+			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST from the %s side looks injected: %s", by, why)}
 		case by == "server" && f.hist[dirClient]&hFIN == 0 && f.hist[dirServer]&hFIN == 0:
 			// A reset after either side's FIN is an abortive close (a server
 			// with unread data), not a failure.
 			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Bytes[dirClient], f.Bytes[dirServer])
-			return verdict{FindReset, SevWarn, ev}
+			return verdict{name: FindReset, sev: SevWarn, evidence: ev}
 		}
 	}
 	return verdict{}
@@ -237,16 +303,16 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 		return verdict{} // judged per message
 	case a.ntpClient && a.ntpReplies == 0:
 		if a.ntpRequests == 1 {
-			return verdict{FindNTPUnanswered, SevError, "1 NTP request, no reply"}
+			return verdict{name: FindNTPUnanswered, sev: SevError, evidence: "1 NTP request, no reply"}.absentAnswer(a.ntpFirst, ntpWait)
 		}
-		return verdict{FindNTPUnanswered, SevError, fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))}
+		return verdict{name: FindNTPUnanswered, sev: SevError, evidence: fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))}.absentAnswer(a.ntpFirst, ntpWait)
 	case a.ntpReplies > 0:
 		n := a.ntp
 		if k := n.KissCode(); k != "" {
-			return verdict{FindNTPBad, SevWarn, "server sent kiss-o'-death " + k}
+			return verdict{name: FindNTPBad, sev: SevWarn, evidence: "server sent kiss-o'-death " + k}
 		}
 		if n.Leap == 3 || n.Stratum >= 16 {
-			return verdict{FindNTPBad, SevWarn, fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
+			return verdict{name: FindNTPBad, sev: SevWarn, evidence: fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
 		}
 	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0:
 		sev := SevWarn
@@ -260,7 +326,7 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 			sev = SevInfo
 			ev += "; iCloud Private Relay blocked (how Apple tells networks to turn it off)"
 		}
-		return verdict{FindUDPUnanswered, sev, ev}
+		return verdict{name: FindUDPUnanswered, sev: sev, evidence: ev}.absentAnswer(f.First, udpWait)
 	}
 	return verdict{}
 }
@@ -275,7 +341,7 @@ func aborted(f *Flow) verdict {
 	}
 	for _, al := range a.clientAlert {
 		if al.Level == 2 {
-			return verdict{FindAborted, SevError, "client sent alert " + al.String() + " after the server's certificate"}
+			return verdict{name: FindAborted, sev: SevError, evidence: "client sent alert " + al.String() + " after the server's certificate"}
 		}
 	}
 	if !a.serverEnc || a.serverHello.Version != 0x0304 {
@@ -302,7 +368,7 @@ func aborted(f *Flow) verdict {
 		if f.hist[dirClient]&hRST != 0 {
 			how = "RST"
 		}
-		return verdict{FindAborted, SevError, fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
+		return verdict{name: FindAborted, sev: SevError, evidence: fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
 	}
 	return verdict{}
 }
@@ -335,8 +401,8 @@ func injected(f *Flow) (bool, string) {
 
 // dnsResponse judges one DNS response for an Apple name.
 func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
-	if len(m.Questions) == 0 {
-		return
+	if len(m.Questions) == 0 || !isDeviceAddr(client) {
+		return // a multicast (mDNS) answer tells no device anything
 	}
 	q := m.Questions[0]
 	entries := j.e.cat.MatchHost(q.Name)
@@ -354,15 +420,15 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 				continue
 			}
 			if isSinkhole(r.Addr) {
-				v = verdict{FindDNSSinkhole, SevError, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
+				v = verdict{name: FindDNSSinkhole, sev: SevError, evidence: fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
 				break
 			}
 		}
 		if v.name == "" && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
-			v = verdict{FindDNSFailure, SevInfo, fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type))}
+			v = verdict{name: FindDNSFailure, sev: SevInfo, evidence: fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type))}
 		}
 	case 2, 3, 5:
-		v = verdict{FindDNSFailure, SevError, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server))}
+		v = verdict{name: FindDNSFailure, sev: SevError, evidence: fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server))}
 		if m.RCode == 3 && relay {
 			v.sev = SevInfo
 			v.evidence += ": iCloud Private Relay turned off by the network, as Apple documents"
@@ -381,13 +447,20 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 }
 
 func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
+	if !unicastDNS(f) {
+		return // mDNS and LLMNR queries need no answer
+	}
 	entries := j.e.cat.MatchHost(q.name)
 	if len(entries) == 0 && !j.e.cfg.AllHosts {
 		return
 	}
 	at := attribution{host: q.name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
 	at.best = bestEntry(entries, 443, "tcp")
-	v := verdict{FindDNSUnanswered, SevWarn, fmt.Sprintf("%s %s to %s, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server))}
+	v := verdict{name: FindDNSUnanswered, sev: SevWarn, evidence: fmt.Sprintf("%s %s to %s, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server))}
+	if q.copies > 1 {
+		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server), q.copies)
+	}
+	v = j.cutOff(v.absentAnswer(q.ts, dnsWait), f.Last)
 	j.addAt(v, &at, f.Client, f.Server, 53, protoName(f.Proto), q.ts, f)
 }
 
@@ -407,7 +480,7 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 		j.apns[f.Client] = st
 	}
 	switch {
-	case at.port == 5223 && isConnFailure(v.name):
+	case at.port == 5223 && isConnFailure(v.name) && v.undecided == "":
 		st.fails++
 		if st.firstFail == 0 || f.First < st.firstFail {
 			st.firstFail = f.First
@@ -423,7 +496,7 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 		return
 	}
 	st.reported = true
-	fv := verdict{FindAPNSFallback, SevWarn, fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host)}
+	fv := verdict{name: FindAPNSFallback, sev: SevWarn, evidence: fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host)}
 	j.add(fv, f, at)
 }
 
@@ -474,18 +547,19 @@ func isSinkhole(a netip.Addr) bool {
 // add records a finding for flow f.
 func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	j.addAt(v, at, f.Client, f.Server, at.port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, at.port}]; fd != nil && f.Last > fd.lastNS {
+	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, at.port, v.undecided != ""}]; fd != nil && f.Last > fd.lastNS {
 		fd.lastNS = f.Last
 		fd.Last = rfc3339(f.Last)
 	}
 }
 
 func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
-	k := findingKey{v.name, at.host, client, server, port}
+	k := findingKey{v.name, at.host, client, server, port, v.undecided != ""}
 	fd := j.findings[k]
 	if fd == nil {
 		fd = &Finding{
 			Type: "finding", Finding: v.name, Severity: v.sev.String(), sev: v.sev,
+			Undecided: v.undecided, absent: v.absent,
 			Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(),
 			Client: addrString(client), Server: addrString(server), Port: port, Proto: proto,
 			Evidence: v.evidence, Advice: advice(v.name, at), firstNS: ts, lastNS: ts,
@@ -534,10 +608,16 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 		j.hosts[key] = h
 	}
 	h.Flows++
-	if v.name != "" && v.sev >= SevWarn {
+	switch {
+	case v.name != "" && v.sev >= SevWarn:
 		h.Failed++
+		if v.absent {
+			h.absentFailed++
+		}
 		h.addFinding(v.name)
-	} else {
+	case v.undecided != "":
+		h.Undecided++
+	default:
 		h.OK++
 	}
 	h.addPort(at.port, protoName(f.Proto))
@@ -547,6 +627,12 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 // sortedFindings returns the findings, most severe first, then by count.
 func (j *judge) sortedFindings() []*Finding {
 	out := append([]*Finding(nil), j.order...)
+	sortFindings(out)
+	return out
+}
+
+// sortFindings orders findings most severe first, then by name and host.
+func sortFindings(out []*Finding) {
 	sort.SliceStable(out, func(a, b int) bool {
 		if out[a].sev != out[b].sev {
 			return out[a].sev > out[b].sev
@@ -556,7 +642,6 @@ func (j *judge) sortedFindings() []*Finding {
 		}
 		return out[a].Host < out[b].Host
 	})
-	return out
 }
 
 func icmpName(f *Flow) string {

@@ -301,13 +301,9 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 	st := &p.stats
 	st.Packets++
 	st.Bytes += uint64(wireLen)
-	if st.First == 0 || ts < st.First {
-		st.First = ts
-	}
-	if ts > st.Last {
-		st.Last = ts
-	}
-	// The engine's clock, as Engine.FrameNS keeps it.
+	// The span and the engine's clock, as Engine.FrameNS keeps them.
+	p.e.tl.observe(ts)
+	st.First, st.Last = p.e.tl.first, p.e.tl.last
 	if ts > p.now {
 		p.now = ts
 	}
@@ -507,7 +503,7 @@ func (w *worker) batch(b *batch) {
 		w.phase = 1
 		e.table.idx = ent.idx
 		e.curLink, e.curFrame, e.curTS = link, frame, ts
-		e.Packet(pk, ts)
+		e.packet(pk, ts)
 	}
 }
 
@@ -699,6 +695,7 @@ func (p *Parallel) judgeFlow(f *Flow, evicted bool) {
 // report.
 func (p *Parallel) finish() *Report {
 	if !p.ended {
+		p.e.ends.addSpan(&p.e.tl)
 		p.start()
 		p.ended = true
 		p.flushAll(true)

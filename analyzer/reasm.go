@@ -40,7 +40,11 @@ type pendingSeg struct {
 	data []byte
 }
 
-const maxPending = 8
+// maxPending caps the out-of-order segments waiting for a hole. A
+// post-quantum ClientHello (about 1.7 KB) cut into segments of 100 bytes
+// or less and reordered needs a few dozen; what they hold together stays
+// within the room the buffer has left either way.
+const maxPending = 64
 
 // start fixes the sequence number of the first byte (the SYN's seq + 1).
 func (s *stream) start(seq uint32) {

@@ -32,8 +32,10 @@ type CaptureInfo struct {
 	AppleFlows uint64   `json:"apple_flows"`
 	Devices    int      `json:"devices"`
 	Stats      Stats    `json:"stats"`
-	Warnings   []string `json:"warnings,omitempty"`
-	Errors     []string `json:"errors,omitempty"`
+	// Visibility says what the capture could see (both directions, loss).
+	Visibility Visibility `json:"visibility"`
+	Warnings   []string   `json:"warnings,omitempty"`
+	Errors     []string   `json:"errors,omitempty"`
 	// Live capture counters, when the input was an interface.
 	Live *LiveStats `json:"live,omitempty"`
 }
@@ -53,7 +55,9 @@ type ServiceSummary struct {
 	Flows   int      `json:"flows"`
 	OK      int      `json:"ok"`
 	Failed  int      `json:"failed"`
-	Verdict string   `json:"verdict"` // OK, BLOCKED, INTERCEPTED, DEGRADED, UNSEEN
+	// Undecided counts flows and findings the capture could not decide.
+	Undecided int    `json:"undecided,omitempty"`
+	Verdict   string `json:"verdict"` // OK, BLOCKED, INTERCEPTED, DEGRADED, UNDECIDED, UNSEEN
 }
 
 // HostSummary tallies the flows to one Apple host.
@@ -67,7 +71,10 @@ type HostSummary struct {
 	Flows      int      `json:"flows"`
 	OK         int      `json:"ok"`
 	Failed     int      `json:"failed"`
+	Undecided  int      `json:"undecided,omitempty"`
 	Findings   []string `json:"findings,omitempty"`
+	// absentFailed counts the failed flows that rest on an absent answer.
+	absentFailed int
 }
 
 func (h *HostSummary) addPort(p uint16, proto string) {
@@ -96,6 +103,8 @@ type DeviceSummary struct {
 	Failed     int      `json:"failed"`
 	Findings   int      `json:"findings"`
 
+	// absentFailed counts the failed flows that rest on an absent answer.
+	absentFailed int
 	// addr and mac are turned into Address and MAC when a report is made.
 	addr   netip.Addr
 	mac    [6]byte
@@ -150,6 +159,7 @@ func (e *Engine) Finish() *Report {
 	if e.par != nil {
 		return e.par.finish()
 	}
+	e.ends.addSpan(&e.tl)
 	e.table.flush()
 	return e.report()
 }
@@ -173,6 +183,12 @@ func (e *Engine) report() *Report {
 		},
 		Findings: j.sortedFindings(),
 	}
+	r.Capture.Visibility = j.vis.finish()
+	withheld, why := r.Capture.Visibility.withholds()
+	if withheld {
+		r.Findings, r.Capture.Visibility.Withheld = withhold(r.Findings, why)
+		sortFindings(r.Findings)
+	}
 	if st.First != 0 {
 		r.Capture.First, r.Capture.Last = rfc3339(st.First), rfc3339(st.Last)
 		r.Capture.Duration = time.Duration(st.Last - st.First).Seconds()
@@ -182,6 +198,12 @@ func (e *Engine) report() *Report {
 	}
 	// Hosts, most flows first.
 	for _, h := range j.hosts {
+		if withheld && h.absentFailed > 0 {
+			c := *h
+			c.Failed -= h.absentFailed
+			c.Undecided += h.absentFailed
+			h = &c
+		}
 		r.Hosts = append(r.Hosts, h)
 	}
 	sort.Slice(r.Hosts, func(a, b int) bool {
@@ -211,6 +233,11 @@ func (e *Engine) report() *Report {
 		}
 	}
 	for _, d := range e.devs.m {
+		if withheld && d.absentFailed > 0 {
+			c := *d
+			c.Failed -= d.absentFailed
+			d = &c
+		}
 		r.Devices = append(r.Devices, d)
 	}
 	sort.Slice(r.Devices, func(a, b int) bool {
@@ -233,7 +260,9 @@ func (e *Engine) report() *Report {
 	return r
 }
 
-// services rolls hosts up into catalog sections with a verdict each.
+// services rolls hosts and findings up into catalog sections with a
+// verdict each. Every finding counts toward its section: a DNS failure
+// for a section's name fails it even if no flow followed.
 func (e *Engine) services(r *Report) []ServiceSummary {
 	bySec := map[string]*ServiceSummary{}
 	var order []string
@@ -243,10 +272,9 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 			order = append(order, en.Section)
 		}
 	}
-	intercepted := map[string]bool{}
-	for _, fd := range r.Findings {
-		if fd.Finding == FindIntercepted || fd.Finding == FindAborted {
-			intercepted[fd.Section] = true
+	addHost := func(s *ServiceSummary, h string) {
+		if len(s.Hosts) < 64 && !slices.Contains(s.Hosts, h) {
+			s.Hosts = append(s.Hosts, h)
 		}
 	}
 	for _, h := range r.Hosts {
@@ -254,21 +282,50 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 		if s == nil {
 			continue
 		}
-		if len(s.Hosts) < 64 {
-			s.Hosts = append(s.Hosts, h.Host)
-		}
+		addHost(s, h.Host)
 		s.Flows += h.Flows
 		s.OK += h.OK
 		s.Failed += h.Failed
+		s.Undecided += h.Undecided
+	}
+	intercepted := map[string]bool{}
+	warned := map[string]bool{}
+	seen := map[string]bool{}
+	for _, fd := range r.Findings {
+		s := bySec[fd.Section]
+		if s == nil {
+			continue
+		}
+		seen[fd.Section] = true
+		addHost(s, fd.Host)
+		switch {
+		case fd.Undecided != "":
+			if !flowFinding(fd) {
+				s.Undecided += fd.Count
+			}
+		case fd.sev >= SevWarn:
+			warned[fd.Section] = true
+			if fd.Finding == FindIntercepted || fd.Finding == FindAborted {
+				intercepted[fd.Section] = true
+			}
+			if !flowFinding(fd) {
+				// DNS answers are judged per message: no flow counted them.
+				s.Failed += fd.Count
+			}
+		}
 	}
 	out := make([]ServiceSummary, 0, len(order))
 	for _, name := range order {
 		s := bySec[name]
 		switch {
-		case s.Flows == 0:
+		case s.Flows == 0 && !seen[name]:
 			s.Verdict = "UNSEEN"
 		case intercepted[name]:
 			s.Verdict = "INTERCEPTED"
+		case s.Failed == 0 && warned[name]:
+			s.Verdict = "DEGRADED" // a warning that fails no flow (push fell back to 443)
+		case s.Failed == 0 && s.OK == 0 && s.Undecided > 0:
+			s.Verdict = "UNDECIDED"
 		case s.Failed == 0:
 			s.Verdict = "OK"
 		case s.OK == 0:
@@ -279,6 +336,17 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 		out = append(out, *s)
 	}
 	return out
+}
+
+// flowFinding reports whether a finding's flows are counted in its host's
+// tally already (push fallback sums up flows counted there): all but DNS
+// answers, which are judged per message.
+func flowFinding(fd *Finding) bool {
+	switch fd.Finding {
+	case FindDNSFailure, FindDNSSinkhole, FindDNSUnanswered:
+		return false
+	}
+	return true
 }
 
 // flowEvent renders a flow for the event stream.

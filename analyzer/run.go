@@ -55,6 +55,9 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			}
 		}()
 	}
+	// Where this file stops looking, for requests cut off by its end.
+	var span timeline
+	defer e.ends.addSpan(&span)
 	var p capture.Packet
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {
@@ -82,7 +85,9 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 		}
 		e.procHint, e.pidHint = p.Proc, p.PID
 		e.chunk, e.chunkOff = p.Chunk, p.ChunkOff
-		e.FrameNS(p.LinkType, p.Data, p.Timestamp.UnixNano(), p.WireLen)
+		ts := p.Timestamp.UnixNano()
+		span.observe(ts)
+		e.FrameNS(p.LinkType, p.Data, ts, p.WireLen)
 	}
 	if progress != nil {
 		progress(name, f.InputOffset(), f.Size())

@@ -175,15 +175,15 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	res, certs, err := j.e.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
 	switch res {
 	case chainUntrusted:
-		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}
+		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}
 	case chainNameMismatch:
 		names := certs[0].DNSNames
 		if len(names) > 3 {
 			names = append(names[:3:3], "…")
 		}
-		return verdict{FindIntercepted, SevError, fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host)}
+		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host)}
 	case chainExpired:
-		return verdict{FindCertExpired, SevWarn, fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was expired at capture time", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"))}
+		return verdict{name: FindCertExpired, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was expired at capture time", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"))}
 	}
 	return verdict{}
 }

@@ -151,6 +151,9 @@ func writeTable(w io.Writer, r *analyzer.Report, by string, color bool) {
 	if l := c.Live; l != nil {
 		fmt.Fprintf(w, "  live on %s: %d received, %d dropped by the kernel, %d by the interface\n", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface)
 	}
+	if v := c.Visibility.Statement; v != "" {
+		fmt.Fprintf(w, "  visibility: %s\n", v)
+	}
 	for _, s := range c.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", s)
 	}
