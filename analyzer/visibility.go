@@ -102,7 +102,7 @@ func (t *visTally) flow(f *Flow) {
 // sides, they say the capture sees one way.
 func (t *visTally) udp(f *Flow, c, s uint64) {
 	a := f.app // never nil while judged (judge.flow)
-	request := a.dnsQueries > 0 || a.ntpClient || a.quic != nil
+	request := a.dnsQueries > 0 || a.ntpClient || a.quic != nil || a.quicPackets > 0
 	answer := a.dnsResponses > 0 || a.ntpServer || f.SPort == 443 && c == 0 && s > 0 // QUIC's server speaks only when spoken to
 	switch {
 	case !isDeviceAddr(f.Server) || !isDeviceAddr(f.Client) || f.SPort == 5353 || f.SPort == 5355:
