@@ -16,6 +16,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip" // the standard library's API, about 1.3x faster to inflate
+
+	"orchard/internal/crash"
 )
 
 const (
@@ -808,6 +810,7 @@ func newReadAhead(r io.Reader) *readAhead {
 }
 
 func (ra *readAhead) fill(r io.Reader) {
+	defer crash.Guard()
 	for {
 		var b []byte
 		select {

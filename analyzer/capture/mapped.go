@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+
+	"orchard/internal/crash"
 )
 
 // Uncompressed pcap files of at least minMapSize bytes are mapped into
@@ -67,6 +69,7 @@ func (m *mapping) queue(b []byte, populate bool) {
 // pages does the page work, in the order it was queued: a window is
 // always mapped in before it is handed back.
 func (m *mapping) pages() {
+	defer crash.Guard()
 	for op := range m.ops {
 		if op.populate {
 			populate(op.b)
