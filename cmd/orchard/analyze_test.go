@@ -87,7 +87,7 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestHelpHasExamples(t *testing.T) {
-	_, stderr, _ := runCLI(t, nil, "-h")
+	stderr, _, _ := runCLI(t, nil, "-h")
 	for _, want := range []string{"Examples:", "orchard ipad.pcap", "--fail-on", "--write-evidence", "-i IFACE", "Exit status"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("help lacks %q", want)
