@@ -187,6 +187,24 @@ type readResult struct {
 	interrupted *interrupted
 }
 
+// add records how reading an input went: its error, or that it was read
+// and its warning, if any (printed unless quiet).
+func (res *readResult) add(w string, err error, quiet bool, stderr io.Writer) {
+	if err != nil {
+		res.errs = append(res.errs, err.Error())
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return
+	}
+	res.read++
+	if w == "" {
+		return
+	}
+	res.warnings = append(res.warnings, w)
+	if !quiet {
+		fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
+	}
+}
+
 // readLive runs a live capture. A signal ends it normally.
 func readLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) readResult {
 	res := readResult{names: []string{o.iface}}
@@ -207,8 +225,11 @@ func readLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.W
 	return res
 }
 
-// readFiles analyses the capture files one after the other.
+// readFiles analyses the capture files: one, or several merged by time.
 func readFiles(ctx context.Context, eng *analyzer.Engine, o *options, files []string, stdin io.Reader, stderr io.Writer) readResult {
+	if len(files) > 1 {
+		return readMerged(ctx, eng, o, files, stdin, stderr)
+	}
 	res := readResult{names: files}
 	prog := newProgress(stderr, o.quiet)
 	for _, name := range files {
@@ -218,33 +239,84 @@ func readFiles(ctx context.Context, eng *analyzer.Engine, o *options, files []st
 			res.read++
 			break
 		}
-		if err != nil {
-			res.errs = append(res.errs, err.Error())
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			continue
-		}
-		res.read++
-		if w != "" {
-			res.warnings = append(res.warnings, w)
-			if !o.quiet {
-				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
-			}
-		}
-		if eng.Stopped() {
+		res.add(w, err, o.quiet, stderr)
+		if err == nil && eng.Stopped() {
 			break // --count reached, or the filter failed
 		}
 	}
 	return res
 }
 
+// readMerged analyses several captures as one timeline, merged by time.
+func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []string, stdin io.Reader, stderr io.Writer) readResult {
+	res := readResult{names: files}
+	prog := newProgress(stderr, o.quiet)
+	var inputs []analyzer.Input
+	var idx []int // inputs[k] is files[idx[k]]
+	openErr := make([]error, len(files))
+	for i, name := range files {
+		r, closer, err := openInput(ctx, name, stdin)
+		if err != nil {
+			openErr[i] = inputErr(name, err)
+			if _, ok := interruption(ctx); ok {
+				break
+			}
+			continue
+		}
+		if closer != nil {
+			defer closer.Close()
+		}
+		inputs = append(inputs, analyzer.Input{Name: name, R: r})
+		idx = append(idx, i)
+	}
+	var results []analyzer.InputResult
+	note := ""
+	if _, ok := interruption(ctx); !ok {
+		results, note = eng.ReadMerged(ctx, inputs, prog.update)
+		prog.done()
+	}
+	if i, ok := interruption(ctx); ok {
+		res.interrupted = &i
+	}
+	byFile := make([]*analyzer.InputResult, len(files))
+	for k := range results {
+		byFile[idx[k]] = &results[k]
+	}
+	for i := range files {
+		err := openErr[i]
+		w := ""
+		if r := byFile[i]; r != nil {
+			w = r.Warning
+			if err == nil {
+				err = r.Err
+			}
+		} else if err == nil {
+			continue // not opened: interrupted
+		}
+		res.add(w, err, o.quiet, stderr)
+	}
+	if note != "" {
+		res.warnings = append(res.warnings, note)
+		if !o.quiet {
+			fmt.Fprintf(stderr, "orchard: note: %s\n", note)
+		}
+	}
+	return res
+}
+
+// inputErr names the input in an error about it, once.
+func inputErr(name string, err error) error {
+	if name == "-" || strings.HasPrefix(err.Error(), name+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, unwrapPath(err))
+}
+
 // readOne analyses one capture argument.
 func readOne(ctx context.Context, eng *analyzer.Engine, name string, stdin io.Reader, prog *progress) (string, error) {
 	r, closer, err := openInput(ctx, name, stdin)
 	if err != nil {
-		if name == "-" || strings.HasPrefix(err.Error(), name+":") {
-			return "", err
-		}
-		return "", fmt.Errorf("%s: %w", name, unwrapPath(err))
+		return "", inputErr(name, err)
 	}
 	if closer != nil {
 		defer closer.Close()
