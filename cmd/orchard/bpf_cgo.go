@@ -19,7 +19,7 @@ type pcapBPF struct{ b *pcap.BPF }
 func compileBPF(link layers.LinkType, expr string) (bpfProgram, error) {
 	b, err := pcap.NewBPF(link, capture.MaxCaptureLength, expr)
 	if err != nil {
-		return nil, fmt.Errorf("filter %q (link type %s): %w", expr, link, err)
+		return nil, fmt.Errorf("filter %q (link type %d): %w", expr, int(link), err)
 	}
 	return pcapBPF{b}, nil
 }

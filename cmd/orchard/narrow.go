@@ -206,11 +206,38 @@ func (s *bpfSet) prog(link layers.LinkType) (bpfProgram, error) {
 }
 
 func (s *bpfSet) match(p *capture.Packet) (bool, error) {
-	prog, err := s.prog(p.LinkType)
+	link, data, wire := p.LinkType, p.Data, p.WireLen
+	if link == linkPKTAP {
+		// libpcap cannot filter Apple PKTAP: filter the frame inside it,
+		// with its own link type, as tcpdump on macOS does.
+		var ok bool
+		if link, data, ok = pktapInner(data); !ok {
+			return false, nil
+		}
+		wire -= len(p.Data) - len(data)
+	}
+	prog, err := s.prog(link)
 	if err != nil {
 		return false, err
 	}
-	return prog.matches(p.Timestamp, p.Data, p.WireLen), nil
+	return prog.matches(p.Timestamp, data, wire), nil
+}
+
+// linkPKTAP is Apple's PKTAP link type (DLT_PKTAP), what rvictl captures.
+const linkPKTAP = layers.LinkType(258)
+
+// pktapInner returns the link type and frame inside a PKTAP header: its
+// length (little-endian, as Apple writes it) at 0, the inner DLT at 8.
+func pktapInner(b []byte) (layers.LinkType, []byte, bool) {
+	if len(b) < 12 {
+		return 0, nil, false
+	}
+	hl := int(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+	dlt := uint32(b[8]) | uint32(b[9])<<8 | uint32(b[10])<<16 | uint32(b[11])<<24
+	if hl < 12 || hl > len(b) || dlt > 0xffff {
+		return 0, nil, false
+	}
+	return layers.LinkType(dlt), b[hl:], true
 }
 
 // bpfKeyword reports whether a word starts a BPF expression rather than

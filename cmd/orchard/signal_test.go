@@ -141,3 +141,18 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal("still running after two signals")
 	}
 }
+
+// TestStaticBuildFilter checks a build without cgo says clearly that it
+// cannot apply a BPF filter to a file, and still narrows with --device.
+func TestStaticBuildFilter(t *testing.T) {
+	bin := orchardBinary(t, "0")
+	out, err := exec.Command(bin, demoPcap, "port", "53").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(out), "built without cgo and cannot compile BPF filters") {
+		t.Errorf("static build with a filter: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--device", "apsd", demoPcap).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tcp.syn_unanswered") {
+		t.Errorf("static build with --device: %v\n%s", err, out)
+	}
+}
