@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -240,25 +239,13 @@ func TestWriteEvidence(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	f, err := capture.Open(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var p capture.Packet
 	n := 0
-	for {
-		if err := f.Next(&p); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
+	eachPacket(t, ev, func(p *capture.Packet) {
 		n++
 		if bytes.Contains(p.Data, []byte("hotspot-detect")) || bytes.Contains(p.Data, []byte("gateway.icloud.com")) {
 			t.Errorf("evidence holds a healthy flow's packet")
 		}
-	}
+	})
 	if n < 30 {
 		t.Errorf("evidence has %d packets, want the flagged flows' (≥ 30)", n)
 	}

@@ -168,28 +168,16 @@ func TestEvidenceOrderAndComments(t *testing.T) {
 		if _, stderr, code := runCLI(t, nil, "--workers", w, "--write-evidence", ev, demoPcap); code != exitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		f, err := capture.Open(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p capture.Packet
 		var last int64
 		n := 0
-		for {
-			if err := f.Next(&p); err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Fatal(err)
-				}
-				break
-			}
+		eachPacket(t, ev, func(p *capture.Packet) {
 			if ts := p.Timestamp.UnixNano(); ts < last {
 				t.Errorf("packet %d goes back in time", n+1)
 			} else {
 				last = ts
 			}
 			n++
-		}
-		f.Close()
+		})
 		fh, _ := os.Open(ev)
 		ng, err := pcapgo.NewNgReader(bufio.NewReader(fh), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
@@ -240,4 +228,24 @@ func bufioCSV(t *testing.T, s string) [][]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// eachPacket calls fn for every packet of the capture file name.
+func eachPacket(t *testing.T, name string, fn func(p *capture.Packet)) {
+	t.Helper()
+	f, err := capture.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var p capture.Packet
+	for {
+		if err := f.Next(&p); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			return
+		}
+		fn(&p)
+	}
 }
