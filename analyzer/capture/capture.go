@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip" // the standard library's API, about 1.3x faster to inflate
-
-	"orchard/internal/crash"
 )
 
 const (
@@ -810,7 +809,16 @@ func newReadAhead(r io.Reader) *readAhead {
 }
 
 func (ra *readAhead) fill(r io.Reader) {
-	defer crash.Guard()
+	defer func() {
+		// A panic here (a bug) is raised again on the reading goroutine,
+		// where the program's crash handling sees it.
+		if x := recover(); x != nil {
+			select {
+			case ra.full <- aheadChunkT{err: &aheadPanic{x, debug.Stack()}}:
+			case <-ra.stop:
+			}
+		}
+	}()
 	for {
 		var b []byte
 		select {
@@ -847,11 +855,25 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			ra.buf = nil
 		}
 		c := <-ra.full
+		if p, ok := c.err.(*aheadPanic); ok {
+			panic(p)
+		}
 		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
 	}
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]
 	return n, nil
+}
+
+// aheadPanic carries a panic of the read-ahead goroutine, with its stack,
+// to the goroutine that reads.
+type aheadPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *aheadPanic) Error() string {
+	return fmt.Sprintf("%v (in the read-ahead goroutine)\n%s", p.value, p.stack)
 }
 
 func (ra *readAhead) close() { ra.once.Do(func() { close(ra.stop) }) }

@@ -5,8 +5,6 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
-
-	"orchard/internal/crash"
 )
 
 // Uncompressed pcap files of at least minMapSize bytes are mapped into
@@ -69,7 +67,6 @@ func (m *mapping) queue(b []byte, populate bool) {
 // pages does the page work, in the order it was queued: a window is
 // always mapped in before it is handed back.
 func (m *mapping) pages() {
-	defer crash.Guard()
 	for op := range m.ops {
 		if op.populate {
 			populate(op.b)
