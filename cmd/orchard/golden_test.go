@@ -249,3 +249,24 @@ func eachPacket(t *testing.T, name string, fn func(p *capture.Packet)) {
 		fn(&p)
 	}
 }
+
+// TestREADMEShowsThe80ColumnDemo checks the README's demo output is the
+// demo's report at 80 columns.
+func TestREADMEShowsThe80ColumnDemo(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Skip(err)
+	}
+	const start = "first command prints in an 80-column terminal:\n\n```\n"
+	s := string(b)
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatal("README lacks the 80-column demo")
+	}
+	s = s[i+len(start):]
+	s = s[:strings.Index(s, "```\n")]
+	want, _ := os.ReadFile(filepath.Join("testdata", "demo-80.txt"))
+	if s != strings.Replace(string(want), "orchard: ../../testdata/", "orchard: testdata/", 1) {
+		t.Errorf("the README's demo is not the 80-column report:\n%s", firstDiffLine(s, string(want)))
+	}
+}
