@@ -100,6 +100,11 @@ type Engine struct {
 	ev     *evidence
 	chains chainCache
 
+	// filter narrows file reading (SetPacketFilter); filterStop is set
+	// once it ended the reading.
+	filter     PacketFilter
+	filterStop bool
+
 	// par runs the analysis on several workers (Config.Workers > 1).
 	par *Parallel
 	// w is set when this engine is one worker of a Parallel.

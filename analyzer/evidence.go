@@ -1,12 +1,17 @@
 package analyzer
 
 import (
+	"strconv"
+
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Recorder receives the packets of flagged flows (--write-evidence).
+// Recorder receives the packets of flagged flows (--write-evidence), in the
+// order flows are judged (not in time order), each with a note naming the
+// finding it supports ("tcp.syn_unanswered 27-courier.push.apple.com:5223",
+// or "DNS answer for ..." for the answer that named the host).
 type Recorder interface {
-	WritePacket(link layers.LinkType, ts int64, frame []byte) error
+	WritePacket(link layers.LinkType, ts int64, frame []byte, note string) error
 }
 
 // Evidence limits: packets kept per flow, and bytes kept in all.
@@ -20,6 +25,7 @@ type keptPacket struct {
 	link  layers.LinkType
 	ts    int64
 	frame []byte
+	note  string // set when written
 }
 
 // evidence keeps the first packets of each open flow until the flow is
@@ -80,20 +86,25 @@ func (e *Engine) keepDNS(name string) {
 	ev.dns[name] = append(l, keptPacket{link: e.curLink, ts: e.curTS, frame: append([]byte(nil), e.curFrame...)})
 }
 
-// release drops f's kept packets, writing them first when flagged.
-func (e *Engine) releaseEvidence(f *Flow, flagged bool, dnsName string) {
+// releaseEvidence drops f's kept packets, writing them first when the
+// flow's verdict v is a reported finding of severity warn or above; the DNS
+// answers that named the host (at.host, when named by DNS) go with them.
+func (e *Engine) releaseEvidence(f *Flow, v verdict, at *attribution, reported bool) {
 	ev := e.ev
 	if ev == nil {
 		return
 	}
-	if flagged {
-		if dnsName != "" && !ev.written[dnsName] {
-			ev.written[dnsName] = true
-			for _, p := range ev.dns[dnsName] {
+	if v.name != "" && reported && v.sev >= SevWarn {
+		note := findingNote(v.name, at.host, at.port)
+		if at.source == SourceDNS && !ev.written[at.host] {
+			ev.written[at.host] = true
+			for _, p := range ev.dns[at.host] {
+				p.note = "DNS answer naming the host of " + note
 				ev.write(p)
 			}
 		}
 		for _, p := range f.kept {
+			p.note = note
 			ev.write(p)
 		}
 	}
@@ -103,15 +114,21 @@ func (e *Engine) releaseEvidence(f *Flow, flagged bool, dnsName string) {
 	f.kept = nil
 }
 
-// writeCurrent writes the packet being processed (a DNS answer that is itself a finding).
-func (e *Engine) writeCurrent() {
+// writeCurrent writes the packet being processed: a DNS answer that is
+// itself the finding v for the name host.
+func (e *Engine) writeCurrent(v verdict, host string) {
 	if e.ev != nil {
-		e.ev.write(keptPacket{link: e.curLink, ts: e.curTS, frame: e.curFrame})
+		e.ev.write(keptPacket{link: e.curLink, ts: e.curTS, frame: e.curFrame, note: v.name + " " + host})
 	}
 }
 
+// findingNote names a finding in an evidence packet's comment.
+func findingNote(name, host string, port uint16) string {
+	return name + " " + host + ":" + strconv.Itoa(int(port))
+}
+
 func (ev *evidence) write(p keptPacket) {
-	if err := ev.rec.WritePacket(p.link, p.ts, p.frame); err != nil {
+	if err := ev.rec.WritePacket(p.link, p.ts, p.frame, p.note); err != nil {
 		ev.errs++
 	}
 }

@@ -180,13 +180,7 @@ func (j *judge) flow(f *Flow, evicted bool) {
 	if at.apple {
 		j.pushFallback(f, &at, v)
 	}
-	if e.ev != nil {
-		dnsName := ""
-		if at.source == SourceDNS {
-			dnsName = at.host
-		}
-		e.releaseEvidence(f, v.name != "" && report && v.sev >= SevWarn, dnsName)
-	}
+	e.releaseEvidence(f, v, &at, report)
 	if s := e.cfg.Sink; s != nil {
 		ev := j.flowEvent(f, &at, evicted)
 		if v.name != "" && report {
@@ -441,7 +435,7 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 		v.sev = SevInfo
 	}
 	if v.sev >= SevWarn {
-		j.e.writeCurrent()
+		j.e.writeCurrent(v, q.Name)
 	}
 	j.addAt(v, &at, client, server, 53, proto, ts, f)
 }

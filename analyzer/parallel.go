@@ -12,6 +12,8 @@ import (
 	"orchard/analyzer/capture"
 	"orchard/analyzer/decode"
 	"orchard/dissect"
+
+	"orchard/internal/crash"
 )
 
 // Parallel runs an Engine's analysis on several workers (Config.Workers).
@@ -403,6 +405,7 @@ func (p *Parallel) flushAll(final bool) {
 }
 
 func (w *worker) run() {
+	defer crash.Guard()
 	defer w.p.wg.Done()
 	// Frames may lie in a mapped file: a fault there (the file shrank)
 	// is reported, and the rest of the batch skipped.
@@ -579,6 +582,7 @@ func (w *worker) key(f *Flow) evKey {
 
 // judgeLoop merges the workers' events in input order and judges them.
 func (p *Parallel) judgeLoop() {
+	defer crash.Guard()
 	defer close(p.judgeDone)
 	for eb := range p.evq {
 		p.mu.Lock()

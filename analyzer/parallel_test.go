@@ -159,8 +159,8 @@ func TestParallelSnapshot(t *testing.T) {
 // recPackets records what an engine writes as evidence.
 type recPackets struct{ lines []string }
 
-func (r *recPackets) WritePacket(link layers.LinkType, ts int64, frame []byte) error {
-	r.lines = append(r.lines, fmt.Sprintf("%d %d %x", link, ts, frame))
+func (r *recPackets) WritePacket(link layers.LinkType, ts int64, frame []byte, note string) error {
+	r.lines = append(r.lines, fmt.Sprintf("%d %d %x %s", link, ts, frame, note))
 	return nil
 }
 

@@ -83,6 +83,12 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			}
 			return "", err
 		}
+		if e.filter != nil && e.filtered(&p) {
+			if e.filterStop {
+				break
+			}
+			continue
+		}
 		e.procHint, e.pidHint = p.Proc, p.PID
 		e.chunk, e.chunkOff = p.Chunk, p.ChunkOff
 		ts := p.Timestamp.UnixNano()

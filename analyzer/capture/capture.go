@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -387,6 +388,16 @@ func (ra *readAhead) fill(r io.Reader, done func()) {
 	if done != nil {
 		defer done()
 	}
+	defer func() {
+		// A panic here (a bug) is raised again on the reading goroutine,
+		// where the program's crash handling sees it.
+		if x := recover(); x != nil {
+			select {
+			case ra.full <- aheadChunkT{err: &aheadPanic{x, debug.Stack()}}:
+			case <-ra.stop:
+			}
+		}
+	}()
 	for {
 		var b []byte
 		select {
@@ -423,11 +434,25 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 			ra.buf = nil
 		}
 		c := <-ra.full
+		if p, ok := c.err.(*aheadPanic); ok {
+			panic(p)
+		}
 		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
 	}
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]
 	return n, nil
+}
+
+// aheadPanic carries a panic of the read-ahead goroutine, with its stack,
+// to the goroutine that reads.
+type aheadPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *aheadPanic) Error() string {
+	return fmt.Sprintf("%v (in the read-ahead goroutine)\n%s", p.value, p.stack)
 }
 
 func (ra *readAhead) close() { ra.once.Do(func() { close(ra.stop) }) }

@@ -7,122 +7,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
-	"time"
-
-	"github.com/spf13/pflag"
 
 	"orchard/analyzer"
 )
 
-const usageText = `orchard finds out which Apple services a network breaks, where, and why.
-
-Usage:
-  orchard [flags] [-r] CAPTURE...      analyse pcap/pcapng files (gzip'd too; '-' is stdin)
-  orchard -i IFACE [flags] [BPF...]    analyse live traffic; Ctrl-C prints the final report
-  orchard catalog [HOST|IP]            list Apple's published hosts, or look one up
-  orchard version
-
-Examples:
-  orchard ipad.pcap                          one capture, one answer
-  orchard -r monday.pcapng.gz -r tuesday.pcap several files, one timeline
-  orchard --by device span-*.pcap            findings grouped per device
-  orchard --format json capture.pcap | jq '.findings[] | select(.severity=="error")'
-  orchard --format ndjson capture.pcap > events.ndjson
-  orchard --fail-on error capture.pcap || echo "Apple services are broken"
-  orchard --write-evidence broken.pcapng capture.pcap
-  tcpdump -i en0 -w - | orchard -
-  sudo orchard -i eth1 --duration 10m port 443 or port 5223 or port 53 or port 123
-  orchard catalog courier.push.apple.com
-
-Exit status: 0 fine, 1 unreadable input (other files are still analysed),
-2 bad flags, 3 findings at or above --fail-on.
-
-Flags:
-`
-
-type options struct {
-	reads      []string
-	iface      string
-	listIfaces bool
-	filter     string
-	snaplen    int
-	bufferMiB  int
-	promisc    bool
-	duration   time.Duration
-	count      int64
-	every      time.Duration
-	format     string
-	events     string
-	output     string
-	catalogs   []string
-	failOn     string
-	evidence   string
-	by         string
-	allHosts   bool
-	noColor    bool
-	maxFlows   int
-	workers    int
-	quiet      bool
-	version    bool
-	cpuProfile string
-	memProfile string
-	memLimit   string
-}
-
-func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("orchard", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	fs.StringArrayVarP(&o.reads, "read", "r", nil, "read a capture `FILE` (repeatable; '-' is stdin)")
-	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `IFACE`")
-	fs.BoolVarP(&o.listIfaces, "list-interfaces", "D", false, "list the interfaces live capture can use")
-	fs.StringVarP(&o.filter, "filter", "f", "", "BPF filter `EXPR` for live capture (or give it as trailing arguments)")
-	fs.IntVar(&o.snaplen, "snaplen", 262144, "live capture snap length in bytes (large enough for TLS certificates)")
-	fs.IntVarP(&o.bufferMiB, "buffer-size", "B", 32, "live capture kernel buffer in `MiB`: more absorbs longer bursts, and stays resident")
-	fs.BoolVar(&o.promisc, "promisc", true, "put the interface in promiscuous mode (--promisc=false to not)")
-	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
-	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")
-	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events) or csv (findings)")
-	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
-	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
-	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
-	fs.StringVar(&o.failOn, "fail-on", "", "exit 3 when findings at or above `LEVEL` (warn or error) exist")
-	fs.StringVar(&o.evidence, "write-evidence", "", "write the packets of flagged flows, and the DNS answers that named them, to `FILE` (pcapng)")
-	fs.StringVar(&o.by, "by", "service", "group the report by `GROUP`: service or device")
-	fs.BoolVar(&o.allHosts, "all-hosts", false, "report findings for non-Apple hosts too")
-	fs.BoolVar(&o.noColor, "no-color", false, "no colours in the terminal report")
-	fs.IntVar(&o.maxFlows, "max-flows", analyzer.DefaultMaxFlows, "flow table cap (512 bytes a flow, plus its dissectors' state); the oldest flow is evicted (and counted) beyond it")
-	fs.IntVar(&o.workers, "workers", defaultWorkers(), "analysis workers, one per core (up to 8) by default; reports are identical for any number")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or warnings on standard error")
-	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
-	_ = fs.MarkHidden("cpuprofile")
-	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile, taken when the input is read, to `FILE` (for developers)")
-	_ = fs.MarkHidden("memprofile")
-	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// defaultWorkers is one analysis worker per core, up to 8: beyond that the
-// single reader and judge bound the speed.
-func defaultWorkers() int { return min(runtime.NumCPU(), 8) }
-
+// runAnalyze is the analysis command: flags, inputs, outputs, report, exit
+// status. Each step is a function of its own.
 func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var o options
-	fs := newFlags(&o, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return exitOK
-		}
+	fs, err := parseFlags(&o, args, stderr)
+	if errors.Is(err, errHelp) {
+		writeUsage(stdout)
+		return exitOK
+	}
+	if err != nil {
 		return exitUsage
 	}
 	if o.version {
@@ -131,169 +32,76 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if o.listIfaces {
 		return listInterfaces(stdout, stderr)
 	}
-	switch o.format {
-	case "table", "json", "ndjson", "csv":
-	default:
-		fmt.Fprintf(stderr, "orchard: --format %q: want table, json, ndjson or csv\n", o.format)
+	files, err := inputArgs(&o, fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
-	switch o.by {
-	case "service", "device":
-	default:
-		fmt.Fprintf(stderr, "orchard: --by %q: want service or device\n", o.by)
-		return exitUsage
+	var narrow *narrowing
+	if o.iface == "" {
+		if narrow, err = newNarrowing(&o); err != nil {
+			fmt.Fprintf(stderr, "orchard: %v\n", err)
+			return exitUsage
+		}
 	}
 	var failOn analyzer.Severity
 	if o.failOn != "" {
-		s, ok := analyzer.ParseSeverity(o.failOn)
-		if !ok || s == analyzer.SevInfo {
-			fmt.Fprintf(stderr, "orchard: --fail-on %q: want warn or error\n", o.failOn)
-			return exitUsage
-		}
-		failOn = s
+		failOn, _ = analyzer.ParseSeverity(o.failOn)
 	}
-	files := o.reads
-	if o.iface != "" {
-		if o.snaplen <= 0 || o.bufferMiB <= 0 || o.bufferMiB > 4096 {
-			fmt.Fprintln(stderr, "orchard: --snaplen must be positive and --buffer-size between 1 and 4096 MiB")
-			return exitUsage
-		}
-		if len(files) > 0 {
-			fmt.Fprintln(stderr, "orchard: give either -i or capture files, not both")
-			return exitUsage
-		}
-		if fs.NArg() > 0 {
-			if o.filter != "" {
-				fmt.Fprintln(stderr, "orchard: give the capture filter either with -f or as trailing arguments, not both")
-				return exitUsage
-			}
-			o.filter = strings.Join(fs.Args(), " ")
-		}
-	} else {
-		files = append(files, fs.Args()...)
-		if len(files) == 0 {
-			fmt.Fprintln(stderr, "orchard: no capture given (try: orchard capture.pcap, or orchard -h)")
-			return exitUsage
-		}
+	if err := checkOutputs(outputNames(&o), append(append([]string{}, files...), o.catalogs...), stdin); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitUsage
 	}
-
 	cat, err := loadCatalog(o.catalogs)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitInput
 	}
 
-	out := stdout
-	if o.output != "" {
-		f, err := os.Create(o.output)
-		if err != nil {
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			return exitInput
-		}
-		defer f.Close()
-		out = f
+	outs, err := openOutputs(&o, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
 	}
-	bout := bufio.NewWriterSize(out, 64<<10)
-	defer bout.Flush()
-
-	live := o.iface != ""
-	var sinks multiSink
-	if o.format == "ndjson" {
-		sinks = append(sinks, newNDJSONSink(bout, live))
-	}
-	if o.events != "" {
-		f, err := os.Create(o.events)
-		if err != nil {
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			return exitInput
-		}
-		defer f.Close()
-		w := bufio.NewWriterSize(f, 64<<10)
-		defer w.Flush()
-		sinks = append(sinks, newNDJSONSink(w, true))
-	}
-	if live && o.format == "table" {
-		sinks = append(sinks, newLineSink(stderr, useColor(stderr, o.noColor)))
-	}
-	var ev *evidenceWriter
-	if o.evidence != "" {
-		ev, err = newEvidenceWriter(o.evidence)
-		if err != nil {
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			return exitInput
-		}
-	}
+	defer outs.abort()
 	if err := setMemoryLimit(o.memLimit); err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
 	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
-	if len(sinks) > 0 {
-		cfg.Sink = sinks
+	if len(outs.sinks) > 0 {
+		cfg.Sink = outs.sinks
 	}
 	eng, err := analyzer.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitInput
 	}
-	if ev != nil {
-		eng.SetRecorder(ev)
+	if outs.evidence != nil {
+		eng.SetRecorder(outs.evidence)
 	}
-
+	if narrow != nil {
+		eng.SetPacketFilter(narrow)
+	}
 	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
+		stop, err := startProfile(o.cpuProfile)
 		if err != nil {
 			fmt.Fprintf(stderr, "orchard: %v\n", err)
 			return exitInput
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(stderr, "orchard: cpu profile: %v\n", err)
-			return exitInput
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 
-	var warnings, errs []string
-	var liveStats *analyzer.LiveStats
-	if live {
-		liveStats, err = runLive(ctx, eng, &o, stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-			if liveStats == nil {
-				return exitInput
-			}
-			// The capture broke off (the interface went away): report
-			// what was seen, and exit 1.
-			errs = append(errs, err.Error())
-		}
-		if w := dropWarning(liveStats); w != "" {
-			warnings = append(warnings, w)
+	var res readResult
+	if o.iface != "" {
+		if res = readLive(ctx, eng, &o, stderr); res.live == nil {
+			return exitInput // the capture never started: the error says why
 		}
 	} else {
-		prog := newProgress(stderr, o.quiet)
-		for _, name := range files {
-			var r io.Reader
-			if name == "-" {
-				r = stdin
-			}
-			w, err := eng.ReadFrom(ctx, name, r, prog.update)
-			prog.done()
-			if err != nil {
-				if ctx.Err() != nil {
-					warnings = append(warnings, "interrupted: report covers the packets read so far")
-					break
-				}
-				errs = append(errs, err.Error())
-				fmt.Fprintf(stderr, "orchard: %v\n", err)
-				continue
-			}
-			if w != "" {
-				warnings = append(warnings, w)
-				if !o.quiet {
-					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
-				}
-			}
+		res = readFiles(ctx, eng, &o, files, stdin, stderr)
+		if narrow != nil && narrow.err != nil {
+			fmt.Fprintf(stderr, "orchard: %v\n", narrow.err)
+			res.errs = append(res.errs, narrow.err.Error())
 		}
 	}
 	if o.memProfile != "" {
@@ -302,44 +110,27 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 	rep := eng.Finish()
-	rep.Capture.Files = files
-	if live {
-		rep.Capture.Files = []string{o.iface}
-		rep.Capture.Live = liveStats
-	}
-	rep.Capture.Warnings = append(warnings, rep.Capture.Warnings...)
-	rep.Capture.Errors = errs
-	if ev != nil {
-		if err := ev.Close(); err != nil {
-			fmt.Fprintf(stderr, "orchard: %v\n", err)
-		}
+	rep.Capture.Files = res.names
+	rep.Capture.Live = res.live
+	rep.Capture.Warnings = append(res.warnings, rep.Capture.Warnings...)
+	rep.Capture.Errors = res.errs
+	if res.interrupted != nil {
+		fmt.Fprintf(stderr, "orchard: %v: the report covers the packets read so far\n", res.interrupted)
 	}
 
-	switch o.format {
-	case "table":
-		writeTable(bout, rep, o.by, useColor(out, o.noColor))
-	case "json":
-		writeReportJSON(bout, rep)
-	case "ndjson":
-		for _, s := range sinks {
-			if n, ok := s.(*ndjsonSink); ok && !n.streamFindings {
-				n.findings(rep.Findings)
-			}
-		}
-	case "csv":
-		writeFindingsCSV(bout, rep.Findings)
+	outErrs := outs.finish(rep, &o, res, stderr)
+	for _, e := range outErrs {
+		fmt.Fprintf(stderr, "orchard: %v\n", e)
 	}
-	// Every event stream ends with the capture's counters.
-	for _, s := range sinks {
-		if n, ok := s.(*ndjsonSink); ok {
-			n.summary(rep.Capture)
-		}
-	}
-	if err := bout.Flush(); err != nil {
-		fmt.Fprintf(stderr, "orchard: write report: %v\n", err)
-		return exitInput
-	}
-	if len(errs) > 0 && len(errs) == len(files) {
+	return exitStatus(rep, res, failOn, len(outErrs) > 0)
+}
+
+// exitStatus applies the documented precedence (see exitStatusText).
+func exitStatus(rep *analyzer.Report, res readResult, failOn analyzer.Severity, outputFailed bool) int {
+	switch {
+	case res.interrupted != nil:
+		return res.interrupted.exitCode()
+	case len(res.errs) > 0 || outputFailed:
 		return exitInput
 	}
 	if failOn != 0 {
@@ -349,10 +140,210 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return exitInput
-	}
 	return exitOK
+}
+
+// inputArgs returns the capture files of a file run, and checks the flags
+// that belong to live capture only.
+func inputArgs(o *options, rest []string) ([]string, error) {
+	if o.iface != "" {
+		if o.snaplen <= 0 || o.bufferMiB <= 0 || o.bufferMiB > 4096 {
+			return nil, errors.New("--snaplen must be positive and --buffer-size between 1 and 4096 MiB")
+		}
+		if len(o.reads) > 0 {
+			return nil, errors.New("give either -i or capture files, not both")
+		}
+		if o.device != "" || o.since != "" || o.until != "" {
+			return nil, errors.New("--device, --since and --until narrow capture files; live, use a capture filter (host 10.0.0.2)")
+		}
+		if len(rest) > 0 {
+			if o.filter != "" {
+				return nil, errors.New("give the capture filter either with -f or as trailing arguments, not both")
+			}
+			o.filter = strings.Join(rest, " ")
+		}
+		return nil, nil
+	}
+	files := append([]string{}, o.reads...)
+	for i, a := range rest {
+		if a != "-" && bpfKeyword(a) {
+			if o.filter != "" {
+				return nil, errors.New("give the filter either with -f or as trailing arguments, not both")
+			}
+			o.filter = strings.Join(rest[i:], " ")
+			break
+		}
+		files = append(files, a)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no capture given (try: orchard capture.pcap, or orchard -h)")
+	}
+	return files, nil
+}
+
+// readResult is what reading the inputs gave, besides the engine's state.
+type readResult struct {
+	names       []string // the inputs, as the report names them
+	warnings    []string
+	errs        []string
+	read        int // inputs read (in part at least)
+	live        *analyzer.LiveStats
+	interrupted *interrupted
+}
+
+// add records how reading an input went: its error, or that it was read
+// and its warning, if any (printed unless quiet).
+func (res *readResult) add(w string, err error, quiet bool, stderr io.Writer) {
+	if err != nil {
+		res.errs = append(res.errs, err.Error())
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return
+	}
+	res.read++
+	if w == "" {
+		return
+	}
+	res.warnings = append(res.warnings, w)
+	if !quiet {
+		fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
+	}
+}
+
+// readLive runs a live capture. A signal ends it normally.
+func readLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) readResult {
+	res := readResult{names: []string{o.iface}}
+	st, err := runLive(ctx, eng, o, stderr)
+	res.live = st
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		// A capture that broke off (the interface went away) still gets
+		// its report, and exit 1.
+		res.errs = append(res.errs, err.Error())
+	}
+	if st != nil {
+		res.read = 1
+	}
+	if w := dropWarning(st); w != "" {
+		res.warnings = append(res.warnings, w)
+	}
+	return res
+}
+
+// readFiles analyses the capture files: one, or several merged by time.
+func readFiles(ctx context.Context, eng *analyzer.Engine, o *options, files []string, stdin io.Reader, stderr io.Writer) readResult {
+	if len(files) > 1 {
+		return readMerged(ctx, eng, o, files, stdin, stderr)
+	}
+	res := readResult{names: files}
+	prog := newProgress(stderr, o.quiet)
+	for _, name := range files {
+		w, err := readOne(ctx, eng, name, stdin, prog)
+		if i, ok := interruption(ctx); ok {
+			res.interrupted = &i
+			res.read++
+			break
+		}
+		res.add(w, err, o.quiet, stderr)
+		if err == nil && eng.Stopped() {
+			break // --count reached, or the filter failed
+		}
+	}
+	return res
+}
+
+// readMerged analyses several captures as one timeline, merged by time.
+func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []string, stdin io.Reader, stderr io.Writer) readResult {
+	res := readResult{names: files}
+	prog := newProgress(stderr, o.quiet)
+	var inputs []analyzer.Input
+	var idx []int // inputs[k] is files[idx[k]]
+	openErr := make([]error, len(files))
+	for i, name := range files {
+		r, closer, err := openInput(ctx, name, stdin)
+		if err != nil {
+			openErr[i] = inputErr(name, err)
+			if _, ok := interruption(ctx); ok {
+				break
+			}
+			continue
+		}
+		if closer != nil {
+			defer closer.Close()
+		}
+		inputs = append(inputs, analyzer.Input{Name: name, R: r})
+		idx = append(idx, i)
+	}
+	var results []analyzer.InputResult
+	note := ""
+	if _, ok := interruption(ctx); !ok {
+		results, note = eng.ReadMerged(ctx, inputs, prog.update)
+		prog.done()
+	}
+	if i, ok := interruption(ctx); ok {
+		res.interrupted = &i
+	}
+	byFile := make([]*analyzer.InputResult, len(files))
+	for k := range results {
+		byFile[idx[k]] = &results[k]
+	}
+	for i := range files {
+		err := openErr[i]
+		w := ""
+		if r := byFile[i]; r != nil {
+			w = r.Warning
+			if err == nil && r.Err != nil {
+				err = explainNotCapture(files[i], r.Err)
+			}
+		} else if err == nil {
+			continue // not opened: interrupted
+		}
+		res.add(w, err, o.quiet, stderr)
+	}
+	if note != "" {
+		res.warnings = append(res.warnings, note)
+		if !o.quiet {
+			fmt.Fprintf(stderr, "orchard: note: %s\n", note)
+		}
+	}
+	return res
+}
+
+// inputErr names the input in an error about it, once.
+func inputErr(name string, err error) error {
+	if name == "-" || strings.HasPrefix(err.Error(), name+":") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, unwrapPath(err))
+}
+
+// readOne analyses one capture argument.
+func readOne(ctx context.Context, eng *analyzer.Engine, name string, stdin io.Reader, prog *progress) (string, error) {
+	r, closer, err := openInput(ctx, name, stdin)
+	if err != nil {
+		return "", inputErr(name, err)
+	}
+	if closer != nil {
+		defer closer.Close()
+	}
+	update := prog.update
+	if cr, ok := r.(*ctxReader); ok {
+		update = func(name string, _, _ int64) { prog.stream(name, cr.n.Load(), eng) }
+	}
+	w, err := eng.ReadFrom(ctx, name, r, update)
+	prog.done()
+	return w, explainNotCapture(name, err)
+}
+
+func startProfile(name string) (func(), error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func runVersion(w io.Writer) int {
@@ -362,4 +353,147 @@ func runVersion(w io.Writer) int {
 	}
 	fmt.Fprintf(w, "orchard %s\n", v)
 	return exitOK
+}
+
+// outputs are the report's destination and the extra output files.
+type outputs struct {
+	report   *outFile // nil: standard output
+	stdout   io.Writer
+	bout     *bufio.Writer
+	events   *outFile
+	ebuf     *bufio.Writer
+	evidence *evidenceWriter
+	sinks    multiSink
+	done     bool
+}
+
+func outputNames(o *options) []namedOutput {
+	out := []namedOutput{{"--events", o.events}, {"--write-evidence", o.evidence}, {"--cpuprofile", o.cpuProfile}}
+	if o.output != "-" {
+		out = append([]namedOutput{{"-o", o.output}}, out...)
+	}
+	return out
+}
+
+// openOutputs creates the output files and the event sinks that write them.
+func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
+	outs := &outputs{stdout: stdout}
+	var w io.Writer = stdout
+	if o.output != "" && o.output != "-" {
+		f, err := createOutput("-o", o.output)
+		if err != nil {
+			return nil, err
+		}
+		outs.report, w = f, f
+	}
+	outs.bout = bufio.NewWriterSize(w, 64<<10)
+	live := o.iface != ""
+	if o.format == "ndjson" {
+		outs.sinks = append(outs.sinks, newNDJSONSink(outs.bout, live))
+	}
+	if o.events != "" {
+		f, err := createOutput("--events", o.events)
+		if err != nil {
+			outs.abort()
+			return nil, err
+		}
+		outs.events, outs.ebuf = f, bufio.NewWriterSize(f, 64<<10)
+		outs.sinks = append(outs.sinks, newNDJSONSink(outs.ebuf, live))
+	}
+	if live && o.format == "table" {
+		outs.sinks = append(outs.sinks, newLineSink(os.Stderr, useColor(os.Stderr, o.noColor)))
+	}
+	if o.evidence != "" {
+		ev, err := newEvidenceWriter(o.evidence)
+		if err != nil {
+			outs.abort()
+			return nil, err
+		}
+		outs.evidence = ev
+	}
+	return outs, nil
+}
+
+// abort removes the temporary files of outputs not finished.
+func (outs *outputs) abort() {
+	if outs.done {
+		return
+	}
+	outs.done = true
+	if outs.report != nil {
+		outs.report.Abort()
+	}
+	if outs.events != nil {
+		outs.events.Abort()
+	}
+	if outs.evidence != nil {
+		outs.evidence.Abort()
+	}
+}
+
+// finish writes the report and closes every output, returning each error.
+func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, stderr io.Writer) []error {
+	var errs []error
+	if outs.evidence != nil {
+		note, err := outs.evidence.Close()
+		if err != nil {
+			errs = append(errs, err)
+		} else if note != "" && !o.quiet && res.read > 0 {
+			fmt.Fprintf(stderr, "orchard: %s\n", note)
+		}
+	}
+	width := pipeWidth
+	if outs.report == nil {
+		width = reportWidth(outs.stdout)
+	} else if c := reportWidth(nil); c > 0 {
+		width = c // COLUMNS
+	}
+	writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width)
+	// Every event stream ends with the capture's counters.
+	for _, s := range outs.sinks {
+		if n, ok := s.(*ndjsonSink); ok {
+			n.summary(rep)
+		}
+	}
+	if err := outs.bout.Flush(); err != nil {
+		if outs.report != nil {
+			errs = append(errs, outs.report.writeErr(err))
+		} else {
+			errs = append(errs, fmt.Errorf("write report to standard output: %w", err))
+		}
+	}
+	if outs.ebuf != nil {
+		if err := outs.ebuf.Flush(); err != nil {
+			errs = append(errs, outs.events.writeErr(err))
+		}
+	}
+	failed := len(errs) > 0
+	for _, f := range []*outFile{outs.report, outs.events} {
+		if f == nil {
+			continue
+		}
+		if failed {
+			f.Abort()
+		} else if err := f.Commit(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	outs.done = true
+	return errs
+}
+
+// writeReport writes the report in the chosen format.
+func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, color bool, width int) {
+	switch o.format {
+	case "table":
+		writeTable(w, rep, tableOptions{by: o.by, color: color, width: width, nothingRead: res.read == 0,
+			narrowed: o.filter != "" || o.device != "" || o.since != "" || o.until != ""})
+	case "json":
+		writeReportJSON(w, rep)
+	case "ndjson":
+		// Findings with their final counts, after the flows and answers
+		// streamed while reading (see ndjsonSink).
+	case "csv":
+		writeFindingsCSV(w, rep.Findings)
+	}
 }

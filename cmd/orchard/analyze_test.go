@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -87,7 +86,7 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestHelpHasExamples(t *testing.T) {
-	_, stderr, _ := runCLI(t, nil, "-h")
+	stderr, _, _ := runCLI(t, nil, "-h")
 	for _, want := range []string{"Examples:", "orchard ipad.pcap", "--fail-on", "--write-evidence", "-i IFACE", "Exit status"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("help lacks %q", want)
@@ -240,25 +239,13 @@ func TestWriteEvidence(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	f, err := capture.Open(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var p capture.Packet
 	n := 0
-	for {
-		if err := f.Next(&p); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatal(err)
-			}
-			break
-		}
+	eachPacket(t, ev, func(p *capture.Packet) {
 		n++
 		if bytes.Contains(p.Data, []byte("hotspot-detect")) || bytes.Contains(p.Data, []byte("gateway.icloud.com")) {
 			t.Errorf("evidence holds a healthy flow's packet")
 		}
-	}
+	})
 	if n < 30 {
 		t.Errorf("evidence has %d packets, want the flagged flows' (≥ 30)", n)
 	}

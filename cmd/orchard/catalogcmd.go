@@ -73,14 +73,14 @@ func runCatalog(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, catalogUsage, fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "orchard catalog: %v\n", err)
-		fmt.Fprintln(stderr, "Run 'orchard catalog --help' for usage.")
+		fmt.Fprintf(stderr, "orchard catalog: %s (see orchard catalog -h)\n", flagErrorText(err))
 		return 2
 	}
 	if *help {
 		usage(stdout)
 		return 0
 	}
+	*format = strings.ToLower(*format)
 	switch *format {
 	case "table", "json", "csv":
 	default:

@@ -15,9 +15,16 @@ import (
 // writeCleanCapture writes a capture with one healthy Apple HTTP exchange.
 func writeCleanCapture(t *testing.T, name string) {
 	t.Helper()
+	writeHTTPCapture(t, name, "17.253.17.201", "captive.apple.com")
+}
+
+// writeHTTPCapture writes a capture with one healthy HTTP exchange with
+// server, for host.
+func writeHTTPCapture(t *testing.T, name, server, host string) {
+	t.Helper()
 	var buf bytes.Buffer
 	w := capgen.NewPcap(&buf, layers.LinkTypeEthernet)
-	c, s := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("17.253.17.201")
+	c, s := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr(server)
 	cm, sm := [6]byte{2, 0, 0, 0, 0, 2}, [6]byte{2, 0, 0, 0, 0, 1}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	seg := func(fromServer bool, flags uint8, seq, ack uint32, data string) {
@@ -32,7 +39,7 @@ func writeCleanCapture(t *testing.T, name string) {
 			t.Fatal(err)
 		}
 	}
-	req := "GET /hotspot-detect.html HTTP/1.1\r\nHost: captive.apple.com\r\n\r\n"
+	req := "GET /hotspot-detect.html HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
 	seg(false, capgen.SYN, 100, 0, "")
 	seg(true, capgen.SYN|capgen.ACK, 900, 101, "")
 	seg(false, capgen.ACK, 101, 901, "")

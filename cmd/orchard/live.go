@@ -304,5 +304,5 @@ func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats
 		r.Capture.Warnings = append(r.Capture.Warnings, d)
 	}
 	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
-	writeTable(w, r, o.by, useColor(w, o.noColor))
+	writeTable(w, r, tableOptions{by: o.by, color: useColor(w, o.noColor), width: reportWidth(w), snapshot: true})
 }

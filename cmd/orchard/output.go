@@ -9,10 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"orchard/analyzer"
 )
@@ -38,9 +37,10 @@ func (m multiSink) Finding(f *analyzer.Finding) {
 	}
 }
 
-// ndjsonSink writes one JSON object per line. In streaming mode (live, or
-// --events) findings are written as they are first decided and every line
-// is flushed; otherwise findings are written at the end with final counts.
+// ndjsonSink writes one JSON object per line: --format ndjson and --events
+// write the same stream. Live, findings are written as they are first
+// decided and every line is flushed; for files, findings are written at the
+// end with their final counts, after the flows and DNS answers.
 type ndjsonSink struct {
 	w              *bufio.Writer
 	enc            *json.Encoder
@@ -68,19 +68,19 @@ func (s *ndjsonSink) Finding(f *analyzer.Finding) {
 	}
 }
 
-func (s *ndjsonSink) findings(fs []*analyzer.Finding) {
-	for _, f := range fs {
-		_ = s.enc.Encode(f)
-	}
-}
-
-// summary writes the last line of a stream: {"type":"capture", ...} with
+// summary writes the findings with their final counts when they were not
+// streamed, then the last line of a stream: {"type":"capture", ...} with
 // the counters of the whole run (files, packets, drops, warnings).
-func (s *ndjsonSink) summary(c analyzer.CaptureInfo) {
+func (s *ndjsonSink) summary(r *analyzer.Report) {
+	if !s.streamFindings {
+		for _, f := range r.Findings {
+			_ = s.enc.Encode(f)
+		}
+	}
 	s.line(struct {
 		Type string `json:"type"`
 		analyzer.CaptureInfo
-	}{"capture", c})
+	}{"capture", r.Capture})
 	_ = s.w.Flush()
 }
 
@@ -127,153 +127,6 @@ func paint(on bool, sev, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func newReportTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		tablewriter.WithRowMaxWidth(60),
-	)
-}
-
-// writeTable renders the terminal report: header, findings, then services
-// (or devices with --by device).
-func writeTable(w io.Writer, r *analyzer.Report, by string, color bool) {
-	c := r.Capture
-	fmt.Fprintf(w, "orchard: %s\n", strings.Join(c.Files, ", "))
-	if c.First != "" {
-		fmt.Fprintf(w, "  %s → %s (%s)\n", c.First, c.Last, humanDur(c.Duration))
-	}
-	fmt.Fprintf(w, "  %d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
-	if c.Stats.Malformed > 0 || c.Stats.Undecodable > 0 {
-		fmt.Fprintf(w, "; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
-	}
-	fmt.Fprintln(w)
-	if l := c.Live; l != nil {
-		fmt.Fprintf(w, "  live on %s: %d received, %d dropped by the kernel, %d by the interface\n", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface)
-	}
-	if v := c.Visibility.Statement; v != "" {
-		fmt.Fprintf(w, "  visibility: %s\n", v)
-	}
-	for _, s := range c.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", s)
-	}
-	for _, s := range c.Errors {
-		fmt.Fprintf(w, "  error: %s\n", s)
-	}
-	fmt.Fprintln(w)
-
-	if len(r.Findings) == 0 {
-		fmt.Fprintln(w, "No findings: every Apple connection seen worked.")
-	} else {
-		fmt.Fprintf(w, "Findings (%d)", len(r.Findings))
-		// One device: it is named in the header, not on every row.
-		clients := map[string]bool{}
-		procs := false
-		for _, f := range r.Findings {
-			clients[f.Client] = true
-			procs = procs || f.Process != ""
-		}
-		showDev := len(clients) > 1 || by == "device"
-		if !showDev {
-			for c := range clients {
-				fmt.Fprintf(w, " for device %s", c)
-			}
-		}
-		fmt.Fprintln(w)
-		head := []any{"SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT"}
-		switch {
-		case showDev:
-			head = append(head, "DEVICE")
-		case procs:
-			head = append(head, "PROCESS")
-		}
-		head = append(head, "COUNT", "EVIDENCE")
-		t := newReportTable(w)
-		t.Header(head...)
-		for _, f := range r.Findings {
-			host := f.Host
-			if f.NameSource != "" && f.NameSource != analyzer.SourceIP {
-				host += " [" + f.NameSource + "]"
-			}
-			row := []any{paint(color, f.Severity, f.Severity), f.Finding, host, f.Section, hostPort(f.Server, f.Port, f.Proto)}
-			switch {
-			case showDev:
-				dev := f.Client
-				if f.Process != "" {
-					dev += " (" + f.Process + ")"
-				}
-				row = append(row, dev)
-			case procs:
-				row = append(row, f.Process)
-			}
-			row = append(row, strconv.Itoa(f.Count), f.Evidence)
-			_ = t.Append(row...)
-		}
-		_ = t.Render()
-	}
-	fmt.Fprintln(w)
-
-	if by == "device" {
-		fmt.Fprintln(w, "Devices")
-		t := newReportTable(w)
-		t.Header("DEVICE", "MAC", "PROCESSES", "FLOWS", "APPLE FLOWS", "FAILED", "FINDINGS")
-		for _, d := range r.Devices {
-			_ = t.Append(d.Address, d.MAC, strings.Join(d.Processes, ", "), strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings))
-		}
-		_ = t.Render()
-		return
-	}
-	fmt.Fprintln(w, "Apple services")
-	t := newReportTable(w)
-	t.Header("SECTION", "HOSTS SEEN", "OK", "FAILED", "VERDICT")
-	unseen := 0
-	for _, s := range r.Services {
-		if s.Verdict == "UNSEEN" {
-			unseen++
-			continue
-		}
-		_ = t.Append(s.Section, hostList(s.Hosts, 4), strconv.Itoa(s.OK), strconv.Itoa(s.Failed), paint(color, s.Verdict, s.Verdict))
-	}
-	_ = t.Render()
-	if unseen > 0 {
-		fmt.Fprintf(w, "%d more sections had no traffic in this capture (UNSEEN; see --format json).\n", unseen)
-	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-func hostList(h []string, max int) string {
-	if len(h) <= max {
-		return strings.Join(h, ", ")
-	}
-	return strings.Join(h[:max], ", ") + fmt.Sprintf(" +%d", len(h)-max)
-}
-
-func hostPort(h string, p uint16, proto string) string {
-	if h == "" {
-		return ""
-	}
-	if strings.Contains(h, ":") {
-		h = "[" + h + "]"
-	}
-	return h + ":" + strconv.Itoa(int(p)) + "/" + proto
-}
-
-func humanDur(s float64) string {
-	switch {
-	case s < 60:
-		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
-}
-
 func writeReportJSON(w io.Writer, r *analyzer.Report) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -282,29 +135,88 @@ func writeReportJSON(w io.Writer, r *analyzer.Report) {
 }
 
 // csvHeader are the CSV columns: the finding event's field names.
-var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence"}
+var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice"}
 
+// writeFindingsCSV writes the findings as CSV. Text cells a spreadsheet
+// would read as a formula are escaped (csvCell).
 func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(csvHeader)
 	for _, f := range fs {
-		_ = cw.Write([]string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
-			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence})
+		row := []string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
+			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice}
+		for i, c := range row {
+			row[i] = csvCell(c)
+		}
+		_ = cw.Write(row)
 	}
 	cw.Flush()
 }
 
+// csvCell escapes a cell that starts with a character spreadsheets take as
+// the start of a formula (= + - @, tab, carriage return) by putting a single
+// quote before it, as OWASP's "CSV Injection" advice says; the CSV writer
+// then quotes the cell as needed. Names and evidence from the capture are
+// the attacker's to choose.
+func csvCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
 // progress draws a bar on stderr for large files when stderr is a terminal.
 type progress struct {
-	w      io.Writer
-	on     bool
-	drawn  bool
-	lastPc int
+	w           io.Writer
+	on          bool
+	drawn       bool
+	lastPc      int
+	start, last time.Time
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
 	f, ok := w.(*os.File)
 	return &progress{w: w, on: !quiet && ok && isatty.IsTerminal(f.Fd())}
+}
+
+// stream shows how much of a stream (stdin, a FIFO) was read: a progress
+// line with bytes, packets and the rate, at most a few times a second.
+func (p *progress) stream(name string, bytes int64, eng *analyzer.Engine) {
+	if !p.on {
+		return
+	}
+	now := time.Now()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	if now.Sub(p.last) < 250*time.Millisecond {
+		return
+	}
+	p.last, p.drawn = now, true
+	el := now.Sub(p.start).Seconds()
+	rate := ""
+	if el > 0.5 {
+		rate = ", " + humanBytes(float64(bytes)/el) + "/s"
+	}
+	fmt.Fprintf(p.w, "\r\x1b[K%s: %s read, %d packets%s", clean(name), humanBytes(float64(bytes)), eng.PacketsRead(), rate)
+}
+
+// humanBytes writes a byte count with a binary unit.
+func humanBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(n, 'f', 0, 64) + " B"
+	}
+	return strconv.FormatFloat(n, 'f', 1, 64) + " " + units[i]
 }
 
 func (p *progress) update(name string, done, total int64) {

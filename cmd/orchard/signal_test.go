@@ -1,0 +1,158 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSignalsStopAnyInput runs the real binary on inputs that never end or
+// never start (a stalled pipe, a FIFO without a writer, a FIFO with a slow
+// writer), signals it, and checks it stops within a second, prints the
+// partial report, says it was interrupted, and exits 130 or 143.
+func TestSignalsStopAnyInput(t *testing.T) {
+	bin := orchardBinary(t, "1")
+	demo := demoBytes(t)
+	cases := []struct {
+		name   string
+		sig    syscall.Signal
+		want   int
+		stdin  bool // feed part of the demo on a pipe that then stalls
+		fifo   bool // read a FIFO
+		writer bool // ...that a writer opens and stalls on
+	}{
+		{"stalled stdin, SIGINT", syscall.SIGINT, 130, true, false, false},
+		{"stalled stdin, SIGTERM", syscall.SIGTERM, 143, true, false, false},
+		{"FIFO with no writer, SIGTERM", syscall.SIGTERM, 143, false, true, false},
+		{"FIFO with a stalled writer, SIGINT", syscall.SIGINT, 130, false, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "--no-color", "-")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			var pw *os.File
+			if c.stdin {
+				pr, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cmd.Stdin, pw = pr, w
+				defer pr.Close()
+			}
+			if c.fifo {
+				fifo := filepath.Join(t.TempDir(), "live.fifo")
+				if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+					t.Skipf("mkfifo: %v", err)
+				}
+				cmd.Args[len(cmd.Args)-1] = fifo
+				if c.writer {
+					go func() {
+						w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+						if err == nil {
+							w.Write(demo[:2000])
+							time.Sleep(20 * time.Second)
+							w.Close()
+						}
+					}()
+				}
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if pw != nil {
+				pw.Write(demo[:2000]) // the header and a few packets, then nothing
+				defer pw.Close()
+			}
+			time.Sleep(500 * time.Millisecond)
+			sent := time.Now()
+			if err := cmd.Process.Signal(c.sig); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(3 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 3s after %v; stderr: %s", c.sig, errb.String())
+			}
+			if d := time.Since(sent); d > time.Second {
+				t.Errorf("stopped %v after the signal, want under a second", d)
+			}
+			var ee *exec.ExitError
+			code := 0
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			}
+			if code != c.want {
+				t.Errorf("exit %d, want %d; stderr: %s", code, c.want, errb.String())
+			}
+			if !strings.Contains(errb.String(), "interrupted by") {
+				t.Errorf("stderr does not say it was interrupted: %s", errb.String())
+			}
+			if !strings.Contains(out.String(), "orchard: ") {
+				t.Errorf("no partial report on stdout: %q", out.String())
+			}
+			if (c.stdin || c.writer) && !strings.Contains(out.String(), " packets,") {
+				t.Errorf("partial report lacks the packet count: %q", out.String())
+			}
+		})
+	}
+}
+
+// TestSecondSignalExitsAtOnce checks that a second signal ends the process
+// at once even if the first one is still being handled.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	bin := orchardBinary(t, "1")
+	fifo := filepath.Join(t.TempDir(), "x.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	cmd := exec.Command(bin, fifo)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || (ee.ExitCode() != 130 && ee.ExitCode() != 143) {
+			t.Errorf("exit %v, want 130 or 143; stderr: %s", err, errb.String())
+		}
+	case <-time.After(3 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running after two signals")
+	}
+}
+
+// TestStaticBuildFilter checks a build without cgo says clearly that it
+// cannot apply a BPF filter to a file, and still narrows with --device.
+func TestStaticBuildFilter(t *testing.T) {
+	bin := orchardBinary(t, "0")
+	out, err := exec.Command(bin, demoPcap, "port", "53").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(out), "built without cgo and cannot compile BPF filters") {
+		t.Errorf("static build with a filter: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "--device", "apsd", demoPcap).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tcp.syn_unanswered") {
+		t.Errorf("static build with --device: %v\n%s", err, out)
+	}
+}

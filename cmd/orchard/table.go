@@ -1,0 +1,491 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/mattn/go-runewidth"
+
+	"orchard/analyzer"
+)
+
+// The terminal report's layout. Its width is COLUMNS when set, else the
+// terminal's; piped output without COLUMNS is laid out for pipeWidth
+// columns, so scripts and diffs see a stable layout. Findings are a table
+// with the evidence (and the advice under it) wrapped in the last column
+// when that column gets at least minEvidence columns; otherwise each
+// finding is a block of lines: severity, finding and host; service, server,
+// process and count; the evidence; the advice.
+const (
+	pipeWidth   = 120
+	minWidth    = 40
+	maxWidth    = 400
+	minEvidence = 48
+	blockIndent = 7
+)
+
+// tableOptions says how to lay out the terminal report.
+type tableOptions struct {
+	by          string // "service" or "device"
+	color       bool
+	width       int
+	nothingRead bool // every input failed: no verdict
+	snapshot    bool // a live report so far: open flows are not judged yet
+	narrowed    bool // a filter, --device or a time window was given
+}
+
+// reportWidth is the layout width for the report written to w.
+func reportWidth(w io.Writer) int {
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
+		return max(minWidth, min(c, maxWidth))
+	}
+	if f, ok := w.(*os.File); ok {
+		if c := termWidth(f); c > 0 {
+			return max(minWidth, min(c, maxWidth))
+		}
+	}
+	return pipeWidth
+}
+
+// writeTable renders the terminal report: header, findings, then services
+// (or devices with --by device).
+func writeTable(w io.Writer, r *analyzer.Report, opt tableOptions) {
+	if opt.width <= 0 {
+		opt.width = pipeWidth
+	}
+	writeHeader(w, r.Capture)
+	switch {
+	case opt.snapshot && len(r.Findings) == 0:
+		fmt.Fprintln(w, "No findings so far.")
+	case opt.nothingRead:
+		fmt.Fprintln(w, "Nothing could be read (see the errors above): no verdict.")
+		return
+	case r.Capture.Packets == 0 && opt.narrowed:
+		fmt.Fprintln(w, "No packet matched the filter, --device, --since or --until: no verdict.")
+		return
+	case r.Capture.Packets == 0:
+		fmt.Fprintln(w, "The capture holds no packets: no verdict.")
+		return
+	case len(r.Findings) == 0 && r.Capture.AppleFlows == 0:
+		fmt.Fprintln(w, "No Apple traffic in this capture: nothing to judge.")
+		return
+	case len(r.Findings) == 0:
+		fmt.Fprintf(w, "No findings: the %d Apple connection%s seen worked.\n", r.Capture.AppleFlows, plural(int(r.Capture.AppleFlows)))
+	default:
+		writeFindings(w, r.Findings, opt)
+	}
+	fmt.Fprintln(w)
+	if opt.by == "device" {
+		writeDevices(w, r.Devices, opt)
+		return
+	}
+	writeServices(w, r.Services, opt)
+}
+
+func writeHeader(w io.Writer, c analyzer.CaptureInfo) {
+	fmt.Fprintf(w, "orchard: %s\n", clean(strings.Join(c.Files, ", ")))
+	if c.First != "" {
+		fmt.Fprintf(w, "  %s → %s (%s)\n", c.First, c.Last, humanDur(c.Duration))
+	}
+	fmt.Fprintf(w, "  %d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
+	if c.Stats.Malformed > 0 || c.Stats.Undecodable > 0 {
+		fmt.Fprintf(w, "; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
+	}
+	fmt.Fprintln(w)
+	if l := c.Live; l != nil {
+		fmt.Fprintf(w, "  live on %s: %d received, %d dropped by the kernel, %d by the interface\n", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface)
+	}
+	if v := c.Visibility.Statement; v != "" {
+		fmt.Fprintf(w, "  visibility: %s\n", clean(v))
+	}
+	for _, s := range c.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", clean(s))
+	}
+	for _, s := range c.Errors {
+		fmt.Fprintf(w, "  error: %s\n", clean(s))
+	}
+	fmt.Fprintln(w)
+}
+
+// findingCells are one finding's texts, cleaned for the terminal.
+type findingCells struct {
+	sev, name, host, service, server, device, count, evidence, advice string
+}
+
+func cellsOf(f *analyzer.Finding, showDev bool) findingCells {
+	host := f.Host
+	if f.NameSource != "" && f.NameSource != analyzer.SourceIP {
+		host += " [" + f.NameSource + "]"
+	}
+	dev := f.Process
+	if showDev {
+		dev = f.Client
+		if f.Process != "" {
+			dev += " (" + f.Process + ")"
+		}
+	}
+	return findingCells{
+		sev: f.Severity, name: clean(f.Finding), host: clean(host), service: clean(f.Section),
+		server: clean(hostPort(f.Server, f.Port, f.Proto)), device: clean(dev), count: strconv.Itoa(f.Count),
+		evidence: clean(f.Evidence), advice: clean(f.Advice),
+	}
+}
+
+func writeFindings(w io.Writer, fs []*analyzer.Finding, opt tableOptions) {
+	clients := map[string]bool{}
+	procs := false
+	for _, f := range fs {
+		clients[f.Client] = true
+		procs = procs || f.Process != ""
+	}
+	// One device: it is named in the heading, not on every row.
+	showDev := len(clients) > 1 || opt.by == "device"
+	fmt.Fprintf(w, "Findings (%d)", len(fs))
+	if !showDev {
+		for c := range clients {
+			fmt.Fprintf(w, " for device %s", clean(c))
+		}
+	}
+	fmt.Fprintln(w)
+	cells := make([]findingCells, len(fs))
+	for i, f := range fs {
+		cells[i] = cellsOf(f, showDev)
+	}
+	devHead := ""
+	switch {
+	case showDev:
+		devHead = "DEVICE"
+	case procs:
+		devHead = "PROCESS"
+	}
+	if writeFindingTable(w, cells, devHead, opt) {
+		return
+	}
+	for i, c := range cells {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeFindingBlock(w, c, opt)
+	}
+}
+
+// writeFindingBlock writes one finding as a block of lines.
+func writeFindingBlock(w io.Writer, c findingCells, opt tableOptions) {
+	text := opt.width - blockIndent
+	pad := strings.Repeat(" ", blockIndent)
+	first := []string{c.name, c.host}
+	second := []string{c.service, c.server, c.device}
+	if c.count != "1" {
+		second = append(second, "seen "+c.count+" times")
+	}
+	fmt.Fprintf(w, "%s  ", paint(opt.color, c.sev, padRight(c.sev, blockIndent-2)))
+	writeJoined(w, first, text, pad, false)
+	writeJoined(w, second, text, pad, true)
+	for _, l := range wrap(c.evidence, text) {
+		fmt.Fprintf(w, "%s%s\n", pad, l)
+	}
+	if c.advice != "" {
+		for i, l := range wrap("→ "+c.advice, text-2) {
+			if i > 0 {
+				l = "  " + l
+			}
+			fmt.Fprintf(w, "%s%s\n", pad, l)
+		}
+	}
+}
+
+// writeJoined writes the non-empty parts joined by " · ", breaking lines
+// between parts (and inside a part longer than a line).
+func writeJoined(w io.Writer, parts []string, width int, pad string, indentFirst bool) {
+	line := ""
+	flush := func() {
+		if indentFirst {
+			fmt.Fprint(w, pad)
+		}
+		fmt.Fprintln(w, line)
+		indentFirst, line = true, ""
+	}
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		switch {
+		case line == "":
+			line = p
+		case runewidth.StringWidth(line)+3+runewidth.StringWidth(p) <= width:
+			line += " · " + p
+		default:
+			flush()
+			line = p
+		}
+		for runewidth.StringWidth(line) > width {
+			l := wrap(line, width)
+			line = strings.Join(l[1:], " ")
+			saved := line
+			line = l[0]
+			flush()
+			line = saved
+		}
+	}
+	if line != "" {
+		flush()
+	}
+}
+
+// writeFindingTable writes the findings as a table when the terminal is
+// wide enough for the evidence column; it returns false when not.
+func writeFindingTable(w io.Writer, cells []findingCells, devHead string, opt tableOptions) bool {
+	heads := []string{"SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT", devHead, "COUNT"}
+	cols := make([][]string, len(heads))
+	for _, c := range cells {
+		for i, v := range []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	widths := make([]int, len(heads))
+	for i := range heads {
+		if i == 5 && devHead == "" {
+			continue
+		}
+		widths[i] = runewidth.StringWidth(heads[i])
+		for _, v := range cols[i] {
+			widths[i] = max(widths[i], runewidth.StringWidth(v))
+		}
+	}
+	used := func() int {
+		n := 0
+		for _, wd := range widths {
+			if wd > 0 {
+				n += wd + 2
+			}
+		}
+		return n
+	}
+	if opt.width-used() < minEvidence {
+		widths[3] = 0 // the service is in the service table too
+	}
+	ev := opt.width - used()
+	if ev < minEvidence {
+		return false
+	}
+	heads = append(heads, "EVIDENCE")
+	line := func(vals []string, sev string) string {
+		var b strings.Builder
+		for i, v := range vals[:len(vals)-1] {
+			if widths[i] == 0 {
+				continue
+			}
+			s := padRight(v, widths[i]+2)
+			if i == 0 && sev != "" {
+				s = paint(opt.color, sev, padRight(v, widths[i])) + "  "
+			}
+			b.WriteString(s)
+		}
+		b.WriteString(vals[len(vals)-1])
+		return strings.TrimRight(b.String(), " ")
+	}
+	fmt.Fprintln(w, line(heads, ""))
+	blank := make([]string, len(heads))
+	for i, c := range cells {
+		text := wrap(c.evidence, ev)
+		if c.advice != "" {
+			for j, l := range wrap("→ "+c.advice, ev-2) {
+				if j > 0 {
+					l = "  " + l
+				}
+				text = append(text, l)
+			}
+		}
+		row := []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count, ""}
+		for j, l := range text {
+			vals := blank
+			if j == 0 {
+				vals = row
+			}
+			vals[len(vals)-1] = l
+			sev := ""
+			if j == 0 {
+				sev = cells[i].sev
+			}
+			fmt.Fprintln(w, line(vals, sev))
+		}
+	}
+	return true
+}
+
+// writeServices writes the service table: verdict, counts and section on
+// one line, the hosts seen under it, shortened to the width.
+func writeServices(w io.Writer, ss []analyzer.ServiceSummary, opt tableOptions) {
+	fmt.Fprintln(w, "Apple services")
+	const lead = "VERDICT        OK  FAILED  "
+	fmt.Fprintln(w, lead+"SECTION / HOSTS SEEN")
+	pad := strings.Repeat(" ", len(lead))
+	text := opt.width - len(lead)
+	unseen := 0
+	for _, s := range ss {
+		if s.Verdict == "UNSEEN" {
+			unseen++
+			continue
+		}
+		fmt.Fprintf(w, "%s  %4d  %6d  %s\n", paint(opt.color, s.Verdict, padRight(s.Verdict, 11)), s.OK, s.Failed, truncate(clean(s.Section), text))
+		if len(s.Hosts) > 0 {
+			fmt.Fprintf(w, "%s%s\n", pad, hostList(s.Hosts, text))
+		}
+	}
+	if unseen > 0 {
+		fmt.Fprintf(w, "%d more section%s had no traffic in this capture (UNSEEN; see --format json).\n", unseen, plural(unseen))
+	}
+}
+
+// writeDevices writes the device table (--by device), with each device's
+// processes under it.
+func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
+	fmt.Fprintln(w, "Devices")
+	addrW := len("DEVICE")
+	for _, d := range ds {
+		addrW = max(addrW, runewidth.StringWidth(clean(d.Address)))
+	}
+	lead := padRight("DEVICE", addrW+2) + padRight("MAC", 19)
+	fmt.Fprintln(w, lead+" FLOWS  APPLE  FAILED  FINDINGS")
+	pad := strings.Repeat(" ", addrW+2)
+	for _, d := range ds {
+		fmt.Fprintf(w, "%s%s %5d  %5d  %6d  %8d\n", padRight(clean(d.Address), addrW+2), padRight(clean(d.MAC), 19), d.Flows, d.AppleFlows, d.Failed, d.Findings)
+		if len(d.Processes) > 0 {
+			fmt.Fprintf(w, "%sprocesses: %s\n", pad, hostList(d.Processes, opt.width-len(pad)-len("processes: ")))
+		}
+	}
+}
+
+// hostList joins names with ", " within width columns, ending with "+N
+// more" for those that did not fit.
+func hostList(h []string, width int) string {
+	out := ""
+	for i, s := range h {
+		s = clean(s)
+		next := s
+		if out != "" {
+			next = out + ", " + s
+		}
+		rest := ""
+		if i < len(h)-1 {
+			rest = ", +" + strconv.Itoa(len(h)-1-i) + " more"
+		}
+		if runewidth.StringWidth(next)+len(rest) > width && i < len(h)-1 || runewidth.StringWidth(next) > width {
+			more := ", +" + strconv.Itoa(len(h)-i) + " more"
+			if out == "" {
+				return truncate(s, width-len(more)+2) + more
+			}
+			return out + more
+		}
+		out = next
+	}
+	return out
+}
+
+// wrap breaks s into lines of at most width columns at spaces, splitting
+// words longer than a line.
+func wrap(s string, width int) []string {
+	width = max(width, 10)
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		for runewidth.StringWidth(word) > width {
+			if line != "" {
+				lines = append(lines, line)
+				line = ""
+			}
+			head := runewidth.Truncate(word, width, "")
+			lines = append(lines, head)
+			word = word[len(head):]
+		}
+		switch {
+		case line == "":
+			line = word
+		case runewidth.StringWidth(line)+1+runewidth.StringWidth(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func truncate(s string, width int) string {
+	return runewidth.Truncate(s, max(width, 4), "…")
+}
+
+func padRight(s string, width int) string {
+	return runewidth.FillRight(s, width)
+}
+
+// clean makes a text from the capture safe for a terminal: control
+// characters (escape sequences a crafted DNS name could carry) are shown as
+// \xNN instead of being sent to the terminal.
+func clean(s string) string {
+	ok := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			if r < 0x100 && r != unicode.ReplacementChar {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				b.WriteRune('?')
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func hostPort(h string, p uint16, proto string) string {
+	if h == "" {
+		return ""
+	}
+	if strings.Contains(h, ":") {
+		h = "[" + h + "]"
+	}
+	return h + ":" + strconv.Itoa(int(p)) + "/" + proto
+}
+
+// humanDur writes a duration in seconds the way people say it: 53.4s,
+// 4m05s, 3h07m, 2d3h.
+func humanDur(s float64) string {
+	switch {
+	case s < 60:
+		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+	case s < 86400:
+		return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
+	}
+	d := int64(s) / 86400
+	if h := int64(s) % 86400 / 3600; h > 0 {
+		return fmt.Sprintf("%dd%dh", d, h)
+	}
+	return fmt.Sprintf("%dd", d)
+}
