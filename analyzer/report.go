@@ -293,6 +293,7 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		BytesClient: f.Bytes[dirClient], BytesServer: f.Bytes[dirServer],
 		SynRetries: f.SynRetries, RSTBy: f.RSTBy(), Evicted: evicted,
 		Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(), Apple: at.apple,
+		CommunityID: flowCommunityID(f),
 	}
 	if m, ok := f.ClientMAC(); ok {
 		ev.ClientMAC = macString(m)

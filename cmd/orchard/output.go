@@ -279,14 +279,14 @@ func writeReportJSON(w io.Writer, r *analyzer.Report) {
 }
 
 // csvHeader are the CSV columns: the finding event's field names.
-var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence"}
+var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "community_id"}
 
 func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(csvHeader)
 	for _, f := range fs {
 		_ = cw.Write([]string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
-			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence})
+			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.CommunityID})
 	}
 	cw.Flush()
 }
