@@ -36,6 +36,10 @@ type CaptureInfo struct {
 	Errors     []string `json:"errors,omitempty"`
 	// Live capture counters, when the input was an interface.
 	Live *LiveStats `json:"live,omitempty"`
+	// Sensor names the orchard that made the report (--sensor), and
+	// Outputs count what event outputs such as Kafka delivered.
+	Sensor  string        `json:"sensor,omitempty"`
+	Outputs []OutputStats `json:"outputs,omitempty"`
 }
 
 // LiveStats are the capture counters of a live interface.

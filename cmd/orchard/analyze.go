@@ -24,6 +24,7 @@ Usage:
   orchard [flags] [-r] CAPTURE...      analyse pcap/pcapng files (gzip'd too; '-' is stdin)
   orchard -i IFACE [flags] [BPF...]    analyse live traffic; Ctrl-C prints the final report
   orchard catalog [HOST|IP]            list Apple's published hosts, or look one up
+  orchard fleet [REPORT|DIR...]        many sensors' reports (or Kafka) as one picture
   orchard version
 
 Examples:
@@ -69,6 +70,7 @@ type options struct {
 	quiet      bool
 	version    bool
 	cpuProfile string
+	fleet      fleetOptions
 }
 
 func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -85,7 +87,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")
 	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events) or csv (findings)")
+	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events), csv (findings) or ecs (events in Elastic Common Schema)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
@@ -100,6 +102,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
 	_ = fs.MarkHidden("cpuprofile")
+	addFleetFlags(fs, &o.fleet)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -127,9 +130,13 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return listInterfaces(stdout, stderr)
 	}
 	switch o.format {
-	case "table", "json", "ndjson", "csv":
+	case "table", "json", "ndjson", "csv", "ecs":
 	default:
-		fmt.Fprintf(stderr, "orchard: --format %q: want table, json, ndjson or csv\n", o.format)
+		fmt.Fprintf(stderr, "orchard: --format %q: want table, json, ndjson, csv or ecs\n", o.format)
+		return exitUsage
+	}
+	if err := o.fleet.check(o.format); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
 	switch o.by {
@@ -196,6 +203,12 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if o.format == "ndjson" {
 		sinks = append(sinks, newNDJSONSink(bout, live))
 	}
+	fleetSinks, err := o.fleet.fleetSinks(o.format, bout, live)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
+	}
+	sinks = append(sinks, fleetSinks...)
 	if o.events != "" {
 		f, err := os.Create(o.events)
 		if err != nil {
@@ -205,7 +218,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		defer f.Close()
 		w := bufio.NewWriterSize(f, 64<<10)
 		defer w.Flush()
-		sinks = append(sinks, newNDJSONSink(w, true))
+		sinks = append(sinks, o.fleet.eventsSink(w))
 	}
 	if live && o.format == "table" {
 		sinks = append(sinks, newLineSink(stderr, useColor(stderr, o.noColor)))
@@ -306,6 +319,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	}
 
+	endFleet(ctx, sinks, rep, &o.fleet, fs.Changed("sensor"), stderr)
 	switch o.format {
 	case "table":
 		writeTable(bout, rep, o.by, useColor(out, o.noColor))
