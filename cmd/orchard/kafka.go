@@ -35,8 +35,7 @@ type kafkaOptions struct {
 	password     string
 	buffer       int
 	flushTimeout time.Duration
-	// extra are franz-go options tests add.
-	extra []kgo.Opt
+	batchBytes   int
 }
 
 func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
@@ -53,6 +52,7 @@ func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
 	fs.StringVar(&o.user, "kafka-user", "", "SASL user")
 	fs.StringVar(&o.password, "kafka-password", "", "SASL password (default $ORCHARD_KAFKA_PASSWORD)")
 	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
+	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
 	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
 }
 
@@ -80,7 +80,10 @@ func (o *kafkaOptions) check() error {
 // config is the producer's configuration; it reads the TLS files.
 func (o *kafkaOptions) config() (kafkaout.Config, error) {
 	c := kafkaout.Config{Brokers: o.brokers, Topic: o.topic, Compression: o.compression, SASL: o.sasl,
-		User: o.user, Password: o.password, MaxBuffered: o.buffer, Extra: o.extra}
+		User: o.user, Password: o.password, MaxBuffered: o.buffer}
+	if o.batchBytes > 0 {
+		c.Extra = append(c.Extra, kgo.ProducerBatchMaxBytes(int32(min(o.batchBytes, 1<<30))))
+	}
 	if c.Password == "" {
 		c.Password = os.Getenv("ORCHARD_KAFKA_PASSWORD")
 	}
