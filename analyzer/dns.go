@@ -56,6 +56,7 @@ func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 	if s := e.cfg.Sink; s != nil {
 		ev := dnsEvent(m, client, server, ts, proto)
 		ev.Port = port
+		ev.CommunityID = flowCommunityID(f)
 		s.DNS(&ev)
 	}
 }

@@ -10,6 +10,7 @@ type FlowEvent struct {
 	ClientPort    uint16   `json:"client_port"`
 	Server        string   `json:"server"`
 	Port          uint16   `json:"port"`
+	CommunityID   string   `json:"community_id,omitempty"`
 	ClientMAC     string   `json:"client_mac,omitempty"`
 	VLAN          uint16   `json:"vlan,omitempty"`
 	Process       string   `json:"process,omitempty"`
@@ -63,16 +64,18 @@ type Cert struct {
 
 // DNSEvent is written for each DNS response.
 type DNSEvent struct {
-	Type    string      `json:"type"` // "dns"
-	TS      string      `json:"ts"`
-	Client  string      `json:"client"`
-	Server  string      `json:"server"`
-	Port    uint16      `json:"port"`
-	Proto   string      `json:"proto"`
-	Query   string      `json:"query"`
-	QType   string      `json:"qtype"`
-	RCode   string      `json:"rcode"`
-	Answers []DNSAnswer `json:"answers"`
+	Type   string `json:"type"` // "dns"
+	TS     string `json:"ts"`
+	Client string `json:"client"`
+	Server string `json:"server"`
+	Port   uint16 `json:"port"`
+	Proto  string `json:"proto"`
+	// CommunityID is the ID of the flow that carried the response.
+	CommunityID string      `json:"community_id,omitempty"`
+	Query       string      `json:"query"`
+	QType       string      `json:"qtype"`
+	RCode       string      `json:"rcode"`
+	Answers     []DNSAnswer `json:"answers"`
 }
 
 // DNSAnswer is one answer record of a DNS response.
@@ -135,11 +138,13 @@ type Finding struct {
 	Server     string `json:"server,omitempty"`
 	Port       uint16 `json:"port,omitempty"`
 	Proto      string `json:"proto"`
-	Count      int    `json:"count"`
-	First      string `json:"first"`
-	Last       string `json:"last"`
-	Evidence   string `json:"evidence"`
-	Advice     string `json:"advice,omitempty"`
+	// CommunityID is the ID of the first flow that showed the finding.
+	CommunityID string `json:"community_id,omitempty"`
+	Count       int    `json:"count"`
+	First       string `json:"first"`
+	Last        string `json:"last"`
+	Evidence    string `json:"evidence"`
+	Advice      string `json:"advice,omitempty"`
 	// Undecided says why the finding could not be decided from the
 	// capture (its severity is then info): the capture ended before the
 	// answer was due, or does not show the answer's direction.

@@ -564,6 +564,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 				fd.ClientMAC = macString(mac)
 			}
 			fd.Process = f.Proc
+			fd.CommunityID = flowCommunityID(f)
 		}
 		if len(j.findings) < maxTracked {
 			j.findings[k] = fd

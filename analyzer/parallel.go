@@ -185,6 +185,9 @@ type pevent struct {
 type dnsAnswerEvent struct {
 	// the flow's fields the judge reads: client, its MAC, the process
 	fClient        netip.Addr
+	fServer        netip.Addr // and its tuple, for the Community ID
+	fPorts         [2]uint16
+	fProto         uint8
 	mac            [2][6]byte
 	hasMAC         [2]bool
 	proc           string
@@ -561,6 +564,7 @@ func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 	m.CopyTo(own)
 	d := &dnsAnswerEvent{
 		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
+		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
 		client: client, server: server, port: port, m: own, ts: ts, proto: proto,
 	}
 	if w.e.ev != nil && w.e.curFrame != nil {
@@ -675,6 +679,7 @@ func (p *Parallel) apply(ev *pevent) {
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
 		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
+		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
 		e.curLink, e.curFrame, e.curTS = d.link, d.frame, d.ts
 		e.dnsAnswer(f, d.client, d.server, d.port, d.m, d.ts, d.proto)
 		e.curFrame = nil

@@ -38,6 +38,10 @@ type CaptureInfo struct {
 	Errors     []string   `json:"errors,omitempty"`
 	// Live capture counters, when the input was an interface.
 	Live *LiveStats `json:"live,omitempty"`
+	// Sensor names the orchard that made the report (--sensor), and
+	// Outputs count what event outputs such as Kafka delivered.
+	Sensor  string        `json:"sensor,omitempty"`
+	Outputs []OutputStats `json:"outputs,omitempty"`
 }
 
 // LiveStats are the capture counters of a live interface.
@@ -361,6 +365,7 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		BytesClient: f.Bytes[dirClient], BytesServer: f.Bytes[dirServer],
 		SynRetries: f.SynRetries, RSTBy: f.RSTBy(), Evicted: evicted,
 		Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(), Apple: at.apple,
+		CommunityID: flowCommunityID(f),
 	}
 	if m, ok := f.ClientMAC(); ok {
 		ev.ClientMAC = macString(m)

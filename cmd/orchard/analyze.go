@@ -37,6 +37,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
+	if err := o.fleet.check(o.format); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitUsage
+	}
 	var narrow *narrowing
 	if o.iface == "" {
 		if narrow, err = newNarrowing(&o); err != nil {
@@ -118,6 +122,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: %v: the report covers the packets read so far\n", res.interrupted)
 	}
 
+	endFleet(ctx, outs.sinks, rep, &o.fleet, fs.Changed("sensor"), stderr)
 	outErrs := outs.finish(rep, &o, res, stderr)
 	for _, e := range outErrs {
 		fmt.Fprintf(stderr, "orchard: %v\n", e)
@@ -391,6 +396,11 @@ func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
 	if o.format == "ndjson" {
 		outs.sinks = append(outs.sinks, newNDJSONSink(outs.bout, live))
 	}
+	fleetSinks, err := o.fleet.fleetSinks(o.format, outs.bout, live)
+	if err != nil {
+		return nil, err
+	}
+	outs.sinks = append(outs.sinks, fleetSinks...)
 	if o.events != "" {
 		f, err := createOutput("--events", o.events)
 		if err != nil {
@@ -398,7 +408,7 @@ func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
 			return nil, err
 		}
 		outs.events, outs.ebuf = f, bufio.NewWriterSize(f, 64<<10)
-		outs.sinks = append(outs.sinks, newNDJSONSink(outs.ebuf, live))
+		outs.sinks = append(outs.sinks, o.fleet.eventsSink(outs.ebuf))
 	}
 	if live && o.format == "table" {
 		outs.sinks = append(outs.sinks, newLineSink(os.Stderr, useColor(os.Stderr, o.noColor)))

@@ -84,6 +84,7 @@ type options struct {
 	cpuProfile string
 	memProfile string
 	memLimit   string
+	fleet      fleetOptions
 }
 
 // newFlags is the one flag set of the analysis command: help, the man page
@@ -106,7 +107,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.promisc, "promisc", true, "put the interface in promiscuous mode (--promisc=false to not)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events) or csv (findings)")
+	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events), csv (findings) or ecs (events in Elastic Common Schema)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
@@ -123,6 +124,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	_ = fs.MarkHidden("cpuprofile")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile, taken when the input is read, to `FILE` (for developers)")
 	_ = fs.MarkHidden("memprofile")
+	addFleetFlags(fs, &o.fleet)
 	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
 	return fs
 }
@@ -130,7 +132,7 @@ func newFlags(o *options) *pflag.FlagSet {
 // enumValues are the accepted values of the flags that take one of a few
 // words, for checks and completions.
 var enumValues = map[string][]string{
-	"format":  {"table", "json", "ndjson", "csv"},
+	"format":  {"table", "json", "ndjson", "csv", "ecs"},
 	"by":      {"service", "device"},
 	"fail-on": {"warn", "error"},
 }

@@ -135,7 +135,7 @@ func writeReportJSON(w io.Writer, r *analyzer.Report) {
 }
 
 // csvHeader are the CSV columns: the finding event's field names.
-var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice"}
+var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice", "community_id"}
 
 // writeFindingsCSV writes the findings as CSV. Text cells a spreadsheet
 // would read as a formula are escaped (csvCell).
@@ -144,7 +144,7 @@ func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) {
 	_ = cw.Write(csvHeader)
 	for _, f := range fs {
 		row := []string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
-			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice}
+			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice, f.CommunityID}
 		for i, c := range row {
 			row[i] = csvCell(c)
 		}

@@ -77,3 +77,17 @@ func ok(d string) bool {
 	st, err := os.Stat(filepath.Join(d, "pcaps"))
 	return err == nil && st.IsDir()
 }
+
+// Optional returns the path of a file below the shared folder, or "" when
+// the folder or the file is absent: for tests that use it when they can.
+func Optional(rel string) string {
+	d := find()
+	if d == "" {
+		return ""
+	}
+	p := filepath.Join(d, rel)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}

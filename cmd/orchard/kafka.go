@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"orchard/analyzer"
+	"orchard/ecs"
+	"orchard/kafkaout"
+)
+
+// kafkaOptions are the Kafka output's flags.
+type kafkaOptions struct {
+	brokers      []string
+	topic        string
+	reportsTopic string
+	format       string
+	compression  string
+	tls          bool
+	tlsCA        string
+	tlsCert      string
+	tlsKey       string
+	sasl         string
+	user         string
+	password     string
+	buffer       int
+	flushTimeout time.Duration
+	batchBytes   int
+}
+
+func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
+	fs.StringSliceVar(&o.brokers, "kafka-brokers", nil, "send the events to Kafka: seed brokers `HOST:PORT,...`")
+	fs.StringVar(&o.topic, "kafka-topic", "orchard", "Kafka `TOPIC` of the events")
+	fs.StringVar(&o.reportsTopic, "kafka-reports-topic", "", "Kafka `TOPIC` of the final JSON report, read by 'orchard fleet' (default TOPIC-reports; '-' for none)")
+	fs.StringVar(&o.format, "kafka-format", "ndjson", "`FORMAT` of the Kafka records: ndjson (orchard's events) or ecs")
+	fs.StringVar(&o.compression, "kafka-compression", "lz4", "Kafka batch compression: none, gzip, snappy, lz4 or zstd")
+	fs.BoolVar(&o.tls, "kafka-tls", false, "connect to the brokers with TLS")
+	fs.StringVar(&o.tlsCA, "kafka-tls-ca", "", "PEM `FILE` of the CA that signs the brokers' certificates (implies --kafka-tls)")
+	fs.StringVar(&o.tlsCert, "kafka-tls-cert", "", "PEM client certificate `FILE` (with --kafka-tls-key)")
+	fs.StringVar(&o.tlsKey, "kafka-tls-key", "", "PEM client key `FILE`")
+	fs.StringVar(&o.sasl, "kafka-sasl", "", "SASL `MECHANISM`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	fs.StringVar(&o.user, "kafka-user", "", "SASL user")
+	fs.StringVar(&o.password, "kafka-password", "", "SASL password (default $ORCHARD_KAFKA_PASSWORD)")
+	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
+	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
+	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
+}
+
+func (o *kafkaOptions) check() error {
+	if len(o.brokers) == 0 {
+		return nil
+	}
+	switch o.format {
+	case "ndjson", "ecs":
+	default:
+		return fmt.Errorf("--kafka-format %q: want ndjson or ecs", o.format)
+	}
+	if _, err := kafkaout.ParseCompression(o.compression); err != nil {
+		return fmt.Errorf("--kafka-compression: %w", err)
+	}
+	if o.buffer <= 0 {
+		return errors.New("--kafka-buffer must be positive")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("--kafka-tls-cert and --kafka-tls-key go together")
+	}
+	return nil
+}
+
+// config is the producer's configuration; it reads the TLS files.
+func (o *kafkaOptions) config() (kafkaout.Config, error) {
+	c := kafkaout.Config{Brokers: o.brokers, Topic: o.topic, Compression: o.compression, SASL: o.sasl,
+		User: o.user, Password: o.password, MaxBuffered: o.buffer}
+	if o.batchBytes > 0 {
+		c.Extra = append(c.Extra, kgo.ProducerBatchMaxBytes(int32(min(o.batchBytes, 1<<30))))
+	}
+	if c.Password == "" {
+		c.Password = os.Getenv("ORCHARD_KAFKA_PASSWORD")
+	}
+	if o.tls || o.tlsCA != "" || o.tlsCert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.tlsCA != "" {
+			pem, err := os.ReadFile(o.tlsCA)
+			if err != nil {
+				return c, fmt.Errorf("--kafka-tls-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return c, fmt.Errorf("--kafka-tls-ca %s: no PEM certificate in it", o.tlsCA)
+			}
+		}
+		if o.tlsCert != "" {
+			cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+			if err != nil {
+				return c, fmt.Errorf("--kafka-tls-cert: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		c.TLS = tc
+	}
+	return c, nil
+}
+
+// reports is the topic of the final reports, or "" for none.
+func (o *kafkaOptions) reports() string {
+	switch o.reportsTopic {
+	case "-":
+		return ""
+	case "":
+		return o.topic + "-reports"
+	}
+	return o.reportsTopic
+}
+
+// recordHeader names the sensor on every record, for consumers reading
+// orchard's own (ndjson) events.
+const sensorHeader = "orchard-sensor"
+
+// kafkaSink turns events into records keyed by Community ID.
+type kafkaSink struct {
+	p       *kafkaout.Producer
+	buf     bytes.Buffer
+	enc     *json.Encoder
+	ecs     *ecs.Writer
+	stream  bool
+	sensor  string
+	reports string
+	timeout time.Duration
+	stats   kafkaout.Stats
+}
+
+func (o *kafkaOptions) sink(f *fleetOptions, live bool) (*kafkaSink, error) {
+	c, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	p, err := kafkaout.New(c)
+	if err != nil {
+		return nil, err
+	}
+	s := &kafkaSink{p: p, stream: live, sensor: f.sensor, reports: o.reports(), timeout: o.flushTimeout}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	if o.format == "ecs" {
+		s.ecs = ecs.NewWriter(&s.buf, f.observer())
+	}
+	return s, nil
+}
+
+// send encodes one event (without the newline) and queues it.
+func (s *kafkaSink) send(key string, ndjson any, ecsWrite func() error) {
+	s.buf.Reset()
+	if s.ecs != nil {
+		_ = ecsWrite()
+	} else {
+		_ = s.enc.Encode(ndjson)
+	}
+	b := bytes.TrimSuffix(s.buf.Bytes(), []byte{'\n'})
+	v := make([]byte, len(b))
+	copy(v, b)
+	var k []byte
+	if key != "" {
+		k = []byte(key)
+	}
+	s.p.Send(k, v, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+}
+
+func (s *kafkaSink) Flow(e *analyzer.FlowEvent) {
+	s.send(e.CommunityID, e, func() error { return s.ecs.Flow(e) })
+}
+
+func (s *kafkaSink) DNS(e *analyzer.DNSEvent) {
+	s.send(e.CommunityID, e, func() error { return s.ecs.DNS(e) })
+}
+
+func (s *kafkaSink) Finding(f *analyzer.Finding) {
+	if s.stream {
+		s.finding(f)
+	}
+}
+
+func (s *kafkaSink) finding(f *analyzer.Finding) {
+	s.send(f.CommunityID, f, func() error { return s.ecs.Finding(f) })
+}
+
+// end sends the final findings, the counters and the whole report (to the
+// reports topic), then flushes within the deadline.
+func (s *kafkaSink) end(ctx context.Context, rep *analyzer.Report) {
+	if !s.stream {
+		for _, f := range rep.Findings {
+			s.finding(f)
+		}
+	}
+	c := &rep.Capture
+	s.send("", struct {
+		Type string `json:"type"`
+		*analyzer.CaptureInfo
+	}{"capture", c}, func() error { return s.ecs.Capture(c) })
+	if s.reports != "" {
+		if b, err := json.Marshal(rep); err == nil {
+			s.p.SendTo(s.reports, []byte(s.sensor), b, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+		}
+	}
+	// Leave the interrupt behind: the flush has its own deadline.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	s.stats = s.p.Close(fctx)
+}
