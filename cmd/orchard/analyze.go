@@ -85,7 +85,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.Int64Var(&o.count, "count", 0, "stop after this many packets")
 	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events) or csv (findings)")
+	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events), csv (findings) or html (a page to forward)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
@@ -127,9 +127,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return listInterfaces(stdout, stderr)
 	}
 	switch o.format {
-	case "table", "json", "ndjson", "csv":
+	case "table", "json", "ndjson", "csv", "html":
 	default:
-		fmt.Fprintf(stderr, "orchard: --format %q: want table, json, ndjson or csv\n", o.format)
+		fmt.Fprintf(stderr, "orchard: --format %q: want table, json, ndjson, csv or html\n", o.format)
 		return exitUsage
 	}
 	switch o.by {
@@ -319,6 +319,11 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	case "csv":
 		writeFindingsCSV(bout, rep.Findings)
+	case "html":
+		if err := writeReportHTML(bout, rep, cat); err != nil {
+			fmt.Fprintf(stderr, "orchard: %v\n", err)
+			return exitInput
+		}
 	}
 	// Every event stream ends with the capture's counters.
 	for _, s := range sinks {
