@@ -89,11 +89,11 @@ func buildHealth(c analyzer.CaptureInfo) ([]Note, []Field, error) {
 	return notes, counters, nil
 }
 
-// captureNotes turns capture fields the page does not lay out itself (such
-// as a visibility assessment) into notes, so a newer report's facts are
-// never hidden. A field's "summary", "message" or "warning" text leads its
-// note; the rest are listed.
-func captureNotes(c analyzer.CaptureInfo) ([]Note, error) {
+// captureNotes turns the fields of the capture information c (as JSON) that
+// the page does not lay out itself, such as a visibility assessment, into
+// notes, so a newer report's facts are never hidden. A field's "summary",
+// "message" or "warning" text leads its note; the rest are listed.
+func captureNotes(c any) ([]Note, error) {
 	ms, err := objectMembers(c)
 	if err != nil {
 		return nil, fmt.Errorf("htmlreport: capture: %w", err)

@@ -2,6 +2,7 @@ package htmlreport
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -175,6 +176,17 @@ type Device struct {
 func Build(r *analyzer.Report, o Options) (*Page, error) {
 	if r == nil {
 		return nil, errors.New("htmlreport: no report")
+	}
+	// Work on the report as its JSON says it: the same page for a report
+	// made here or read from a file, and no invalid UTF-8 from the wire
+	// (encoding/json replaces it).
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("htmlreport: report: %w", err)
+	}
+	r = new(analyzer.Report)
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, fmt.Errorf("htmlreport: report: %w", err)
 	}
 	cat := o.Catalog
 	if cat == nil {
