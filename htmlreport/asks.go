@@ -151,7 +151,7 @@ func buildAsks(fs []*analyzer.Finding, cat *catalog.Catalog) []AskGroup {
 		if !slices.Contains(a.Reasons, f.Finding) {
 			a.Reasons = append(a.Reasons, f.Finding)
 		}
-		if len(a.IDs) < 16 {
+		if len(a.IDs) < 16 && i < maxFindings {
 			a.IDs = append(a.IDs, "f"+strconv.Itoa(i+1))
 		}
 	}

@@ -219,23 +219,23 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Cards for the most severe findings only; counts cover them all.
+	shown := findings[:min(len(findings), maxFindings)]
+	p.FindingsOmitted = len(findings) - len(shown)
 	p.Sections, p.Verdicts = buildSections(r.Services, findings)
 	p.Devices, p.DevicesOmitted = buildDevices(r.Devices, findings)
-	p.Timelines, p.TimelinesLeft = buildTimelines(r.Capture, p.Devices, findings)
+	p.Timelines, p.TimelinesLeft = buildTimelines(r.Capture, p.Devices, shown)
+	timelineOf := map[string]string{}
+	for _, t := range p.Timelines {
+		timelineOf[t.Device] = t.ID
+	}
 	for i := range p.Devices {
-		for _, t := range p.Timelines {
-			if t.Device == p.Devices[i].Address {
-				p.Devices[i].Timeline = t.ID
-			}
-		}
+		p.Devices[i].Timeline = timelineOf[p.Devices[i].Address]
 	}
 	p.Asks = buildAsks(r.Findings, cat)
 	p.Ticket = ticketText(p.Asks, p.Input)
 	p.Headline = buildHeadline(findings, p.Sections)
-	if len(findings) > maxFindings {
-		p.FindingsOmitted = len(findings) - maxFindings
-		findings = findings[:maxFindings]
-	}
+	findings = shown
 	p.Findings = findings
 	return p, nil
 }
@@ -328,7 +328,7 @@ func buildSections(ss []analyzer.ServiceSummary, fs []Finding) ([]Section, []Ver
 	first := map[string]string{}
 	for _, f := range fs {
 		count[f.Section]++
-		if first[f.Section] == "" {
+		if first[f.Section] == "" && f.Num <= maxFindings {
 			first[f.Section] = f.ID
 		}
 	}
@@ -420,14 +420,17 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 		}
 		fv.first, _ = parseTime(f.First)
 		fv.last, _ = parseTime(f.Last)
-		if e := judgedRow(cat, f); e != nil {
-			fv.Row = rowOf(e)
+		if len(out) < maxFindings {
+			// Details only for the findings that get a card.
+			if e := judgedRow(cat, f); e != nil {
+				fv.Row = rowOf(e)
+			}
+			extra, err := extraFields(f, findingFields)
+			if err != nil {
+				return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
+			}
+			fv.Extra = extra
 		}
-		extra, err := extraFields(f, findingFields)
-		if err != nil {
-			return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
-		}
-		fv.Extra = extra
 		out = append(out, fv)
 	}
 	return out, nil
@@ -506,18 +509,17 @@ func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) ([]Device, int) {
 	}
 	// A finding's client that the device table does not hold still gets a
 	// row (and a timeline).
+	extra := map[string]int{}
 	for _, f := range fs {
 		if seen[f.Client] {
+			if i, ok := extra[f.Client]; ok {
+				out[i].Findings++
+			}
 			continue
 		}
 		seen[f.Client] = true
-		n := 0
-		for _, g := range fs {
-			if g.Client == f.Client {
-				n++
-			}
-		}
-		out = append(out, Device{ID: f.DeviceID, Address: f.Client, MAC: f.MAC, Findings: n})
+		extra[f.Client] = len(out)
+		out = append(out, Device{ID: f.DeviceID, Address: f.Client, MAC: f.MAC, Findings: 1})
 	}
 	// Devices with findings first, the most findings first.
 	slices.SortStableFunc(out, func(a, b Device) int { return b.Findings - a.Findings })

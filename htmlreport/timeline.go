@@ -22,6 +22,7 @@ const (
 	tlAxis      = 34.0
 	tlLabelMax  = 64 // characters of a mark's label
 	tlFlipShare = 0.6
+	tlMaxMarks  = 80 // findings drawn on one device's timeline
 )
 
 // Timeline is one device's findings over the capture's time span: one band
@@ -37,7 +38,9 @@ type Timeline struct {
 	Axis   Axis
 	Bands  []Band
 	Marks  []Mark
-	Legend []LegendItem
+	// Undrawn counts the device's findings beyond tlMaxMarks (the least
+	// severe), which the timeline leaves out.
+	Undrawn int
 }
 
 // Axis is the time axis at the foot of a timeline.
@@ -75,11 +78,6 @@ type Mark struct {
 	Anchor   string // "start" or "end"
 	Title    string
 	Severity string
-}
-
-// LegendItem explains one mark shape.
-type LegendItem struct {
-	Class, Shape, Label, X, TextX string
 }
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
@@ -123,15 +121,14 @@ func buildTimelines(c analyzer.CaptureInfo, devs []Device, fs []Finding) ([]*Tim
 	if !end.After(start) {
 		end = start.Add(time.Second)
 	}
+	byDev := map[string][]Finding{}
+	for _, f := range fs {
+		byDev[f.Client] = append(byDev[f.Client], f)
+	}
 	var out []*Timeline
 	left := 0
 	for _, d := range devs {
-		var mine []Finding
-		for _, f := range fs {
-			if f.Client == d.Address {
-				mine = append(mine, f)
-			}
-		}
+		mine := byDev[d.Address]
 		if len(mine) == 0 {
 			continue
 		}
@@ -139,7 +136,10 @@ func buildTimelines(c analyzer.CaptureInfo, devs []Device, fs []Finding) ([]*Tim
 			left++
 			continue
 		}
-		out = append(out, timeline("tl-"+strconv.Itoa(len(out)+1), d.Address, mine, start, end))
+		undrawn := max(0, len(mine)-tlMaxMarks)
+		tl := timeline("tl-"+strconv.Itoa(len(out)+1), d.Address, mine[:len(mine)-undrawn], start, end)
+		tl.Undrawn = undrawn
+		out = append(out, tl)
 	}
 	return out, left
 }
