@@ -145,3 +145,18 @@ func activeContent(doc *html.Node) []string {
 func allowedURL(u string) bool {
 	return strings.HasPrefix(u, "#") || strings.HasPrefix(u, "https://support.apple.com/")
 }
+
+// danglingLinks lists the in-page links whose target is missing.
+func danglingLinks(doc *html.Node) []string {
+	ids := map[string]bool{}
+	for _, n := range all(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && attr(n, "id") != "" }) {
+		ids[attr(n, "id")] = true
+	}
+	var bad []string
+	for _, a := range elements(doc, "a") {
+		if h := attr(a, "href"); strings.HasPrefix(h, "#") && !ids[h[1:]] {
+			bad = append(bad, h)
+		}
+	}
+	return bad
+}

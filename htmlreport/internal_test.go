@@ -181,21 +181,53 @@ func TestNewFieldsShown(t *testing.T) {
 	}
 }
 
-func TestTickStep(t *testing.T) {
+func TestTicks(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 	tests := []struct {
-		span, want time.Duration
+		start, end string
+		want       string
 	}{
-		{500 * time.Millisecond, time.Second},
-		{53 * time.Second, 10 * time.Second},
-		{5 * time.Minute, time.Minute},
-		{time.Hour, 10 * time.Minute},
-		{7 * 24 * time.Hour, 24 * time.Hour},
-		{100 * 24 * time.Hour, 13 * 24 * time.Hour},
+		{"2026-11-02T08:15:00Z", "2026-11-02T08:15:53Z", "08:15:00 08:15:10 08:15:20 08:15:30 08:15:40 08:15:50"},
+		{"2026-11-02T08:15:00.2Z", "2026-11-02T08:15:00.9Z", ""},
+		{"2026-11-02T08:07:00Z", "2026-11-02T09:07:00Z", "08:10 08:20 08:30 08:40 08:50 09:00"},
+		{"2026-11-02T20:00:00Z", "2026-11-03T20:00:00Z", "21:00 00:00 03:00 06:00 09:00 12:00 15:00 18:00"},
+		{"2026-11-02T20:00:00Z", "2026-11-06T01:00:00Z", "2026-11-03 2026-11-04 2026-11-05 2026-11-06"},
+		{"2026-01-10T00:00:00Z", "2026-02-20T00:00:00Z", "2026-01-10 2026-01-17 2026-01-24 2026-01-31 2026-02-07 2026-02-14"},
+		{"2026-01-10T00:00:00Z", "2026-09-01T00:00:00Z", "2026-02 2026-03 2026-04 2026-05 2026-06 2026-07 2026-08 2026-09"},
+		{"2024-05-10T00:00:00Z", "2026-09-01T00:00:00Z", "2024-07 2025-01 2025-07 2026-01 2026-07"},
+		{"2005-03-30T08:50:54Z", "2026-11-02T08:15:53Z", "2010 2015 2020 2025"},
+		{"1970-01-01T00:00:00Z", "2106-02-07T06:28:15Z", "1980 2000 2020 2040 2060 2080 2100"},
 	}
 	for _, tt := range tests {
-		if got := tickStep(tt.span); got != tt.want {
-			t.Errorf("tickStep(%v) = %v, want %v", tt.span, got, tt.want)
+		var got []string
+		for _, tk := range ticks(at(tt.start), at(tt.end)) {
+			got = append(got, tk.label)
 		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("ticks(%s, %s) = %q, want %q", tt.start, tt.end, strings.Join(got, " "), tt.want)
+		}
+	}
+}
+
+func TestDeviceSpan(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start.Add(10 * 24 * time.Hour)
+	at := func(d time.Duration) Finding { return Finding{first: start.Add(d), last: start.Add(d)} }
+	from, to, zoomed := deviceSpan([]Finding{at(time.Hour), at(2 * time.Hour)}, start, end)
+	if !zoomed || !from.Equal(start.Add(time.Hour-6*time.Minute)) || !to.Equal(start.Add(2*time.Hour+6*time.Minute)) {
+		t.Errorf("two findings an hour apart in ten days: %v → %v, zoomed %v", from, to, zoomed)
+	}
+	if _, _, zoomed := deviceSpan([]Finding{at(time.Hour), at(5 * 24 * time.Hour)}, start, end); zoomed {
+		t.Errorf("findings over half the capture: zoomed")
+	}
+	if from, to, zoomed := deviceSpan([]Finding{{}}, start, end); zoomed || from != start || to != end {
+		t.Errorf("findings without times: zoomed")
 	}
 }
 

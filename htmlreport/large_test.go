@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"orchard/analyzer"
 	"orchard/htmlreport"
 )
@@ -42,5 +44,15 @@ func TestLargeReport(t *testing.T) {
 	}
 	if took > 20*time.Second {
 		t.Errorf("took %v", took)
+	}
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad := danglingLinks(doc); len(bad) > 0 {
+		t.Errorf("%d links to nowhere, such as %v", len(bad), bad[0])
+	}
+	if n := len(elements(doc, "article")); n != 1000 {
+		t.Errorf("%d finding cards, want the 1000 most severe", n)
 	}
 }

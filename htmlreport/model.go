@@ -25,6 +25,7 @@ const (
 	maxTimelines = 100  // device timelines
 	maxDevices   = 500  // rows of the device table
 	maxHosts     = 8    // hosts named per section
+	maxSources   = 4    // input files named before "and N more"
 )
 
 // Options say how to build a page.
@@ -63,6 +64,7 @@ type Page struct {
 
 	Devices        []Device
 	DevicesOmitted int
+	DevicesQuiet   int // devices seen that never talked to Apple
 	Timelines      []*Timeline
 	TimelinesLeft  int
 
@@ -81,6 +83,8 @@ type Headline struct {
 // Input is what was analysed.
 type Input struct {
 	Sources  []string
+	Shown    []string // the first sources, the rest behind a disclosure
+	More     []string
 	Live     bool
 	Span     string
 	Duration string
@@ -149,7 +153,7 @@ type Finding struct {
 	Advice     string
 	Row        *Row
 	Extra      []Field
-	DeviceID   string
+	DeviceID   string // the device table's row, "" when it is not listed
 
 	first, last time.Time // zero when the report's times do not parse
 }
@@ -206,6 +210,9 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	}
 	p.Input = buildInput(r.Capture)
 	p.Subtitle = strings.Join(p.Input.Sources, ", ")
+	if n := len(p.Input.Sources); n > 3 {
+		p.Subtitle = strconv.Itoa(n) + " captures: " + strings.Join(p.Input.Sources[:2], ", ") + " …"
+	}
 	if p.Input.Span != "" {
 		p.Subtitle += " · " + p.Input.Span
 	}
@@ -223,8 +230,17 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	shown := findings[:min(len(findings), maxFindings)]
 	p.FindingsOmitted = len(findings) - len(shown)
 	p.Sections, p.Verdicts = buildSections(r.Services, findings)
-	p.Devices, p.DevicesOmitted = buildDevices(r.Devices, findings)
+	p.Devices, p.DevicesOmitted, p.DevicesQuiet = buildDevices(r.Devices, findings)
 	p.Timelines, p.TimelinesLeft = buildTimelines(r.Capture, p.Devices, shown)
+	listed := map[string]bool{}
+	for _, d := range p.Devices {
+		listed[d.ID] = true
+	}
+	for i := range shown {
+		if !listed[shown[i].DeviceID] {
+			shown[i].DeviceID = ""
+		}
+	}
 	timelineOf := map[string]string{}
 	for _, t := range p.Timelines {
 		timelineOf[t.Device] = t.ID
@@ -256,6 +272,8 @@ func buildInput(c analyzer.CaptureInfo) Input {
 	if c.Live != nil && c.Live.Interface != "" {
 		in.Sources = []string{"live on " + c.Live.Interface}
 	}
+	in.Shown = in.Sources[:min(len(in.Sources), maxSources)]
+	in.More = in.Sources[len(in.Shown):]
 	if c.First != "" {
 		in.Span = timeSpan(c.First, c.Last)
 		in.Duration = humanDuration(c.Duration)
@@ -493,7 +511,9 @@ func rowOf(e *catalog.Entry) *Row {
 	return r
 }
 
-func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) ([]Device, int) {
+// buildDevices lists the devices that talked to Apple or have findings, and
+// counts those left out beyond maxDevices and those with no Apple traffic.
+func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (list []Device, omitted, quiet int) {
 	seen := map[string]bool{}
 	var out []Device
 	for _, d := range ds {
@@ -521,12 +541,22 @@ func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) ([]Device, int) {
 		extra[f.Client] = len(out)
 		out = append(out, Device{ID: f.DeviceID, Address: f.Client, MAC: f.MAC, Findings: 1})
 	}
-	// Devices with findings first, the most findings first.
+	// Devices with findings first, the most findings first; devices that
+	// never talked to Apple are only counted.
 	slices.SortStableFunc(out, func(a, b Device) int { return b.Findings - a.Findings })
-	if len(out) > maxDevices {
-		return out[:maxDevices], len(out) - maxDevices
+	apple := out[:0]
+	quiet = 0
+	for _, d := range out {
+		if d.Findings == 0 && d.AppleFlows == 0 {
+			quiet++
+			continue
+		}
+		apple = append(apple, d)
 	}
-	return out, 0
+	if len(apple) > maxDevices {
+		return apple[:maxDevices], len(apple) - maxDevices, quiet
+	}
+	return apple, 0, quiet
 }
 
 // deviceID makes an HTML id from a device address.

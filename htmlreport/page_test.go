@@ -32,6 +32,9 @@ func TestDemoPage(t *testing.T) {
 		t.Errorf("page can load or run something: %v", bad)
 	}
 	checkCSP(t, doc)
+	if bad := danglingLinks(doc); len(bad) > 0 {
+		t.Errorf("links to nowhere: %v", bad)
+	}
 }
 
 func checkFindings(t *testing.T, doc *html.Node, r *analyzer.Report) {

@@ -41,6 +41,45 @@ type Timeline struct {
 	// Undrawn counts the device's findings beyond tlMaxMarks (the least
 	// severe), which the timeline leaves out.
 	Undrawn int
+	// Zoomed is set when the timeline spans the device's findings only,
+	// because they fill a small part of the capture's time.
+	Zoomed bool
+}
+
+// deviceSpan is the time a device's timeline shows: the capture's span,
+// or, when the device's findings cover less than a tenth of it (a device
+// seen in one of several captures days apart), their own span with a
+// margin, at least a minute.
+func deviceSpan(fs []Finding, start, end time.Time) (from, to time.Time, zoomed bool) {
+	var lo, hi time.Time
+	for _, f := range fs {
+		for _, t := range []time.Time{f.first, f.last} {
+			if t.IsZero() {
+				continue
+			}
+			if lo.IsZero() || t.Before(lo) {
+				lo = t
+			}
+			if t.After(hi) {
+				hi = t
+			}
+		}
+	}
+	if lo.IsZero() || hi.Sub(lo)*10 >= end.Sub(start) {
+		return start, end, false
+	}
+	margin := max(hi.Sub(lo)/10, 30*time.Second)
+	from, to = lo.Add(-margin), hi.Add(margin)
+	if from.Before(start) {
+		from = start
+	}
+	if to.After(end) {
+		to = end
+	}
+	if to.Sub(from) >= end.Sub(start)/2 {
+		return start, end, false
+	}
+	return from, to, true
 }
 
 // Axis is the time axis at the foot of a timeline.
@@ -137,8 +176,10 @@ func buildTimelines(c analyzer.CaptureInfo, devs []Device, fs []Finding) ([]*Tim
 			continue
 		}
 		undrawn := max(0, len(mine)-tlMaxMarks)
-		tl := timeline("tl-"+strconv.Itoa(len(out)+1), d.Address, mine[:len(mine)-undrawn], start, end)
-		tl.Undrawn = undrawn
+		mine = mine[:len(mine)-undrawn]
+		from, to, zoomed := deviceSpan(mine, start, end)
+		tl := timeline("tl-"+strconv.Itoa(len(out)+1), d.Address, mine, from, to)
+		tl.Undrawn, tl.Zoomed = undrawn, zoomed
 		out = append(out, tl)
 	}
 	return out, left
@@ -218,37 +259,105 @@ func timeline(id, device string, fs []Finding, start, end time.Time) *Timeline {
 	ay := y + 2
 	t.Axis = Axis{Y: f1(ay), X1: f1(tlLeft), X2: f1(tlLeft + plotW), TitleY: f1(ay + 30), TickEnd: f1(ay + 5), GridTop: f1(tlTop)}
 	t.Axis.Title = "time (UTC, " + start.UTC().Format("2006-01-02") + "); marks: ◆ error, ▲ warning, ● info"
-	step := tickStep(span)
-	first := start.Truncate(step)
-	if first.Before(start) {
-		first = first.Add(step)
-	}
-	layout := "15:04:05"
-	if step >= time.Minute {
-		layout = "15:04"
-	}
 	if span > 36*time.Hour {
-		layout = "01-02 15:04"
+		t.Axis.Title = "time (UTC); marks: ◆ error, ▲ warning, ● info"
 	}
-	for tk := first; !tk.After(end); tk = tk.Add(step) {
-		t.Axis.Ticks = append(t.Axis.Ticks, Tick{X: f1(xOf(tk)), Label: tk.UTC().Format(layout)})
+	for _, tk := range ticks(start, end) {
+		t.Axis.Ticks = append(t.Axis.Ticks, Tick{X: f1(xOf(tk.at)), Label: tk.label})
 	}
 	t.Height = f1(ay + tlAxis + 8)
 	return t
 }
 
-// tickStep picks a round interval giving about six ticks over span.
+type tick struct {
+	at    time.Time
+	label string
+}
+
+// ticks picks round times between start and end, about four to eight of
+// them: clock times for spans up to a day and a half, dates up to a year,
+// months up to four years, then years.
+func ticks(start, end time.Time) []tick {
+	start, end = start.UTC(), end.UTC()
+	span := end.Sub(start)
+	var out []tick
+	if span <= 36*time.Hour {
+		step := tickStep(span)
+		layout := "15:04:05"
+		if step >= time.Minute {
+			layout = "15:04"
+		}
+		first := start.Truncate(step)
+		if first.Before(start) {
+			first = first.Add(step)
+		}
+		for tk := first; !tk.After(end); tk = tk.Add(step) {
+			out = append(out, tick{tk, tk.Format(layout)})
+		}
+		return out
+	}
+	days := int(span / (24 * time.Hour))
+	var months, years int
+	switch {
+	case days <= 10:
+		// one tick a day
+	case days <= 60:
+		days = 7
+	case days <= 366:
+		months = 1 + days/(30*8)
+	case days <= 4*366:
+		months = 3 * (1 + days/(90*8))
+	default:
+		years = 1 + days/(365*8)
+		for _, y := range []int{1, 2, 5, 10, 20, 50, 100} {
+			if y >= years {
+				years = y
+				break
+			}
+		}
+	}
+	y, m, d := start.Date()
+	var next func(time.Time) time.Time
+	var layout string
+	var tk time.Time
+	switch {
+	case years > 0:
+		tk = time.Date(y-y%years, 1, 1, 0, 0, 0, 0, time.UTC)
+		next = func(t time.Time) time.Time { return t.AddDate(years, 0, 0) }
+		layout = "2006"
+	case months > 0:
+		tk = time.Date(y, m-time.Month((int(m)-1)%months), 1, 0, 0, 0, 0, time.UTC)
+		next = func(t time.Time) time.Time { return t.AddDate(0, months, 0) }
+		layout = "2006-01"
+	default:
+		step := 1
+		if days == 7 {
+			step = 7
+		}
+		tk = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		next = func(t time.Time) time.Time { return t.AddDate(0, 0, step) }
+		layout = "2006-01-02"
+	}
+	for ; !tk.After(end) && len(out) < 64; tk = next(tk) {
+		if !tk.Before(start) {
+			out = append(out, tick{tk, tk.Format(layout)})
+		}
+	}
+	return out
+}
+
+// tickStep picks a round interval giving at most eight ticks over span
+// (up to a day and a half).
 func tickStep(span time.Duration) time.Duration {
 	steps := []time.Duration{
 		time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
 		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-		time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+		time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour,
 	}
 	for _, s := range steps {
 		if span/s <= 8 {
 			return s
 		}
 	}
-	days := span / (24 * time.Hour) / 8
-	return (days + 1) * 24 * time.Hour
+	return 6 * time.Hour
 }
