@@ -203,24 +203,20 @@ func ticketText(groups []AskGroup, in Input) string {
 	for n, g := range groups {
 		b.WriteString("\n" + strconv.Itoa(n+1) + ". " + g.Title + "\n")
 		b.WriteString("   " + g.Why + "\n")
-		width := 0
-		for _, a := range g.Items {
-			width = max(width, len(oneLine(a.Target))+len(a.Port)+1)
-		}
+		peer := peerWord(g.Action)
 		for _, a := range g.Items {
 			head := oneLine(a.Target)
 			if a.Port != "" {
 				head += " " + a.Port
 			}
-			b.WriteString("   - " + head + strings.Repeat(" ", max(0, width-len(head))))
-			var why []string
+			b.WriteString("   - " + head + "\n")
+			why := strings.Join(a.Reasons, ", ")
 			if len(a.Seen) > 0 {
-				why = append(why, "seen at "+oneLine(strings.Join(a.Seen, ", ")))
+				why += ", " + peer + " " + oneLine(strings.Join(a.Seen, ", "))
 			}
-			why = append(why, strings.Join(a.Reasons, ", ")+": "+oneLine(a.Evidence))
-			b.WriteString("  (" + strings.Join(why, "; ") + ")\n")
+			b.WriteString("       seen: " + why + ": " + oneLine(a.Evidence) + "\n")
 			if a.Apple != "" {
-				b.WriteString("     Apple lists " + oneLine(a.Apple) + "\n")
+				b.WriteString("       Apple lists " + oneLine(a.Apple) + "\n")
 			}
 		}
 		if g.More > 0 {
@@ -228,6 +224,18 @@ func ticketText(groups []AskGroup, in Input) string {
 		}
 	}
 	return b.String()
+}
+
+// peerWord names the address an ask saw: the server, or the proxy or
+// resolver that answered.
+func peerWord(action string) string {
+	switch action {
+	case ActionProxy:
+		return "proxy"
+	case ActionDNS:
+		return "resolver"
+	}
+	return "server"
 }
 
 // oneLine makes a wire string safe for one line of plain text: control and
