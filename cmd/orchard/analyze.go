@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"orchard/analyzer"
+	"orchard/catalog"
 )
 
 // runAnalyze is the analysis command: flags, inputs, outputs, report, exit
@@ -123,6 +124,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 
 	endFleet(ctx, outs.sinks, rep, &o.fleet, fs.Changed("sensor"), stderr)
+	outs.cat = cat
 	outErrs := outs.finish(rep, &o, res, stderr)
 	for _, e := range outErrs {
 		fmt.Fprintf(stderr, "orchard: %v\n", e)
@@ -369,6 +371,7 @@ type outputs struct {
 	ebuf     *bufio.Writer
 	evidence *evidenceWriter
 	sinks    multiSink
+	cat      *catalog.Catalog // for the catalog rows the HTML report shows
 	done     bool
 }
 
@@ -458,7 +461,9 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 	} else if c := reportWidth(nil); c > 0 {
 		width = c // COLUMNS
 	}
-	writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width)
+	if err := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat); err != nil {
+		errs = append(errs, err)
+	}
 	// Every event stream ends with the capture's counters.
 	for _, s := range outs.sinks {
 		if n, ok := s.(*ndjsonSink); ok {
@@ -493,7 +498,7 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 }
 
 // writeReport writes the report in the chosen format.
-func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, color bool, width int) {
+func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, color bool, width int, cat *catalog.Catalog) error {
 	switch o.format {
 	case "table":
 		writeTable(w, rep, tableOptions{by: o.by, color: color, width: width, nothingRead: res.read == 0,
@@ -505,5 +510,8 @@ func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, 
 		// streamed while reading (see ndjsonSink).
 	case "csv":
 		writeFindingsCSV(w, rep.Findings)
+	case "html":
+		return writeReportHTML(w, rep, cat)
 	}
+	return nil
 }

@@ -107,7 +107,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.promisc, "promisc", true, "put the interface in promiscuous mode (--promisc=false to not)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop live capture after this long (e.g. 10m)")
 	fs.DurationVar(&o.every, "report-every", 0, "live: print the service table this often (e.g. 1m)")
-	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events), csv (findings) or ecs (events in Elastic Common Schema)")
+	fs.StringVar(&o.format, "format", "table", "report `FORMAT`: table, json, ndjson (events), csv (findings), ecs (events in Elastic Common Schema) or html (a page to forward)")
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
@@ -132,7 +132,7 @@ func newFlags(o *options) *pflag.FlagSet {
 // enumValues are the accepted values of the flags that take one of a few
 // words, for checks and completions.
 var enumValues = map[string][]string{
-	"format":  {"table", "json", "ndjson", "csv", "ecs"},
+	"format":  {"table", "json", "ndjson", "csv", "ecs", "html"},
 	"by":      {"service", "device"},
 	"fail-on": {"warn", "error"},
 }
