@@ -69,6 +69,7 @@ type options struct {
 	quiet      bool
 	version    bool
 	cpuProfile string
+	sensorOptions
 }
 
 func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
@@ -100,6 +101,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the analysis to `FILE` (for developers)")
 	_ = fs.MarkHidden("cpuprofile")
+	addSensorFlags(fs, &o.sensorOptions)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -136,6 +138,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	case "service", "device":
 	default:
 		fmt.Fprintf(stderr, "orchard: --by %q: want service or device\n", o.by)
+		return exitUsage
+	}
+	if err := o.check(); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
 	var failOn analyzer.Severity
