@@ -80,3 +80,19 @@ func (o *options) liveTimes(start time.Time) (deadline, nextReport time.Time) {
 	}
 	return deadline, nextReport
 }
+
+// lossLimit is the capture loss above which reports warn: beyond it,
+// findings that rest on something not being seen (a SYN unanswered, a
+// ClientHello without a reply) may be the capture's loss, not the
+// network's.
+const lossLimit = 0.001
+
+// highLoss reports whether the kernel and the interface together dropped
+// more than lossLimit of the packets.
+func highLoss(l *analyzer.LiveStats) bool {
+	lost := l.DroppedKernel + l.DroppedIface
+	if lost == 0 {
+		return false
+	}
+	return l.Received == 0 || float64(lost) > lossLimit*float64(l.Received)
+}
