@@ -30,7 +30,9 @@ func TestSuppressor(t *testing.T) {
 		f      *analyzer.Finding
 		repeat bool // FindingRepeated rather than Finding
 	}
-	push := func(at string) *analyzer.Finding { return fnd("tcp.syn_unanswered", "10.0.0.2", "courier.push.apple.com", 5223, at) }
+	push := func(at string) *analyzer.Finding {
+		return fnd("tcp.syn_unanswered", "10.0.0.2", "courier.push.apple.com", 5223, at)
+	}
 	for _, tc := range []struct {
 		name     string
 		interval time.Duration
