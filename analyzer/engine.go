@@ -70,6 +70,7 @@ type Stats struct {
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	First        int64  `json:"-"`
 	Last         int64  `json:"-"`
+	OpenFlows    int    `json:"-"` // flows in the table now
 }
 
 // Engine is the single-threaded analysis pipeline: feed it packets in time
@@ -161,6 +162,7 @@ func (e *Engine) Stats() Stats {
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
 	s.FragDropped = e.frag.dropped
+	s.OpenFlows = e.table.flows.n
 	return s
 }
 

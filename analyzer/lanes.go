@@ -233,3 +233,17 @@ func (e *Engine) ForeignDropped() uint64 {
 	}
 	return e.par.lanes.excess.Load()
 }
+
+// ConcurrentStats returns the counters so far, like Stats, while the
+// workers of a multi-worker engine run (as of their last batches): from
+// any goroutine when lanes feed it, else from the reader's goroutine. A
+// single-worker engine's must be read by its caller's goroutine, as Stats.
+func (e *Engine) ConcurrentStats() Stats {
+	p := e.par
+	if p == nil {
+		return e.Stats()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mergedStats()
+}

@@ -797,6 +797,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.Malformed += w.Malformed
 		s.BufferDenied += w.BufferDenied
 		s.FragDropped += w.FragDropped
+		s.OpenFlows += w.OpenFlows
 	}
 	return s
 }
