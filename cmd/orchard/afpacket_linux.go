@@ -245,6 +245,10 @@ func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr i
 		go func() {
 			defer wg.Done()
 			err := s.read(o, g.link, &stop, &counted, func() {
+				if lanes == nil {
+					// This goroutine owns the engine.
+					o.publish(eng.Stats, g.stats(), false)
+				}
 				if inlineReport && !nextReport.IsZero() && !time.Now().Before(nextReport) {
 					nextReport = time.Now().Add(o.every)
 					report()
@@ -278,6 +282,9 @@ loop:
 			if !now.Before(nextStats) {
 				nextStats = now.Add(statsEvery)
 				g.poll()
+				if lanes != nil {
+					o.publish(eng.ConcurrentStats, g.stats(), true)
+				}
 				if w := g.newDrops(); w != "" && !o.quiet {
 					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 				}

@@ -140,7 +140,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: --by %q: want service or device\n", o.by)
 		return exitUsage
 	}
-	if err := o.check(); err != nil {
+	if err := o.checkSensor(); err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
@@ -203,7 +203,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		sinks = append(sinks, newNDJSONSink(bout, live))
 	}
 	if o.events != "" {
-		f, err := os.Create(o.events)
+		f, err := o.openEvents()
 		if err != nil {
 			fmt.Fprintf(stderr, "orchard: %v\n", err)
 			return exitInput
@@ -233,6 +233,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if len(sinks) > 0 {
 		cfg.Sink = sinks
 	}
+	cfg.Sink = o.sensorSink(cfg.Sink)
 	eng, err := analyzer.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
@@ -306,6 +307,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	rep.Capture.Warnings = append(warnings, rep.Capture.Warnings...)
 	rep.Capture.Errors = errs
+	o.finishSensor(rep)
 	if ev != nil {
 		if err := ev.Close(); err != nil {
 			fmt.Fprintf(stderr, "orchard: %v\n", err)

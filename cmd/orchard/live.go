@@ -86,6 +86,7 @@ func runPcap(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		if !now.Before(nextStats) {
 			nextStats = now.Add(statsEvery)
 			c.poll(h)
+			o.publish(eng.ConcurrentStats, c.stats(), true)
 			if w := c.newDrops(); w != "" && !o.quiet {
 				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 			}

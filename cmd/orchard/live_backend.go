@@ -18,6 +18,9 @@ const liveCapture = pcapCapture || afpacketCapture
 // the stats so far with the error, so the caller can still print the
 // report.
 func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) (*analyzer.LiveStats, error) {
+	if err := o.startMetrics(stderr); err != nil {
+		return nil, err
+	}
 	switch o.capture {
 	case "afpacket":
 		return runAFPacket(ctx, eng, o, stderr)

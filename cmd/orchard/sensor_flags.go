@@ -18,6 +18,8 @@ type sensorOptions struct {
 	eventsSize   int64
 	eventsAge    time.Duration
 	eventsBackup int
+
+	run *sensorRun // a live run's operations state
 }
 
 func addSensorFlags(fs *pflag.FlagSet, o *sensorOptions) {
