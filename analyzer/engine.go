@@ -81,6 +81,7 @@ type Stats struct {
 	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
 	First        int64  `json:"-"`
 	Last         int64  `json:"-"`
+	OpenFlows    int    `json:"-"` // flows in the table now
 }
 
 // Engine is the single-threaded analysis pipeline: feed it packets in time
@@ -190,6 +191,7 @@ func (e *Engine) Stats() Stats {
 	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.dropped
 	s.First, s.Last = e.tl.first, e.tl.last
+	s.OpenFlows = e.table.flows.n
 	return s
 }
 

@@ -587,6 +587,9 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 	} else {
 		fd.Evidence = v.evidence
+		if r, ok := j.e.cfg.Sink.(FindingRepeater); ok {
+			r.FindingRepeated(fd)
+		}
 	}
 }
 

@@ -68,6 +68,8 @@ type Parallel struct {
 
 	fault atomic.Bool // a worker faulted reading a mapped file that shrank
 
+	lanes *laneShared // set when lanes feed the workers (Engine.Lanes)
+
 	mu      sync.Mutex // guards what follows, and the judging engine's state
 	cond    *sync.Cond
 	queues  []evQueue
@@ -88,9 +90,10 @@ const (
 )
 
 const (
-	entPacket = iota // a frame of the worker's own flows
-	entShared        // a frame every worker decodes; its flow's worker keeps it
-	entTick          // expire idle flows at ts
+	entPacket  = iota // a frame of the worker's own flows
+	entShared         // a frame every worker decodes; its flow's worker keeps it
+	entTick           // expire idle flows at ts
+	entForeign        // an ICMP error another lane received (see Lane)
 )
 
 // batchEntry is one frame (or a clock tick) for a worker. It holds no
@@ -464,7 +467,7 @@ func (w *worker) batch(b *batch) {
 			continue
 		}
 		shared := ent.kind == entShared
-		counts := !shared || w.id == 0 // a shared frame is counted once
+		counts := ent.kind == entPacket || shared && w.id == 0 // a shared frame is counted once
 		link, frame, ts := ent.link, b.frame(ent), ent.ts
 		pk := &w.pkt
 		if err := e.dec.Decode(link, frame, pk); err != nil {
@@ -481,6 +484,10 @@ func (w *worker) batch(b *batch) {
 			continue
 		}
 		pk.WireLen = int(ent.wire)
+		if ent.kind == entForeign {
+			e.icmp(pk, ts) // only if the quoted flow is this worker's
+			continue
+		}
 		if pk.Fragment {
 			// Shared: every worker reassembles every datagram, then
 			// keeps it only if its flow is its own.
@@ -496,7 +503,7 @@ func (w *worker) batch(b *batch) {
 			pk.WireLen = len(dg)
 			shared = true
 		}
-		if shared {
+		if shared && w.p.lanes == nil { // a lane's frames are its worker's
 			h, ok := pk.FlowHash()
 			if ok && h%n != uint64(w.id) || !ok && w.id != 0 {
 				continue
@@ -771,6 +778,10 @@ func (p *Parallel) sync() {
 	if p.ended || !p.started {
 		return
 	}
+	if p.lanes != nil {
+		p.laneSync()
+		return
+	}
 	p.flushAll(false)
 	p.mu.Lock()
 	for p.done < p.idx {
@@ -786,6 +797,9 @@ func (p *Parallel) takeFault() bool { return p.fault.Swap(false) }
 // p.mu or have stopped the workers.
 func (p *Parallel) mergedStats() Stats {
 	s := p.stats
+	if p.lanes != nil {
+		p.lanes.addStats(&s)
+	}
 	s.Malformed += p.e.stats.Malformed
 	s.DNSResponses += p.e.stats.DNSResponses
 	for _, w := range p.wstats {
@@ -804,6 +818,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.BufferDenied += w.BufferDenied
 		s.StateDenied += w.StateDenied
 		s.FragDropped += w.FragDropped
+		s.OpenFlows += w.OpenFlows
 	}
 	return s
 }

@@ -46,10 +46,20 @@ type CaptureInfo struct {
 
 // LiveStats are the capture counters of a live interface.
 type LiveStats struct {
-	Interface     string `json:"interface"`
-	Received      uint64 `json:"received"`
-	DroppedKernel uint64 `json:"dropped_kernel"`
-	DroppedIface  uint64 `json:"dropped_interface"`
+	Interface     string        `json:"interface"`
+	Backend       string        `json:"backend,omitempty"` // afpacket or pcap
+	Received      uint64        `json:"received"`
+	DroppedKernel uint64        `json:"dropped_kernel"`
+	DroppedIface  uint64        `json:"dropped_interface"`
+	QueueFreezes  uint64        `json:"queue_freezes,omitempty"` // AF_PACKET: times a ring was full
+	Sockets       []SocketStats `json:"sockets,omitempty"`       // AF_PACKET: per fanout socket
+}
+
+// SocketStats are one AF_PACKET socket's counters.
+type SocketStats struct {
+	Received     uint64 `json:"received"`
+	Dropped      uint64 `json:"dropped"`
+	QueueFreezes uint64 `json:"queue_freezes"`
 }
 
 // ServiceSummary is one catalog section's verdict.

@@ -42,6 +42,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
+	if err := o.checkSensor(); err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitUsage
+	}
 	var narrow *narrowing
 	if o.iface == "" {
 		if narrow, err = newNarrowing(&o); err != nil {
@@ -77,6 +81,8 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if len(outs.sinks) > 0 {
 		cfg.Sink = outs.sinks
 	}
+	cfg.Sink = o.sensorSink(cfg.Sink)
+	cfg.Sink = o.sensorSink(cfg.Sink)
 	eng, err := analyzer.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
@@ -119,6 +125,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rep.Capture.Live = res.live
 	rep.Capture.Warnings = append(res.warnings, rep.Capture.Warnings...)
 	rep.Capture.Errors = res.errs
+	o.finishSensor(rep)
 	if res.interrupted != nil {
 		fmt.Fprintf(stderr, "orchard: %v: the report covers the packets read so far\n", res.interrupted)
 	}
@@ -367,7 +374,8 @@ type outputs struct {
 	report   *outFile // nil: standard output
 	stdout   io.Writer
 	bout     *bufio.Writer
-	events   *outFile
+	events   *outFile       // --events written whole, renamed into place
+	rotating io.WriteCloser // --events as a live stream, rotated (sensor)
 	ebuf     *bufio.Writer
 	evidence *evidenceWriter
 	sinks    multiSink
@@ -405,12 +413,23 @@ func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
 	}
 	outs.sinks = append(outs.sinks, fleetSinks...)
 	if o.events != "" {
-		f, err := createOutput("--events", o.events)
-		if err != nil {
-			outs.abort()
-			return nil, err
+		var ew io.Writer
+		if o.rotatesEvents() {
+			r, err := o.openEvents()
+			if err != nil {
+				outs.abort()
+				return nil, err
+			}
+			outs.rotating, ew = r, r
+		} else {
+			f, err := createOutput("--events", o.events)
+			if err != nil {
+				outs.abort()
+				return nil, err
+			}
+			outs.events, ew = f, f
 		}
-		outs.events, outs.ebuf = f, bufio.NewWriterSize(f, 64<<10)
+		outs.ebuf = bufio.NewWriterSize(ew, 64<<10)
 		outs.sinks = append(outs.sinks, o.fleet.eventsSink(outs.ebuf))
 	}
 	if live && o.format == "table" {
@@ -479,7 +498,16 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 	}
 	if outs.ebuf != nil {
 		if err := outs.ebuf.Flush(); err != nil {
-			errs = append(errs, outs.events.writeErr(err))
+			if outs.events != nil {
+				errs = append(errs, outs.events.writeErr(err))
+			} else {
+				errs = append(errs, fmt.Errorf("--events %s: %w", o.events, err))
+			}
+		}
+	}
+	if outs.rotating != nil {
+		if err := outs.rotating.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("--events %s: %w", o.events, err))
 		}
 	}
 	failed := len(errs) > 0

@@ -85,6 +85,7 @@ type options struct {
 	memProfile string
 	memLimit   string
 	fleet      fleetOptions
+	sensorOptions
 }
 
 // newFlags is the one flag set of the analysis command: help, the man page
@@ -125,6 +126,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile, taken when the input is read, to `FILE` (for developers)")
 	_ = fs.MarkHidden("memprofile")
 	addFleetFlags(fs, &o.fleet)
+	addSensorFlags(fs, &o.sensorOptions)
 	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
 	return fs
 }

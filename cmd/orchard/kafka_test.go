@@ -174,7 +174,6 @@ func (killed) Error() string { return "broker restarting" }
 
 var errKilled error = killed{}
 
-
 // TestKafkaAbsentBroker: with no broker listening the run neither stalls
 // nor fails; what was not delivered is counted and warned about, and a
 // small buffer drops (and counts) instead of waiting.

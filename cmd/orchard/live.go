@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
 	"strings"
 	"time"
 
@@ -17,29 +15,15 @@ import (
 	"orchard/analyzer"
 )
 
-// liveCapture says whether this build can capture from interfaces.
-const liveCapture = true
+// pcapCapture says whether this build can capture through libpcap.
+const pcapCapture = true
 
-// Live capture tuning. The read timeout bounds how late Ctrl-C, --duration
-// and --report-every act on a quiet link.
-const (
-	liveReadTimeout = 200 * time.Millisecond
-	// Between packets the loop checks for a stop, the deadline and due
-	// reports every checkEvery, or after housekeepEvery packets at most
-	// when time stamps go backwards.
-	checkEvery     = 100 * time.Millisecond
-	housekeepEvery = 4096
-	// statsEvery is how often the kernel's counters are read: often enough
-	// that their 32-bit counters cannot wrap twice between two reads.
-	statsEvery = time.Second
-)
-
-// runLive captures on o.iface until ctx is cancelled, --duration passes,
+// runPcap captures through libpcap on o.iface until ctx is cancelled, --duration passes,
 // --count packets were read or the interface fails, feeding the engine as
 // packets arrive. It returns nil stats only when the capture could not
 // start; a later failure returns the stats so far with the error, so the
 // caller can still print the report.
-func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) (*analyzer.LiveStats, error) {
+func runPcap(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) (*analyzer.LiveStats, error) {
 	h, err := openLive(o)
 	if err != nil {
 		return nil, err
@@ -53,13 +37,7 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 	c := liveCounters{iface: o.iface}
 	c.poll(h)
 	start := time.Now()
-	var deadline, nextReport time.Time
-	if o.duration > 0 {
-		deadline = start.Add(o.duration)
-	}
-	if o.every > 0 {
-		nextReport = start.Add(o.every)
-	}
+	deadline, nextReport := o.liveTimes(start)
 	nextStats := start.Add(statsEvery)
 	nextCheck := start.Add(checkEvery)
 	var n int64
@@ -108,6 +86,7 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		if !now.Before(nextStats) {
 			nextStats = now.Add(statsEvery)
 			c.poll(h)
+			o.publish(eng.ConcurrentStats, c.stats(), true)
 			if w := c.newDrops(); w != "" && !o.quiet {
 				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 			}
@@ -195,25 +174,13 @@ func (c *liveCounters) newDrops() string {
 }
 
 func (c *liveCounters) stats() *analyzer.LiveStats {
-	return &analyzer.LiveStats{Interface: c.iface, Received: c.recv, DroppedKernel: c.drop, DroppedIface: c.ifdrop}
+	return &analyzer.LiveStats{Interface: c.iface, Backend: "pcap", Received: c.recv, DroppedKernel: c.drop, DroppedIface: c.ifdrop}
 }
 
 // final reads the counters one last time.
 func (c *liveCounters) final(h *pcap.Handle) *analyzer.LiveStats {
 	c.poll(h)
 	return c.stats()
-}
-
-// liveErr explains the usual reasons live capture cannot start, in one line.
-func liveErr(iface string, err error) error {
-	s := strings.ToLower(err.Error())
-	switch {
-	case strings.Contains(s, "permission") || strings.Contains(s, "not permitted"):
-		return fmt.Errorf("no permission to capture on %s: %s", iface, grantHint())
-	case strings.Contains(s, "no such device") || strings.Contains(s, "doesn't exist"):
-		return fmt.Errorf("capture on %s: no such interface (orchard -D lists them)", iface)
-	}
-	return fmt.Errorf("capture on %s: %w", iface, err)
 }
 
 func listInterfaces(stdout, stderr io.Writer) int {
@@ -273,36 +240,4 @@ func ifaceFlags(f uint32) string {
 		s = append(s, "Disconnected")
 	}
 	return strings.Join(s, ", ")
-}
-
-// grantHint says how to get capture permission on this system.
-func grantHint() string {
-	switch runtime.GOOS {
-	case "linux":
-		return "run orchard as root, or grant it once with: sudo setcap cap_net_raw,cap_net_admin=eip " + selfPath()
-	case "darwin", "freebsd", "openbsd", "netbsd":
-		return "run orchard with sudo, or get read access to /dev/bpf* (macOS: Wireshark's ChmodBPF, the access_bpf group)"
-	}
-	return "run orchard with administrator rights"
-}
-
-// selfPath is the running binary's path for the setcap hint.
-func selfPath() string {
-	p, err := os.Executable()
-	if err != nil {
-		return "$(command -v orchard)"
-	}
-	return p
-}
-
-// writeLiveSnapshot prints the service table so far (--report-every).
-func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats, o *options) {
-	r := eng.Snapshot()
-	r.Capture.Files = []string{o.iface}
-	r.Capture.Live = ls
-	if d := dropWarning(ls); d != "" {
-		r.Capture.Warnings = append(r.Capture.Warnings, d)
-	}
-	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
-	writeTable(w, r, tableOptions{by: o.by, color: useColor(w, o.noColor), width: reportWidth(w), snapshot: true})
 }

@@ -230,17 +230,50 @@ func (p *orchardProc) text() string {
 // with a lab CA's certificate (interception). Three orchards watch the
 // firewall's client-side veth at once: JSON with --duration, NDJSON
 // stopped by SIGTERM with --fail-on, and the table stopped by SIGINT.
+// It runs once per capture backend: libpcap, AF_PACKET with two workers
+// (a fanout group of two sockets) in a cgo build that compiles filters
+// with libpcap, and the same in a static build (CGO_ENABLED=0), which
+// takes no filters.
 func TestLiveLab(t *testing.T) {
-	if !liveCapture {
-		t.Skip("built without cgo: no live capture")
-	}
 	if why := lab.Available(); why != "" {
 		t.Skip(why)
 	}
 	if testing.Short() {
-		t.Skip("-short: the live lab takes about ten seconds")
+		t.Skip("-short: the live lab takes about ten seconds a backend")
 	}
-	bin := orchardBinary(t, "1")
+	for _, be := range []liveBackend{
+		{name: "pcap", cgo: "1", args: []string{"--capture", "pcap"}, filters: true},
+		{name: "afpacket", cgo: "1", args: []string{"--capture", "afpacket", "--workers", "2"}, filters: true, sockets: 2},
+		{name: "afpacket-static", cgo: "0", args: []string{"--workers", "2"}, sockets: 2},
+	} {
+		t.Run(be.name, func(t *testing.T) {
+			if be.cgo == "1" && !pcapCapture {
+				t.Skip("this test binary was built without cgo: no cgo build of orchard either")
+			}
+			testLiveLab(t, be)
+		})
+	}
+}
+
+// liveBackend is how one TestLiveLab run builds and starts orchard.
+type liveBackend struct {
+	name    string
+	cgo     string   // CGO_ENABLED for the build
+	args    []string // before the run's own flags
+	filters bool     // capture filters work
+	sockets int      // AF_PACKET sockets expected in capture.live (0: not AF_PACKET)
+}
+
+func testLiveLab(t *testing.T, be liveBackend) {
+	bin := orchardBinary(t, be.cgo)
+	start := func(r *lab.Routed, name string, args ...string) *orchardProc {
+		return startOrchard(t, r, name, bin, append(append([]string{}, be.args...), args...)...)
+	}
+	var tableFilter, countFilter []string
+	if be.filters {
+		tableFilter = []string{"port", "53", "or", "port", "443", "or", "port", "5223"}
+		countFilter = []string{"-f", "tcp"}
+	}
 
 	r, err := lab.NewRouted("e2e", addrPush, addrGS, addrGDMF, addrMDM, addrDNS)
 	if err != nil {
@@ -291,10 +324,10 @@ func TestLiveLab(t *testing.T) {
 		t.Errorf("-D: %v\n%s", err, out)
 	}
 
-	jsonRun := startOrchard(t, r, "orchard --format json", bin, "--duration", "8s", "--format", "json")
-	ndjsonRun := startOrchard(t, r, "orchard --format ndjson", bin, "--format", "ndjson", "--fail-on", "error", "--report-every", "1s", "--duration", "60s")
-	tableRun := startOrchard(t, r, "orchard (table)", bin, "--no-color", "--duration", "60s", "port", "53", "or", "port", "443", "or", "port", "5223")
-	countRun := startOrchard(t, r, "orchard --count 12", bin, "--count", "12", "--snaplen", "128", "--promisc=false", "--format", "json", "-f", "tcp")
+	jsonRun := start(r, "orchard --format json", "--duration", "8s", "--format", "json")
+	ndjsonRun := start(r, "orchard --format ndjson", "--format", "ndjson", "--fail-on", "error", "--report-every", "1s", "--duration", "60s")
+	tableRun := start(r, "orchard (table)", append([]string{"--no-color", "--duration", "60s"}, tableFilter...)...)
+	countRun := start(r, "orchard --count 12", append([]string{"--count", "12", "--snaplen", "128", "--promisc=false", "--format", "json"}, countFilter...)...)
 	for _, p := range []*orchardProc{jsonRun, ndjsonRun, tableRun, countRun} {
 		select {
 		case <-p.ready:
@@ -373,7 +406,7 @@ wait:
 			} `json:"stats"`
 		} `json:"capture"`
 	}
-	if err := json.Unmarshal([]byte(countRun.text()), &counted); err != nil || counted.Capture.Packets != 12 || counted.Capture.Stats.UDP != 0 {
+	if err := json.Unmarshal([]byte(countRun.text()), &counted); err != nil || counted.Capture.Packets != 12 || be.filters && counted.Capture.Stats.UDP != 0 {
 		t.Errorf("--count 12 -f tcp: %+v (%v)", counted.Capture, err)
 	}
 	if code := jsonRun.wait(t, 15*time.Second); code != exitOK {
@@ -389,6 +422,10 @@ wait:
 				Interface     string `json:"interface"`
 				Received      uint64 `json:"received"`
 				DroppedKernel uint64 `json:"dropped_kernel"`
+				Backend       string `json:"backend"`
+				Sockets       []struct {
+					Received uint64 `json:"received"`
+				} `json:"sockets"`
 			} `json:"live"`
 			Packets uint64 `json:"packets"`
 		} `json:"capture"`
@@ -404,6 +441,15 @@ wait:
 	}
 	if l := rep.Capture.Live; l == nil || l.Interface != lab.FwClientIf || l.Received == 0 || l.Received < rep.Capture.Packets {
 		t.Errorf("capture.live = %+v with %d packets analysed", l, rep.Capture.Packets)
+	}
+	if l := rep.Capture.Live; l != nil && be.sockets > 0 {
+		var sum uint64
+		for _, s := range l.Sockets {
+			sum += s.Received
+		}
+		if l.Backend != "afpacket" || len(l.Sockets) != be.sockets || sum != l.Received {
+			t.Errorf("capture.live: backend %q, %d sockets receiving %d of %d packets; want afpacket, %d sockets", l.Backend, len(l.Sockets), sum, l.Received, be.sockets)
+		}
 	}
 	checkFindings(t, "json", rep.Findings)
 	for _, f := range rep.Findings {
@@ -584,40 +630,52 @@ func TestLiveNoPermission(t *testing.T) {
 		t.Skip("setpriv (util-linux) is not installed")
 	}
 	bin := orchardBinary(t, "1")
-	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin, "-i", "lo", "--duration", "1s")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitInput {
-		t.Fatalf("exit: %v, want status %d; stderr %q", err, exitInput, stderr.String())
-	}
-	msg := stderr.String()
-	if strings.Count(msg, "\n") != 1 {
-		t.Errorf("want one line, got %q", msg)
-	}
-	for _, w := range []string{"no permission to capture on lo", "run orchard as root", "setcap cap_net_raw,cap_net_admin=eip " + bin} {
-		if !strings.Contains(msg, w) {
-			t.Errorf("%q lacks %q", msg, w)
+	for _, backend := range []string{"pcap", "afpacket"} {
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin, "-i", "lo", "--duration", "1s", "--capture", backend)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err = cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInput {
+			t.Fatalf("%s: exit: %v, want status %d; stderr %q", backend, err, exitInput, stderr.String())
 		}
-	}
-	if stdout.Len() != 0 {
-		t.Errorf("stdout: %q", stdout.String())
+		msg := stderr.String()
+		if strings.Count(msg, "\n") != 1 {
+			t.Errorf("%s: want one line, got %q", backend, msg)
+		}
+		for _, w := range []string{"no permission to capture on lo", "run orchard as root", "setcap cap_net_raw,cap_net_admin=eip " + bin} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q lacks %q", backend, msg, w)
+			}
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%s: stdout: %q", backend, stdout.String())
+		}
 	}
 }
 
-// A build without cgo analyses files and answers -i and -D clearly.
+// A build without cgo analyses files, lists interfaces, and answers
+// what needs libpcap (--capture pcap, capture filters) clearly.
 func TestNoCgoBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds orchard without cgo")
 	}
 	bin := orchardBinary(t, "0")
-	for _, args := range [][]string{{"-i", "eth0"}, {"-D"}} {
-		out, err := exec.Command(bin, args...).CombinedOutput()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-i", "lo", "--capture", "pcap"}, "built without cgo and cannot capture through libpcap: on Linux use --capture afpacket"},
+		{[]string{"-i", "lo", "--duration", "1s", "tcp port 443"}, `capture filter "tcp port 443": this orchard was built without cgo, and compiling capture filters needs libpcap`},
+	} {
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != exitInput || !strings.Contains(string(out), "built without cgo and cannot capture live traffic") {
-			t.Errorf("%v: %v, %q", args, err, out)
+		if !errors.As(err, &ee) || ee.ExitCode() != exitInput || !strings.Contains(string(out), tc.want) || strings.Count(string(out), "\n") != 1 {
+			t.Errorf("%v: %v, %q", tc.args, err, out)
 		}
+	}
+	if out, err := exec.Command(bin, "-D").CombinedOutput(); err != nil || !strings.Contains(string(out), ".lo [Up, Running, Loopback]") {
+		t.Errorf("-D: %v, %q", err, out)
 	}
 	out, err := exec.Command(bin, "--format", "json", filepath.Join("..", "..", "testdata", "demo-ipad.pcap")).Output()
 	if err != nil {
@@ -632,15 +690,21 @@ func TestNoCgoBuild(t *testing.T) {
 }
 
 // When the interface goes away mid-capture, orchard still prints the
-// report, with libpcap's reason as an error, and exits 1.
+// report, with the reason as an error, and exits 1.
 func TestLiveInterfaceGone(t *testing.T) {
-	if !liveCapture {
-		t.Skip("built without cgo: no live capture")
+	if !pcapCapture {
+		t.Skip("built without cgo: no cgo build of orchard either")
 	}
 	if why := lab.Available(); why != "" {
 		t.Skip(why)
 	}
 	bin := orchardBinary(t, "1")
+	for _, backend := range []string{"pcap", "afpacket"} {
+		t.Run(backend, func(t *testing.T) { testInterfaceGone(t, bin, backend) })
+	}
+}
+
+func testInterfaceGone(t *testing.T, bin, backend string) {
 	n, err := lab.NewNet("gone")
 	if err != nil {
 		t.Fatal(err)
@@ -653,7 +717,7 @@ func TestLiveInterfaceGone(t *testing.T) {
 	if err := n.Veth(ns, "gone0", ns, "gone1"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := n.Command(ns, bin, "-i", "gone1", "--duration", "20s", "--format", "json")
+	cmd := n.Command(ns, bin, "-i", "gone1", "--duration", "20s", "--format", "json", "--capture", backend)
 	stderr := &syncBuffer{want: "capturing on", ready: make(chan struct{})}
 	ready := stderr.ready
 	var stdout bytes.Buffer

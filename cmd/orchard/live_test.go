@@ -22,7 +22,9 @@ func TestDropWarning(t *testing.T) {
 		{"nil", nil, nil},
 		{"none", &analyzer.LiveStats{Interface: "eth1", Received: 1000}, nil},
 		{"kernel", &analyzer.LiveStats{Received: 1000, DroppedKernel: 25}, []string{"the kernel dropped 25 of 1000 packets (2.50%)", "findings may be incomplete", "port 5223"}},
-		{"few", &analyzer.LiveStats{Received: 636220, DroppedKernel: 17}, []string{"the kernel dropped 17 of 636220 packets (<0.01%)"}},
+		{"few", &analyzer.LiveStats{Received: 636220, DroppedKernel: 17}, nil},
+		{"at the limit", &analyzer.LiveStats{Received: 100000, DroppedKernel: 100}, nil},
+		{"above", &analyzer.LiveStats{Received: 100000, DroppedKernel: 101}, []string{"the kernel dropped 101 of 100000 packets (0.10%)"}},
 		{"interface", &analyzer.LiveStats{Received: 10, DroppedIface: 3}, []string{"the interface dropped 3:"}},
 		{"both", &analyzer.LiveStats{Received: 0, DroppedKernel: 1, DroppedIface: 2}, []string{"the kernel dropped 1 of 0 packets and the interface dropped 2"}},
 	} {

@@ -241,7 +241,7 @@ func (p *progress) done() {
 
 // dropWarning describes lost packets of a live capture, or returns "".
 func dropWarning(l *analyzer.LiveStats) string {
-	if l == nil || l.DroppedKernel+l.DroppedIface == 0 {
+	if l == nil || !highLoss(l) {
 		return ""
 	}
 	var parts []string

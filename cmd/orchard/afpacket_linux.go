@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+
+	"orchard/analyzer"
+)
+
+// afpacketCapture says whether this build can capture through AF_PACKET.
+const afpacketCapture = true
+
+// defaultCapture is the live capture backend when --capture is not given.
+const defaultCapture = "afpacket"
+
+// frameFeed is what a socket's goroutine feeds: the engine itself with one
+// worker, or its worker's lane.
+type frameFeed interface {
+	FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int)
+	Flush()
+	Idle(now time.Time)
+}
+
+// afSocket is one AF_PACKET socket of the fanout group and its counters.
+type afSocket struct {
+	tp   *afpacket.TPacket
+	feed frameFeed
+
+	mu                    sync.Mutex // guards the counters below
+	recv, drop, freeze    uint64
+	lastRecv, lastDrop    uint
+	lastFreeze            uint
+	warnedDrop, warnedFrz uint64
+
+	packets atomic.Uint64 // frames handed to the engine
+}
+
+// poll reads the socket's counters. gopacket keeps running totals of the
+// kernel's counters (which reset on every read), in 32 bits: add what
+// changed modulo 2^32.
+func (s *afSocket) poll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, v3, err := s.tp.SocketStats()
+	if err != nil {
+		return
+	}
+	s.recv += uint64(uint32(v3.Packets() - s.lastRecv))
+	s.drop += uint64(uint32(v3.Drops() - s.lastDrop))
+	s.freeze += uint64(uint32(v3.QueueFreezes() - s.lastFreeze))
+	s.lastRecv, s.lastDrop, s.lastFreeze = v3.Packets(), v3.Drops(), v3.QueueFreezes()
+}
+
+// afGroup is the fanout group: one socket per analysis worker.
+type afGroup struct {
+	iface    string
+	link     layers.LinkType
+	socks    []*afSocket
+	ifDrop0  uint64
+	ifDropOK bool
+}
+
+// openAFPacket opens n sockets on o.iface joined in one PACKET_FANOUT
+// group in hash mode with defragmentation: the kernel reassembles IPv4
+// fragments and puts every packet of a flow, both directions, on the same
+// socket (its fanout hash, __skb_get_hash_symmetric, orders the two
+// endpoints before hashing).
+func openAFPacket(o *options, n int) (*afGroup, error) {
+	g := &afGroup{iface: o.iface}
+	opts := []any{
+		afpacket.TPacketVersion3,
+		afpacket.OptPollTimeout(liveReadTimeout / 2),
+		afpacket.OptBlockTimeout(afBlockTimeout),
+	}
+	name := o.iface
+	if name == "any" {
+		// All interfaces: cooked sockets give every packet from its IP
+		// header, whatever the interface's link layer.
+		opts = append(opts, afpacket.SocketDgram)
+		g.link = layers.LinkTypeRaw
+		name = ""
+	} else {
+		l, err := ifaceLinkType(name)
+		if err != nil {
+			return nil, err
+		}
+		g.link = l
+		opts = append(opts, afpacket.OptInterface(name))
+	}
+	block := o.blockKiB << 10
+	if block < o.snaplen+4096 {
+		// A block must hold the largest packet the snap length lets in.
+		block = roundPow2(o.snaplen + 4096)
+	}
+	blocks := max((o.bufferMiB<<20)/block, 2)
+	opts = append(opts, afpacket.OptBlockSize(block), afpacket.OptNumBlocks(blocks), afpacket.OptFrameSize(afpacket.DefaultFrameSize))
+	var prog []bpf.RawInstruction
+	if o.filter != "" {
+		p, err := compileFilter(g.link, o.snaplen, o.filter)
+		if err != nil {
+			return nil, err
+		}
+		prog = p
+	}
+	id := uint16(os.Getpid())
+	for i := 0; i < n; i++ {
+		tp, err := afpacket.NewTPacket(opts...)
+		if err != nil {
+			g.close()
+			return nil, liveErr(o.iface, err)
+		}
+		s := &afSocket{tp: tp}
+		g.socks = append(g.socks, s)
+		if prog != nil {
+			if err := tp.SetBPF(prog); err != nil {
+				g.close()
+				return nil, fmt.Errorf("capture filter %q on %s: %w", o.filter, o.iface, err)
+			}
+		}
+		if o.promisc && name != "" {
+			if err := tp.SetPromiscuous(true); err != nil {
+				g.close()
+				return nil, liveErr(o.iface, err)
+			}
+		}
+		if n > 1 {
+			if err := tp.SetFanout(afpacket.FanoutHashWithDefrag, id); err != nil {
+				g.close()
+				return nil, fmt.Errorf("capture on %s: joining the fanout group: %w", o.iface, err)
+			}
+		}
+	}
+	g.ifDrop0, g.ifDropOK = ifaceDrops(o.iface)
+	return g, nil
+}
+
+// afBlockTimeout is how long the kernel fills a ring block before handing
+// it over anyway: it bounds how late a packet on a quiet link is seen.
+const afBlockTimeout = 50 * time.Millisecond
+
+func roundPow2(n int) int {
+	p := 4096
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+func (g *afGroup) close() {
+	for _, s := range g.socks {
+		s.tp.Close()
+	}
+}
+
+// stats adds up the sockets' counters.
+func (g *afGroup) stats() *analyzer.LiveStats {
+	ls := &analyzer.LiveStats{Interface: g.iface, Backend: "afpacket"}
+	for _, s := range g.socks {
+		s.mu.Lock()
+		ls.Received += s.recv
+		ls.DroppedKernel += s.drop
+		ls.QueueFreezes += s.freeze
+		ls.Sockets = append(ls.Sockets, analyzer.SocketStats{Received: s.recv, Dropped: s.drop, QueueFreezes: s.freeze})
+		s.mu.Unlock()
+	}
+	if g.ifDropOK {
+		if d, ok := ifaceDrops(g.iface); ok && d >= g.ifDrop0 {
+			ls.DroppedIface = d - g.ifDrop0
+		}
+	}
+	return ls
+}
+
+func (g *afGroup) poll() {
+	for _, s := range g.socks {
+		s.poll()
+	}
+}
+
+// runAFPacket captures through an AF_PACKET fanout group, one socket per
+// worker, each socket's goroutine feeding its worker directly. Its
+// contract is runLive's.
+func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Writer) (*analyzer.LiveStats, error) {
+	lanes := eng.Lanes()
+	n := max(len(lanes), 1)
+	g, err := openAFPacket(o, n)
+	if err != nil {
+		return nil, err
+	}
+	defer g.close()
+	for i, s := range g.socks {
+		if lanes != nil {
+			s.feed = lanes[i]
+		} else {
+			s.feed = eng
+		}
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "orchard: capturing on %s through AF_PACKET (%d socket%s in a fanout group, link type %s, snap length %d); Ctrl-C prints the report\n", o.iface, n, plural(n), g.link, o.snaplen)
+	}
+
+	var (
+		stop    atomic.Bool
+		wg      sync.WaitGroup
+		counted atomic.Int64
+		errMu   sync.Mutex
+		capErr  error
+	)
+	halt := make(chan struct{}, 1)
+	signalHalt := func() {
+		stop.Store(true)
+		select {
+		case halt <- struct{}{}:
+		default:
+		}
+	}
+	start := time.Now()
+	deadline, nextReport := o.liveTimes(start)
+	// With one socket and no lanes the engine is not safe to share:
+	// its goroutine writes the periodic reports itself.
+	inlineReport := lanes == nil
+	var reportMu sync.Mutex
+	report := func() {
+		reportMu.Lock()
+		defer reportMu.Unlock()
+		g.poll()
+		writeLiveSnapshot(stderr, eng, g.stats(), o)
+	}
+	for _, s := range g.socks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.read(o, g.link, &stop, &counted, func() {
+				if lanes == nil {
+					// This goroutine owns the engine.
+					o.publish(eng.Stats, g.stats(), false)
+				}
+				if inlineReport && !nextReport.IsZero() && !time.Now().Before(nextReport) {
+					nextReport = time.Now().Add(o.every)
+					report()
+				}
+			}, signalHalt)
+			if err != nil {
+				errMu.Lock()
+				if capErr == nil {
+					capErr = err
+				}
+				errMu.Unlock()
+				signalHalt()
+			}
+		}()
+	}
+
+	tick := time.NewTicker(checkEvery)
+	defer tick.Stop()
+	nextStats := start.Add(statsEvery)
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-halt:
+			break loop
+		case now := <-tick.C:
+			if !deadline.IsZero() && !now.Before(deadline) {
+				break loop
+			}
+			if !now.Before(nextStats) {
+				nextStats = now.Add(statsEvery)
+				g.poll()
+				if lanes != nil {
+					o.publish(eng.ConcurrentStats, g.stats(), true)
+				}
+				if w := g.newDrops(); w != "" && !o.quiet {
+					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
+				}
+			}
+			if !inlineReport && !nextReport.IsZero() && !now.Before(nextReport) {
+				nextReport = now.Add(o.every)
+				report()
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	g.poll()
+	ls := g.stats()
+	if errors.Is(capErr, afpacket.ErrPoll) {
+		// The kernel flags the socket when its interface goes down or
+		// away; say which.
+		if _, err := net.InterfaceByName(o.iface); err != nil {
+			capErr = errors.New("the interface disappeared")
+		} else {
+			capErr = errors.New("the interface went down")
+		}
+	}
+	if capErr != nil {
+		return ls, fmt.Errorf("capture on %s stopped after %d packets: %w", o.iface, g.packets(), capErr)
+	}
+	return ls, nil
+}
+
+// read is one socket's loop: frames to its feed until stop is set, the
+// --count is reached (then halt) or the socket fails.
+func (s *afSocket) read(o *options, link layers.LinkType, stop *atomic.Bool, counted *atomic.Int64, housekeep func(), halt func()) error {
+	defer s.feed.Flush() // the lane's last frames and counters
+	nextCheck := time.Now().Add(checkEvery)
+	sinceCheck := 0
+	for {
+		data, ci, err := s.tp.ZeroCopyReadPacketData()
+		idle := false
+		switch {
+		case err == nil:
+			if o.count > 0 {
+				c := counted.Add(1)
+				if c > o.count {
+					halt()
+					return nil
+				}
+				if c == o.count {
+					s.feed.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
+					s.packets.Add(1)
+					halt()
+					return nil
+				}
+			}
+			s.feed.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
+			s.packets.Add(1)
+			if sinceCheck++; sinceCheck < housekeepEvery && ci.Timestamp.Before(nextCheck) {
+				continue
+			}
+		case errors.Is(err, afpacket.ErrTimeout), errors.Is(err, syscall.EINTR):
+			idle = true
+		default:
+			return err
+		}
+		sinceCheck = 0
+		if stop.Load() {
+			return nil
+		}
+		now := time.Now()
+		nextCheck = now.Add(checkEvery)
+		if idle {
+			s.feed.Idle(now)
+		} else {
+			s.feed.Flush()
+		}
+		housekeep()
+	}
+}
+
+func (g *afGroup) packets() uint64 {
+	var n uint64
+	for _, s := range g.socks {
+		n += s.packets.Load()
+	}
+	return n
+}
+
+// newDrops returns a warning when a socket dropped packets or froze its
+// queue since the last warning, at most once per doubling of its totals.
+func (g *afGroup) newDrops() string {
+	var parts []string
+	for i, s := range g.socks {
+		s.mu.Lock()
+		if s.drop > 0 && s.drop >= 2*s.warnedDrop {
+			s.warnedDrop = s.drop
+			parts = append(parts, fmt.Sprintf("socket %d dropped %d of %d packets%s", i, s.drop, s.recv, percent(s.drop, s.recv)))
+		}
+		if s.freeze > 0 && s.freeze >= 2*s.warnedFrz {
+			s.warnedFrz = s.freeze
+			parts = append(parts, fmt.Sprintf("socket %d's ring froze %d times (the analysis fell behind)", i, s.freeze))
+		}
+		s.mu.Unlock()
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + " (a larger --buffer-size absorbs longer bursts)"
+}
+
+// ifaceLinkType maps an interface's ARP hardware type to the link type of
+// its raw AF_PACKET frames.
+func ifaceLinkType(name string) (layers.LinkType, error) {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/type")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("capture on %s: no such interface (orchard -D lists them)", name)
+		}
+		return 0, fmt.Errorf("capture on %s: %w", name, err)
+	}
+	t, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("capture on %s: interface type %q: %w", name, b, err)
+	}
+	switch t {
+	case syscall.ARPHRD_ETHER, syscall.ARPHRD_LOOPBACK:
+		return layers.LinkTypeEthernet, nil
+	case syscall.ARPHRD_NONE: // tun, wireguard: IP packets
+		return layers.LinkTypeRaw, nil
+	}
+	return 0, fmt.Errorf("capture on %s: interface type %d is not Ethernet or IP; try --capture pcap", name, t)
+}
+
+// ifaceDrops reads the interface's receive drops ("any": none).
+func ifaceDrops(name string) (uint64, bool) {
+	if name == "any" {
+		return 0, false
+	}
+	b, err := os.ReadFile("/sys/class/net/" + name + "/statistics/rx_dropped")
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return v, err == nil
+}
