@@ -104,7 +104,6 @@ func captureNotes(c any) ([]Note, error) {
 		if captureFields[m.key] {
 			continue
 		}
-		hasVisibility = hasVisibility || m.key == "visibility"
 		n := Note{Level: "info", Text: humanKey(m.key)}
 		sub, err := members(m.val)
 		if err != nil {
@@ -115,14 +114,17 @@ func captureNotes(c any) ([]Note, error) {
 			}
 			continue
 		}
-		lead := ""
+		lead, measured := "", false
 		for _, f := range sub {
 			s := valueText(f.val)
 			if s == "" {
 				continue
 			}
+			measured = measured || s != "0"
 			switch f.key {
-			case "summary", "message", "warning":
+			case "missing":
+				n.Level = "warn"
+			case "summary", "message", "warning", "statement":
 				if lead == "" {
 					lead = s
 					if f.key == "warning" {
@@ -136,9 +138,11 @@ func captureNotes(c any) ([]Note, error) {
 		if lead != "" {
 			n.Text = humanKey(m.key) + ": " + lead
 		}
-		if lead != "" || len(n.Fields) > 0 {
-			notes = append(notes, n)
+		if lead == "" && !measured {
+			continue // nothing was counted: an empty section says nothing
 		}
+		hasVisibility = hasVisibility || m.key == "visibility"
+		notes = append(notes, n)
 	}
 	if !hasVisibility {
 		notes = append(notes, Note{Level: "info", Text: "This report does not assess whether both directions of each connection were captured. " +

@@ -1,14 +1,16 @@
 package sensor
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"orchard/analyzer"
+	"orchard/analyzer/capture/capgen"
 )
 
 // rec records what passes a Suppressor.
@@ -145,9 +147,10 @@ func TestSuppressorBounded(t *testing.T) {
 // sees the recurrences of a finding it was given once.
 var _ analyzer.FindingRepeater = (*Suppressor)(nil)
 
-// On the demo capture, whose appldnld.apple.com lookup goes unanswered
-// twice, the engine tells the Suppressor of the second time: it passes
-// once when decided and once, with the count 2, at the end.
+// Two connections of one device to the same push server, each SYN
+// unanswered, are one finding seen twice: the engine tells the Suppressor
+// of the second time, and it passes once when decided and once, with the
+// count 2, at the end.
 func TestSuppressorEngine(t *testing.T) {
 	r := &rec{}
 	s := &Suppressor{Next: r, Interval: time.Hour}
@@ -155,18 +158,39 @@ func TestSuppressorEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ReadFile(context.Background(), filepath.Join("..", "..", "testdata", "demo-ipad.pcap"), nil); err != nil {
-		t.Fatal(err)
+	ipad, push := netip.MustParseAddr("10.20.30.41"), netip.MustParseAddr("17.57.144.84")
+	web, gw := netip.MustParseAddr("198.51.100.7"), [6]byte{2, 0, 0, 0, 0, 1}
+	dev := [6]byte{2, 0, 0, 0, 0, 2}
+	t0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC).UnixNano()
+	send := func(at time.Duration, seg capgen.TCP, fromDev bool) {
+		src, dst := dev, gw
+		if !fromDev {
+			src, dst = gw, dev
+		}
+		b := seg.Ethernet(src, dst)
+		e.FrameNS(layers.LinkTypeEthernet, b, t0+int64(at), len(b))
 	}
+	const syn, ack = 0x02, 0x10
+	for c, start := range []time.Duration{0, 30 * time.Second} {
+		for i, d := range []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second} {
+			send(start+d, capgen.TCP{Src: ipad, Dst: push, SrcPort: uint16(50000 + c), DstPort: 5223, Flags: syn, Seq: uint32(1000 * (c + 1)), IPID: uint16(i)}, true)
+		}
+	}
+	// A working connection later on: the capture sees both directions and
+	// goes on well past the retries.
+	at := 120 * time.Second
+	send(at, capgen.TCP{Src: ipad, Dst: web, SrcPort: 50100, DstPort: 443, Flags: syn, Seq: 1}, true)
+	send(at+time.Millisecond, capgen.TCP{Src: web, Dst: ipad, SrcPort: 443, DstPort: 50100, Flags: syn | ack, Seq: 9, Ack: 2}, false)
+	send(at+2*time.Millisecond, capgen.TCP{Src: ipad, Dst: web, SrcPort: 50100, DstPort: 443, Flags: ack, Seq: 2, Ack: 10}, true)
 	e.Finish()
 	s.Close()
 	var got []string
 	for _, l := range r.lines {
-		if strings.HasPrefix(l, "dns.unanswered") && strings.Contains(l, "appldnld.apple.com") {
+		if strings.HasPrefix(l, "tcp.syn_unanswered") {
 			got = append(got, l)
 		}
 	}
 	if len(got) != 2 || !strings.Contains(got[0], " n=1 ") || !strings.Contains(got[1], " n=2 ") {
-		t.Errorf("appldnld.apple.com passed as:\n%s", strings.Join(got, "\n"))
+		t.Errorf("tcp.syn_unanswered passed as:\n%s", strings.Join(got, "\n"))
 	}
 }
