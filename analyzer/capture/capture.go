@@ -376,7 +376,7 @@ func (f *File) Next(p *Packet) error {
 	p.Data = data
 	p.Timestamp = ci.Timestamp
 	p.CapLen = ci.CaptureLength
-	p.WireLen = ci.Length
+	p.WireLen = intLen(uint32(ci.Length)) // pcapgo's int(uint32) wraps where int has 32 bits
 	p.Iface = ci.InterfaceIndex
 	p.Chunk = nil
 	p.Proc, p.PID = "", 0
@@ -415,7 +415,7 @@ func (f *File) fillPcap(p *Packet, rec []byte) {
 	// As pcapgo computes it (32-bit fraction times the unit).
 	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
 	p.CapLen = len(rec) - 16
-	p.WireLen = int(f.u32(rec[12:16], f.pcapBE))
+	p.WireLen = intLen(f.u32(rec[12:16], f.pcapBE))
 	p.Iface = 0
 	p.LinkType = f.linkType
 	p.Proc, p.PID = "", 0
@@ -685,9 +685,12 @@ func appleProcIndex(blk []byte, be bool) int {
 	if len(body) < 20 {
 		return -1
 	}
-	caplen := int(bo.Uint32(body[12:16]))
+	caplen := intLen(bo.Uint32(body[12:16]))
+	if caplen > len(body) { // before rounding it up, which could overflow
+		return -1
+	}
 	start := 20 + (caplen+3)&^3
-	if caplen < 0 || start > len(body) {
+	if start > len(body) {
 		return -1
 	}
 	idx := -1
