@@ -345,12 +345,3 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	return exitOK
 }
-
-func runVersion(w io.Writer) int {
-	v := "devel"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v = bi.Main.Version
-	}
-	fmt.Fprintf(w, "orchard %s\n", v)
-	return exitOK
-}
