@@ -177,9 +177,17 @@ func testVarint(v uint64, size int) []byte {
 }
 
 // cryptoFrame builds a CRYPTO frame carrying data at offset off.
-func cryptoFrame(off int, data []byte) []byte {
+func cryptoFrame(off int, data []byte) []byte { return cryptoFrameAt(uint64(off), data) }
+
+// cryptoFrameAt is cryptoFrame for any offset, also past an int's range
+// on 32-bit platforms (an 8-byte varint from 2^30 on).
+func cryptoFrameAt(off uint64, data []byte) []byte {
 	f := []byte{0x06}
-	f = append(f, testVarint(uint64(off), 4)...)
+	if off < 1<<30 {
+		f = append(f, testVarint(off, 4)...)
+	} else {
+		f = append(f, testVarint(off, 8)...)
+	}
 	f = append(f, testVarint(uint64(len(data)), 2)...)
 	return append(f, data...)
 }
@@ -569,7 +577,7 @@ func TestQUICLimits(t *testing.T) {
 	var b dissect.QUICAssembler
 	addAll(t, &b,
 		s.seal(dcid, nil, nil, 0, 4, cryptoFrame(1<<16, []byte("past")), 0),
-		s.seal(dcid, nil, nil, 1, 4, cryptoFrame(1<<40, []byte("far")), 0),
+		s.seal(dcid, nil, nil, 1, 4, cryptoFrameAt(1<<40, []byte("far")), 0),
 		s.seal(dcid, nil, nil, 2, 4, cryptoFrame(0, []byte{2, 0, 0, 1}), 0),
 	)
 	if len(b.Crypto()) != 4 || b.ClientHelloMessage() != nil {

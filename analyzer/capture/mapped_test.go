@@ -49,6 +49,7 @@ func TestMappedMatchesRead(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if !mf.Mapped() {
+			skipUnmapped(t)
 			t.Fatalf("%s: a %d-byte pcap file was not mapped", name, len(b))
 		}
 		got, gerr := readAll(t, mf)
@@ -97,6 +98,7 @@ func TestMappedChunksHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !f.Mapped() {
+		skipUnmapped(t)
 		t.Fatal("not mapped")
 	}
 	data, held, _ := readHolding(t, f, 5)

@@ -4,33 +4,32 @@ package capture
 
 import (
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // mapFile maps size bytes of a file read-only, or returns nil.
 func mapFile(fh *os.File, size int64) []byte {
-	b, err := syscall.Mmap(int(fh.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	b, err := unix.Mmap(int(fh.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil
 	}
-	_ = syscall.Madvise(b, syscall.MADV_SEQUENTIAL)
+	_ = unix.Madvise(b, unix.MADV_SEQUENTIAL)
 	return b
 }
 
 // dropPages hands the pages of b back to the kernel: the mapping stays
-// valid, and a later read faults the file's page in again.
+// valid, and a later read faults the file's page in again. On a shared
+// read-only file mapping MADV_DONTNEED never loses data: Linux drops the
+// pages, the BSDs and macOS mark them as the first to reclaim.
 func dropPages(b []byte) {
 	if len(b) > 0 {
-		_ = syscall.Madvise(b, syscall.MADV_DONTNEED)
+		_ = unix.Madvise(b, unix.MADV_DONTNEED)
 	}
 }
 
-func unmapFile(b []byte) error { return syscall.Munmap(b) }
+func unmapFile(b []byte) error { return unix.Munmap(b) }
 
-// madvPopulateRead is Linux's MADV_POPULATE_READ (5.14): map a range's
-// pages in one call. Elsewhere, or on older kernels, it fails and the
-// pages fault in as they are read.
-const madvPopulateRead = 22
-
-// populate maps in the pages of b, which are about to be read.
-func populate(b []byte) { _ = syscall.Madvise(b, madvPopulateRead) }
+// populate maps in the pages of b, which are about to be read. Where the
+// kernel refuses the advice, the pages fault in as they are read.
+func populate(b []byte) { _ = unix.Madvise(b, madvPopulate) }

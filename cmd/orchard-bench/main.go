@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -248,10 +247,7 @@ func timeCmd(ctx context.Context, argv []string) (result, error) {
 		r.cpu = time.Duration((u + s) * float64(time.Second))
 		return r, nil
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
-		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	r.maxRSS, r.cpu = sysUsage(cmd.ProcessState)
 	return r, nil
 }
 
