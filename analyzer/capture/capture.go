@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -68,6 +69,22 @@ func (e *FormatError) Unwrap() error { return e.Err }
 
 // Is reports whether target is ErrFormat.
 func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+
+// ReadError reports a failed read of the input (an I/O error, a directory)
+// at an offset of the decompressed stream.
+type ReadError struct {
+	File   string
+	Offset int64
+	Err    error
+}
+
+// Error names the file, the offset and the failure.
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("%s: read error at offset %d: %v", e.File, e.Offset, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ReadError) Unwrap() error { return e.Err }
 
 // Packet is one captured frame as read from the file.
 type Packet struct {
@@ -221,7 +238,7 @@ func (f *File) open(dec io.Reader) error {
 			return f.peekErr(0, err) // a compressed stream cut short
 		}
 		if err != nil && err != io.EOF {
-			return &FormatError{File: name, Offset: 0, Err: err}
+			return f.peekErr(0, err)
 		}
 		if len(magic) == 0 {
 			return fmt.Errorf("%s: %w (empty file)", name, ErrNotCapture)
@@ -338,8 +355,12 @@ func (f *File) u32(b []byte, be bool) uint32 {
 
 // peekErr turns a short peek of the record at off into an error.
 func (f *File) peekErr(off int64, err error) error {
-	if err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+	var pe *fs.PathError // what os.File reads fail with
+	switch {
+	case err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return &TruncatedError{File: f.name, Offset: off, Packets: f.packets}
+	case errors.As(err, &pe):
+		return &ReadError{File: f.name, Offset: off, Err: err}
 	}
 	return &FormatError{File: f.name, Offset: off, Err: err}
 }

@@ -62,7 +62,7 @@ func (e *CompressedError) Is(target error) bool { return target == ErrNotCapture
 func (f *File) decoder(raw *bufio.Reader) (io.Reader, error) {
 	head, err := raw.Peek(6)
 	if len(head) < 6 && err != nil && err != io.EOF {
-		return nil, fmt.Errorf("%s: %w", f.name, err)
+		return nil, f.peekErr(0, err)
 	}
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
