@@ -101,8 +101,9 @@ type Packet struct {
 	// ("" and 0 otherwise; PKTAP captures carry theirs in the frame).
 	Proc string
 	PID  int32
-	// Chunk holds Data when it points into one (pcap files), at ChunkOff;
-	// nil when Data is only valid until the next call to Next.
+	// Chunk holds Data (pcap and pcapng, mapped or read), at ChunkOff,
+	// which stays below a few MiB whatever the file's size; nil when Data
+	// is only valid until the next call to Next.
 	Chunk    *Chunk
 	ChunkOff int
 }
