@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -70,6 +71,22 @@ func (e *FormatError) Unwrap() error { return e.Err }
 // Is reports whether target is ErrFormat.
 func (e *FormatError) Is(target error) bool { return target == ErrFormat }
 
+// ReadError reports a failed read of the input (an I/O error, a directory)
+// at an offset of the decompressed stream.
+type ReadError struct {
+	File   string
+	Offset int64
+	Err    error
+}
+
+// Error names the file, the offset and the failure.
+func (e *ReadError) Error() string {
+	return fmt.Sprintf("%s: read error at offset %d: %v", e.File, e.Offset, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // Packet is one captured frame as read from the file.
 type Packet struct {
 	Data      []byte    // valid until the next call to Next (see Chunk)
@@ -85,8 +102,9 @@ type Packet struct {
 	// ("" and 0 otherwise; PKTAP captures carry theirs in the frame).
 	Proc string
 	PID  int32
-	// Chunk holds Data when it points into one (pcap files), at ChunkOff;
-	// nil when Data is only valid until the next call to Next.
+	// Chunk holds Data (pcap and pcapng, mapped or read), at ChunkOff,
+	// which stays below a few MiB whatever the file's size; nil when Data
+	// is only valid until the next call to Next.
 	Chunk    *Chunk
 	ChunkOff int
 }
@@ -222,7 +240,7 @@ func (f *File) open(dec io.Reader) error {
 			return f.peekErr(0, err) // a compressed stream cut short
 		}
 		if err != nil && err != io.EOF {
-			return &FormatError{File: name, Offset: 0, Err: err}
+			return f.peekErr(0, err)
 		}
 		if len(magic) == 0 {
 			return fmt.Errorf("%s: %w (empty file)", name, ErrNotCapture)
@@ -339,8 +357,12 @@ func (f *File) u32(b []byte, be bool) uint32 {
 
 // peekErr turns a short peek of the record at off into an error.
 func (f *File) peekErr(off int64, err error) error {
-	if err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+	var pe *fs.PathError // what os.File reads fail with
+	switch {
+	case err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return &TruncatedError{File: f.name, Offset: off, Packets: f.packets}
+	case errors.As(err, &pe):
+		return &ReadError{File: f.name, Offset: off, Err: err}
 	}
 	return &FormatError{File: f.name, Offset: off, Err: err}
 }

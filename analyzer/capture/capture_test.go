@@ -700,3 +700,14 @@ func TestAppleProcessBlocks(t *testing.T) {
 		}
 	}
 }
+
+// TestReadErrorNamed: an input that cannot be read (a directory) is named
+// with the offset, as a read error.
+func TestReadErrorNamed(t *testing.T) {
+	dir := t.TempDir()
+	_, err := capture.Open(dir)
+	var re *capture.ReadError
+	if !errors.As(err, &re) || re.Offset != 0 || err.Error() != dir+": read error at offset 0: read "+dir+": is a directory" {
+		t.Errorf("a directory: %v", err)
+	}
+}

@@ -12,7 +12,7 @@ const chunkSize = 1 << 20
 // chunkPool bounds the idle chunks a file keeps for reuse.
 const chunkPool = 64
 
-// A Chunk is where the Data of a pcap file's packets lie: a buffer of
+// A Chunk is where the Data of a capture's packets lie: a buffer of
 // whole records read from the file, or a window of a mapped file. The
 // file holds it while reading from it; anyone who keeps a packet's Data
 // past the next call to Next (a reader handing frames to other

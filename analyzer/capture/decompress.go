@@ -62,7 +62,7 @@ func (e *CompressedError) Is(target error) bool { return target == ErrNotCapture
 func (f *File) decoder(raw *bufio.Reader) (io.Reader, error) {
 	head, err := raw.Peek(6)
 	if len(head) < 6 && err != nil && err != io.EOF {
-		return nil, fmt.Errorf("%s: %w", f.name, err)
+		return nil, f.peekErr(0, err)
 	}
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
@@ -71,7 +71,7 @@ func (f *File) decoder(raw *bufio.Reader) (io.Reader, error) {
 			return nil, fmt.Errorf("%s: gzip: %w", f.name, err)
 		}
 		f.ahead = newReadAhead(gz, nil) // it owns gz; gz needs no closing
-	case bytes.HasPrefix(head, magicZstd):
+	case bytes.HasPrefix(head, magicZstd), zstdSkippable(head):
 		// One decoder goroutine (the read-ahead's), not the package's own
 		// pool: the analysis needs the other cores.
 		d, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
@@ -94,6 +94,12 @@ func (f *File) decoder(raw *bufio.Reader) (io.Reader, error) {
 		return raw, nil
 	}
 	return f.ahead, nil
+}
+
+// zstdSkippable reports a zstd skippable frame (magic 0x184d2a50 to
+// 0x184d2a5f), which pzstd writes first.
+func zstdSkippable(head []byte) bool {
+	return len(head) >= 4 && head[0]&0xf0 == 0x50 && head[1] == 0x2a && head[2] == 0x4d && head[3] == 0x18
 }
 
 // zstdStream names the decoder's errors.

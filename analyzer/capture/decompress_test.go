@@ -69,6 +69,7 @@ func TestCompressed(t *testing.T) {
 			{"zstd", zst(t, raw)},
 			{"zstd -19 --long", tool(t, raw, "zstd", "-q", "-c", "-19", "--long=24")},
 			{"zstd -T2 (two frames)", append(tool(t, raw[:len(raw)/2], "zstd", "-q", "-c"), tool(t, raw[len(raw)/2:], "zstd", "-q", "-c")...)},
+			{"zstd after a skippable frame", append([]byte{0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'p', 'z', 's', 't'}, zst(t, raw)...)},
 			{"lz4", lz(t, raw)},
 			{"lz4 -c", tool(t, raw, "lz4", "-q", "-c")},
 			{"lz4 -l (legacy)", tool(t, raw, "lz4", "-q", "-l", "-c")},

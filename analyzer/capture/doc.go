@@ -44,7 +44,9 @@
 // first, then one *TruncatedError (errors.Is(err, ErrTruncated)), then
 // io.EOF. Any other damage yields one *FormatError (errors.Is(err,
 // ErrFormat)) naming the file and the offset of the bad record in the
-// decompressed stream, then io.EOF: there is no resynchronisation.
+// decompressed stream, then io.EOF: there is no resynchronisation. A read
+// that fails (an I/O error, a directory) is one *ReadError, with its
+// offset too.
 //
 // Records longer than 262144 bytes (libpcap's MAXIMUM_SNAPLEN) are format
 // errors, whatever snap length the file header claims.
