@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"orchard/analyzer"
@@ -33,6 +34,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return listInterfaces(stdout, stderr)
 	}
 	files, err := inputArgs(&o, fs.Args())
+	if err == nil && slices.Contains(files, "-") && stdinIsTerminal(stdin) {
+		err = errStdinTerminal
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
@@ -111,7 +115,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rep.Capture.Warnings = append(res.warnings, rep.Capture.Warnings...)
 	rep.Capture.Errors = res.errs
 	if res.interrupted != nil {
-		fmt.Fprintf(stderr, "orchard: %v: the report covers the packets read so far\n", res.interrupted)
+		msg := res.interrupted.Error() + ": the report covers the packets read so far"
+		fmt.Fprintf(stderr, "orchard: %s\n", msg)
+		rep.Capture.Warnings = append(rep.Capture.Warnings, msg)
 	}
 
 	outErrs := outs.finish(rep, &o, res, stderr)

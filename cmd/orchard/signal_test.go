@@ -156,3 +156,27 @@ func TestStaticBuildFilter(t *testing.T) {
 		t.Errorf("static build with --device: %v\n%s", err, out)
 	}
 }
+
+// TestStdinTerminalRefused checks '-' with a terminal on stdin is a usage
+// error rather than a silent wait (script(1) gives the binary a terminal).
+func TestStdinTerminalRefused(t *testing.T) {
+	scr, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed")
+	}
+	bin := orchardBinary(t, "1")
+	cmd := exec.Command(scr, "-qec", bin+" -", "/dev/null")
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("orchard - waited on a terminal")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(out), "standard input is a terminal") {
+		t.Errorf("exit %v, output %q", err, out)
+	}
+}
