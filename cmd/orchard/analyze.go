@@ -62,7 +62,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 
-	outs, err := openOutputs(&o, stdout)
+	outs, err := openOutputs(&o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitInput
@@ -378,7 +378,7 @@ func outputNames(o *options) []namedOutput {
 }
 
 // openOutputs creates the output files and the event sinks that write them.
-func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
+func openOutputs(o *options, stdout, stderr io.Writer) (*outputs, error) {
 	outs := &outputs{stdout: stdout}
 	var w io.Writer = stdout
 	if o.output != "" && o.output != "-" {
@@ -403,7 +403,7 @@ func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
 		outs.sinks = append(outs.sinks, newNDJSONSink(outs.ebuf, live))
 	}
 	if live && o.format == "table" {
-		outs.sinks = append(outs.sinks, newLineSink(os.Stderr, useColor(os.Stderr, o.noColor)))
+		outs.sinks = append(outs.sinks, newLineSink(stderr, useColor(stderr, o.noColor)))
 	}
 	if o.evidence != "" {
 		ev, err := newEvidenceWriter(o.evidence)
@@ -444,11 +444,9 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 			fmt.Fprintf(stderr, "orchard: %s\n", note)
 		}
 	}
-	width := pipeWidth
+	width := reportWidth(nil) // a file: COLUMNS, or the piped layout
 	if outs.report == nil {
 		width = reportWidth(outs.stdout)
-	} else if c := reportWidth(nil); c > 0 {
-		width = c // COLUMNS
 	}
 	writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width)
 	// Every event stream ends with the capture's counters.
