@@ -310,8 +310,8 @@ func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []s
 		w := ""
 		if r := byFile[i]; r != nil {
 			w = r.Warning
-			if err == nil && r.Err != nil {
-				err = explainNotCapture(files[i], r.Err)
+			if err == nil {
+				err = r.Err
 			}
 		} else if err == nil {
 			continue // not opened: interrupted
@@ -350,7 +350,7 @@ func readOne(ctx context.Context, eng *analyzer.Engine, name string, stdin io.Re
 	}
 	w, err := eng.ReadFrom(ctx, name, r, update)
 	prog.done()
-	return w, explainNotCapture(name, err)
+	return w, err
 }
 
 func startProfile(name string) (func(), error) {
