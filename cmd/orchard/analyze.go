@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"orchard/analyzer"
-	"orchard/catalog"
 )
 
 // runAnalyze is the analysis command: flags, inputs, outputs, report, exit
@@ -69,10 +68,25 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 	defer outs.abort()
-	eng, err := newEngine(&o, cat, outs, narrow)
+	if os.Getenv("GOGC") == "" {
+		// The heap is small and short-lived per packet: collect less often
+		// (peak RSS stays far below the flow table's worth).
+		debug.SetGCPercent(400)
+	}
+	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
+	if len(outs.sinks) > 0 {
+		cfg.Sink = outs.sinks
+	}
+	eng, err := analyzer.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitInput
+	}
+	if outs.evidence != nil {
+		eng.SetRecorder(outs.evidence)
+	}
+	if narrow != nil {
+		eng.SetPacketFilter(narrow)
 	}
 	if o.cpuProfile != "" {
 		stop, err := startProfile(o.cpuProfile)
@@ -95,42 +109,6 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			res.errs = append(res.errs, narrow.err.Error())
 		}
 	}
-	rep := finishReport(eng, res, stderr)
-
-	outErrs := outs.finish(rep, &o, res, stderr)
-	for _, e := range outErrs {
-		fmt.Fprintf(stderr, "orchard: %v\n", e)
-	}
-	return exitStatus(rep, res, failOn, len(outErrs) > 0)
-}
-
-// newEngine makes the analysis engine for o, writing to outs and reading
-// through narrow (nil: every packet).
-func newEngine(o *options, cat *catalog.Catalog, outs *outputs, narrow *narrowing) (*analyzer.Engine, error) {
-	if os.Getenv("GOGC") == "" {
-		// The heap is small and short-lived per packet: collect less often
-		// (peak RSS stays far below the flow table's worth).
-		debug.SetGCPercent(400)
-	}
-	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
-	if len(outs.sinks) > 0 {
-		cfg.Sink = outs.sinks
-	}
-	eng, err := analyzer.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if outs.evidence != nil {
-		eng.SetRecorder(outs.evidence)
-	}
-	if narrow != nil {
-		eng.SetPacketFilter(narrow)
-	}
-	return eng, nil
-}
-
-// finishReport ends the analysis and adds what reading gave to the report.
-func finishReport(eng *analyzer.Engine, res readResult, stderr io.Writer) *analyzer.Report {
 	rep := eng.Finish()
 	rep.Capture.Files = res.names
 	rep.Capture.Live = res.live
@@ -141,7 +119,12 @@ func finishReport(eng *analyzer.Engine, res readResult, stderr io.Writer) *analy
 		fmt.Fprintf(stderr, "orchard: %s\n", msg)
 		rep.Capture.Warnings = append(rep.Capture.Warnings, msg)
 	}
-	return rep
+
+	outErrs := outs.finish(rep, &o, res, stderr)
+	for _, e := range outErrs {
+		fmt.Fprintf(stderr, "orchard: %v\n", e)
+	}
+	return exitStatus(rep, res, failOn, len(outErrs) > 0)
 }
 
 // exitStatus applies the documented precedence (see exitStatusText).
