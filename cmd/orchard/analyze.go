@@ -115,9 +115,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rep.Capture.Warnings = append(res.warnings, rep.Capture.Warnings...)
 	rep.Capture.Errors = res.errs
 	if res.interrupted != nil {
-		msg := res.interrupted.Error() + ": the report covers the packets read so far"
-		fmt.Fprintf(stderr, "orchard: %s\n", msg)
-		rep.Capture.Warnings = append(rep.Capture.Warnings, msg)
+		fmt.Fprintf(stderr, "orchard: %v: the report covers the packets read so far\n", res.interrupted)
 	}
 
 	outErrs := outs.finish(rep, &o, res, stderr)
@@ -193,6 +191,13 @@ type readResult struct {
 	interrupted *interrupted
 }
 
+// interrupt records that a signal stopped the reading, also as a warning
+// of the report, so that JSON readers know it is partial.
+func (res *readResult) interrupt(i interrupted) {
+	res.interrupted = &i
+	res.warnings = append(res.warnings, i.Error()+": the report covers the packets read so far")
+}
+
 // add records how reading an input went: its error, or that it was read
 // and its warning, if any (printed unless quiet).
 func (res *readResult) add(w string, err error, quiet bool, stderr io.Writer) {
@@ -241,7 +246,7 @@ func readFiles(ctx context.Context, eng *analyzer.Engine, o *options, files []st
 	for _, name := range files {
 		w, err := readOne(ctx, eng, name, stdin, prog)
 		if i, ok := interruption(ctx); ok {
-			res.interrupted = &i
+			res.interrupt(i)
 			res.read++
 			break
 		}
@@ -282,7 +287,7 @@ func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []s
 		prog.done()
 	}
 	if i, ok := interruption(ctx); ok {
-		res.interrupted = &i
+		res.interrupt(i)
 	}
 	byFile := make([]*analyzer.InputResult, len(files))
 	for k := range results {

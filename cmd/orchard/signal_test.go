@@ -101,8 +101,8 @@ func TestSignalsStopAnyInput(t *testing.T) {
 			if !strings.Contains(errb.String(), "interrupted by") {
 				t.Errorf("stderr does not say it was interrupted: %s", errb.String())
 			}
-			if !strings.Contains(out.String(), "orchard: ") {
-				t.Errorf("no partial report on stdout: %q", out.String())
+			if !strings.Contains(out.String(), "orchard: ") || !strings.Contains(out.String(), "warning: interrupted by SIG") {
+				t.Errorf("no partial report, saying it is partial, on stdout: %q", out.String())
 			}
 			if (c.stdin || c.writer) && !strings.Contains(out.String(), " packets,") {
 				t.Errorf("partial report lacks the packet count: %q", out.String())
