@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"orchard/analyzer"
@@ -33,6 +34,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return listInterfaces(stdout, stderr)
 	}
 	files, err := inputArgs(&o, fs.Args())
+	if err == nil && slices.Contains(files, "-") && stdinIsTerminal(stdin) {
+		err = errStdinTerminal
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
@@ -66,7 +70,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 
-	outs, err := openOutputs(&o, stdout)
+	outs, err := openOutputs(&o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitInput
@@ -204,6 +208,13 @@ type readResult struct {
 	interrupted *interrupted
 }
 
+// interrupt records that a signal stopped the reading, also as a warning
+// of the report, so that JSON readers know it is partial.
+func (res *readResult) interrupt(i interrupted) {
+	res.interrupted = &i
+	res.warnings = append(res.warnings, i.Error()+": the report covers the packets read so far")
+}
+
 // add records how reading an input went: its error, or that it was read
 // and its warning, if any (printed unless quiet).
 func (res *readResult) add(w string, err error, quiet bool, stderr io.Writer) {
@@ -252,7 +263,7 @@ func readFiles(ctx context.Context, eng *analyzer.Engine, o *options, files []st
 	for _, name := range files {
 		w, err := readOne(ctx, eng, name, stdin, prog)
 		if i, ok := interruption(ctx); ok {
-			res.interrupted = &i
+			res.interrupt(i)
 			res.read++
 			break
 		}
@@ -293,7 +304,7 @@ func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []s
 		prog.done()
 	}
 	if i, ok := interruption(ctx); ok {
-		res.interrupted = &i
+		res.interrupt(i)
 	}
 	byFile := make([]*analyzer.InputResult, len(files))
 	for k := range results {
@@ -304,8 +315,8 @@ func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []s
 		w := ""
 		if r := byFile[i]; r != nil {
 			w = r.Warning
-			if err == nil && r.Err != nil {
-				err = explainNotCapture(files[i], r.Err)
+			if err == nil {
+				err = r.Err
 			}
 		} else if err == nil {
 			continue // not opened: interrupted
@@ -344,7 +355,7 @@ func readOne(ctx context.Context, eng *analyzer.Engine, name string, stdin io.Re
 	}
 	w, err := eng.ReadFrom(ctx, name, r, update)
 	prog.done()
-	return w, explainNotCapture(name, err)
+	return w, err
 }
 
 func startProfile(name string) (func(), error) {
@@ -382,7 +393,7 @@ func outputNames(o *options) []namedOutput {
 }
 
 // openOutputs creates the output files and the event sinks that write them.
-func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
+func openOutputs(o *options, stdout, stderr io.Writer) (*outputs, error) {
 	outs := &outputs{stdout: stdout}
 	var w io.Writer = stdout
 	if o.output != "" && o.output != "-" {
@@ -423,7 +434,7 @@ func openOutputs(o *options, stdout io.Writer) (*outputs, error) {
 		outs.sinks = append(outs.sinks, o.fleet.eventsSink(outs.ebuf))
 	}
 	if live && o.format == "table" {
-		outs.sinks = append(outs.sinks, newLineSink(os.Stderr, useColor(os.Stderr, o.noColor)))
+		outs.sinks = append(outs.sinks, newLineSink(stderr, useColor(stderr, o.noColor)))
 	}
 	if o.evidence != "" {
 		ev, err := newEvidenceWriter(o.evidence)
@@ -464,11 +475,9 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 			fmt.Fprintf(stderr, "orchard: %s\n", note)
 		}
 	}
-	width := pipeWidth
+	width := reportWidth(nil) // a file: COLUMNS, or the piped layout
 	if outs.report == nil {
 		width = reportWidth(outs.stdout)
-	} else if c := reportWidth(nil); c > 0 {
-		width = c // COLUMNS
 	}
 	if err := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat); err != nil {
 		errs = append(errs, err)

@@ -133,23 +133,3 @@ func TestExitPrecedence(t *testing.T) {
 		t.Error("-h does not document the precedence")
 	}
 }
-
-// TestCompressedInputNamed checks compressed files orchard cannot read are
-// named with the command that decompresses them.
-func TestCompressedInputNamed(t *testing.T) {
-	dir := t.TempDir()
-	for _, c := range []struct{ file, magic, want string }{
-		{"x.pcap.xz", "\xfd7zXZ\x00\x00\x04", "x.pcap.xz: xz-compressed, which orchard does not read: decompress first (xz -dc "},
-		{"x.pcap.zst", "\x28\xb5\x2f\xfd\x00\x00", "zstd-compressed"},
-		{"x.pcap.bz2", "BZh91AY&SY", "bzip2-compressed"},
-	} {
-		p := filepath.Join(dir, c.file)
-		os.WriteFile(p, []byte(c.magic+"rest of the stream"), 0o644)
-		for _, args := range [][]string{{p}, {p, demoPcap}} {
-			_, stderr, code := runCLI(t, nil, args...)
-			if code != exitInput || !strings.Contains(stderr, c.want) {
-				t.Errorf("%v: exit %d, stderr %q, want %q", args, code, stderr, c.want)
-			}
-		}
-	}
-}

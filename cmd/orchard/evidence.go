@@ -23,6 +23,8 @@ import (
 // small index entry per packet. Nothing is written when nothing was flagged.
 type evidenceWriter struct {
 	name    string
+	max     int // packets kept at most (maxEvidencePackets)
+	dropped int // packets past max
 	spool   *os.File
 	sw      *bufio.Writer
 	off     int64
@@ -31,6 +33,10 @@ type evidenceWriter struct {
 	noteIdx map[string]int32
 	err     error // the first spool error
 }
+
+// maxEvidencePackets bounds the evidence file, and so the index kept in
+// memory to sort it (about 40 bytes a packet: 40 MiB at most).
+const maxEvidencePackets = 1 << 20
 
 // evPacket locates one spooled packet.
 type evPacket struct {
@@ -48,13 +54,17 @@ func newEvidenceWriter(name string) (*evidenceWriter, error) {
 		return nil, fmt.Errorf("--write-evidence: spool: %w", err)
 	}
 	_ = os.Remove(sp.Name()) // unlinked: gone whatever happens
-	return &evidenceWriter{name: name, spool: sp, sw: bufio.NewWriterSize(sp, 256<<10), noteIdx: map[string]int32{}}, nil
+	return &evidenceWriter{name: name, max: maxEvidencePackets, spool: sp, sw: bufio.NewWriterSize(sp, 256<<10), noteIdx: map[string]int32{}}, nil
 }
 
 // WritePacket spools one frame with its note.
 func (w *evidenceWriter) WritePacket(link layers.LinkType, ts int64, frame []byte, note string) error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.index) >= w.max {
+		w.dropped++
+		return nil
 	}
 	if _, err := w.sw.Write(frame); err != nil {
 		w.err = fmt.Errorf("--write-evidence: spool: %w", err)
@@ -96,7 +106,11 @@ func (w *evidenceWriter) Close() (string, error) {
 		out.Abort()
 		return "", out.writeErr(err)
 	}
-	return "", out.Commit()
+	note := ""
+	if w.dropped > 0 {
+		note = fmt.Sprintf("evidence in %s stops at %d packets: %d more packets of flagged flows were not written (narrow the input with a filter or --device)", w.name, w.max, w.dropped)
+	}
+	return note, out.Commit()
 }
 
 // Abort drops the spool without writing anything.

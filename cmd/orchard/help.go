@@ -48,7 +48,8 @@ order they are given in; files that overlap in time are noted.
   the DNS answers that named their hosts, in time order. Each packet has a
   comment (pcapng opt_comment; tshark: frame.comment) naming the finding it
   supports, e.g. "tcp.syn_unanswered 27-courier.push.apple.com:5223". When
-  nothing was flagged, no file is written and a note says so.
+  nothing was flagged, no file is written and a note says so. The file
+  stops at 1,048,576 packets, with a note counting the rest.
 `,
 	"outputs": `Outputs (-o, --events, --write-evidence):
   Each is written to a temporary file beside it and renamed into place when

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,6 +92,16 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// errStdinTerminal is the usage error for '-' with a terminal on stdin,
+// where orchard would otherwise wait silently.
+var errStdinTerminal = errors.New("standard input is a terminal, not a capture: pipe one in (tcpdump -w - | orchard -) or name a file")
+
+// stdinIsTerminal reports whether stdin is a terminal.
+func stdinIsTerminal(stdin io.Reader) bool {
+	f, ok := stdin.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
 // openInput returns the reader for one capture argument: nil for a regular
 // file (the capture package opens and maps it itself), standard input when
 // it is a regular file, a *ctxReader for other standard input and for FIFOs
@@ -101,9 +112,6 @@ func openInput(ctx context.Context, name string, stdin io.Reader) (io.Reader, io
 		if f, ok := stdin.(*os.File); ok {
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 				return f, nil, nil
-			}
-			if isatty.IsTerminal(f.Fd()) {
-				return nil, nil, fmt.Errorf("standard input is a terminal, not a capture: pipe one in (tcpdump -w - | orchard -) or name a file")
 			}
 		}
 		return newCtxReader(ctx, stdin), nil, nil

@@ -101,8 +101,8 @@ func TestSignalsStopAnyInput(t *testing.T) {
 			if !strings.Contains(errb.String(), "interrupted by") {
 				t.Errorf("stderr does not say it was interrupted: %s", errb.String())
 			}
-			if !strings.Contains(out.String(), "orchard: ") {
-				t.Errorf("no partial report on stdout: %q", out.String())
+			if !strings.Contains(out.String(), "orchard: ") || !strings.Contains(out.String(), "warning: interrupted by SIG") {
+				t.Errorf("no partial report, saying it is partial, on stdout: %q", out.String())
 			}
 			if (c.stdin || c.writer) && !strings.Contains(out.String(), " packets,") {
 				t.Errorf("partial report lacks the packet count: %q", out.String())
@@ -154,5 +154,29 @@ func TestStaticBuildFilter(t *testing.T) {
 	out, err = exec.Command(bin, "--device", "apsd", demoPcap).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "tcp.syn_unanswered") {
 		t.Errorf("static build with --device: %v\n%s", err, out)
+	}
+}
+
+// TestStdinTerminalRefused checks '-' with a terminal on stdin is a usage
+// error rather than a silent wait (script(1) gives the binary a terminal).
+func TestStdinTerminalRefused(t *testing.T) {
+	scr, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed")
+	}
+	bin := orchardBinary(t, "1")
+	cmd := exec.Command(scr, "-qec", bin+" -", "/dev/null")
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("orchard - waited on a terminal")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(out), "standard input is a terminal") {
+		t.Errorf("exit %v, output %q", err, out)
 	}
 }
