@@ -135,11 +135,16 @@ type Finding struct {
 	Server     string `json:"server,omitempty"`
 	Port       uint16 `json:"port,omitempty"`
 	Proto      string `json:"proto"`
-	Count      int    `json:"count"`
-	First      string `json:"first"`
-	Last       string `json:"last"`
-	Evidence   string `json:"evidence"`
-	Advice     string `json:"advice,omitempty"`
+	// Proxy is the proxy's socket ("10.20.0.8:3128") when the flow went
+	// through one, and Target what the client asked it for
+	// ("idmsa.apple.com:443").
+	Proxy    string `json:"proxy,omitempty"`
+	Target   string `json:"target,omitempty"`
+	Count    int    `json:"count"`
+	First    string `json:"first"`
+	Last     string `json:"last"`
+	Evidence string `json:"evidence"`
+	Advice   string `json:"advice,omitempty"`
 	// Undecided says why the finding could not be decided from the
 	// capture (its severity is then info): the capture ended before the
 	// answer was due, or does not show the answer's direction.

@@ -232,9 +232,9 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		}
 	}
 	// Proxy refusals.
-	if r := a.resp; r != nil && a.req != nil && (r.Status == 403 || r.Status == 407 || r.Status >= 500) {
+	if r := a.resp; r != nil && a.req != nil && (r.Status == 403 || r.Status == 407 || r.Status >= 500) && proxied(f) {
 		what := a.req.Method + " " + a.req.Target
-		ev := fmt.Sprintf("%s answered %d %s", what, r.Status, r.Reason)
+		ev := fmt.Sprintf("%s via %s answered %d %s", what, socket(f), r.Status, r.Reason)
 		if r.Server != "" {
 			ev += " (server: " + r.Server + ")"
 		}
@@ -538,12 +538,20 @@ func isSinkhole(a netip.Addr) bool {
 	return false
 }
 
-// add records a finding for flow f.
+// add records a finding for flow f. Through a proxy the server and port
+// are the proxy's socket, and the finding names what was asked of it.
 func (j *judge) add(v verdict, f *Flow, at *attribution) {
-	j.addAt(v, at, f.Client, f.Server, at.port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, at.port, v.undecided != ""}]; fd != nil && f.Last > fd.lastNS {
-		fd.lastNS = f.Last
-		fd.Last = rfc3339(f.Last)
+	port, proxy, target := at.port, "", ""
+	if f.Proto == decode.ProtoTCP && proxied(f) {
+		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
+	}
+	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
+	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+		if f.Last > fd.lastNS {
+			fd.lastNS = f.Last
+			fd.Last = rfc3339(f.Last)
+		}
+		fd.Proxy, fd.Target = proxy, target
 	}
 }
 
