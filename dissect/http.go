@@ -52,7 +52,7 @@ type HTTPRequest struct {
 	// proxy (Proxy-Authorization, Proxy-Connection).
 	ProxyHeaders bool
 	HeaderLen    int  // bytes up to and including the blank line; 0 when the header block is incomplete
-	Complete    bool // the blank line was seen
+	Complete     bool // the blank line was seen
 }
 
 // HTTPResponse holds the facts of an HTTP/1 response head.
