@@ -367,32 +367,6 @@ func aborted(f *Flow) verdict {
 	return verdict{}
 }
 
-// injected tells a forged RST from the peer's own: its TTL disagrees with
-// the peer's earlier packets, or the peer kept sending after "its" RST.
-func injected(f *Flow) (bool, string) {
-	d := f.firstRST
-	if d < 0 {
-		return false, ""
-	}
-	side := "server"
-	if d == dirClient {
-		side = "client"
-	}
-	if f.dataAfterRST[d] {
-		return true, "the " + side + " kept sending data after it"
-	}
-	if f.ttlSet[d] {
-		diff := int(f.RSTTTL) - int(f.lastTTL[d])
-		if diff < 0 {
-			diff = -diff
-		}
-		if diff >= 3 {
-			return true, fmt.Sprintf("TTL %d, the %s's packets had TTL %d", f.RSTTTL, side, f.lastTTL[d])
-		}
-	}
-	return false, ""
-}
-
 // dnsResponse judges one DNS response for an Apple name.
 func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
 	if len(m.Questions) == 0 || !isDeviceAddr(client) {
