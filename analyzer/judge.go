@@ -19,6 +19,7 @@ const (
 	FindReset           = "tcp.reset"
 	FindIntercepted     = "tls.intercepted"
 	FindCertExpired     = "tls.cert_expired"
+	FindCertNotYetValid = "tls.cert_not_yet_valid"
 	FindHelloUnanswered = "tls.hello_unanswered"
 	FindAborted         = "tls.handshake_aborted"
 	FindDNSFailure      = "dns.failure"
@@ -124,6 +125,8 @@ type judge struct {
 	// nobody tallies the flows whose client cannot be a device (multicast,
 	// broadcast, unspecified): not reported.
 	nobody DeviceSummary
+	// publicNames are the names seen with a publicly trusted chain.
+	publicNames map[string]bool
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
