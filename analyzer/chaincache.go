@@ -30,9 +30,12 @@ type chainVerdict struct {
 	notAfter  time.Time
 }
 
-func chainKey(ders [][]byte, host string) [sha256.Size]byte {
+func chainKey(ders [][]byte, host string, epoch int) [sha256.Size]byte {
 	h := sha256.New()
 	var n [4]byte
+	// The roots trusted change with the day: verdicts are kept per epoch.
+	binary.BigEndian.PutUint32(n[:], uint32(epoch))
+	h.Write(n[:])
 	for _, d := range ders {
 		binary.BigEndian.PutUint32(n[:], uint32(len(d)))
 		h.Write(n[:])
@@ -48,7 +51,7 @@ func chainKey(ders [][]byte, host string) [sha256.Size]byte {
 
 // verify is t.verify through the cache.
 func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.Time) (chainResult, []*x509.Certificate, error) {
-	k := chainKey(ders, host)
+	k := chainKey(ders, host, t.days.epoch(at))
 	if v, ok := c.m[k]; ok && !at.Before(v.notBefore) && !at.After(v.notAfter) {
 		return v.res, v.certs, v.err
 	}
@@ -56,7 +59,7 @@ func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.T
 	if len(certs) == 0 {
 		return res, certs, err
 	}
-	if res == chainExpired {
+	if res == chainExpired || res == chainNotYetValid {
 		// Cached only when the leaf itself is out of date, as it then is
 		// on every chain at every time on the same side of its window.
 		leaf := certs[0]

@@ -371,10 +371,10 @@ func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if srcIsA != f.clientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
-	if f.hist[dirClient]&hSYN == 0 {
-		return false
-	}
 	closed := f.firstRST >= 0 || (f.hist[dirClient]&hFIN != 0 && f.hist[dirServer]&hFIN != 0)
+	if f.hist[dirClient]&hSYN == 0 {
+		return closed // seen from its middle: any SYN after its end is new
+	}
 	return closed && p.Seq != f.synSeq
 }
 
@@ -460,7 +460,9 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		*h |= hProgress
 	}
 	f.seqAck(dir, p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
-	if flags&decode.FlagRST != 0 {
+	if flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq) {
+		f.rst.replies++ // part of the handshake (resets.go)
+	} else if flags&decode.FlagRST != 0 {
 		*h |= hRST
 		f.RSTCount[dir]++
 		if f.firstRST < 0 {
@@ -468,8 +470,10 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 			f.RSTTime = ts
 			f.RSTTTL = p.TTL
 			f.RSTIPID = p.IPID
+			f.rst.rstGap = ts - f.rst.lastSeen[1-dir]
 		}
 	} else {
+		f.notePacket(dir, p, ts)
 		if !f.ttlSet[dir] {
 			f.firstTTL[dir] = p.TTL
 			f.ttlSet[dir] = true
@@ -479,9 +483,6 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	}
 	if len(p.Payload) > 0 {
 		*h |= hData
-		if f.firstRST >= 0 && ts > f.RSTTime && flags&decode.FlagRST == 0 {
-			f.dataAfterRST[dir] = true
-		}
 		s := &f.streams[dir]
 		seq := p.Seq
 		if flags&decode.FlagSYN != 0 {

@@ -138,6 +138,11 @@ type Finding struct {
 	Server     string `json:"server,omitempty"`
 	Port       uint16 `json:"port,omitempty"`
 	Proto      string `json:"proto"`
+	// Proxy is the proxy's socket ("10.20.0.8:3128") when the flow went
+	// through one, and Target what the client asked it for
+	// ("idmsa.apple.com:443").
+	Proxy  string `json:"proxy,omitempty"`
+	Target string `json:"target,omitempty"`
 	// CommunityID is the ID of the first flow that showed the finding.
 	CommunityID string `json:"community_id,omitempty"`
 	Count       int    `json:"count"`

@@ -112,6 +112,7 @@ type Flow struct {
 	// capture-loss estimate (visibility.go).
 	seq0, maxAck   [2]uint32
 	seqSet, ackSet [2]bool
+	rst            rstFacts
 
 	// ICMP destination unreachable joined to this flow.
 	ICMPType, ICMPCode uint8
@@ -229,6 +230,7 @@ func (f *Flow) swap() {
 	f.maxAck[0], f.maxAck[1] = f.maxAck[1], f.maxAck[0]
 	f.seqSet[0], f.seqSet[1] = f.seqSet[1], f.seqSet[0]
 	f.ackSet[0], f.ackSet[1] = f.ackSet[1], f.ackSet[0]
+	f.rst.swap()
 	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
 	f.mac[0], f.mac[1] = f.mac[1], f.mac[0]
 	f.hasMAC[0], f.hasMAC[1] = f.hasMAC[1], f.hasMAC[0]

@@ -19,6 +19,7 @@ const (
 	FindReset           = "tcp.reset"
 	FindIntercepted     = "tls.intercepted"
 	FindCertExpired     = "tls.cert_expired"
+	FindCertNotYetValid = "tls.cert_not_yet_valid"
 	FindHelloUnanswered = "tls.hello_unanswered"
 	FindAborted         = "tls.handshake_aborted"
 	FindDNSFailure      = "dns.failure"
@@ -124,6 +125,8 @@ type judge struct {
 	// nobody tallies the flows whose client cannot be a device (multicast,
 	// broadcast, unspecified): not reported.
 	nobody DeviceSummary
+	// publicNames are the names seen with a publicly trusted chain.
+	publicNames map[string]bool
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
@@ -232,9 +235,9 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		}
 	}
 	// Proxy refusals.
-	if r := a.resp; r != nil && a.req != nil && (r.Status == 403 || r.Status == 407 || r.Status >= 500) {
+	if r := a.resp; r != nil && a.req != nil && (r.Status == 403 || r.Status == 407 || r.Status >= 500) && proxied(f) {
 		what := a.req.Method + " " + a.req.Target
-		ev := fmt.Sprintf("%s answered %d %s", what, r.Status, r.Reason)
+		ev := fmt.Sprintf("%s via %s answered %d %s", what, socket(f), r.Status, r.Reason)
 		if r.Server != "" {
 			ev += " (server: " + r.Server + ")"
 		}
@@ -365,32 +368,6 @@ func aborted(f *Flow) verdict {
 		return verdict{name: FindAborted, sev: SevError, evidence: fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
 	}
 	return verdict{}
-}
-
-// injected tells a forged RST from the peer's own: its TTL disagrees with
-// the peer's earlier packets, or the peer kept sending after "its" RST.
-func injected(f *Flow) (bool, string) {
-	d := f.firstRST
-	if d < 0 {
-		return false, ""
-	}
-	side := "server"
-	if d == dirClient {
-		side = "client"
-	}
-	if f.dataAfterRST[d] {
-		return true, "the " + side + " kept sending data after it"
-	}
-	if f.ttlSet[d] {
-		diff := int(f.RSTTTL) - int(f.lastTTL[d])
-		if diff < 0 {
-			diff = -diff
-		}
-		if diff >= 3 {
-			return true, fmt.Sprintf("TTL %d, the %s's packets had TTL %d", f.RSTTTL, side, f.lastTTL[d])
-		}
-	}
-	return false, ""
 }
 
 // dnsResponse judges one DNS response for an Apple name.
@@ -538,12 +515,20 @@ func isSinkhole(a netip.Addr) bool {
 	return false
 }
 
-// add records a finding for flow f.
+// add records a finding for flow f. Through a proxy the server and port
+// are the proxy's socket, and the finding names what was asked of it.
 func (j *judge) add(v verdict, f *Flow, at *attribution) {
-	j.addAt(v, at, f.Client, f.Server, at.port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, at.port, v.undecided != ""}]; fd != nil && f.Last > fd.lastNS {
-		fd.lastNS = f.Last
-		fd.Last = rfc3339(f.Last)
+	port, proxy, target := at.port, "", ""
+	if f.Proto == decode.ProtoTCP && proxied(f) {
+		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
+	}
+	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
+	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+		if f.Last > fd.lastNS {
+			fd.lastNS = f.Last
+			fd.Last = rfc3339(f.Last)
+		}
+		fd.Proxy, fd.Target = proxy, target
 	}
 }
 

@@ -456,7 +456,7 @@ func advice(name string, at *attribution) string {
 		return "Resets mid-connection: look for an IPS, DPI or proxy that tears down the session."
 	case FindIntercepted, FindAborted:
 		return "TLS inspection breaks Apple services: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from decryption."
-	case FindCertExpired:
+	case FindCertExpired, FindCertNotYetValid:
 		return "Check the device and the capture clock; a genuine certificate was outside its validity."
 	case FindHelloUnanswered:
 		return "A middlebox swallows the large (post-quantum) ClientHello: update it, or exempt Apple hosts from inspection."

@@ -19,7 +19,9 @@ var historicPEM []byte
 // trustStore holds the anchors TLS chains are verified against: Mozilla's
 // roots plus Apple's own and historic anchors (anchors/README.md).
 type trustStore struct {
-	roots *x509.CertPool
+	// days gives the roots trusted on a given day: Mozilla's and Apple's,
+	// and the public roots that have left the store since (trustday.go).
+	days *dayPools
 	// subjects holds every anchor's subject name: a chain whose missing
 	// issuer is a known anchor was signed by someone else (forged), not
 	// merely sent without its intermediate.
@@ -52,7 +54,11 @@ func loadTrust() *trustStore {
 			pool.AddCert(c)
 			subjects[c.Subject.String()] = true
 		}
-		trustVal = &trustStore{roots: pool, subjects: subjects}
+		removed := parseRemoved(removedPEM)
+		for _, r := range removed {
+			subjects[r.cert.Subject.String()] = true
+		}
+		trustVal = &trustStore{days: &dayPools{base: pool, removed: removed}, subjects: subjects}
 	})
 	return trustVal
 }
@@ -79,7 +85,8 @@ const (
 	chainOK           chainResult = iota
 	chainUntrusted                // does not chain to an anchor: interception
 	chainNameMismatch             // genuine chain, but the leaf does not cover the name
-	chainExpired                  // genuine chain, outside its validity at capture time
+	chainExpired                  // genuine chain, past its validity at capture time
+	chainNotYetValid              // genuine chain, before its validity at capture time
 	chainUnparsable               // we could not parse the leaf: no verdict
 	chainIncomplete               // a public CA's intermediate was not sent: server misconfiguration
 )
@@ -108,19 +115,22 @@ func (t *trustStore) verify(ders [][]byte, host string, at time.Time) (chainResu
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	opts := x509.VerifyOptions{Roots: t.roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	opts := x509.VerifyOptions{Roots: t.days.at(at), Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	_, err := leaf.Verify(opts)
 	if err != nil {
 		var inv x509.CertificateInvalidError
 		if ok := asInvalid(err, &inv); ok && inv.Reason == x509.Expired {
-			// Genuine but expired (or not yet valid) at capture time?
-			opts.CurrentTime = leaf.NotBefore.Add(time.Second)
-			if _, err2 := leaf.Verify(opts); err2 == nil {
-				return chainExpired, certs, err
+			// Genuine but out of date at capture time: did it verify on
+			// some day of its validity, with the roots of that day?
+			res := chainExpired
+			if at.Before(leaf.NotBefore) {
+				res = chainNotYetValid
 			}
-			opts.CurrentTime = leaf.NotAfter.Add(-time.Second)
-			if _, err2 := leaf.Verify(opts); err2 == nil {
-				return chainExpired, certs, err
+			for _, day := range validDays(certs) {
+				opts.CurrentTime, opts.Roots = day, t.days.at(day)
+				if _, err2 := leaf.Verify(opts); err2 == nil {
+					return res, certs, err
+				}
 			}
 		}
 		if _, ok := err.(x509.UnknownAuthorityError); ok && t.incomplete(certs) {
@@ -153,6 +163,27 @@ func (t *trustStore) incomplete(certs []*x509.Certificate) bool {
 	return false
 }
 
+// validDays are the days a chain sent out of date may have verified on:
+// the leaf's first and last, and the middle of the window all the
+// certificates sent share.
+func validDays(certs []*x509.Certificate) []time.Time {
+	leaf := certs[0]
+	from, to := leaf.NotBefore, leaf.NotAfter
+	for _, c := range certs[1:] {
+		if c.NotBefore.After(from) {
+			from = c.NotBefore
+		}
+		if c.NotAfter.Before(to) {
+			to = c.NotAfter
+		}
+	}
+	days := []time.Time{leaf.NotBefore.Add(time.Second), leaf.NotAfter.Add(-time.Second)}
+	if to.After(from) {
+		days = append(days, from.Add(to.Sub(from)/2))
+	}
+	return days
+}
+
 func asInvalid(err error, out *x509.CertificateInvalidError) bool {
 	if e, ok := err.(x509.CertificateInvalidError); ok {
 		*out = e
@@ -173,8 +204,17 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 		host = ""
 	}
 	res, certs, err := j.e.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
+	if res == chainOK && host != "" {
+		j.publicChain(host)
+	}
 	switch res {
 	case chainUntrusted:
+		if !at.apple && !j.publicNames[host] {
+			// A private CA for a host outside Apple's (--all-hosts) is how
+			// many internal services run: interception only when the same
+			// name came with a public chain too.
+			return verdict{}
+		}
 		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}
 	case chainNameMismatch:
 		names := certs[0].DNSNames
@@ -183,7 +223,9 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 		}
 		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host)}
 	case chainExpired:
-		return verdict{name: FindCertExpired, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was expired at capture time", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"))}
+		return verdict{name: FindCertExpired, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) had expired at the capture's time %s: check the device clock", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02"))}
+	case chainNotYetValid:
+		return verdict{name: FindCertNotYetValid, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was not yet valid at the capture's time %s: the device clock (or the capture's) is behind", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02"))}
 	}
 	return verdict{}
 }
@@ -210,4 +252,14 @@ func shortErr(err error) string {
 		s = s[:i]
 	}
 	return strings.TrimPrefix(s, "x509: ")
+}
+
+// publicChain remembers a name seen with a publicly trusted chain.
+func (j *judge) publicChain(host string) {
+	if j.publicNames == nil {
+		j.publicNames = map[string]bool{}
+	}
+	if len(j.publicNames) < maxTracked {
+		j.publicNames[host] = true
+	}
 }

@@ -61,8 +61,9 @@ func TestChainResults(t *testing.T) {
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	caCert, _ := x509.ParseCertificate(caDER)
-	ts := &trustStore{roots: x509.NewCertPool(), subjects: map[string]bool{caCert.Subject.String(): true}}
-	ts.roots.AddCert(caCert)
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	ts := &trustStore{days: &dayPools{base: pool}, subjects: map[string]bool{caCert.Subject.String(): true}}
 	mk := func(name string, from, to time.Time) []byte {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		l := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, NotBefore: from, NotAfter: to}
@@ -99,8 +100,8 @@ func TestChainResults(t *testing.T) {
 		{now, chainExpired, 1},
 		{now.AddDate(1, 0, 0), chainExpired, 1},
 		{now.AddDate(0, -2, 0), chainOK, 1},
-		{now.AddDate(0, -4, 0), chainExpired, 1}, // before the leaf's start
-		{now.AddDate(0, -5, 0), chainExpired, 1},
+		{now.AddDate(0, -4, 0), chainNotYetValid, 1}, // before the leaf's start
+		{now.AddDate(0, -5, 0), chainNotYetValid, 1},
 	} {
 		res, certs, _ := cc.verify(ts, exp, "gsa.apple.com", at.t)
 		if res != at.want || len(cc.m) != at.n {
@@ -110,5 +111,105 @@ func TestChainResults(t *testing.T) {
 		if again, c2, _ := cc.verify(ts, exp, "gsa.apple.com", at.t.Add(time.Hour)); again != res || c2[0] != certs[0] {
 			t.Errorf("at %v: the verdict was not reused", at.t)
 		}
+	}
+}
+
+// TestTrustOfItsDay: a root that has left the store verifies chains made
+// while it was trusted, and only those; a genuine chain out of date is
+// expired or not yet valid, never untrusted.
+func TestTrustOfItsDay(t *testing.T) {
+	left := time.Date(2021, 9, 30, 0, 0, 0, 0, time.UTC) // the day the root left the store
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Old Public Root", Organization: []string{"Old CA"}},
+		NotBefore: left.AddDate(-15, 0, 0), NotAfter: left.AddDate(5, 0, 0), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	caCert, _ := x509.ParseCertificate(caDER)
+	ts := &trustStore{days: &dayPools{base: x509.NewCertPool(), removed: []removedRoot{{caCert, left}}},
+		subjects: map[string]bool{caCert.Subject.String(): true}}
+	mk := func(from, to time.Time) []byte {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		l := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "www.example.org"}, DNSNames: []string{"www.example.org"}, NotBefore: from, NotAfter: to}
+		d, _ := x509.CreateCertificate(rand.Reader, l, caCert, &k.PublicKey, caKey)
+		return d
+	}
+	day := 24 * time.Hour
+	cases := []struct {
+		name string
+		leaf []byte
+		at   time.Time
+		want chainResult
+	}{
+		{"while the root was trusted", mk(left.AddDate(-1, 0, 0), left.AddDate(1, 0, 0)), left.Add(-day), chainOK},
+		{"after it left the store", mk(left.AddDate(-1, 0, 0), left.AddDate(1, 0, 0)), left.Add(day), chainUntrusted},
+		{"expired leaf, captured after the root left", mk(left.AddDate(-2, 0, 0), left.AddDate(-1, 0, 0)), left.AddDate(1, 0, 0), chainExpired},
+		{"not yet valid: a device clock in 1970", mk(left.AddDate(-1, 0, 0), left.AddDate(1, 0, 0)), time.Unix(12, 0), chainNotYetValid},
+	}
+	for _, c := range cases {
+		var cc chainCache
+		for i := 0; i < 2; i++ { // the second time from the cache
+			if res, _, err := cc.verify(ts, [][]byte{c.leaf}, "www.example.org", c.at); res != c.want {
+				t.Errorf("%s: got %d (%v), want %d", c.name, res, err, c.want)
+			}
+		}
+	}
+	// The embedded data: dated roots that left the store, DST Root CA X3 among them.
+	removed := parseRemoved(removedPEM)
+	found := false
+	for _, r := range removed {
+		found = found || r.cert.Subject.CommonName == "DST Root CA X3"
+		if r.until.IsZero() {
+			t.Errorf("%s has no date", r.cert.Subject)
+		}
+	}
+	if len(removed) < 50 || !found {
+		t.Errorf("%d removed roots embedded, DST Root CA X3 among them: %v", len(removed), found)
+	}
+}
+
+// TestPrivateCAOutsideApple: with --all-hosts, a private CA for a host
+// outside Apple's is not interception, unless the same name was seen with
+// a public chain; for an Apple host it always is.
+func TestPrivateCAOutsideApple(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	mkCA := func(cn string) (*x509.Certificate, *ecdsa.PrivateKey) {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+		d, _ := x509.CreateCertificate(rand.Reader, ca, ca, &k.PublicKey, k)
+		c, _ := x509.ParseCertificate(d)
+		return c, k
+	}
+	public, publicKey := mkCA("Public Root")
+	private, privateKey := mkCA("Corp Internal CA")
+	leaf := func(ca *x509.Certificate, key *ecdsa.PrivateKey, name string) []byte {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		l := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(0, 1, 0)}
+		d, _ := x509.CreateCertificate(rand.Reader, l, ca, &k.PublicKey, key)
+		return d
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(public)
+	e, err := New(Config{AllHosts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := e.judge
+	j.trust = &trustStore{days: &dayPools{base: pool}, subjects: map[string]bool{public.Subject.String(): true}}
+	judge := func(der []byte, host string, apple bool) string {
+		f := &Flow{First: now.UnixNano()}
+		f.app.certs = [][]byte{der}
+		return j.checkChain(f, &attribution{host: host, source: SourceSNI, apple: apple}).name
+	}
+	if v := judge(leaf(private, privateKey, "wiki.corp.example"), "wiki.corp.example", false); v != "" {
+		t.Errorf("private CA for an internal host: %q", v)
+	}
+	if v := judge(leaf(private, privateKey, "gdmf.apple.com"), "gdmf.apple.com", true); v != FindIntercepted {
+		t.Errorf("private CA for an Apple host: %q", v)
+	}
+	if v := judge(leaf(public, publicKey, "www.example.org"), "www.example.org", false); v != "" {
+		t.Errorf("public chain: %q", v)
+	}
+	if v := judge(leaf(private, privateKey, "www.example.org"), "www.example.org", false); v != FindIntercepted {
+		t.Errorf("private CA for a name seen with a public chain: %q", v)
 	}
 }

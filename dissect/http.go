@@ -48,8 +48,11 @@ type HTTPRequest struct {
 	// and port (0 when the target has none).
 	ConnectHost string
 	ConnectPort uint16
-	HeaderLen   int  // bytes up to and including the blank line; 0 when the header block is incomplete
-	Complete    bool // the blank line was seen
+	// ProxyHeaders is set when the request carries a header meant for a
+	// proxy (Proxy-Authorization, Proxy-Connection).
+	ProxyHeaders bool
+	HeaderLen    int  // bytes up to and including the blank line; 0 when the header block is incomplete
+	Complete     bool // the blank line was seen
 }
 
 // HTTPResponse holds the facts of an HTTP/1 response head.
@@ -65,6 +68,10 @@ type HTTPResponse struct {
 	// ProxyAuthenticate is the Proxy-Authenticate header (407); several
 	// such headers are joined with ", ".
 	ProxyAuthenticate string
+	// ProxyAgent is set when a Proxy-Agent header names a proxy.
+	ProxyAgent bool
+	// Via is the first Via header: proxies on the way add one.
+	Via string
 }
 
 // httpMethods lists the request methods LooksLikeHTTPRequest accepts.
@@ -152,6 +159,8 @@ func ParseHTTPRequest(b []byte) (HTTPRequest, error) {
 			r.Host, r.HostPort = splitHostPort(value)
 		case r.UserAgent == "" && asciiEqualFold(name, "user-agent"):
 			r.UserAgent = escapedString(value)
+		case asciiEqualFold(name, "proxy-authorization") || asciiEqualFold(name, "proxy-connection"):
+			r.ProxyHeaders = true
 		}
 	}
 	if !sawHost {
@@ -198,6 +207,9 @@ func ParseHTTPResponse(b []byte) (HTTPResponse, error) {
 			r.Server = escapedString(value)
 		case agent == nil && asciiEqualFold(name, "proxy-agent"):
 			agent = value
+			r.ProxyAgent = true
+		case r.Via == "" && asciiEqualFold(name, "via"):
+			r.Via = escapedString(value)
 		case asciiEqualFold(name, "proxy-authenticate") && len(value) > 0:
 			switch {
 			case first == nil:

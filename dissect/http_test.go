@@ -52,6 +52,12 @@ func TestParseHTTPRequest(t *testing.T) {
 				ConnectHost: "gateway.icloud.com", ConnectPort: 443, HeaderLen: 107, Complete: true},
 		},
 		{
+			name: "absolute form with proxy headers",
+			in:   "GET http://mesu.apple.com/a HTTP/1.1\r\nProxy-Connection: keep-alive\r\n\r\n",
+			want: dissect.HTTPRequest{Method: "GET", Target: "http://mesu.apple.com/a", Version: "HTTP/1.1",
+				Host: "mesu.apple.com", ProxyHeaders: true, HeaderLen: 70, Complete: true},
+		},
+		{
 			name: "connect ipv6 literal",
 			in:   "CONNECT [2001:DB8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n",
 			want: dissect.HTTPRequest{Method: "CONNECT", Target: "[2001:DB8::1]:443", Version: "HTTP/1.1",
@@ -158,13 +164,19 @@ func TestParseHTTPResponse(t *testing.T) {
 			name: "200 connection established with proxy-agent",
 			in:   "HTTP/1.0 200 Connection Established\r\nProxy-agent: Apache/2.4.41 (Ubuntu)\r\n\r\n",
 			want: dissect.HTTPResponse{Version: "HTTP/1.0", Status: 200, Reason: "Connection Established",
-				HeaderLen: 76, Complete: true, Server: "Apache/2.4.41 (Ubuntu)"},
+				HeaderLen: 76, Complete: true, Server: "Apache/2.4.41 (Ubuntu)", ProxyAgent: true},
+		},
+		{
+			name: "via",
+			in:   "HTTP/1.1 502 Bad Gateway\r\nVia: 1.1 proxy.school.example (squid/5.7)\r\nVia: 1.1 second\r\n\r\n",
+			want: dissect.HTTPResponse{Version: "HTTP/1.1", Status: 502, Reason: "Bad Gateway",
+				HeaderLen: 88, Complete: true, Via: "1.1 proxy.school.example (squid/5.7)"},
 		},
 		{
 			name: "server header preferred to proxy-agent",
 			in:   "HTTP/1.1 403 Forbidden\nProxy-Agent: a\nServer: BlueCoat-Security-Appliance\n\n",
 			want: dissect.HTTPResponse{Version: "HTTP/1.1", Status: 403, Reason: "Forbidden",
-				HeaderLen: 75, Complete: true, Server: "BlueCoat-Security-Appliance"},
+				HeaderLen: 75, Complete: true, Server: "BlueCoat-Security-Appliance", ProxyAgent: true},
 		},
 		{
 			name: "empty reason without space",
