@@ -1,0 +1,121 @@
+package analyzer
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"orchard/analyzer/capture"
+	"orchard/internal/stress"
+)
+
+// stressFrames returns the frames of a small stress input, and their times.
+func stressFrames(tb testing.TB, kind string, s stress.Spec) (frames [][]byte, ts []int64) {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := stress.Write(&buf, kind, s); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := capture.OpenReader(kind, &buf)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var p capture.Packet
+	for {
+		err := f.Next(&p)
+		if errors.Is(err, io.EOF) {
+			return frames, ts
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		frames = append(frames, append([]byte(nil), p.Data...))
+		ts = append(ts, p.Timestamp.UnixNano())
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// TestStressMemoryBounds feeds small versions of the stress inputs, with
+// many more flows than the flow table holds, and measures the live heap:
+// once the table is full, what each flow of the cap costs (its state,
+// everything its dissectors keep, and the judge's share), and that the
+// heap stops growing with the input beyond what the judge keeps per
+// finding (itself capped at maxTracked).
+func TestStressMemoryBounds(t *testing.T) {
+	const maxFlows = 2048
+	for _, c := range []struct {
+		kind string
+		spec stress.Spec
+		// perFlow bounds the heap per flow of the cap once the table is
+		// full; growth bounds its growth per packet after that.
+		perFlow, growth int64
+	}{
+		// syn and quic: a finding for every flow (each has its own
+		// client and server), which the judge keeps up to its cap.
+		{"syn", stress.Spec{N: 16 * maxFlows}, 768, 1024},
+		{"quic", stress.Spec{N: 8 * maxFlows}, 2048, 1024},
+		// dns: the DNS cache (4 entries a flow of the cap) fills too.
+		{"dns", stress.Spec{N: 8 * maxFlows}, 2048, 160},
+		// long: the table fills while every flow is in its handshake,
+		// both TLS parsers and the ClientHello and chain held.
+		{"long", stress.Spec{N: 4 * maxFlows, Bytes: 12 << 20}, 4608, 64},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			frames, ts := stressFrames(t, c.kind, c.spec)
+			e, err := New(Config{MaxFlows: maxFlows, MaxDNS: 4 * maxFlows})
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := liveHeap()
+			// full is the first packet to find the table full (nothing
+			// judged yet), q3 three quarters of the input.
+			full, q3 := -1, 3*len(frames)/4
+			var atFull, atQ3 int64
+			for i, f := range frames {
+				switch {
+				case full < 0 && e.table.flows.n == maxFlows:
+					full, atFull = i, liveHeap()
+				case i == q3:
+					atQ3 = liveHeap()
+				}
+				e.FrameNS(layers.LinkTypeEthernet, f, ts[i], len(f))
+			}
+			st := e.Stats()
+			if st.PeakFlows != maxFlows || st.FlowsEvicted == 0 {
+				t.Fatalf("peak flows %d, evicted %d: the input did not fill the table", st.PeakFlows, st.FlowsEvicted)
+			}
+			if st.StateDenied != 0 || st.BufferDenied != 0 {
+				t.Errorf("state denied %d, buffers denied %d: the budgets should hold this input", st.StateDenied, st.BufferDenied)
+			}
+			if full < 0 || full > len(frames)/2 {
+				t.Fatalf("the table was full at packet %d of %d", full, len(frames))
+			}
+			perFlow := (atFull - base) / maxFlows
+			growth := (atQ3 - atFull) / int64(q3-full)
+			t.Logf("%d frames, %d flows: %d bytes a flow of the cap, %d bytes of growth a packet after", len(frames), st.Flows, perFlow, growth)
+			if perFlow > c.perFlow {
+				t.Errorf("%d bytes of heap a flow of the cap, want at most %d", perFlow, c.perFlow)
+			}
+			if growth > c.growth {
+				t.Errorf("heap grew %d bytes a packet with the table full, want at most %d", growth, c.growth)
+			}
+			e.Finish()
+			if in := e.table.side.inUse; in != 0 {
+				t.Errorf("%d bytes of dissector state still charged after the end", in)
+			}
+			runtime.KeepAlive(frames)
+		})
+	}
+}
