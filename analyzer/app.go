@@ -376,7 +376,8 @@ func (e *Engine) finishApp(f *Flow) {
 	for _, q := range a.dnsPending {
 		e.judge.dnsUnanswered(f, q)
 	}
-	a.dnsPending = nil
+	clear(a.dnsPending)
+	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
 }
 
 // clientHello returns the flow's ClientHello from TLS or QUIC, if any.

@@ -112,7 +112,9 @@ func (t *table) putFacts(a *appFacts) {
 		t.putQUIC(a, a.quic)
 	}
 	t.side.inUse -= a.cost
-	*a = appFacts{}
+	pend := a.dnsPending[:0]
+	clear(a.dnsPending)
+	*a = appFacts{dnsPending: pend[:0:min(cap(pend), maxPendingQueries)]}
 	if s := &t.side; len(s.apps) < sideKeep {
 		s.apps = append(s.apps, a)
 	}
