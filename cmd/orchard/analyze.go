@@ -104,7 +104,7 @@ func newFlags(o *options, stderr io.Writer) *pflag.FlagSet {
 	_ = fs.MarkHidden("cpuprofile")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile, taken when the input is read, to `FILE` (for developers)")
 	_ = fs.MarkHidden("memprofile")
-	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
+	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 192MiB)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
