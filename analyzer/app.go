@@ -199,13 +199,41 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	// Once the stream is encrypted (and for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
 	if dir == dirServer && st.Encrypted && st.RecordCount >= 4 {
-		a.tlsDone[dir] = true
-		s.release()
+		e.tlsFinished(f, a, dir)
 	}
-	if dir == dirClient && st.RecordCount >= 64 {
-		a.tlsDone[dir] = true
-		s.release()
+	if dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records)) {
+		e.tlsFinished(f, a, dir)
 	}
+}
+
+// tlsFinished ends the TLS dissection of one direction: its buffer and
+// its parser are let go (the records and alerts it found stay).
+func (e *Engine) tlsFinished(f *Flow, a *appFacts, dir int) {
+	a.tlsDone[dir] = true
+	f.streams[dir].release()
+	if a.tls[dir] != nil {
+		a.tls[dir] = nil
+		e.table.uncharge(a, tlsParserCost)
+	}
+}
+
+// tls13Past reports a TLS 1.3 client that has sent two encrypted records
+// after its hello: all it sends later is encrypted too (alerts included),
+// and what is judged of it (one short record before a close) is decided.
+func tls13Past(a *appFacts, recs []dissect.Record) bool {
+	if a.serverHello == nil || a.serverHello.Version != 0x0304 {
+		return false
+	}
+	n, hello := 0, false
+	for _, r := range recs {
+		switch {
+		case r.Type == 22:
+			hello = true
+		case r.Type == 23 && hello:
+			n++
+		}
+	}
+	return n >= 2
 }
 
 // nextRecordLen returns the size of the TLS record starting at b, header included.
@@ -357,7 +385,8 @@ func (e *Engine) finishApp(f *Flow) {
 	for _, q := range a.dnsPending {
 		e.judge.dnsUnanswered(f, q)
 	}
-	a.dnsPending = nil
+	clear(a.dnsPending)
+	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
 }
 
 // clientHello returns the flow's ClientHello from TLS or QUIC, if any.

@@ -9,6 +9,9 @@ import (
 // maxPendingQueries caps the unanswered queries remembered per flow.
 const maxPendingQueries = 32
 
+// dnsInternNames sizes the table of DNS names an engine's decoder reuses.
+const dnsInternNames = 16384
+
 // dnsMessage handles one DNS message seen on flow f in direction dir.
 func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
 	// Nothing keeps the message past this call: decode into the judge's,
@@ -86,7 +89,11 @@ func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto 
 		ev.Query, ev.QType = m.Questions[0].Name, dissect.DNSTypeString(m.Questions[0].Type)
 	}
 	for _, r := range m.Answers {
-		ev.Answers = append(ev.Answers, DNSAnswer{Name: r.Name, Type: dissect.DNSTypeString(r.Type), TTL: r.TTL, Data: r.Data})
+		data := r.Data
+		if data == "" && r.Addr.IsValid() {
+			data = r.Addr.String()
+		}
+		ev.Answers = append(ev.Answers, DNSAnswer{Name: r.Name, Type: dissect.DNSTypeString(r.Type), TTL: r.TTL, Data: data})
 	}
 	return ev
 }

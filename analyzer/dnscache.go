@@ -43,8 +43,12 @@ type dnsCache struct {
 	seed   [6]uint64
 }
 
+// maxDNSEntries bounds a cache's size: index slots keep 32 bits of hash
+// above their home bits.
+const maxDNSEntries = 1 << 24
+
 func newDNSCache(max int) *dnsCache {
-	c := &dnsCache{max: max}
+	c := &dnsCache{max: min(max, maxDNSEntries)}
 	for i := range c.seed {
 		c.seed[i] = rand.Uint64() | 1
 	}
@@ -63,13 +67,15 @@ func (c *dnsCache) hashKey(k *dnsKey) uint64 {
 	return mum(c.hashAddr(&k.addr)^c.seed[4], h^c.seed[5])
 }
 
-// dnsIndex is an open-addressing table of entry numbers (1 + index; 0 is
-// empty) with linear probing and backward-shift deletion. It has twice
-// as many slots as the cache has entries, so it is never more than half
-// full.
+// dnsIndex is an open-addressing table of entry numbers with linear
+// probing and backward-shift deletion. A slot holds the entry's number
+// plus one (0: empty) in its low 32 bits and the top 32 bits of its hash
+// in the high ones, so probing compares hashes without reading entries
+// and a shifted slot's home needs no rehash. It has at least twice as many
+// slots as the cache has entries, so it is never more than half full.
 type dnsIndex struct {
-	slots []uint32
-	shift uint
+	slots []uint64
+	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
 }
 
 func (x *dnsIndex) init(entries int) {
@@ -77,17 +83,21 @@ func (x *dnsIndex) init(entries int) {
 	for n < 2*entries {
 		n <<= 1
 	}
-	x.slots = make([]uint32, n)
+	x.slots = make([]uint64, n)
 	x.shift = 64 - uint(bits.TrailingZeros(uint(n)))
 }
 
+func slotOf(h uint64, e int) uint64 { return h&^(1<<32-1) | uint64(e+1) }
+
+func (x *dnsIndex) entry(i int) int { return int(uint32(x.slots[i])) - 1 }
+
 // remove empties slot i and shifts back the entries after it that probed
-// past it; home gives an entry's home slot.
-func (x *dnsIndex) remove(i int, home func(e int) uint64) {
+// past it.
+func (x *dnsIndex) remove(i int) {
 	mask := uint64(len(x.slots) - 1)
 	hole := uint64(i)
 	for j := (hole + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
-		h := home(int(x.slots[j]-1)) >> x.shift
+		h := x.slots[j] >> x.shift
 		if (j-h)&mask >= (j-hole)&mask {
 			x.slots[hole] = x.slots[j]
 			hole = j
@@ -97,32 +107,36 @@ func (x *dnsIndex) remove(i int, home func(e int) uint64) {
 }
 
 // findKey returns the byKey slot holding k's entry, or the empty slot
-// where it would go.
-func (c *dnsCache) findKey(k *dnsKey) (slot int, found bool) {
+// where it would go, and k's hash.
+func (c *dnsCache) findKey(k *dnsKey) (slot int, h uint64, found bool) {
 	x := &c.byKey
+	h = c.hashKey(k)
+	tag := h &^ (1<<32 - 1)
 	mask := uint64(len(x.slots) - 1)
-	for i := c.hashKey(k) >> x.shift; ; i = (i + 1) & mask {
+	for i := h >> x.shift; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			return int(i), false
+			return int(i), h, false
 		}
-		if c.ents[s-1].key == *k {
-			return int(i), true
+		if s&^(1<<32-1) == tag && c.ents[uint32(s)-1].key == *k {
+			return int(i), h, true
 		}
 	}
 }
 
 // findAddr is findKey for the byAddr index.
-func (c *dnsCache) findAddr(a *[16]byte) (slot int, found bool) {
+func (c *dnsCache) findAddr(a *[16]byte) (slot int, h uint64, found bool) {
 	x := &c.byAddr
+	h = c.hashAddr(a)
+	tag := h &^ (1<<32 - 1)
 	mask := uint64(len(x.slots) - 1)
-	for i := c.hashAddr(a) >> x.shift; ; i = (i + 1) & mask {
+	for i := h >> x.shift; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			return int(i), false
+			return int(i), h, false
 		}
-		if c.ents[s-1].key.addr == *a {
-			return int(i), true
+		if s&^(1<<32-1) == tag && c.ents[uint32(s)-1].key.addr == *a {
+			return int(i), h, true
 		}
 	}
 }
@@ -146,8 +160,8 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		n := dnsName{query: q, ts: ts}
 		k := dnsKey{client: cl, addr: r.Addr.Unmap().As16()}
 		var e int
-		if s, ok := c.findKey(&k); ok {
-			e = int(c.byKey.slots[s] - 1)
+		if s, _, ok := c.findKey(&k); ok {
+			e = c.byKey.entry(s)
 			d := &c.ents[e]
 			if d.cur.query != q {
 				d.prev = d.cur
@@ -156,8 +170,8 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		} else {
 			e = c.insert(&k, n)
 		}
-		s, _ := c.findAddr(&k.addr)
-		c.byAddr.slots[s] = uint32(e + 1)
+		s, h, _ := c.findAddr(&k.addr)
+		c.byAddr.slots[s] = slotOf(h, e)
 	}
 }
 
@@ -172,16 +186,16 @@ func (c *dnsCache) insert(k *dnsKey, n dnsName) int {
 		e = c.next
 		c.next = (c.next + 1) % c.max
 		old := &c.ents[e]
-		if s, ok := c.findKey(&old.key); ok {
-			c.byKey.remove(s, func(e int) uint64 { return c.hashKey(&c.ents[e].key) })
+		if s, _, ok := c.findKey(&old.key); ok {
+			c.byKey.remove(s)
 		}
-		if s, ok := c.findAddr(&old.key.addr); ok && int(c.byAddr.slots[s]-1) == e {
-			c.byAddr.remove(s, func(e int) uint64 { return c.hashAddr(&c.ents[e].key.addr) })
+		if s, _, ok := c.findAddr(&old.key.addr); ok && c.byAddr.entry(s) == e {
+			c.byAddr.remove(s)
 		}
 	}
 	c.ents[e] = dnsEntry{key: *k, cur: n}
-	s, _ := c.findKey(k)
-	c.byKey.slots[s] = uint32(e + 1)
+	s, h, _ := c.findKey(k)
+	c.byKey.slots[s] = slotOf(h, e)
 	return e
 }
 
@@ -192,15 +206,15 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 		return dnsName{}, false
 	}
 	k := dnsKey{client: client.Unmap().As16(), addr: addr.Unmap().As16()}
-	if s, ok := c.findKey(&k); ok {
-		d := &c.ents[c.byKey.slots[s]-1]
+	if s, _, ok := c.findKey(&k); ok {
+		d := &c.ents[c.byKey.entry(s)]
 		if d.cur.ts <= at || d.prev.query == "" {
 			return d.cur, true
 		}
 		return d.prev, true
 	}
-	if s, ok := c.findAddr(&k.addr); ok {
-		return c.ents[c.byAddr.slots[s]-1].cur, true
+	if s, _, ok := c.findAddr(&k.addr); ok {
+		return c.ents[c.byAddr.entry(s)].cur, true
 	}
 	return dnsName{}, false
 }

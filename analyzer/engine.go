@@ -172,6 +172,9 @@ func New(cfg Config) (*Engine, error) {
 	e.table.side.budget = cfg.StateBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
+	// DNS names repeat: keep their text; dnsEvent renders addresses.
+	e.judge.dnsScratch.InternNames(dnsInternNames)
+	e.judge.dnsScratch.NoAddrText = true
 	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
 	if cfg.Workers > 1 {
 		e.par = newParallel(e, cfg.Workers)

@@ -67,6 +67,13 @@ func (t *table) charge(a *appFacts, n int) bool {
 	return true
 }
 
+// uncharge returns n bytes of a's charge, for state let go early.
+func (t *table) uncharge(a *appFacts, n int) {
+	n = min(n, a.cost)
+	t.side.inUse -= n
+	a.cost -= n
+}
+
 // release returns the charge of an ending flow's state. The state itself
 // lives on until the flow is judged and recycled.
 func (t *table) release(f *Flow) {
@@ -105,7 +112,9 @@ func (t *table) putFacts(a *appFacts) {
 		t.putQUIC(a, a.quic)
 	}
 	t.side.inUse -= a.cost
-	*a = appFacts{}
+	pend := a.dnsPending[:0]
+	clear(a.dnsPending)
+	*a = appFacts{dnsPending: pend[:0:min(cap(pend), maxPendingQueries)]}
 	if s := &t.side; len(s.apps) < sideKeep {
 		s.apps = append(s.apps, a)
 	}
@@ -129,10 +138,7 @@ func (t *table) quicAssembler(a *appFacts) *dissect.QUICAssembler {
 
 // putQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
 func (t *table) putQUIC(a *appFacts, q *dissect.QUICAssembler) {
-	if a.cost >= quicCost {
-		t.side.inUse -= quicCost
-		a.cost -= quicCost
-	}
+	t.uncharge(a, quicCost)
 	q.Reset()
 	if s := &t.side; len(s.quic) < sideKeep {
 		s.quic = append(s.quic, q)

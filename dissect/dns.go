@@ -109,8 +109,14 @@ type DNSMessage struct {
 	Authoritative bool
 	Questions     []DNSQuestion
 	Answers       []DNSRecord // answer section only
+	// NoAddrText, set by the caller before Decode, leaves Data empty in A
+	// and AAAA records (their address is in Addr): a string less to build
+	// for every record, for callers that render addresses only when they
+	// must. Decode keeps it.
+	NoAddrText bool
 
-	scratch []byte // name text buffer reused across Decode calls
+	scratch []byte        // name text buffer reused across Decode calls
+	names   *dnsNameTable // see InternNames; nil: none
 }
 
 // ParseDNS decodes one DNS message (a UDP payload, or one message from
@@ -127,11 +133,11 @@ func ParseDNS(b []byte) (*DNSMessage, error) {
 // CopyTo makes dst a copy of m that shares no slice with it (names and
 // data are immutable strings), reusing the capacity of dst's slices.
 func (m *DNSMessage) CopyTo(dst *DNSMessage) {
-	q, a, sc := dst.Questions[:0], dst.Answers[:0], dst.scratch
+	q, a, sc, nt := dst.Questions[:0], dst.Answers[:0], dst.scratch, dst.names
 	*dst = *m
 	dst.Questions = append(q, m.Questions...)
 	dst.Answers = append(a, m.Answers...)
-	dst.scratch = sc
+	dst.scratch, dst.names = sc, nt
 }
 
 // Decode decodes b into m, reusing the capacity of m's slices. On error m
@@ -161,7 +167,7 @@ func (m *DNSMessage) Decode(b []byte) error {
 	if m.scratch == nil {
 		m.scratch = make([]byte, 0, dnsMaxNameWire+1) // grows for escaped names
 	}
-	d := dnsDecoder{msg: b, off: dnsHeaderLen, buf: m.scratch[:0]}
+	d := dnsDecoder{msg: b, off: dnsHeaderLen, buf: m.scratch[:0], noAddrText: m.NoAddrText, names: m.names}
 	defer func() { m.scratch = d.buf[:0] }()
 
 	// Every question takes at least 5 bytes and every record 11, so the
@@ -225,11 +231,13 @@ func (m *DNSMessage) Decode(b []byte) error {
 
 // dnsDecoder walks one message. buf is scratch space for name text.
 type dnsDecoder struct {
-	msg   []byte
-	off   int
-	buf   []byte
-	cache [8]dnsCachedName
-	ncach int
+	msg        []byte
+	off        int
+	buf        []byte
+	cache      [8]dnsCachedName
+	ncach      int
+	noAddrText bool          // see DNSMessage.NoAddrText
+	names      *dnsNameTable // see DNSMessage.InternNames
 }
 
 // dnsCachedName remembers the text of a name decoded from offset off, so
@@ -283,7 +291,7 @@ func (d *dnsDecoder) nameAt(start int, build bool) (string, int, error) {
 				if !build {
 					return "", next, nil
 				}
-				s := string(buf)
+				s := d.str(buf)
 				d.buf = buf[:0]
 				if d.ncach < len(d.cache) {
 					d.cache[d.ncach] = dnsCachedName{off: start, text: s}
@@ -364,13 +372,17 @@ func (d *dnsDecoder) record(rr *DNSRecord, full bool) error {
 			return ErrDNSBadRData
 		}
 		rr.Addr = netip.AddrFrom4([4]byte(rdata))
-		rr.Data = rr.Addr.String()
+		if !d.noAddrText {
+			rr.Data = rr.Addr.String()
+		}
 	case dnsTypeAAAA:
 		if rdlen != 16 {
 			return ErrDNSBadRData
 		}
 		rr.Addr = netip.AddrFrom16([16]byte(rdata))
-		rr.Data = rr.Addr.String()
+		if !d.noAddrText {
+			rr.Data = rr.Addr.String()
+		}
 	case dnsTypeCNAME, dnsTypeNS, dnsTypePTR, dnsTypeDNAME:
 		target, err := d.rdataName(start, end)
 		if err != nil {

@@ -51,4 +51,3 @@ func TestWireLenNotNegative(t *testing.T) {
 		t.Errorf("wire length %d, below the captured %d", p.WireLen, p.CapLen)
 	}
 }
-

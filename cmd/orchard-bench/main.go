@@ -54,7 +54,7 @@ func main() {
 	fs.StringVar(&o.dir, "dir", "", "work directory (default: a new temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	fs.StringVar(&o.orchard, "orchard", "", "orchard binary to time (default: go build ./cmd/orchard into the work directory)")
-	fs.StringSliceVar(&o.skip, "skip", nil, "tools to skip (tshark, ndpiReader, tcpdump, gzip)")
+	fs.StringSliceVar(&o.skip, "skip", nil, "tools to skip (tshark, ndpiReader, tcpdump, gzip, stress: the DNS-heavy and SYN-flood rows)")
 	fs.DurationVar(&o.slowOnce, "slow-once", 20*time.Second, "run a tool only once when its first run takes longer")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -74,7 +74,13 @@ type tool struct {
 	argv   []string
 	ref    bool // the reference row for the ratios
 	result result
-	err    error
+	// Rows on their own capture (stress.go): its packets, the row their
+	// ratio is to, and the unit their rate is also given in.
+	packets int
+	vs      *tool
+	unit    string
+	per     int // packets per unit
+	err     error
 }
 
 type result struct {
@@ -148,6 +154,13 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		{name: "ndpiReader -i", argv: []string{"ndpiReader", "-q", "-i", plain}},
 		{name: "tshark -T fields", argv: []string{"tshark", "-r", plain, "-T", "fields",
 			"-e", "tls.handshake.extensions_server_name", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ntp.stratum"}},
+	}
+	if !skip["stress"] {
+		st, err := stressTools(dir, bin)
+		if err != nil {
+			return err
+		}
+		tools = append(tools, st...)
 	}
 	fmt.Fprintf(stderr, "load before: %s", loadavg())
 	var live []*tool
@@ -271,10 +284,21 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 		}
 		s := t.result.wall.Seconds()
 		ratio := ""
-		if ref != nil {
+		switch {
+		case t.vs != nil && t.vs.err == nil:
+			ratio = fmt.Sprintf("%.2f× its floor", s/t.vs.result.wall.Seconds())
+		case t.packets == 0 && ref != nil:
 			ratio = fmt.Sprintf("%.2f×", s/ref.result.wall.Seconds())
 		}
-		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, humanRate(float64(n)/s), ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
+		pk := n
+		if t.packets > 0 {
+			pk = t.packets
+		}
+		rate := humanRate(float64(pk) / s)
+		if t.unit != "" {
+			rate += fmt.Sprintf(" (%s %s/s)", humanRate(float64(pk/t.per)/s), t.unit)
+		}
+		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, rate, ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
 	}
 	fmt.Fprintln(w)
 	for _, t := range tools {

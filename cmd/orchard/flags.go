@@ -127,7 +127,7 @@ func newFlags(o *options) *pflag.FlagSet {
 	_ = fs.MarkHidden("memprofile")
 	addFleetFlags(fs, &o.fleet)
 	addSensorFlags(fs, &o.sensorOptions)
-	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 224MiB)")
+	fs.StringVar(&o.memLimit, "memory-limit", "", "the Go runtime's soft memory `LIMIT` (e.g. 512MiB; off for none; default GOMEMLIMIT, else 192MiB)")
 	return fs
 }
 

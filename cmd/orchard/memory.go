@@ -14,7 +14,7 @@ import (
 // --memory-limit or GOMEMLIMIT says otherwise: every structure the
 // analysis keeps is capped well below it, so the collector works harder
 // only on a heap that a raised GOGC has let run ahead of its live data.
-const defaultMemoryLimit = 224 << 20
+const defaultMemoryLimit = 192 << 20
 
 // setMemoryLimit applies --memory-limit (empty: GOMEMLIMIT, else the
 // default; "off": none). It collects less often than Go's default while
