@@ -16,6 +16,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/ecs"
+	"orchard/fleet"
 	"orchard/kafkaout"
 )
 
@@ -38,12 +39,22 @@ type kafkaOptions struct {
 	batchBytes   int
 }
 
+// addKafkaFlags registers the Kafka output's flags.
 func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
-	fs.StringSliceVar(&o.brokers, "kafka-brokers", nil, "send the events to Kafka: seed brokers `HOST:PORT,...`")
-	fs.StringVar(&o.topic, "kafka-topic", "orchard", "Kafka `TOPIC` of the events")
-	fs.StringVar(&o.reportsTopic, "kafka-reports-topic", "", "Kafka `TOPIC` of the final JSON report, read by 'orchard fleet' (default TOPIC-reports; '-' for none)")
+	addKafkaConnFlags(fs, o, "send the events to Kafka: seed brokers `HOST:PORT,...`")
 	fs.StringVar(&o.format, "kafka-format", "ndjson", "`FORMAT` of the Kafka records: ndjson (orchard's events) or ecs")
 	fs.StringVar(&o.compression, "kafka-compression", "lz4", "Kafka batch compression: none, gzip, snappy, lz4 or zstd")
+	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
+	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
+	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
+}
+
+// addKafkaConnFlags registers the flags that reach the brokers: where,
+// which topics, TLS and SASL (the output's and orchard fleet's).
+func addKafkaConnFlags(fs *pflag.FlagSet, o *kafkaOptions, brokersUsage string) {
+	fs.StringSliceVar(&o.brokers, "kafka-brokers", nil, brokersUsage)
+	fs.StringVar(&o.topic, "kafka-topic", "orchard", "Kafka `TOPIC` of the events")
+	fs.StringVar(&o.reportsTopic, "kafka-reports-topic", "", "Kafka `TOPIC` of the final JSON reports 'orchard fleet' reads (default TOPIC-reports; '-' for none)")
 	fs.BoolVar(&o.tls, "kafka-tls", false, "connect to the brokers with TLS")
 	fs.StringVar(&o.tlsCA, "kafka-tls-ca", "", "PEM `FILE` of the CA that signs the brokers' certificates (implies --kafka-tls)")
 	fs.StringVar(&o.tlsCert, "kafka-tls-cert", "", "PEM client certificate `FILE` (with --kafka-tls-key)")
@@ -51,9 +62,6 @@ func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
 	fs.StringVar(&o.sasl, "kafka-sasl", "", "SASL `MECHANISM`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	fs.StringVar(&o.user, "kafka-user", "", "SASL user")
 	fs.StringVar(&o.password, "kafka-password", "", "SASL password (default $ORCHARD_KAFKA_PASSWORD)")
-	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
-	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
-	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
 }
 
 func (o *kafkaOptions) check() error {
@@ -122,10 +130,6 @@ func (o *kafkaOptions) reports() string {
 	return o.reportsTopic
 }
 
-// recordHeader names the sensor on every record, for consumers reading
-// orchard's own (ndjson) events.
-const sensorHeader = "orchard-sensor"
-
 // kafkaSink turns events into records keyed by Community ID.
 type kafkaSink struct {
 	p       *kafkaout.Producer
@@ -172,7 +176,7 @@ func (s *kafkaSink) send(key string, ndjson any, ecsWrite func() error) {
 	if key != "" {
 		k = []byte(key)
 	}
-	s.p.Send(k, v, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+	s.p.Send(k, v, kgo.RecordHeader{Key: fleet.SensorHeader, Value: []byte(s.sensor)})
 }
 
 func (s *kafkaSink) Flow(e *analyzer.FlowEvent) {
@@ -208,7 +212,7 @@ func (s *kafkaSink) end(ctx context.Context, rep *analyzer.Report) {
 	}{"capture", c}, func() error { return s.ecs.Capture(c) })
 	if s.reports != "" {
 		if b, err := json.Marshal(rep); err == nil {
-			s.p.SendTo(s.reports, []byte(s.sensor), b, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+			s.p.SendTo(s.reports, []byte(s.sensor), b, kgo.RecordHeader{Key: fleet.SensorHeader, Value: []byte(s.sensor)})
 		}
 	}
 	// Leave the interrupt behind: the flush has its own deadline.

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"orchard/analyzer"
+	"orchard/fleet"
 	"orchard/internal/sharedtest"
 )
 
@@ -123,7 +124,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	var got []string
 	for _, r := range recs {
 		got = append(got, string(r.Value))
-		if len(r.Headers) != 1 || r.Headers[0].Key != sensorHeader || string(r.Headers[0].Value) != "lab-1" {
+		if len(r.Headers) != 1 || r.Headers[0].Key != fleet.SensorHeader || string(r.Headers[0].Value) != "lab-1" {
 			t.Errorf("record headers %v", r.Headers)
 		}
 		var ev struct {
@@ -173,7 +174,6 @@ type killed struct{}
 func (killed) Error() string { return "broker restarting" }
 
 var errKilled error = killed{}
-
 
 // TestKafkaAbsentBroker: with no broker listening the run neither stalls
 // nor fails; what was not delivered is counted and warned about, and a
