@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,8 +76,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	defer c.Close()
 	addrs := c.ListenAddrs()
 	var produces atomic.Int32
-	var restarted sync.WaitGroup
-	restarted.Add(1)
+	restarted := make(chan struct{})
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		if produces.Add(1) != 2 {
@@ -87,7 +85,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 		node := c.CurrentNode()
 		_, port, _ := strings.Cut(addrs[node], "127.0.0.1:")
 		go func() {
-			defer restarted.Done()
+			defer close(restarted)
 			if err := c.RemoveNode(node); err != nil {
 				t.Errorf("remove broker %d: %v", node, err)
 				return
@@ -115,7 +113,11 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("kafka run: exit %d: %s", code, stderr)
 	}
-	restarted.Wait()
+	select {
+	case <-restarted:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no broker restarted (%d produce requests)", produces.Load())
+	}
 	if produces.Load() < 3 {
 		t.Fatalf("only %d produce requests: the restart was not mid-run", produces.Load())
 	}
