@@ -24,7 +24,7 @@ type fleetOptions struct {
 // addFleetFlags registers the fleet outputs' flags.
 func addFleetFlags(fs *pflag.FlagSet, o *fleetOptions) {
 	host, _ := os.Hostname()
-	fs.StringVar(&o.sensor, "sensor", host, "name of this sensor in ECS events (observer.name), Kafka and reports (default the hostname)")
+	fs.StringVar(&o.sensor, "sensor", host, "`NAME` of this sensor in ECS events (observer.name), Kafka records and reports")
 	fs.StringVar(&o.eventsFormat, "events-format", "ndjson", "`FORMAT` of the --events stream: ndjson or ecs (Elastic Common Schema)")
 	addKafkaFlags(fs, &o.kafka)
 }

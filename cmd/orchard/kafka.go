@@ -16,6 +16,8 @@ import (
 
 	"orchard/analyzer"
 	"orchard/ecs"
+	"orchard/eventjson"
+	"orchard/fleet"
 	"orchard/kafkaout"
 )
 
@@ -38,12 +40,22 @@ type kafkaOptions struct {
 	batchBytes   int
 }
 
+// addKafkaFlags registers the Kafka output's flags.
 func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
-	fs.StringSliceVar(&o.brokers, "kafka-brokers", nil, "send the events to Kafka: seed brokers `HOST:PORT,...`")
-	fs.StringVar(&o.topic, "kafka-topic", "orchard", "Kafka `TOPIC` of the events")
-	fs.StringVar(&o.reportsTopic, "kafka-reports-topic", "", "Kafka `TOPIC` of the final JSON report, read by 'orchard fleet' (default TOPIC-reports; '-' for none)")
+	addKafkaConnFlags(fs, o, "send the events to Kafka: seed brokers `HOST:PORT,...`")
 	fs.StringVar(&o.format, "kafka-format", "ndjson", "`FORMAT` of the Kafka records: ndjson (orchard's events) or ecs")
 	fs.StringVar(&o.compression, "kafka-compression", "lz4", "Kafka batch compression: none, gzip, snappy, lz4 or zstd")
+	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
+	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
+	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
+}
+
+// addKafkaConnFlags registers the flags that reach the brokers: where,
+// which topics, TLS and SASL (the output's and orchard fleet's).
+func addKafkaConnFlags(fs *pflag.FlagSet, o *kafkaOptions, brokersUsage string) {
+	fs.StringSliceVar(&o.brokers, "kafka-brokers", nil, brokersUsage)
+	fs.StringVar(&o.topic, "kafka-topic", "orchard", "Kafka `TOPIC` of the events")
+	fs.StringVar(&o.reportsTopic, "kafka-reports-topic", "", "Kafka `TOPIC` of the final JSON reports 'orchard fleet' reads (default TOPIC-reports; '-' for none)")
 	fs.BoolVar(&o.tls, "kafka-tls", false, "connect to the brokers with TLS")
 	fs.StringVar(&o.tlsCA, "kafka-tls-ca", "", "PEM `FILE` of the CA that signs the brokers' certificates (implies --kafka-tls)")
 	fs.StringVar(&o.tlsCert, "kafka-tls-cert", "", "PEM client certificate `FILE` (with --kafka-tls-key)")
@@ -51,9 +63,6 @@ func addKafkaFlags(fs *pflag.FlagSet, o *kafkaOptions) {
 	fs.StringVar(&o.sasl, "kafka-sasl", "", "SASL `MECHANISM`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	fs.StringVar(&o.user, "kafka-user", "", "SASL user")
 	fs.StringVar(&o.password, "kafka-password", "", "SASL password (default $ORCHARD_KAFKA_PASSWORD)")
-	fs.IntVar(&o.buffer, "kafka-buffer", 100000, "records buffered for slow brokers; beyond it records are dropped and counted, capture never waits")
-	fs.IntVar(&o.batchBytes, "kafka-batch-bytes", 1<<20, "largest record batch in `BYTES` (the brokers' message.max.bytes bounds it)")
-	fs.DurationVar(&o.flushTimeout, "kafka-flush-timeout", 10*time.Second, "at exit, wait this long for the brokers to take what is buffered")
 }
 
 func (o *kafkaOptions) check() error {
@@ -122,18 +131,16 @@ func (o *kafkaOptions) reports() string {
 	return o.reportsTopic
 }
 
-// recordHeader names the sensor on every record, for consumers reading
-// orchard's own (ndjson) events.
-const sensorHeader = "orchard-sensor"
-
 // kafkaSink turns events into records keyed by Community ID.
 type kafkaSink struct {
 	p       *kafkaout.Producer
 	buf     bytes.Buffer
 	enc     *json.Encoder
 	ecs     *ecs.Writer
+	scratch []byte
 	stream  bool
 	sensor  string
+	sensorB []byte
 	reports string
 	timeout time.Duration
 	stats   kafkaout.Stats
@@ -148,7 +155,7 @@ func (o *kafkaOptions) sink(f *fleetOptions, live bool) (*kafkaSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &kafkaSink{p: p, stream: live, sensor: f.sensor, reports: o.reports(), timeout: o.flushTimeout}
+	s := &kafkaSink{p: p, stream: live, sensor: f.sensor, sensorB: []byte(f.sensor), reports: o.reports(), timeout: o.flushTimeout}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	if o.format == "ecs" {
@@ -157,30 +164,42 @@ func (o *kafkaOptions) sink(f *fleetOptions, live bool) (*kafkaSink, error) {
 	return s, nil
 }
 
-// send encodes one event (without the newline) and queues it.
-func (s *kafkaSink) send(key string, ndjson any, ecsWrite func() error) {
-	s.buf.Reset()
-	if s.ecs != nil {
-		_ = ecsWrite()
-	} else {
-		_ = s.enc.Encode(ndjson)
-	}
-	b := bytes.TrimSuffix(s.buf.Bytes(), []byte{'\n'})
-	v := make([]byte, len(b))
-	copy(v, b)
+// record queues one encoded event, keyed by its Community ID ("" for
+// none). v is copied: the producer keeps what it is given.
+func (s *kafkaSink) record(key string, v []byte) {
+	rec := make([]byte, len(key)+len(v))
+	copy(rec, key)
+	copy(rec[len(key):], v)
 	var k []byte
 	if key != "" {
-		k = []byte(key)
+		k = rec[:len(key):len(key)]
 	}
-	s.p.Send(k, v, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+	s.p.Send(k, rec[len(key):], kgo.RecordHeader{Key: fleet.SensorHeader, Value: s.sensorB})
+}
+
+// ecsRecord queues the ECS document write puts in the buffer.
+func (s *kafkaSink) ecsRecord(key string, write func() error) {
+	s.buf.Reset()
+	_ = write()
+	s.record(key, bytes.TrimSuffix(s.buf.Bytes(), []byte{'\n'}))
 }
 
 func (s *kafkaSink) Flow(e *analyzer.FlowEvent) {
-	s.send(e.CommunityID, e, func() error { return s.ecs.Flow(e) })
+	if s.ecs != nil {
+		s.ecsRecord(e.CommunityID, func() error { return s.ecs.Flow(e) })
+		return
+	}
+	s.scratch = eventjson.AppendFlow(s.scratch[:0], e)
+	s.record(e.CommunityID, s.scratch)
 }
 
 func (s *kafkaSink) DNS(e *analyzer.DNSEvent) {
-	s.send(e.CommunityID, e, func() error { return s.ecs.DNS(e) })
+	if s.ecs != nil {
+		s.ecsRecord(e.CommunityID, func() error { return s.ecs.DNS(e) })
+		return
+	}
+	s.scratch = eventjson.AppendDNS(s.scratch[:0], e)
+	s.record(e.CommunityID, s.scratch)
 }
 
 func (s *kafkaSink) Finding(f *analyzer.Finding) {
@@ -190,7 +209,12 @@ func (s *kafkaSink) Finding(f *analyzer.Finding) {
 }
 
 func (s *kafkaSink) finding(f *analyzer.Finding) {
-	s.send(f.CommunityID, f, func() error { return s.ecs.Finding(f) })
+	if s.ecs != nil {
+		s.ecsRecord(f.CommunityID, func() error { return s.ecs.Finding(f) })
+		return
+	}
+	s.scratch = eventjson.AppendFinding(s.scratch[:0], f)
+	s.record(f.CommunityID, s.scratch)
 }
 
 // end sends the final findings, the counters and the whole report (to the
@@ -202,13 +226,19 @@ func (s *kafkaSink) end(ctx context.Context, rep *analyzer.Report) {
 		}
 	}
 	c := &rep.Capture
-	s.send("", struct {
-		Type string `json:"type"`
-		*analyzer.CaptureInfo
-	}{"capture", c}, func() error { return s.ecs.Capture(c) })
+	if s.ecs != nil {
+		s.ecsRecord("", func() error { return s.ecs.Capture(c) })
+	} else {
+		s.buf.Reset()
+		_ = s.enc.Encode(struct {
+			Type string `json:"type"`
+			*analyzer.CaptureInfo
+		}{"capture", c})
+		s.record("", bytes.TrimSuffix(s.buf.Bytes(), []byte{'\n'}))
+	}
 	if s.reports != "" {
 		if b, err := json.Marshal(rep); err == nil {
-			s.p.SendTo(s.reports, []byte(s.sensor), b, kgo.RecordHeader{Key: sensorHeader, Value: []byte(s.sensor)})
+			s.p.SendTo(s.reports, s.sensorB, b, kgo.RecordHeader{Key: fleet.SensorHeader, Value: s.sensorB})
 		}
 	}
 	// Leave the interrupt behind: the flush has its own deadline.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"orchard/analyzer"
+	"orchard/fleet"
 	"orchard/internal/sharedtest"
 )
 
@@ -76,8 +76,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	defer c.Close()
 	addrs := c.ListenAddrs()
 	var produces atomic.Int32
-	var restarted sync.WaitGroup
-	restarted.Add(1)
+	restarted := make(chan struct{})
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		if produces.Add(1) != 2 {
@@ -86,7 +85,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 		node := c.CurrentNode()
 		_, port, _ := strings.Cut(addrs[node], "127.0.0.1:")
 		go func() {
-			defer restarted.Done()
+			defer close(restarted)
 			if err := c.RemoveNode(node); err != nil {
 				t.Errorf("remove broker %d: %v", node, err)
 				return
@@ -114,7 +113,11 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("kafka run: exit %d: %s", code, stderr)
 	}
-	restarted.Wait()
+	select {
+	case <-restarted:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no broker restarted (%d produce requests)", produces.Load())
+	}
 	if produces.Load() < 3 {
 		t.Fatalf("only %d produce requests: the restart was not mid-run", produces.Load())
 	}
@@ -123,7 +126,7 @@ func TestKafkaExactlyOnce(t *testing.T) {
 	var got []string
 	for _, r := range recs {
 		got = append(got, string(r.Value))
-		if len(r.Headers) != 1 || r.Headers[0].Key != sensorHeader || string(r.Headers[0].Value) != "lab-1" {
+		if len(r.Headers) != 1 || r.Headers[0].Key != fleet.SensorHeader || string(r.Headers[0].Value) != "lab-1" {
 			t.Errorf("record headers %v", r.Headers)
 		}
 		var ev struct {

@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		switch args[0] {
 		case "catalog":
 			return runCatalog(args[1:], stdout, stderr)
+		case "fleet":
+			return runFleet(ctx, args[1:], stdout, stderr)
 		case "version":
 			return runVersion(stdout)
 		case "help":
