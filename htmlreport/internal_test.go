@@ -146,33 +146,62 @@ func TestNewFieldsShown(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("extra fields %v, want %v", got, want)
 	}
+	// A finding the capture could not decide says why, with its evidence,
+	// not among the other facts.
+	why, rest := splitUndecided([]Field{{"community_id", "1:abc="}, {"undecided", "the capture ended 0.2s after the SYN"}, {"x", "y"}})
+	if why != "the capture ended 0.2s after the SYN" || len(rest) != 2 || rest[0].Name != "community_id" || rest[1].Name != "x" {
+		t.Errorf("splitUndecided: %q, %v", why, rest)
+	}
 
+	// Plain structs stand in for the capture information, whatever fields
+	// the analyzer's has today.
 	c := struct {
-		analyzer.CaptureInfo
-		Visibility map[string]any `json:"visibility"`
-		Sensor     string         `json:"sensor"`
-	}{analyzer.CaptureInfo{Files: []string{"x"}}, map[string]any{
-		"warning":     "only packets from the devices are seen: asymmetric routing or a one-way mirror",
-		"one_sided":   0.97,
-		"loss_bytes":  0,
-		"interface_0": "eth0",
-	}, "school-7"}
+		Files  []string `json:"files"`
+		Sensor string   `json:"sensor"`
+		Probe  any      `json:"probe"`
+	}{[]string{"x"}, "school-7", map[string]any{"warning": "odd", "depth": 3}}
 	notes, err := captureNotes(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(notes) != 2 {
-		t.Fatalf("notes %+v, want visibility and sensor", notes)
+	if len(notes) != 3 {
+		t.Fatalf("notes %+v, want sensor, probe and visibility not assessed", notes)
 	}
-	v := notes[0]
-	if v.Level != "warn" || !strings.Contains(v.Text, "only packets from the devices are seen") || len(v.Fields) != 3 {
-		t.Errorf("visibility note %+v", v)
+	if notes[0].Text != "sensor: school-7" {
+		t.Errorf("sensor note %+v", notes[0])
 	}
-	if notes[1].Text != "sensor: school-7" {
-		t.Errorf("sensor note %+v", notes[1])
+	if p := notes[1]; p.Text != "probe: odd" || p.Level != "warn" || len(p.Fields) != 1 || p.Fields[0] != (Field{"depth", "3"}) {
+		t.Errorf("probe note %+v", p)
+	}
+	// A visibility assessment, in plain words.
+	vis := func(v map[string]any) Note {
+		t.Helper()
+		c := struct {
+			Files      []string       `json:"files"`
+			Visibility map[string]any `json:"visibility"`
+		}{Visibility: v}
+		notes, err := captureNotes(c)
+		if err != nil || len(notes) != 1 {
+			t.Fatalf("notes %+v, %v", notes, err)
+		}
+		return notes[0]
+	}
+	one := vis(map[string]any{"tcp_flows": 12, "both_sides": 0, "devices_only": 12, "missing": "servers", "withheld": 5,
+		"statement": "only packets from the devices are seen: asymmetric routing or a one-way mirror"})
+	if one.Level != "warn" || one.Text != "Visibility: only packets from the devices are seen: asymmetric routing or a one-way mirror. 5 findings that rest on an answer the capture could not show are marked undecided." {
+		t.Errorf("one-way note %+v", one)
+	}
+	both := vis(map[string]any{"tcp_flows": 10, "both_sides": 10, "acked_bytes": 16479, "missed_bytes": 0, "capture_loss": 0})
+	if both.Level != "ok" || both.Text != "Both directions were seen: 10 of 10 TCP flows have packets from both sides, and the capture missed 0.00% of the bytes the endpoints acknowledged." {
+		t.Errorf("two-way note %+v", both)
+	}
+	if len(both.Fields) != 5 {
+		t.Errorf("two-way note lists %v", both.Fields)
 	}
 	// Without a visibility field, the page says it was not assessed.
-	notes, err = captureNotes(analyzer.CaptureInfo{})
+	notes, err = captureNotes(struct {
+		Files []string `json:"files"`
+	}{})
 	if err != nil {
 		t.Fatal(err)
 	}

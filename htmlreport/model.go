@@ -151,6 +151,7 @@ type Finding struct {
 	Last       string
 	Evidence   string
 	Advice     string
+	Undecided  string // why the capture could not decide it, when it could not
 	Row        *Row
 	Extra      []Field
 	DeviceID   string // the device table's row, "" when it is not listed
@@ -445,11 +446,23 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 			if err != nil {
 				return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
 			}
+			fv.Undecided, extra = splitUndecided(extra)
 			fv.Extra = extra
 		}
 		out = append(out, fv)
 	}
 	return out, nil
+}
+
+// splitUndecided takes the "undecided" field (why the capture could not
+// decide a finding) out of its other facts.
+func splitUndecided(extra []Field) (why string, rest []Field) {
+	for j, e := range extra {
+		if e.Name == "undecided" {
+			return e.Value, append(extra[:j:j], extra[j+1:]...)
+		}
+	}
+	return "", extra
 }
 
 // judgedRow finds the catalog row the analyzer judged f against: among the
