@@ -80,8 +80,14 @@ func TestBuildAsks(t *testing.T) {
 	if a := got[0].Items[0]; a.Apple != "*.push.apple.com: TCP 443, 80, 5223, 2197" || a.Evidence != "4 SYNs" {
 		t.Errorf("first ask: Apple %q, evidence %q", a.Apple, a.Evidence)
 	}
-	ticket := ticketText(got, Input{Sources: []string{"x.pcap"}})
-	for _, w := range []string{"1. Allow outbound connections", "- 1-courier.push.apple.com TCP 5223", "Apple lists *.push.apple.com: TCP 443, 80, 5223, 2197",
+	devs, more := affectedDevices(append(fs, &analyzer.Finding{Finding: "port.unlisted", Severity: "info", Client: "10.0.0.9"},
+		&analyzer.Finding{Finding: "tcp.reset", Severity: "error", Client: "10.0.0.2"},
+		&analyzer.Finding{Finding: "tcp.reset", Severity: "error", Client: "10.0.0.3"}), 1)
+	if len(devs) != 1 || devs[0] != "10.0.0.2" || more != 1 {
+		t.Errorf("affected devices %v and %d more", devs, more)
+	}
+	ticket := ticketText(got, Input{Sources: []string{"x.pcap"}}, devs, more)
+	for _, w := range []string{"Devices affected: 10.0.0.2 and 1 more\n", "1. Allow outbound connections", "- 1-courier.push.apple.com TCP 5223", "Apple lists *.push.apple.com: TCP 443, 80, 5223, 2197",
 		"2. Allow through the proxy without authentication", "3. Allow UDP 123 (time)", ArticleURL} {
 		if !strings.Contains(ticket, w) {
 			t.Errorf("ticket lacks %q:\n%s", w, ticket)
@@ -90,7 +96,7 @@ func TestBuildAsks(t *testing.T) {
 	if strings.Contains(ticket, "mask.icloud.com") {
 		t.Errorf("ticket asks about an information-only finding:\n%s", ticket)
 	}
-	if got := ticketText(nil, Input{}); !strings.HasPrefix(got, "Nothing to ask") {
+	if got := ticketText(nil, Input{}, nil, 0); !strings.HasPrefix(got, "Nothing to ask") {
 		t.Errorf("empty ticket %q", got)
 	}
 }

@@ -249,7 +249,8 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 		shown[i].DeviceID = rowOfDevice[shown[i].Client]
 	}
 	p.Asks = buildAsks(r.Findings, cat)
-	p.Ticket = ticketText(p.Asks, p.Input)
+	devs, moreDevs := affectedDevices(r.Findings, 20)
+	p.Ticket = ticketText(p.Asks, p.Input, devs, moreDevs)
 	p.Headline = buildHeadline(findings, p.Sections)
 	findings = shown
 	p.Findings = findings
