@@ -188,8 +188,27 @@ func appleLists(e *catalog.Entry) string {
 	return e.Host + ": " + protos + " " + ports
 }
 
+// affectedDevices lists the devices (client addresses) of the findings
+// that ask something of the network, at most max of them, and how many
+// more there are.
+func affectedDevices(fs []*analyzer.Finding, limit int) (devs []string, more int) {
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f == nil || f.Client == "" || seen[f.Client] || actionOf(f) == "" {
+			continue
+		}
+		seen[f.Client] = true
+		if len(devs) < limit {
+			devs = append(devs, f.Client)
+		} else {
+			more++
+		}
+	}
+	return devs, more
+}
+
 // ticketText writes the asks as plain text that pastes into a ticket.
-func ticketText(groups []AskGroup, in Input) string {
+func ticketText(groups []AskGroup, in Input, devs []string, moreDevs int) string {
 	if len(groups) == 0 {
 		return "Nothing to ask: no finding in this capture calls for a change to the network.\n"
 	}
@@ -199,7 +218,15 @@ func ticketText(groups []AskGroup, in Input) string {
 	if in.Span != "" {
 		b.WriteString(" (" + in.Span + ")")
 	}
-	b.WriteString(".\nApple's requirements: \"Use Apple products on enterprise networks\", " + ArticleURL + "\n")
+	b.WriteString(".\n")
+	if len(devs) > 0 {
+		b.WriteString("Devices affected: " + oneLine(strings.Join(devs, ", ")))
+		if moreDevs > 0 {
+			b.WriteString(" and " + strconv.Itoa(moreDevs) + " more")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Apple's requirements: \"Use Apple products on enterprise networks\", " + ArticleURL + "\n")
 	for n, g := range groups {
 		b.WriteString("\n" + strconv.Itoa(n+1) + ". " + g.Title + "\n")
 		b.WriteString("   " + g.Why + "\n")

@@ -24,7 +24,7 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "rewrite docs/repor
 
 // screenshotSize is the browser window of the README's screenshot: the
 // page's head, what was analysed and every section's verdict.
-const screenshotW, screenshotH = 1280, 1990
+const screenshotW, screenshotH = 1280, 2060
 
 // findBrowser returns a headless-capable Chromium, or skips the test.
 func findBrowser(t *testing.T) string {

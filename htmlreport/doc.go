@@ -10,8 +10,12 @@
 // JavaScript. Every string from the capture is escaped by html/template.
 //
 // The input is the report orchard builds for --format json
-// (analyzer.Report), so any command that has one (orchard, orchard fleet)
-// renders through Build and Page.Write. Fields added to the report's
-// findings or capture information later are shown generically, by their
-// JSON names, until the page learns to present them.
+// (analyzer.Report), as made in this process or read back from a JSON
+// file: Build works on the report's JSON form, so both give the same page.
+// Any command that has a report renders through Render (or Build, then
+// Page.Write): orchard fleet can merge its sensors' reports into one (the
+// sensors' captures as Files, every device and finding) and render that.
+// Fields added to the report's findings or capture information later are
+// shown generically, by their JSON names, until the page learns to present
+// them.
 package htmlreport

@@ -17,6 +17,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/analyzer/capture/capgen"
+	"orchard/catalog"
 	"orchard/htmlreport"
 )
 
@@ -210,13 +211,17 @@ func FuzzRender(f *testing.F) {
 		f.Add(h, h, h)
 	}
 	f.Add("mesu.apple.com", "tcp.syn_unanswered", "2026-11-02T08:15:01Z")
+	cat, err := catalog.Default()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, host, name, when string) {
 		r := hostileReport(host)
 		r.Findings[1].Finding = name
 		r.Findings[1].First = when
 		r.Findings[0].Evidence = name + when
 		var buf bytes.Buffer
-		if err := htmlreport.Render(&buf, r, htmlreport.Options{}); err != nil {
+		if err := htmlreport.Render(&buf, r, htmlreport.Options{Catalog: cat}); err != nil {
 			t.Fatal(err)
 		}
 		doc, err := html.Parse(bytes.NewReader(buf.Bytes()))

@@ -1,6 +1,7 @@
 package htmlreport
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -90,9 +91,10 @@ func buildHealth(c analyzer.CaptureInfo) ([]Note, []Field, error) {
 }
 
 // captureNotes turns the fields of the capture information c (as JSON) that
-// the page does not lay out itself, such as a visibility assessment, into
-// notes, so a newer report's facts are never hidden. A field's "summary",
-// "message" or "warning" text leads its note; the rest are listed.
+// the page does not lay out itself into notes, so a newer report's facts
+// are never hidden: the visibility assessment in plain words, any other
+// field by its JSON name. An object's "statement", "summary", "message" or
+// "warning" text leads its note; the rest are listed.
 func captureNotes(c any) ([]Note, error) {
 	ms, err := objectMembers(c)
 	if err != nil {
@@ -104,51 +106,101 @@ func captureNotes(c any) ([]Note, error) {
 		if captureFields[m.key] {
 			continue
 		}
-		n := Note{Level: "info", Text: humanKey(m.key)}
-		sub, err := members(m.val)
-		if err != nil {
-			// A scalar or a list: the value is the note.
-			if s := valueText(m.val); s != "" {
-				n.Text = humanKey(m.key) + ": " + s
+		if m.key == "visibility" {
+			if n, ok := visibilityNote(m.val); ok {
+				hasVisibility = true
 				notes = append(notes, n)
-			}
-			continue
-		}
-		lead, measured := "", false
-		for _, f := range sub {
-			s := valueText(f.val)
-			if s == "" {
 				continue
 			}
-			measured = measured || s != "0"
-			switch f.key {
-			case "missing":
-				n.Level = "warn"
-			case "summary", "message", "warning", "statement":
-				if lead == "" {
-					lead = s
-					if f.key == "warning" {
-						n.Level = "warn"
-					}
-					continue
-				}
-			}
-			n.Fields = append(n.Fields, Field{Name: humanKey(f.key), Value: s})
 		}
-		if lead != "" {
-			n.Text = humanKey(m.key) + ": " + lead
+		if n, ok := genericNote(m.key, m.val); ok {
+			notes = append(notes, n)
 		}
-		if lead == "" && !measured {
-			continue // nothing was counted: an empty section says nothing
-		}
-		hasVisibility = hasVisibility || m.key == "visibility"
-		notes = append(notes, n)
 	}
 	if !hasVisibility {
 		notes = append(notes, Note{Level: "info", Text: "This report does not assess whether both directions of each connection were captured. " +
 			"A one-way mirror or asymmetric routing makes answers look missing: check that the capture point sees the devices' traffic both ways."})
 	}
 	return notes, nil
+}
+
+// genericNote shows a capture field the page does not know.
+func genericNote(key string, val []byte) (Note, bool) {
+	n := Note{Level: "info", Text: humanKey(key)}
+	sub, err := members(val)
+	if err != nil {
+		// A scalar or a list: the value is the note.
+		s := valueText(val)
+		n.Text += ": " + s
+		return n, s != ""
+	}
+	lead := ""
+	for _, f := range sub {
+		s := valueText(f.val)
+		if s == "" {
+			continue
+		}
+		switch f.key {
+		case "statement", "summary", "message", "warning":
+			if lead == "" {
+				lead = s
+				if f.key == "warning" || f.key == "statement" {
+					n.Level = "warn"
+				}
+				continue
+			}
+		}
+		n.Fields = append(n.Fields, Field{Name: humanKey(f.key), Value: s})
+	}
+	if lead != "" {
+		n.Text = humanKey(key) + ": " + lead
+	}
+	return n, lead != "" || len(n.Fields) > 0
+}
+
+// visibilityNote says what the capture could see: the analyzer's
+// statement when one direction is missing or loss is high, else that both
+// directions were seen, with the counts.
+func visibilityNote(val []byte) (Note, bool) {
+	sub, err := members(val)
+	if err != nil {
+		return Note{}, false
+	}
+	num := map[string]float64{}
+	statement := ""
+	var fields []Field
+	for _, f := range sub {
+		if f.key == "statement" {
+			_ = json.Unmarshal(f.val, &statement)
+			continue
+		}
+		var v float64
+		if json.Unmarshal(f.val, &v) == nil {
+			num[f.key] = v
+		}
+		if s := valueText(f.val); s != "" {
+			fields = append(fields, Field{Name: humanKey(f.key), Value: s})
+		}
+	}
+	n := Note{Level: "ok", Fields: fields}
+	switch {
+	case statement != "":
+		n.Level = "warn"
+		n.Text = "Visibility: " + statement + "."
+	case num["tcp_flows"] > 0:
+		n.Text = fmt.Sprintf("Both directions were seen: %s of %s TCP flows have packets from both sides", thousands(uint64(num["both_sides"])), thousands(uint64(num["tcp_flows"])))
+		if num["acked_bytes"] > 0 {
+			n.Text += fmt.Sprintf(", and the capture missed %s%% of the bytes the endpoints acknowledged", strconv.FormatFloat(100*num["capture_loss"], 'f', 2, 64))
+		}
+		n.Text += "."
+	default:
+		n.Level = "info"
+		n.Text = "Visibility: no TCP connection shows whether both directions were captured."
+	}
+	if w := num["withheld"]; w > 0 {
+		n.Text += fmt.Sprintf(" %s findings that rest on an answer the capture could not show are marked undecided.", thousands(uint64(w)))
+	}
+	return n, true
 }
 
 // share is " (1.25%)" of a out of b.

@@ -80,8 +80,14 @@ func TestBuildAsks(t *testing.T) {
 	if a := got[0].Items[0]; a.Apple != "*.push.apple.com: TCP 443, 80, 5223, 2197" || a.Evidence != "4 SYNs" {
 		t.Errorf("first ask: Apple %q, evidence %q", a.Apple, a.Evidence)
 	}
-	ticket := ticketText(got, Input{Sources: []string{"x.pcap"}})
-	for _, w := range []string{"1. Allow outbound connections", "- 1-courier.push.apple.com TCP 5223", "Apple lists *.push.apple.com: TCP 443, 80, 5223, 2197",
+	devs, more := affectedDevices(append(fs, &analyzer.Finding{Finding: "port.unlisted", Severity: "info", Client: "10.0.0.9"},
+		&analyzer.Finding{Finding: "tcp.reset", Severity: "error", Client: "10.0.0.2"},
+		&analyzer.Finding{Finding: "tcp.reset", Severity: "error", Client: "10.0.0.3"}), 1)
+	if len(devs) != 1 || devs[0] != "10.0.0.2" || more != 1 {
+		t.Errorf("affected devices %v and %d more", devs, more)
+	}
+	ticket := ticketText(got, Input{Sources: []string{"x.pcap"}}, devs, more)
+	for _, w := range []string{"Devices affected: 10.0.0.2 and 1 more\n", "1. Allow outbound connections", "- 1-courier.push.apple.com TCP 5223", "Apple lists *.push.apple.com: TCP 443, 80, 5223, 2197",
 		"2. Allow through the proxy without authentication", "3. Allow UDP 123 (time)", ArticleURL} {
 		if !strings.Contains(ticket, w) {
 			t.Errorf("ticket lacks %q:\n%s", w, ticket)
@@ -90,7 +96,7 @@ func TestBuildAsks(t *testing.T) {
 	if strings.Contains(ticket, "mask.icloud.com") {
 		t.Errorf("ticket asks about an information-only finding:\n%s", ticket)
 	}
-	if got := ticketText(nil, Input{}); !strings.HasPrefix(got, "Nothing to ask") {
+	if got := ticketText(nil, Input{}, nil, 0); !strings.HasPrefix(got, "Nothing to ask") {
 		t.Errorf("empty ticket %q", got)
 	}
 }
@@ -146,33 +152,62 @@ func TestNewFieldsShown(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("extra fields %v, want %v", got, want)
 	}
+	// A finding the capture could not decide says why, with its evidence,
+	// not among the other facts.
+	why, rest := splitUndecided([]Field{{"community_id", "1:abc="}, {"undecided", "the capture ended 0.2s after the SYN"}, {"x", "y"}})
+	if why != "the capture ended 0.2s after the SYN" || len(rest) != 2 || rest[0].Name != "community_id" || rest[1].Name != "x" {
+		t.Errorf("splitUndecided: %q, %v", why, rest)
+	}
 
+	// Plain structs stand in for the capture information, whatever fields
+	// the analyzer's has today.
 	c := struct {
-		analyzer.CaptureInfo
-		Visibility map[string]any `json:"visibility"`
-		Sensor     string         `json:"sensor"`
-	}{analyzer.CaptureInfo{Files: []string{"x"}}, map[string]any{
-		"warning":     "only packets from the devices are seen: asymmetric routing or a one-way mirror",
-		"one_sided":   0.97,
-		"loss_bytes":  0,
-		"interface_0": "eth0",
-	}, "school-7"}
+		Files  []string `json:"files"`
+		Sensor string   `json:"sensor"`
+		Probe  any      `json:"probe"`
+	}{[]string{"x"}, "school-7", map[string]any{"warning": "odd", "depth": 3}}
 	notes, err := captureNotes(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(notes) != 2 {
-		t.Fatalf("notes %+v, want visibility and sensor", notes)
+	if len(notes) != 3 {
+		t.Fatalf("notes %+v, want sensor, probe and visibility not assessed", notes)
 	}
-	v := notes[0]
-	if v.Level != "warn" || !strings.Contains(v.Text, "only packets from the devices are seen") || len(v.Fields) != 3 {
-		t.Errorf("visibility note %+v", v)
+	if notes[0].Text != "sensor: school-7" {
+		t.Errorf("sensor note %+v", notes[0])
 	}
-	if notes[1].Text != "sensor: school-7" {
-		t.Errorf("sensor note %+v", notes[1])
+	if p := notes[1]; p.Text != "probe: odd" || p.Level != "warn" || len(p.Fields) != 1 || p.Fields[0] != (Field{"depth", "3"}) {
+		t.Errorf("probe note %+v", p)
+	}
+	// A visibility assessment, in plain words.
+	vis := func(v map[string]any) Note {
+		t.Helper()
+		c := struct {
+			Files      []string       `json:"files"`
+			Visibility map[string]any `json:"visibility"`
+		}{Visibility: v}
+		notes, err := captureNotes(c)
+		if err != nil || len(notes) != 1 {
+			t.Fatalf("notes %+v, %v", notes, err)
+		}
+		return notes[0]
+	}
+	one := vis(map[string]any{"tcp_flows": 12, "both_sides": 0, "devices_only": 12, "missing": "servers", "withheld": 5,
+		"statement": "only packets from the devices are seen: asymmetric routing or a one-way mirror"})
+	if one.Level != "warn" || one.Text != "Visibility: only packets from the devices are seen: asymmetric routing or a one-way mirror. 5 findings that rest on an answer the capture could not show are marked undecided." {
+		t.Errorf("one-way note %+v", one)
+	}
+	both := vis(map[string]any{"tcp_flows": 10, "both_sides": 10, "acked_bytes": 16479, "missed_bytes": 0, "capture_loss": 0})
+	if both.Level != "ok" || both.Text != "Both directions were seen: 10 of 10 TCP flows have packets from both sides, and the capture missed 0.00% of the bytes the endpoints acknowledged." {
+		t.Errorf("two-way note %+v", both)
+	}
+	if len(both.Fields) != 5 {
+		t.Errorf("two-way note lists %v", both.Fields)
 	}
 	// Without a visibility field, the page says it was not assessed.
-	notes, err = captureNotes(analyzer.CaptureInfo{})
+	notes, err = captureNotes(struct {
+		Files []string `json:"files"`
+	}{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,6 +151,7 @@ type Finding struct {
 	Last       string
 	Evidence   string
 	Advice     string
+	Undecided  string // why the capture could not decide it, when it could not
 	Row        *Row
 	Extra      []Field
 	DeviceID   string // the device table's row, "" when it is not listed
@@ -165,7 +166,7 @@ type Row struct {
 
 // Device is one client device.
 type Device struct {
-	ID         string
+	ID         string // "dev-1", … in table order
 	Address    string
 	MAC        string
 	Processes  string
@@ -232,24 +233,24 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	p.Sections, p.Verdicts = buildSections(r.Services, findings)
 	p.Devices, p.DevicesOmitted, p.DevicesQuiet = buildDevices(r.Devices, findings)
 	p.Timelines, p.TimelinesLeft = buildTimelines(r.Capture, p.Devices, shown)
-	listed := map[string]bool{}
-	for _, d := range p.Devices {
-		listed[d.ID] = true
-	}
-	for i := range shown {
-		if !listed[shown[i].DeviceID] {
-			shown[i].DeviceID = ""
-		}
-	}
+	// Cross-links: finding → device row → timeline.
 	timelineOf := map[string]string{}
 	for _, t := range p.Timelines {
 		timelineOf[t.Device] = t.ID
 	}
+	rowOfDevice := map[string]string{}
 	for i := range p.Devices {
-		p.Devices[i].Timeline = timelineOf[p.Devices[i].Address]
+		d := &p.Devices[i]
+		d.ID = "dev-" + strconv.Itoa(i+1)
+		d.Timeline = timelineOf[d.Address]
+		rowOfDevice[d.Address] = d.ID
+	}
+	for i := range shown {
+		shown[i].DeviceID = rowOfDevice[shown[i].Client]
 	}
 	p.Asks = buildAsks(r.Findings, cat)
-	p.Ticket = ticketText(p.Asks, p.Input)
+	devs, moreDevs := affectedDevices(r.Findings, 20)
+	p.Ticket = ticketText(p.Asks, p.Input, devs, moreDevs)
 	p.Headline = buildHeadline(findings, p.Sections)
 	findings = shown
 	p.Findings = findings
@@ -434,7 +435,6 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 			Server: hostPort(f.Server, f.Port, f.Proto), Count: f.Count,
 			First: clock(f.First), Last: clock(f.Last),
 			Evidence: f.Evidence, Advice: f.Advice,
-			DeviceID: deviceID(f.Client),
 		}
 		fv.first, _ = parseTime(f.First)
 		fv.last, _ = parseTime(f.Last)
@@ -447,11 +447,23 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 			if err != nil {
 				return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
 			}
+			fv.Undecided, extra = splitUndecided(extra)
 			fv.Extra = extra
 		}
 		out = append(out, fv)
 	}
 	return out, nil
+}
+
+// splitUndecided takes the "undecided" field (why the capture could not
+// decide a finding) out of its other facts.
+func splitUndecided(extra []Field) (why string, rest []Field) {
+	for j, e := range extra {
+		if e.Name == "undecided" {
+			return e.Value, append(extra[:j:j], extra[j+1:]...)
+		}
+	}
+	return "", extra
 }
 
 // judgedRow finds the catalog row the analyzer judged f against: among the
@@ -513,7 +525,7 @@ func rowOf(e *catalog.Entry) *Row {
 
 // buildDevices lists the devices that talked to Apple or have findings, and
 // counts those left out beyond maxDevices and those with no Apple traffic.
-func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (list []Device, omitted, quiet int) {
+func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (listed []Device, omitted, quiet int) {
 	seen := map[string]bool{}
 	var out []Device
 	for _, d := range ds {
@@ -522,7 +534,7 @@ func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (list []Device, om
 		}
 		seen[d.Address] = true
 		out = append(out, Device{
-			ID: deviceID(d.Address), Address: d.Address, MAC: d.MAC,
+			Address: d.Address, MAC: d.MAC,
 			Processes: strings.Join(d.Processes, ", "),
 			Flows:     d.Flows, AppleFlows: d.AppleFlows, Failed: d.Failed, Findings: d.Findings,
 		})
@@ -539,7 +551,7 @@ func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (list []Device, om
 		}
 		seen[f.Client] = true
 		extra[f.Client] = len(out)
-		out = append(out, Device{ID: f.DeviceID, Address: f.Client, MAC: f.MAC, Findings: 1})
+		out = append(out, Device{Address: f.Client, MAC: f.MAC, Findings: 1})
 	}
 	// Devices with findings first, the most findings first; devices that
 	// never talked to Apple are only counted.
@@ -557,20 +569,6 @@ func buildDevices(ds []*analyzer.DeviceSummary, fs []Finding) (list []Device, om
 		return apple[:maxDevices], len(apple) - maxDevices, quiet
 	}
 	return apple, 0, quiet
-}
-
-// deviceID makes an HTML id from a device address.
-func deviceID(addr string) string {
-	var b strings.Builder
-	b.WriteString("dev-")
-	for _, c := range addr {
-		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			b.WriteRune(c)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	return b.String()
 }
 
 func hostPort(h string, p uint16, proto string) string {
