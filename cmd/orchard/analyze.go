@@ -224,9 +224,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return exitInput
 		}
 	}
-	if os.Getenv("GOGC") == "" {
+	if os.Getenv("GOGC") == "" && !live {
 		// The heap is small and short-lived per packet: collect less often
-		// (peak RSS stays far below the flow table's worth).
+		// (peak RSS stays far below the flow table's worth). Not live: a
+		// sensor's full flow table would let the heap grow to five times it.
 		debug.SetGCPercent(400)
 	}
 	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}

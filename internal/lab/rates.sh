@@ -77,6 +77,8 @@ ip -n "$sensor" link set rt-s0 up
 
 # cpu PID: user+system seconds the process used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# usys PID: user and system seconds so far.
+usys() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", $14 / hz, $15 / hz }' "/proc/$1/stat"; }
 
 # send RATE: replay for $secs seconds; prints "packets rate".
 send() {
@@ -97,9 +99,10 @@ for rate in "${rates[@]}"; do
 		esac
 		cap_pid=$!
 		for _ in $(seq 100); do grep -qE "capturing on|listening on" "$log.err" 2>/dev/null && break; sleep 0.1; done
+		c0=$(cpu "$cap_pid")
 		read -r sent pps < <(send "$rate")
 		sleep 1
-		used=$(cpu "$cap_pid")
+		used=$(awk -v a="$c0" -v b="$(cpu "$cap_pid")" 'BEGIN { printf "%.2f", b - a }')
 		kill -INT "$cap_pid"
 		wait "$cap_pid" || true
 		cap_pid=""
@@ -123,22 +126,30 @@ for _ in $(seq 100); do grep -q "listening on" "$out/record.err" 2>/dev/null && 
 send "$rate" >/dev/null
 sleep 1
 kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
-printf 'mode\tpackets\tcpu_s\tus_per_packet\n' >"$out/cpu.tsv"
-for w in 1 2; do
-	/usr/bin/time -f '%U %S' -o "$out/file-time" "$out/orchard-static" --workers $w --format json -o "$out/file.json" "$out/same.pcap" 2>/dev/null
-	n=$(jq -r '.capture.packets' "$out/file.json")
-	c=$(awk '{ printf "%.2f", $1 + $2 }' "$out/file-time")
-	printf 'file, %d worker(s)\t%s\t%s\t%s\n' "$w" "$n" "$c" "$(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.2f", c * 1e6 / n }')" | tee -a "$out/cpu.tsv"
-done
-for w in 1 2; do
-	ip netns exec "$sensor" "$out/orchard-static" -i rt-s0 --workers $w --format json -o "$out/live.json" 2>"$out/live.err" &
-	cap_pid=$!
-	for _ in $(seq 100); do grep -q "capturing on" "$out/live.err" 2>/dev/null && break; sleep 0.1; done
-	send "$rate" >/dev/null
-	sleep 1
-	c=$(cpu "$cap_pid")
-	kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
-	n=$(jq -r '.capture.packets' "$out/live.json")
-	printf 'live afpacket, %d worker(s)\t%s\t%s\t%s\n' "$w" "$n" "$c" "$(awk -v c="$c" -v n="$n" 'BEGIN { printf "%.2f", c * 1e6 / n }')" | tee -a "$out/cpu.tsv"
+# Live CPU is counted from just before the replay to a second after it
+# (not the rings' setup); file mode is the whole run.
+printf 'mode\tpackets\tuser_s\tsys_s\tus_per_packet\n' >"$out/cpu.tsv"
+line() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk -v u="$3" -v s="$4" -v n="$2" 'BEGIN { printf "%.2f", (u + s) * 1e6 / n }')" | tee -a "$out/cpu.tsv"; }
+for round in 1 2; do
+	for w in 1 2; do
+		/usr/bin/time -f '%U %S' -o "$out/file-time" "$out/orchard-static" --workers $w --format json -o "$out/file.json" "$out/same.pcap" 2>/dev/null
+		read -r u s <"$out/file-time"
+		line "file, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/file.json")" "$u" "$s"
+	done
+	for mode in afpacket pcap; do
+		for w in 1 2; do
+			bin=$out/orchard-static
+			[ "$mode" = pcap ] && bin=$out/orchard-cgo
+			ip netns exec "$sensor" "$bin" -i rt-s0 --capture $mode --workers $w --format json -o "$out/live.json" 2>"$out/live.err" &
+			cap_pid=$!
+			for _ in $(seq 100); do grep -q "capturing on" "$out/live.err" 2>/dev/null && break; sleep 0.1; done
+			read -r u0 s0 < <(usys "$cap_pid")
+			send "$rate" >/dev/null
+			sleep 1
+			read -r u1 s1 < <(usys "$cap_pid")
+			kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
+			line "live $mode, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/live.json")" "$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
+		done
+	done
 done
 echo "rates: results in $out"

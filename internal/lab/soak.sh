@@ -93,6 +93,7 @@ ip netns add "$sensor"
 ip -n "$replay" link add soak-r0 mtu 65535 type veth peer name soak-s0 mtu 65535 netns "$sensor"
 ip -n "$replay" link set soak-r0 up
 ip -n "$sensor" link set soak-s0 up
+ip -n "$sensor" link set lo up # for --metrics 127.0.0.1:PORT
 
 # shellcheck disable=SC2086
 ip netns exec "$sensor" "$out/orchard" -i soak-s0 --report-every 30s --format json -o "$out/report.json" $extra 2>"$out/orchard.stderr" &
