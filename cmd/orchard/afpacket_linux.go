@@ -416,15 +416,26 @@ func ifaceLinkType(name string) (layers.LinkType, error) {
 	return 0, fmt.Errorf("capture on %s: interface type %d is not Ethernet or IP; try --capture pcap", name, t)
 }
 
-// ifaceDrops reads the interface's receive drops ("any": none).
+// ifaceDrops reads what the interface lost before any socket saw it: the
+// NIC's missed and FIFO overruns, as libpcap counts them. Not rx_dropped:
+// the kernel adds to it packets no protocol wanted, which the capture
+// sockets saw (a veth with no addresses counts most of what it receives).
+// "any" has none.
 func ifaceDrops(name string) (uint64, bool) {
 	if name == "any" {
 		return 0, false
 	}
-	b, err := os.ReadFile("/sys/class/net/" + name + "/statistics/rx_dropped")
-	if err != nil {
-		return 0, false
+	var sum uint64
+	for _, stat := range []string{"rx_missed_errors", "rx_fifo_errors"} {
+		b, err := os.ReadFile("/sys/class/net/" + name + "/statistics/" + stat)
+		if err != nil {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += v
 	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return v, err == nil
+	return sum, true
 }

@@ -76,7 +76,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 	defer outs.abort()
-	if err := setMemoryLimit(o.memLimit); err != nil {
+	if err := setMemoryLimit(o.memLimit, o.iface != ""); err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}

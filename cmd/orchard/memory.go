@@ -17,10 +17,12 @@ import (
 const defaultMemoryLimit = 192 << 20
 
 // setMemoryLimit applies --memory-limit (empty: GOMEMLIMIT, else the
-// default; "off": none). It collects less often than Go's default while
-// the heap is far below the limit, unless GOGC is set.
-func setMemoryLimit(flag string) error {
-	if os.Getenv("GOGC") == "" {
+// default; "off": none). Reading files, it collects less often than Go's
+// default while the heap is far below the limit, unless GOGC is set; live,
+// it keeps Go's default (a sensor's full flow table at GOGC 400 let the
+// heap grow to 470 MB).
+func setMemoryLimit(flag string, live bool) error {
+	if os.Getenv("GOGC") == "" && !live {
 		// The heap is small and short-lived per packet: collect less
 		// often; the memory limit still bounds it.
 		debug.SetGCPercent(400)

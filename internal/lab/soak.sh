@@ -4,7 +4,7 @@
 # sample orchard's resident memory. Memory must stay flat.
 #
 # Run as root from the repository (not part of go test):
-#   internal/lab/soak.sh [-d SECONDS] [-m MBPS] [-u] [-s SAMPLE_SECONDS] [-o OUTDIR] [CAPTURE]
+#   internal/lab/soak.sh [-d SECONDS] [-m MBPS] [-u] [-s SAMPLE_SECONDS] [-o OUTDIR] [-c 0|1] [-a ARGS] [CAPTURE]
 #
 #   -d  how long tcpreplay sends (default 300)
 #   -m  replay rate in Mbit/s (default 50)
@@ -12,23 +12,28 @@
 #       loop brings new flows and new devices (flow-table churn)
 #   -s  RSS sampling interval (default 5)
 #   -o  output directory (default: a new one under ${TMPDIR:-/tmp})
+#   -c  CGO_ENABLED for the orchard build (default 1; 0 builds it static)
+#   -a  more orchard flags, e.g. "--capture afpacket --workers 2"
 #   CAPTURE  an Ethernet pcap (default: the shared bench mix, unpacked to
 #            ${TMPDIR:-/tmp}/ndpi-mix.pcap)
 #
-# Needs ip, tcpreplay and a Go toolchain with cgo (orchard is built here).
+# Needs ip, tcpreplay and a Go toolchain (with cgo unless -c 0; orchard is
+# built here).
 # Output: OUTDIR/rss.tsv (seconds, VmRSS kB), report.json, orchard.stderr
 # (with the --report-every 30s tables), tcpreplay.txt and a summary.
 set -euo pipefail
 
-duration=300 mbps=50 unique=0 every=5 out=""
-while getopts "d:m:us:o:h" opt; do
+duration=300 mbps=50 unique=0 every=5 out="" cgo=1 extra=""
+while getopts "d:m:us:o:c:a:h" opt; do
 	case $opt in
 	d) duration=$OPTARG ;;
 	m) mbps=$OPTARG ;;
 	u) unique=1 ;;
 	s) every=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	c) cgo=$OPTARG ;;
+	a) extra=$OPTARG ;;
+	*) sed -n '2,22p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -68,7 +73,7 @@ if command -v tshark >/dev/null && command -v editcap >/dev/null; then
 fi
 
 echo "soak: building orchard"
-(cd "$repo" && CGO_ENABLED=1 go build -o "$out/orchard" ./cmd/orchard)
+(cd "$repo" && CGO_ENABLED=$cgo go build -o "$out/orchard" ./cmd/orchard)
 
 tag=orchard-soak-$$
 replay=$tag-replay sensor=$tag-sensor
@@ -88,8 +93,10 @@ ip netns add "$sensor"
 ip -n "$replay" link add soak-r0 mtu 65535 type veth peer name soak-s0 mtu 65535 netns "$sensor"
 ip -n "$replay" link set soak-r0 up
 ip -n "$sensor" link set soak-s0 up
+ip -n "$sensor" link set lo up # for --metrics 127.0.0.1:PORT
 
-ip netns exec "$sensor" "$out/orchard" -i soak-s0 --report-every 30s --format json -o "$out/report.json" 2>"$out/orchard.stderr" &
+# shellcheck disable=SC2086
+ip netns exec "$sensor" "$out/orchard" -i soak-s0 --report-every 30s --format json -o "$out/report.json" $extra 2>"$out/orchard.stderr" &
 orchard_pid=$!
 for _ in $(seq 50); do
 	grep -q "capturing on" "$out/orchard.stderr" 2>/dev/null && break

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# rates.sh: replay a capture into a veth pair at rising packet rates and
+# see which capture keeps up: orchard through AF_PACKET (static build, two
+# workers), orchard through libpcap, and tcpdump -w /dev/null. Then compare
+# orchard's CPU time per packet live with file mode on the same packets.
+#
+# Run as root from the repository (not part of go test):
+#   internal/lab/rates.sh [-t SECONDS] [-o OUTDIR] [RATE...]
+#
+#   -t  seconds per run (default 8)
+#   RATE  packets per second for tcpreplay (default: 25000 50000 100000
+#         200000 max; max is --topspeed)
+#
+# Needs ip, tcpreplay, tcpdump, jq and a Go toolchain with cgo. Output:
+# OUTDIR/rates.tsv (rate, tool, packets sent, sent/s, received, dropped,
+# CPU seconds) and cpu.tsv (live against file mode).
+set -euo pipefail
+
+secs=8 out=""
+while getopts "t:o:h" opt; do
+	case $opt in
+	t) secs=$OPTARG ;;
+	o) out=$OPTARG ;;
+	*) sed -n '2,17p' "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+rates=("$@")
+[ "${#rates[@]}" -gt 0 ] || rates=(25000 50000 100000 200000 max)
+
+[ "$(id -u)" = 0 ] || { echo "rates: run as root (network namespaces)" >&2; exit 1; }
+for t in ip tcpreplay tcpdump jq go; do
+	command -v $t >/dev/null || { echo "rates: $t is not installed" >&2; exit 1; }
+done
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=${TMPDIR:-/tmp}
+[ -n "$out" ] || out=$(mktemp -d "$tmp/orchard-rates.XXXXXX")
+mkdir -p "$out"
+
+pcap=$tmp/ndpi-mix.pcap
+if [ ! -s "$pcap" ]; then
+	gz=""
+	for d in "${ORCHARD_SHARED:-}" "$repo/../shared" "$repo/../../shared"; do
+		[ -n "$d" ] && [ -f "$d/bench/ndpi-mix.pcap.gz" ] && gz=$d/bench/ndpi-mix.pcap.gz && break
+	done
+	[ -n "$gz" ] || { echo "rates: the shared bench mix was not found (set ORCHARD_SHARED)" >&2; exit 1; }
+	gunzip -c "$gz" >"$pcap.part" && mv "$pcap.part" "$pcap"
+fi
+# Frames with impossible lengths stop tcpreplay: leave them out.
+if command -v tshark >/dev/null && command -v editcap >/dev/null; then
+	bad=$(tshark -r "$pcap" -Y 'frame.len > 262144' -T fields -e frame.number 2>/dev/null | tr '\n' ' ')
+	if [ -n "${bad// /}" ]; then
+		# shellcheck disable=SC2086
+		editcap -F pcap "$pcap" "$out/replay.pcap" $bad
+		pcap=$out/replay.pcap
+	fi
+fi
+
+echo "rates: building orchard (static and cgo)"
+(cd "$repo" && CGO_ENABLED=0 go build -o "$out/orchard-static" ./cmd/orchard && CGO_ENABLED=1 go build -o "$out/orchard-cgo" ./cmd/orchard)
+
+tag=orchard-rates-$$
+replay=$tag-r sensor=$tag-s
+cap_pid=""
+cleanup() {
+	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	ip netns del "$replay" 2>/dev/null || true
+	ip netns del "$sensor" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+ip netns add "$replay"
+ip netns add "$sensor"
+ip -n "$replay" link add rt-r0 mtu 65535 type veth peer name rt-s0 mtu 65535 netns "$sensor"
+ip -n "$replay" link set rt-r0 up
+ip -n "$sensor" link set rt-s0 up
+
+# cpu PID: user+system seconds the process used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# usys PID: user and system seconds so far.
+usys() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", $14 / hz, $15 / hz }' "/proc/$1/stat"; }
+
+# send RATE: replay for $secs seconds; prints "packets rate".
+send() {
+	local speed=(--pps="$1")
+	[ "$1" = max ] && speed=(--topspeed)
+	ip netns exec "$replay" tcpreplay -i rt-r0 --loop=0 --duration="$secs" "${speed[@]}" --no-flow-stats "$pcap" >"$out/tcpreplay.txt" 2>&1 || true
+	awk '/Actual:/ { p = $2 } /Rated:/ { for (i = 1; i <= NF; i++) if ($i == "pps,") r = $(i - 1) } END { print p, r }' "$out/tcpreplay.txt"
+}
+
+printf 'rate\ttool\tsent\tsent_pps\treceived\tdropped\tcpu_s\n' >"$out/rates.tsv"
+for rate in "${rates[@]}"; do
+	for tool in afpacket pcap tcpdump; do
+		log=$out/$tool-$rate
+		case $tool in
+		afpacket) ip netns exec "$sensor" "$out/orchard-static" -i rt-s0 --capture afpacket --workers 2 --format json -o "$log.json" 2>"$log.err" & ;;
+		pcap) ip netns exec "$sensor" "$out/orchard-cgo" -i rt-s0 --capture pcap --workers 2 --format json -o "$log.json" 2>"$log.err" & ;;
+		tcpdump) ip netns exec "$sensor" tcpdump -i rt-s0 -w /dev/null -B 32768 2>"$log.err" & ;;
+		esac
+		cap_pid=$!
+		for _ in $(seq 100); do grep -qE "capturing on|listening on" "$log.err" 2>/dev/null && break; sleep 0.1; done
+		c0=$(cpu "$cap_pid")
+		read -r sent pps < <(send "$rate")
+		sleep 1
+		used=$(awk -v a="$c0" -v b="$(cpu "$cap_pid")" 'BEGIN { printf "%.2f", b - a }')
+		kill -INT "$cap_pid"
+		wait "$cap_pid" || true
+		cap_pid=""
+		if [ "$tool" = tcpdump ]; then
+			recv=$(awk '/packets received by filter/ { print $1 }' "$log.err")
+			drop=$(awk '/packets dropped by kernel/ { print $1 }' "$log.err")
+		else
+			recv=$(jq -r '.capture.live.received' "$log.json")
+			drop=$(jq -r '.capture.live.dropped_kernel + .capture.live.dropped_interface' "$log.json")
+		fi
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$tool" "$sent" "$pps" "$recv" "$drop" "$used" | tee -a "$out/rates.tsv"
+	done
+done
+
+# CPU per packet, live against file mode, on the same packets: record a
+# run at the first rate, then replay it again live and read the file.
+rate=${rates[0]}
+ip netns exec "$sensor" tcpdump -i rt-s0 -w "$out/same.pcap" -B 32768 2>"$out/record.err" &
+cap_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$out/record.err" 2>/dev/null && break; sleep 0.1; done
+send "$rate" >/dev/null
+sleep 1
+kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
+# Live CPU is counted from just before the replay to a second after it
+# (not the rings' setup); file mode is the whole run.
+printf 'mode\tpackets\tuser_s\tsys_s\tus_per_packet\n' >"$out/cpu.tsv"
+line() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk -v u="$3" -v s="$4" -v n="$2" 'BEGIN { printf "%.2f", (u + s) * 1e6 / n }')" | tee -a "$out/cpu.tsv"; }
+for round in 1 2; do
+	for w in 1 2; do
+		/usr/bin/time -f '%U %S' -o "$out/file-time" "$out/orchard-static" --workers $w --format json -o "$out/file.json" "$out/same.pcap" 2>/dev/null
+		read -r u s <"$out/file-time"
+		line "file, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/file.json")" "$u" "$s"
+	done
+	for mode in afpacket pcap; do
+		for w in 1 2; do
+			bin=$out/orchard-static
+			[ "$mode" = pcap ] && bin=$out/orchard-cgo
+			ip netns exec "$sensor" "$bin" -i rt-s0 --capture $mode --workers $w --format json -o "$out/live.json" 2>"$out/live.err" &
+			cap_pid=$!
+			for _ in $(seq 100); do grep -q "capturing on" "$out/live.err" 2>/dev/null && break; sleep 0.1; done
+			read -r u0 s0 < <(usys "$cap_pid")
+			send "$rate" >/dev/null
+			sleep 1
+			read -r u1 s1 < <(usys "$cap_pid")
+			kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
+			line "live $mode, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/live.json")" "$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
+		done
+	done
+done
+echo "rates: results in $out"
