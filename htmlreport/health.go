@@ -194,8 +194,9 @@ func visibilityNote(val []byte) (Note, bool) {
 		}
 		n.Text += "."
 	default:
-		n.Level = "info"
-		n.Text = "Visibility: no TCP connection shows whether both directions were captured."
+		// Nothing measured: the counts would all be zero.
+		n.Level, n.Fields = "info", nil
+		n.Text = "Visibility: not assessed, no TCP connection shows whether both directions were captured."
 	}
 	if w := num["withheld"]; w > 0 {
 		n.Text += fmt.Sprintf(" %s findings that rest on an answer the capture could not show are marked undecided.", thousands(uint64(w)))

@@ -204,6 +204,9 @@ func TestNewFieldsShown(t *testing.T) {
 	if len(both.Fields) != 5 {
 		t.Errorf("two-way note lists %v", both.Fields)
 	}
+	if none := vis(map[string]any{"tcp_flows": 0, "both_sides": 0, "capture_loss": 0}); none.Level != "info" || len(none.Fields) != 0 || !strings.Contains(none.Text, "not assessed") {
+		t.Errorf("unmeasured note %+v", none)
+	}
 	// Without a visibility field, the page says it was not assessed.
 	notes, err = captureNotes(struct {
 		Files []string `json:"files"`

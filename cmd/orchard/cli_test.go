@@ -68,7 +68,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-r"}, "orchard: flag -r needs a value (see orchard -h)\n"},
 		{[]string{"--format"}, "orchard: flag --format needs a value (see orchard -h)\n"},
 		{[]string{"--workers", "abc", demoPcap}, "orchard: --workers: invalid value \"abc\" (see orchard -h)\n"},
-		{[]string{"--format", "xml", demoPcap}, "orchard: --format \"xml\": want table, json, ndjson or csv (see orchard -h)\n"},
+		{[]string{"--format", "xml", demoPcap}, "orchard: --format \"xml\": want " + orList(enumValues["format"]) + " (see orchard -h)\n"},
 		{[]string{"--fail-on", "info", demoPcap}, "orchard: --fail-on \"info\": want warn or error (see orchard -h)\n"},
 		{[]string{"--since", "yesterday", demoPcap}, "orchard: --since \"yesterday\": want an RFC 3339 time"},
 		{[]string{"--device", "a b", demoPcap}, "orchard: --device \"a b\": want an IP address"},

@@ -46,7 +46,7 @@ func TestManPageAndCompletionsHaveEveryFlag(t *testing.T) {
 			t.Errorf("%s names the hidden --cpuprofile", doc)
 		}
 	}
-	if !strings.Contains(docs["bash"], `--format) COMPREPLY=($(compgen -W "table json ndjson csv"`) {
+	if !strings.Contains(docs["bash"], `--format) COMPREPLY=($(compgen -W "`+strings.Join(enumValues["format"], " ")+`"`) {
 		t.Error("bash does not complete --format's values")
 	}
 	path := filepath.Join("..", "..", "orchard.1")
