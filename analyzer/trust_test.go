@@ -196,7 +196,7 @@ func TestPrivateCAOutsideApple(t *testing.T) {
 	j := e.judge
 	j.trust = &trustStore{days: &dayPools{base: pool}, subjects: map[string]bool{public.Subject.String(): true}}
 	judge := func(der []byte, host string, apple bool) string {
-		f := &Flow{First: now.UnixNano()}
+		f := &Flow{First: now.UnixNano(), app: &appFacts{}}
 		f.app.certs = [][]byte{der}
 		return j.checkChain(f, &attribution{host: host, source: SourceSNI, apple: apple}).name
 	}

@@ -431,7 +431,7 @@ func openOutputs(o *options, stdout, stderr io.Writer) (*outputs, error) {
 			outs.events, ew = f, f
 		}
 		outs.ebuf = bufio.NewWriterSize(ew, 64<<10)
-		outs.sinks = append(outs.sinks, o.fleet.eventsSink(outs.ebuf))
+		outs.sinks = append(outs.sinks, o.fleet.eventsSink(outs.ebuf, live))
 	}
 	if live && o.format == "table" {
 		outs.sinks = append(outs.sinks, newLineSink(stderr, useColor(stderr, o.noColor)))

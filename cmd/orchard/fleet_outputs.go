@@ -70,11 +70,11 @@ func (o *fleetOptions) fleetSinks(format string, out *bufio.Writer, live bool) (
 }
 
 // eventsSink is the sink of the --events file in its format.
-func (o *fleetOptions) eventsSink(w *bufio.Writer) analyzer.Sink {
+func (o *fleetOptions) eventsSink(w *bufio.Writer, live bool) analyzer.Sink {
 	if o.eventsFormat == "ecs" {
 		return newECSSink(w, o.observer(), true)
 	}
-	return newNDJSONSink(w, true)
+	return newNDJSONSink(w, live)
 }
 
 // endFleet ends the fleet sinks (final findings, counters, Kafka's flush)
