@@ -305,4 +305,5 @@ func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats
 	}
 	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
 	writeTable(w, r, o.by, useColor(w, o.noColor))
+	o.fleet.snapshot(r)
 }
