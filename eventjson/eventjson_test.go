@@ -102,9 +102,18 @@ func (s *both) check(got []byte, v any) {
 	}
 }
 
-func (s *both) Flow(e *analyzer.FlowEvent)  { s.buf = eventjson.AppendFlow(s.buf[:0], e); s.check(s.buf, e) }
-func (s *both) DNS(e *analyzer.DNSEvent)    { s.buf = eventjson.AppendDNS(s.buf[:0], e); s.check(s.buf, e) }
-func (s *both) Finding(f *analyzer.Finding) { s.buf = eventjson.AppendFinding(s.buf[:0], f); s.check(s.buf, f) }
+func (s *both) Flow(e *analyzer.FlowEvent) {
+	s.buf = eventjson.AppendFlow(s.buf[:0], e)
+	s.check(s.buf, e)
+}
+func (s *both) DNS(e *analyzer.DNSEvent) {
+	s.buf = eventjson.AppendDNS(s.buf[:0], e)
+	s.check(s.buf, e)
+}
+func (s *both) Finding(f *analyzer.Finding) {
+	s.buf = eventjson.AppendFinding(s.buf[:0], f)
+	s.check(s.buf, f)
+}
 
 // TestRealEvents compares every event of the demo and of the shared
 // captures with encoding/json.
