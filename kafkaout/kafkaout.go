@@ -55,8 +55,8 @@ type Stats struct {
 // Undelivered is the number of records that did not reach the brokers.
 func (s Stats) Undelivered() uint64 { return s.Failed + s.Dropped }
 
-// Producer sends records to one topic. Send may be called from one
-// goroutine at a time; the counters may be read at any time.
+// Producer sends records to one topic. Send and SendTo may be called from
+// several goroutines; Close once, after the last of them.
 type Producer struct {
 	cl        *kgo.Client
 	topic     string
@@ -66,7 +66,7 @@ type Producer struct {
 	dropped   atomic.Uint64
 	lastErr   atomic.Value // error
 	promise   func(*kgo.Record, error)
-	closed    bool
+	closed    atomic.Bool
 }
 
 // ParseCompression returns the codec for a name: none, gzip, snappy, lz4
@@ -177,7 +177,7 @@ func (p *Producer) Send(key, value []byte, headers ...kgo.RecordHeader) {
 // SendTo is Send to another topic ("" is the producer's own).
 func (p *Producer) SendTo(topic string, key, value []byte, headers ...kgo.RecordHeader) {
 	p.sent.Add(1)
-	if p.closed {
+	if p.closed.Load() {
 		p.dropped.Add(1)
 		return
 	}
@@ -201,10 +201,9 @@ func (p *Producer) LastError() error {
 // Close flushes what is buffered until ctx ends, then closes the client;
 // records still undelivered then are counted as failed.
 func (p *Producer) Close(ctx context.Context) Stats {
-	if p.closed {
+	if p.closed.Swap(true) {
 		return p.Stats()
 	}
-	p.closed = true
 	_ = p.cl.Flush(ctx)
 	p.cl.Close()
 	s := p.Stats()

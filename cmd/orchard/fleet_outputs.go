@@ -19,6 +19,8 @@ type fleetOptions struct {
 	sensor       string
 	eventsFormat string
 	kafka        kafkaOptions
+	// kafkaSink is the Kafka output of the run, once made.
+	kafkaSink *kafkaSink
 }
 
 // addFleetFlags registers the fleet outputs' flags.
@@ -65,8 +67,17 @@ func (o *fleetOptions) fleetSinks(format string, out *bufio.Writer, live bool) (
 			return nil, err
 		}
 		sinks = append(sinks, k)
+		o.kafkaSink = k
 	}
 	return sinks, nil
+}
+
+// snapshot sends a report so far (live --report-every) to Kafka's reports
+// topic, so 'orchard fleet' sees a long-running sensor before it stops.
+func (o *fleetOptions) snapshot(r *analyzer.Report) {
+	if o.kafkaSink != nil {
+		o.kafkaSink.report(r)
+	}
 }
 
 // eventsSink is the sink of the --events file in its format.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"io"
@@ -11,9 +12,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"orchard/analyzer"
 	"orchard/analyzer/capture"
 	"orchard/analyzer/capture/capgen"
+	"orchard/fleet"
 )
 
 var updateFleet = flag.Bool("update-fleet", false, "rewrite the fleet golden files")
@@ -183,5 +187,35 @@ func TestFleetErrors(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// TestFleetSnapshots: a live sensor's reports so far (--report-every) go
+// to the reports topic too, and the fleet keeps the latest.
+func TestFleetSnapshots(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orchard", "orchard-reports"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := &fleetOptions{sensor: "site-live", kafka: kafkaOptions{brokers: c.ListenAddrs(), topic: "orchard", format: "ndjson",
+		compression: "none", buffer: 1000, batchBytes: 1 << 20, flushTimeout: 5 * time.Second}}
+	sinks, err := o.fleetSinks("table", nil, true)
+	if err != nil || len(sinks) != 1 {
+		t.Fatalf("%v %v", sinks, err)
+	}
+	early := &analyzer.Report{Capture: analyzer.CaptureInfo{Last: "2026-11-02T08:15:10Z"}, Findings: []*analyzer.Finding{}}
+	final := &analyzer.Report{Capture: analyzer.CaptureInfo{Last: "2026-11-02T08:16:00Z", Packets: 7}, Findings: []*analyzer.Finding{}}
+	o.snapshot(early)
+	endFleet(context.Background(), sinks, final, o, false, io.Discard)
+	got, err := fleet.ReadKafka(context.Background(), []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, "orchard-reports", time.Now().Add(-time.Hour), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != "site-live" {
+		t.Fatalf("%d reports: %+v", len(got), got)
+	}
+	if v := fleet.Build(got); len(v.Health) != 1 || v.Health[0].Packets != 7 {
+		t.Errorf("health %+v", v.Health)
 	}
 }

@@ -217,6 +217,17 @@ func (s *kafkaSink) finding(f *analyzer.Finding) {
 	s.record(f.CommunityID, s.scratch)
 }
 
+// report sends a report to the reports topic, keyed by the sensor. It
+// may be called beside the events (its own buffer).
+func (s *kafkaSink) report(rep *analyzer.Report) {
+	if s.reports == "" {
+		return
+	}
+	if b, err := json.Marshal(rep); err == nil {
+		s.p.SendTo(s.reports, s.sensorB, b, kgo.RecordHeader{Key: fleet.SensorHeader, Value: s.sensorB})
+	}
+}
+
 // end sends the final findings, the counters and the whole report (to the
 // reports topic), then flushes within the deadline.
 func (s *kafkaSink) end(ctx context.Context, rep *analyzer.Report) {
@@ -236,11 +247,7 @@ func (s *kafkaSink) end(ctx context.Context, rep *analyzer.Report) {
 		}{"capture", c})
 		s.record("", bytes.TrimSuffix(s.buf.Bytes(), []byte{'\n'}))
 	}
-	if s.reports != "" {
-		if b, err := json.Marshal(rep); err == nil {
-			s.p.SendTo(s.reports, s.sensorB, b, kgo.RecordHeader{Key: fleet.SensorHeader, Value: s.sensorB})
-		}
-	}
+	s.report(rep)
 	// Leave the interrupt behind: the flush has its own deadline.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()

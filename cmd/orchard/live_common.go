@@ -67,6 +67,7 @@ func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats
 	}
 	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
 	writeTable(w, r, tableOptions{by: o.by, color: useColor(w, o.noColor), width: reportWidth(w), snapshot: true})
+	o.fleet.snapshot(r)
 }
 
 // liveTimes returns when a live capture started at start ends (--duration)
