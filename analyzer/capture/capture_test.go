@@ -543,6 +543,8 @@ func FuzzFile(f *testing.F) {
 		f.Add(raw)
 		f.Add(raw[:len(raw)-5])
 		f.Add(gz(raw))
+		f.Add(zst(f, raw))
+		f.Add(lz(f, raw))
 	}
 	var buf bytes.Buffer
 	w := capgen.NewPcapNGOptions(&buf, capgen.NGOptions{BigEndian: true}, layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL)
