@@ -16,7 +16,7 @@ import (
 const usageHead = `orchard finds out which Apple services a network breaks, where, and why.
 
 Usage:
-  orchard [flags] [-r] CAPTURE... [BPF...]  analyse pcap/pcapng files (gzip'd too; '-' is stdin)
+  orchard [flags] [-r] CAPTURE... [BPF...]  analyse pcap/pcapng files (gzip, zstd, lz4 too; '-' is stdin)
   orchard -i IFACE [flags] [BPF...]         analyse live traffic; Ctrl-C prints the final report
   orchard catalog [HOST|IP]                 list Apple's published hosts, or look one up
   orchard help [TOPIC]                      this text, or a topic: ` + helpTopicList + `
