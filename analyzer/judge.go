@@ -127,6 +127,11 @@ type judge struct {
 	nobody DeviceSummary
 	// publicNames are the names seen with a publicly trusted chain.
 	publicNames map[string]bool
+	// unanswered holds DNS queries without an answer until the report, and
+	// named the names each client connected to: a device that connects
+	// to the name it asked for got its answer, seen or not (dnsseen.go).
+	unanswered []deferredQuery
+	named      map[namedKey]bool
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
@@ -176,6 +181,9 @@ func (j *judge) flow(f *Flow, evicted bool) {
 	}
 	if at.apple {
 		j.pushFallback(f, &at, v)
+	}
+	if at.source == SourceSNI || at.source == SourceHTTP {
+		j.connected(f.Client, at.host)
 	}
 	if e.ev != nil {
 		dnsName := ""
@@ -432,7 +440,7 @@ func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
 		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server), q.copies)
 	}
 	v = j.cutOff(v.absentAnswer(q.ts, dnsWait), f.Last)
-	j.addAt(v, &at, f.Client, f.Server, 53, protoName(f.Proto), q.ts, f)
+	j.deferQuery(v, &at, f, q)
 }
 
 // pushFallback notes push failures on 5223 and working push connections
@@ -566,12 +574,34 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		fd.lastNS, fd.Last = ts, rfc3339(ts)
 	}
 	if fd.Count == 1 {
+		fd.oneEv = v.evidence
 		if s := j.e.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
-	} else {
-		fd.Evidence = v.evidence
+		return
 	}
+	// Evidence beside a count speaks of every flow it counts.
+	if v.evidence != fd.oneEv {
+		fd.mixed = true
+	}
+	if fd.mixed {
+		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, countUnit(v.name), v.evidence)
+	} else {
+		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, countUnit(v.name), v.evidence)
+	}
+}
+
+// countUnit names what a finding's count counts.
+func countUnit(name string) string {
+	switch name {
+	case FindDNSFailure, FindDNSSinkhole:
+		return "answers"
+	case FindDNSUnanswered:
+		return "queries"
+	case FindNTPUnanswered, FindNTPBad, FindUDPUnanswered:
+		return "exchanges"
+	}
+	return "connections"
 }
 
 // hostStat tallies an Apple flow under its host.

@@ -182,3 +182,25 @@ func TestTimelineOutliers(t *testing.T) {
 		})
 	}
 }
+
+// TestAnsweredOutOfSight: a query the capture saw no answer to was
+// answered when the device then connects to the name it asked for.
+func TestAnsweredOutOfSight(t *testing.T) {
+	addr := netip.MustParseAddr("17.253.4.125")
+	for _, connects := range []bool{false, true} {
+		e, _ := newTestEngine(t, Config{})
+		feedUDP(e, []udpPkt{{0, "192.168.1.20", "192.168.1.1", 5000, 53, dnsWire(7, "mesu.apple.com", false, addr)},
+			{1, "192.168.1.20", "192.168.1.1", 5001, 53, dnsWire(8, "example.org", false, addr)},
+			{1.01, "192.168.1.1", "192.168.1.20", 53, 5001, dnsWire(8, "example.org", true, addr)}})
+		if connects {
+			req := "GET /a HTTP/1.1\r\nHost: mesu.apple.com\r\n\r\n"
+			feedTCP(e, 50000, 80, []pkt{{2, false, fS, 100, 0, "", 0}, {2.01, true, fS | fA, 500, 101, "", 0}, {2.02, false, fA | fP, 101, 501, req, 0},
+				{2.05, true, fA | fP, 501, 101 + uint32(len(req)), "HTTP/1.1 200 OK\r\n\r\n", 0}})
+		}
+		feedUDP(e, []udpPkt{{90, "192.168.1.30", "192.168.1.1", 40000, 9999, []byte("x")}})
+		got := strings.Join(findingsOf(e.Finish()), ",")
+		if want := map[bool]string{false: "dns.unanswered/warn", true: ""}[connects]; got != want {
+			t.Errorf("connects=%v: findings %q, want %q", connects, got, want)
+		}
+	}
+}
