@@ -41,6 +41,7 @@ type appFacts struct {
 	quic      *dissect.QUICAssembler
 	quicHello *dissect.ClientHello
 	quicDone  bool
+	quicShort bool // the client sent 1-RTT packets: the server answered
 
 	// NTP.
 	ntpClient, ntpServer bool
@@ -254,6 +255,11 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 		}
 	default:
+		if dir == dirClient && a.quic != nil && len(p.Payload) > 0 && p.Payload[0]&0xc0 == 0x40 {
+			// A short-header (1-RTT) packet: the client has the server's
+			// handshake, whether or not the capture saw it.
+			a.quicShort = true
+		}
 		if dir != dirClient || a.quicDone || !isQUICInitialCandidate(p.Payload) {
 			return
 		}

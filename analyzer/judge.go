@@ -319,7 +319,7 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 		if n.Leap == 3 || n.Stratum >= 16 {
 			return verdict{name: FindNTPBad, sev: SevWarn, evidence: fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
 		}
-	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0:
+	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0 && !a.quicShort:
 		sev := SevWarn
 		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Packets[dirClient], plural(int(f.Packets[dirClient])))
 		if a.quic != nil && a.quic.Packets() > 0 {
