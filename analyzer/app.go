@@ -42,6 +42,7 @@ type appFacts struct {
 	quic        *dissect.QUICAssembler
 	quicHello   *dissect.ClientHello
 	quicDone    bool
+	quicShort   bool // the client sent 1-RTT packets: the server answered
 	quicPackets int
 	quicVersion uint32
 
@@ -299,6 +300,11 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 		}
 	default:
+		if a := f.app; dir == dirClient && a != nil && (a.quic != nil || a.quicPackets > 0) && len(p.Payload) > 0 && p.Payload[0]&0xc0 == 0x40 {
+			// A short-header (1-RTT) packet: the client has the server's
+			// handshake, whether or not the capture saw it.
+			a.quicShort = true
+		}
 		if dir != dirClient || f.app != nil && f.app.quicDone || !isQUICInitialCandidate(p.Payload) {
 			return
 		}

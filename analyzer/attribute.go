@@ -22,6 +22,9 @@ type attribution struct {
 	best    *catalog.Entry // the entry that best fits the port
 	apple   bool
 	port    uint16 // the port the host was reached on (CONNECT target port through a proxy)
+	// older is the row of the older edition that lists the flow's address,
+	// when only that edition names it.
+	older *catalog.Entry
 }
 
 // attribute names a flow's host (SNI, then HTTP Host or CONNECT target,
@@ -71,33 +74,70 @@ func (e *Engine) attribute(f *Flow) attribution {
 	}
 	at.apple = len(at.entries) > 0
 	at.best = bestEntry(at.entries, at.port, protoName(f.Proto))
+	if generalHosts[at.host] {
+		if rows := e.cat.Lookup("*.apple.com"); len(rows) > 0 {
+			at.best = rows[0]
+		}
+	}
+	if at.source == SourceIP && at.best != nil {
+		// An address only the older edition lists is named by its row,
+		// marked as such, in the section of the block that holds it.
+		for _, en := range at.entries {
+			if olderOnly(en) {
+				at.older = en
+				break
+			}
+		}
+	}
 	return at
 }
 
-// bestEntry picks the row that lists the port (the most specific first),
-// else the first row.
+// generalHosts are names Apple's article lists for one narrow use that
+// most of their traffic is not: www.apple.com is under Apple Business
+// Manager for the fonts some languages load from it, but a device
+// reaching it is mostly browsing Apple's website. They are judged under
+// the *.apple.com catch-all.
+var generalHosts = map[string]bool{"www.apple.com": true}
+
+// olderOnly reports a row that only the older edition of the article lists.
+func olderOnly(e *catalog.Entry) bool {
+	return len(e.Editions) == 1 && e.Editions[0] == "older"
+}
+
+// bestEntry picks the most specific row for the port: one that names the
+// port, then one that allows any port, then a catch-all; rows only the
+// older edition lists come after the current editions' rows (a current
+// catch-all included); else the first row.
 func bestEntry(es []*catalog.Entry, port uint16, proto string) *catalog.Entry {
 	if len(es) == 0 {
 		return nil
 	}
+	best, rank := es[0], 0
 	for _, e := range es {
-		if e.AllowsPort(port, proto) && !e.IsCatchAll() {
-			return e
+		if !e.AllowsPort(port, proto) {
+			continue
+		}
+		r := 4
+		switch {
+		case olderOnly(e):
+			r = 1
+		case e.IsCatchAll():
+			r = 2
+		case len(e.Ports) == 0:
+			r = 3
+		}
+		if r > rank {
+			best, rank = e, r
 		}
 	}
-	for _, e := range es {
-		if e.AllowsPort(port, proto) {
-			return e
-		}
-	}
-	return es[0]
+	return best
 }
 
 // portListed reports whether any non-catch-all row allows the port.
 func (at *attribution) portListed(proto string) bool {
 	specific := false
 	for _, e := range at.entries {
-		if e.IsCatchAll() {
+		if e.IsCatchAll() || olderOnly(e) {
 			continue
 		}
 		specific = true
@@ -113,10 +153,14 @@ func (at *attribution) service() string {
 	if at.best == nil {
 		return ""
 	}
+	s := at.best.Section
 	if at.best.Description != "" {
-		return at.best.Description
+		s = at.best.Description
 	}
-	return at.best.Section
+	if at.older != nil && at.older != at.best {
+		s += " (the older edition lists this range for " + at.older.Section + ": " + at.older.Description + ")"
+	}
+	return s
 }
 
 func (at *attribution) section() string {

@@ -159,6 +159,10 @@ type Finding struct {
 	absent  bool
 	firstNS int64
 	lastNS  int64
+	// oneEv is the first flow's evidence; mixed is set once another
+	// flow's differed.
+	oneEv string
+	mixed bool
 }
 
 // Sev returns the finding's severity as a value.

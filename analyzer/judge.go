@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -127,6 +128,12 @@ type judge struct {
 	nobody DeviceSummary
 	// publicNames are the names seen with a publicly trusted chain.
 	publicNames map[string]bool
+	// unanswered holds DNS queries without an answer until the report, and
+	// named the names each client connected to: a device that connects
+	// to the name it asked for got its answer, seen or not (dnsseen.go).
+	unanswered []deferredQuery
+	named      map[uint64]struct{} // namedHash of client and name
+	namedSeed  maphash.Seed
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
 	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
@@ -182,6 +189,9 @@ func (j *judge) flow(f *Flow, evicted bool) {
 	}
 	if at.apple {
 		j.pushFallback(f, &at, v)
+	}
+	if at.source == SourceSNI || at.source == SourceHTTP {
+		j.connected(f.Client, at.host)
 	}
 	e.releaseEvidence(f, v, &at, report)
 	if s := e.cfg.Sink; s != nil {
@@ -311,7 +321,7 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 		if n.Leap == 3 || n.Stratum >= 16 {
 			return verdict{name: FindNTPBad, sev: SevWarn, evidence: fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
 		}
-	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0:
+	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0 && !a.quicShort:
 		sev := SevWarn
 		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Packets[dirClient], plural(int(f.Packets[dirClient])))
 		if n, ver := a.quicInitials(); n > 0 {
@@ -432,7 +442,7 @@ func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
 		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server), q.copies)
 	}
 	v = j.cutOff(v.absentAnswer(q.ts, dnsWait), f.Last)
-	j.addAt(v, &at, f.Client, f.Server, 53, protoName(f.Proto), q.ts, f)
+	j.deferQuery(v, &at, f, q)
 }
 
 // pushFallback notes push failures on 5223 and working push connections
@@ -567,15 +577,37 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		fd.lastNS, fd.Last = ts, rfc3339(ts)
 	}
 	if fd.Count == 1 {
+		fd.oneEv = v.evidence
 		if s := j.e.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
-	} else {
-		fd.Evidence = v.evidence
-		if r, ok := j.e.cfg.Sink.(FindingRepeater); ok {
-			r.FindingRepeated(fd)
-		}
+		return
 	}
+	// Evidence beside a count speaks of every flow it counts.
+	if v.evidence != fd.oneEv {
+		fd.mixed = true
+	}
+	if fd.mixed {
+		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, countUnit(v.name), v.evidence)
+	} else {
+		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, countUnit(v.name), v.evidence)
+	}
+	if r, ok := j.e.cfg.Sink.(FindingRepeater); ok {
+		r.FindingRepeated(fd)
+	}
+}
+
+// countUnit names what a finding's count counts.
+func countUnit(name string) string {
+	switch name {
+	case FindDNSFailure, FindDNSSinkhole:
+		return "answers"
+	case FindDNSUnanswered:
+		return "queries"
+	case FindNTPUnanswered, FindNTPBad, FindUDPUnanswered:
+		return "exchanges"
+	}
+	return "connections"
 }
 
 // hostStat tallies an Apple flow under its host.

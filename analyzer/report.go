@@ -189,6 +189,7 @@ func (e *Engine) Snapshot() *Report {
 
 func (e *Engine) report() *Report {
 	j := e.judge
+	j.judgeUnanswered()
 	st := e.Stats()
 	r := &Report{
 		Capture: CaptureInfo{

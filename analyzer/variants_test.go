@@ -145,6 +145,11 @@ func TestCaptureVariants(t *testing.T) {
 			continue
 		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
+			for _, d := range whole.Devices {
+				if !isDeviceAddr(netip.MustParseAddr(d.Address)) {
+					t.Errorf("%s is no device", d.Address)
+				}
+			}
 			want := errorKeys(whole)
 			check := func(name string, r *Report) {
 				for k := range errorKeys(r) {

@@ -182,3 +182,46 @@ func TestTimelineOutliers(t *testing.T) {
 		})
 	}
 }
+
+// TestAnsweredOutOfSight: a query the capture saw no answer to was
+// answered when the device then connects to the name it asked for.
+func TestAnsweredOutOfSight(t *testing.T) {
+	addr := netip.MustParseAddr("17.253.4.125")
+	for _, connects := range []bool{false, true} {
+		e, _ := newTestEngine(t, Config{})
+		feedUDP(e, []udpPkt{{0, "192.168.1.20", "192.168.1.1", 5000, 53, dnsWire(7, "mesu.apple.com", false, addr)},
+			{1, "192.168.1.20", "192.168.1.1", 5001, 53, dnsWire(8, "example.org", false, addr)},
+			{1.01, "192.168.1.1", "192.168.1.20", 53, 5001, dnsWire(8, "example.org", true, addr)}})
+		if connects {
+			req := "GET /a HTTP/1.1\r\nHost: mesu.apple.com\r\n\r\n"
+			feedTCP(e, 50000, 80, []pkt{{2, false, fS, 100, 0, "", 0}, {2.01, true, fS | fA, 500, 101, "", 0}, {2.02, false, fA | fP, 101, 501, req, 0},
+				{2.05, true, fA | fP, 501, 101 + uint32(len(req)), "HTTP/1.1 200 OK\r\n\r\n", 0}})
+		}
+		feedUDP(e, []udpPkt{{90, "192.168.1.30", "192.168.1.1", 40000, 9999, []byte("x")}})
+		got := strings.Join(findingsOf(e.Finish()), ",")
+		if want := map[bool]string{false: "dns.unanswered/warn", true: ""}[connects]; got != want {
+			t.Errorf("connects=%v: findings %q, want %q", connects, got, want)
+		}
+	}
+}
+
+// TestQUICAnsweredOutOfSight: a QUIC client that sends 1-RTT (short
+// header) packets had its Initial answered, seen or not.
+func TestQUICAnsweredOutOfSight(t *testing.T) {
+	initial := append([]byte{0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x44, 0xb0}, make([]byte, 1200)...)
+	short := append([]byte{0x41, 1, 2, 3, 4, 5, 6, 7, 8}, make([]byte, 40)...)
+	for _, sendsShort := range []bool{false, true} {
+		e, _ := newTestEngine(t, Config{})
+		script := []udpPkt{{0, "192.168.1.20", "17.248.147.6", 50000, 443, initial}, {0.3, "192.168.1.20", "17.248.147.6", 50000, 443, initial}}
+		if sendsShort {
+			script = append(script, udpPkt{0.4, "192.168.1.20", "17.248.147.6", 50000, 443, short})
+		}
+		feedUDP(e, script)
+		feedTCP(e, 40000, 443, []pkt{{1, false, fS, 1, 0, "", 0}, {1.1, true, fS | fA, 9, 2, "", 0}, {1.1, false, fA, 2, 10, "", 0}})
+		feedUDP(e, []udpPkt{{90, "192.168.1.30", "192.168.1.1", 40000, 9999, []byte("x")}})
+		got := strings.Join(findingsOf(e.Finish()), ",")
+		if want := map[bool]string{false: "udp.unanswered/warn", true: ""}[sendsShort]; got != want {
+			t.Errorf("1-RTT=%v: findings %q, want %q", sendsShort, got, want)
+		}
+	}
+}

@@ -12,8 +12,9 @@ import (
 // which only one side's packets were captured although they show the other
 // side spoke, and bytes one side acknowledged that the capture never saw.
 type Visibility struct {
-	// TCPFlows counts the TCP flows that show whether both sides were seen.
-	TCPFlows uint64 `json:"tcp_flows"`
+	// Flows counts the flows that show whether both sides were seen: TCP
+	// flows, and QUIC flows whose client sent 1-RTT packets.
+	Flows uint64 `json:"flows"`
 	// BothSides counts those with packets from both sides.
 	BothSides uint64 `json:"both_sides"`
 	// DevicesOnly counts flows with only the client's packets, which
@@ -93,7 +94,7 @@ func (t *visTally) flow(f *Flow) {
 	default:
 		return // a bare SYN shows nothing either way
 	}
-	t.v.TCPFlows++
+	t.v.Flows++
 }
 
 // udp counts a UDP flow whose packets are requests or answers: an answer
@@ -109,6 +110,10 @@ func (t *visTally) udp(f *Flow, c, s uint64) {
 		// multicast and link-local name resolution need no answer
 	case c > 0 && s > 0:
 		t.v.UDPBothSides++
+	case s == 0 && a.quicShort:
+		// QUIC 1-RTT from the client: the server's handshake came unseen.
+		t.v.DevicesOnly++
+		t.v.Flows++
 	case s == 0 && request:
 		t.v.UDPRequests++
 	case c == 0 && answer:
@@ -171,10 +176,10 @@ func (t *visTally) finish() Visibility {
 		// answers; either way an absent answer proves nothing.
 		v.Missing = "servers"
 		v.Statement = seenNoAnswer
-	case v.TCPFlows > 0 && 2*one > v.TCPFlows && v.DevicesOnly >= v.ServersOnly:
+	case v.Flows > 0 && 2*one > v.Flows && v.DevicesOnly >= v.ServersOnly:
 		v.Missing = "servers"
 		v.Statement = seenDevicesOnly
-	case v.TCPFlows > 0 && 2*one > v.TCPFlows:
+	case v.Flows > 0 && 2*one > v.Flows:
 		v.Missing = "devices"
 		v.Statement = seenServersOnly
 	case v.AckedBytes >= lossMinBytes && v.Loss >= lossTooMuch:

@@ -80,7 +80,7 @@ func TestRealCaptureNames(t *testing.T) {
 		{"musicstatus.itunes.apple.com", []string{"Apple Business Manager and Apple School Manager | *.itunes.apple.com", "Apps and additional content | *.itunes.apple.com"}},
 		{"query.ess.apple.com", []string{catchAll}},
 		{"gsp85-ssl.ls.apple.com", []string{catchAll}},
-		{"apple.com", nil},
+		{"apple.com", []string{catchAll}},
 		{"captive.g.aaplimg.com", nil},
 		{"1.courier-push-apple.com.akadns.net", nil},
 	}

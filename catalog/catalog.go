@@ -237,7 +237,9 @@ func (c *Catalog) Len() int { return len(c.entries) }
 const maxName = 253
 
 // MatchHost returns the rows for host: the exact rows when there are any,
-// else the rows of the longest "*.suffix" wildcard that host lies below. It
+// else the rows of the longest "*.suffix" wildcard that host lies below,
+// else those of a "*.host" wildcard (the domain a wildcard covers the
+// names of, such as icloud.com for *.icloud.com). It
 // ignores case and one trailing dot, and returns nil for no match or a name
 // that is not a valid host name. It does not allocate.
 func (c *Catalog) MatchHost(host string) []*Entry {
@@ -286,6 +288,9 @@ func (c *Catalog) MatchHost(host string) []*Entry {
 		if rows, ok := c.wild[string(b[i+1:])]; ok {
 			return rows
 		}
+	}
+	if rows, ok := c.wild[string(b)]; ok {
+		return rows
 	}
 	return nil
 }

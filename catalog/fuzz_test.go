@@ -121,6 +121,15 @@ func matchReference(c *Catalog, host string) []*Entry {
 	if exact != nil {
 		return exact
 	}
+	if best == nil {
+		// The domain a wildcard covers the names below.
+		for i := range c.entries {
+			e := &c.entries[i]
+			if kind, key, _, ok := normPattern(e.Host); ok && kind == KindWildcard && key[2:] == h {
+				best = append(best, e)
+			}
+		}
+	}
 	return best
 }
 
