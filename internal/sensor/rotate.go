@@ -70,33 +70,35 @@ func (r *RotatingFile) Reopen() { r.reopen.Store(true) }
 // Rotations is how many times the file rotated.
 func (r *RotatingFile) Rotations() int { return r.rotated }
 
-// Write appends p. A due rotation or reopen happens before p when the
-// file ends with a whole line, or else right after the newline in p that
-// ends the line in progress.
+// Write appends p. A due rotation or reopen happens between lines: before
+// any line of p that would pass the size (or comes after the age or a
+// reopen request), never inside one.
 func (r *RotatingFile) Write(p []byte) (int, error) {
 	if r.f == nil {
 		return 0, fmt.Errorf("events file %s: closed", r.Name)
 	}
 	done := 0
-	if r.due(len(p)) {
-		if r.midLine {
-			i := bytes.IndexByte(p, '\n')
-			if i < 0 {
-				return r.write(p) // the line goes on
-			}
-			n, err := r.write(p[:i+1])
-			done += n
-			if err != nil {
+	for len(p) > 0 {
+		// A line at a time (the last may be unfinished), so that a
+		// buffered writer's large writes still turn the file at the
+		// size, and only ever between lines.
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line = p[:i+1]
+		}
+		if !r.midLine && r.due(len(line)) {
+			if err := r.turn(); err != nil {
 				return done, err
 			}
-			p = p[i+1:]
 		}
-		if err := r.turn(); err != nil {
+		n, err := r.write(line)
+		done += n
+		if err != nil {
 			return done, err
 		}
+		p = p[len(line):]
 	}
-	n, err := r.write(p)
-	return done + n, err
+	return done, nil
 }
 
 func (r *RotatingFile) write(p []byte) (int, error) {
