@@ -45,7 +45,7 @@ func runLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		return nil, err
 	}
 	defer h.Close()
-	link := h.LinkType()
+	link := fileLinkType(runtime.GOOS, h.LinkType())
 	if !o.quiet {
 		fmt.Fprintf(stderr, "orchard: capturing on %s (link type %s, snap length %d); Ctrl-C prints the report\n", o.iface, link, o.snaplen)
 	}
