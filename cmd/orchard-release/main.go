@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, a := range arts {
-		fmt.Fprintf(stdout, "%-44s %6.1f MB  %s\n", filepath.Join(o.Out, a.Name), float64(a.Size)/1e6, a.Platform)
+		fmt.Fprintf(stdout, "%-52s %5.1f MB  %s\n", filepath.Join(o.Out, a.Name), float64(a.Size)/1e6, a.Platform)
 	}
 	fmt.Fprintf(stdout, "%s\n", filepath.Join(o.Out, sumsFile))
 	return 0

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ func runPcap(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.Wr
 		return nil, err
 	}
 	defer h.Close()
-	link := h.LinkType()
+	link := fileLinkType(runtime.GOOS, h.LinkType())
 	if !o.quiet {
 		fmt.Fprintf(stderr, "orchard: capturing on %s (link type %s, snap length %d); Ctrl-C prints the report\n", o.iface, link, o.snaplen)
 	}
