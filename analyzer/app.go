@@ -202,7 +202,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	if dir == dirServer && st.Encrypted && st.RecordCount >= 4 {
 		e.tlsFinished(f, a, dir)
 	}
-	if dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records)) {
+	if dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
 		e.tlsFinished(f, a, dir)
 	}
 }
@@ -216,6 +216,12 @@ func (e *Engine) tlsFinished(f *Flow, a *appFacts, dir int) {
 		a.tls[dir] = nil
 		e.table.uncharge(a, tlsParserCost)
 	}
+}
+
+// midstream reports a client stream whose first record is application
+// data: the capture began after the handshake, and no hello will come.
+func midstream(recs []dissect.Record) bool {
+	return len(recs) > 0 && recs[0].Type == 23
 }
 
 // tls13Past reports a TLS 1.3 client that has sent two encrypted records

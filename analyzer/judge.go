@@ -494,7 +494,7 @@ func isPush(at *attribution) bool {
 		return true
 	}
 	for _, e := range at.entries {
-		if strings.Contains(strings.ToLower(e.Description), "push") && !e.IsCatchAll() {
+		if containsFold(e.Description, "push") && !e.IsCatchAll() {
 			return true
 		}
 	}
@@ -545,6 +545,10 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
 	k := findingKey{v.name, at.host, client, server, port, v.undecided != ""}
 	fd := j.findings[k]
+	if fd == nil && len(j.findings) >= maxTracked && j.e.cfg.Sink == nil {
+		j.untracked++ // past the cap, with nothing to stream it to
+		return
+	}
 	if fd == nil {
 		fd = &Finding{
 			Type: "finding", Finding: v.name, Severity: v.sev.String(), sev: v.sev,
@@ -636,7 +640,9 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 		h.OK++
 	}
 	h.addPort(at.port, protoName(f.Proto))
-	h.addServer(addrString(f.Server))
+	if len(h.Servers) < maxHostServers {
+		h.addServer(addrString(f.Server))
+	}
 }
 
 // sortedFindings returns the findings, most severe first, then by count.

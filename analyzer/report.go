@@ -95,7 +95,10 @@ func (h *HostSummary) addPort(p uint16, proto string) {
 	h.Ports = addUnique(h.Ports, proto+"/"+strconv.Itoa(int(p)), 16)
 }
 
-func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, 16) }
+func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
+
+// maxHostServers caps the servers listed per host.
+const maxHostServers = 16
 
 func (h *HostSummary) addFinding(n string) { h.Findings = addUnique(h.Findings, n, 32) }
 

@@ -179,3 +179,35 @@ func TestSYNFloodSteadyState(t *testing.T) {
 		t.Errorf("%d flows, %d evicted", st.Flows, st.FlowsEvicted)
 	}
 }
+
+// benchStress times the engine on a stress input, fed again and again
+// (each round's flows evict the last round's).
+func benchStress(b *testing.B, frames [][]byte, per int, unit string) {
+	e, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := int64(1_800_000_000) * int64(time.Second)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f := frames[i%len(frames)]
+		ts += 500
+		e.FrameNS(layers.LinkTypeEthernet, f, ts, len(f))
+	}
+	b.ReportMetric(float64(b.N)/float64(per)/b.Elapsed().Seconds(), unit+"/s")
+}
+
+// BenchmarkDNSHeavy times query/response pairs of 20 answers, each pair
+// on a new flow (N counts packets).
+func BenchmarkDNSHeavy(b *testing.B) {
+	frames, _ := stressFrames(b, "dns", stress.Spec{N: 200_000})
+	benchStress(b, frames, 2, "responses")
+}
+
+// BenchmarkSYNFlood times unique SYNs to Apple, each a new flow that is
+// judged when evicted.
+func BenchmarkSYNFlood(b *testing.B) {
+	frames, _ := stressFrames(b, "syn", stress.Spec{N: 400_000})
+	benchStress(b, frames, 1, "SYNs")
+}

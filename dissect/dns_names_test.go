@@ -48,3 +48,40 @@ func TestDNSInternNames(t *testing.T) {
 		t.Errorf("%.1f allocations decoding a name the table has", allocs)
 	}
 }
+
+// FuzzDNSDecodeReused checks that a message decoding a stream of inputs
+// with a small name table and without address text gives what a fresh
+// ParseDNS gives, addresses aside.
+func FuzzDNSDecodeReused(f *testing.F) {
+	f.Add(pushChainMsg(), testQuery("mesu.apple.com"))
+	f.Add(testQuery("a.apple.com"), testQuery("A.apple.com"))
+	var m dissect.DNSMessage
+	m.InternNames(4)
+	m.NoAddrText = true
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		for _, in := range [][]byte{a, b, a} {
+			want, werr := dissect.ParseDNS(in)
+			err := m.Decode(in)
+			if (err == nil) != (werr == nil) || len(m.Questions) != len(want.Questions) || len(m.Answers) != len(want.Answers) {
+				t.Fatalf("reused: %v, %d questions, %d answers; fresh: %v, %d, %d", err, len(m.Questions), len(m.Answers), werr, len(want.Questions), len(want.Answers))
+			}
+			for i, q := range want.Questions {
+				if m.Questions[i] != q {
+					t.Fatalf("question %d: %+v, want %+v", i, m.Questions[i], q)
+				}
+			}
+			for i, r := range want.Answers {
+				g := m.Answers[i]
+				if r.Addr.IsValid() {
+					if g.Data != "" || g.Addr != r.Addr {
+						t.Fatalf("answer %d: %+v, want address %v and no text", i, g, r.Addr)
+					}
+					g.Data = r.Data
+				}
+				if g != r {
+					t.Fatalf("answer %d: %+v, want %+v", i, g, r)
+				}
+			}
+		}
+	})
+}
