@@ -47,6 +47,11 @@ type afSocket struct {
 	warnedDrop, warnedFrz uint64
 
 	packets atomic.Uint64 // frames handed to the engine
+	// from: frames stamped before it came in while the group was still
+	// forming (a socket takes every packet until it joins), and are
+	// skipped: they are on another socket too, or of flows the complete
+	// group may place elsewhere.
+	from int64
 }
 
 // poll reads the socket's counters. gopacket keeps running totals of the
@@ -144,6 +149,12 @@ func openAFPacket(o *options, n int) (*afGroup, error) {
 			}
 		}
 	}
+	if n > 1 {
+		from := time.Now().UnixNano()
+		for _, s := range g.socks {
+			s.from = from
+		}
+	}
 	g.ifDrop0, g.ifDropOK = ifaceDrops(o.iface)
 	return g, nil
 }
@@ -171,10 +182,14 @@ func (g *afGroup) stats() *analyzer.LiveStats {
 	ls := &analyzer.LiveStats{Interface: g.iface, Backend: "afpacket"}
 	for _, s := range g.socks {
 		s.mu.Lock()
-		ls.Received += s.recv
+		// The kernel's count starts when the socket is set up, a moment
+		// after it is bound: a packet that came in between is read but
+		// not counted. Received is at least what was read.
+		recv := max(s.recv, s.packets.Load())
+		ls.Received += recv
 		ls.DroppedKernel += s.drop
 		ls.QueueFreezes += s.freeze
-		ls.Sockets = append(ls.Sockets, analyzer.SocketStats{Received: s.recv, Dropped: s.drop, QueueFreezes: s.freeze})
+		ls.Sockets = append(ls.Sockets, analyzer.SocketStats{Received: recv, Dropped: s.drop, QueueFreezes: s.freeze})
 		s.mu.Unlock()
 	}
 	if g.ifDropOK {
@@ -324,6 +339,8 @@ func (s *afSocket) read(o *options, link layers.LinkType, stop *atomic.Bool, cou
 		data, ci, err := s.tp.ZeroCopyReadPacketData()
 		idle := false
 		switch {
+		case err == nil && ci.Timestamp.UnixNano() < s.from:
+			continue
 		case err == nil:
 			if o.count > 0 {
 				c := counted.Add(1)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,9 @@ import (
 // lab, scraped every second by a real Prometheus in the same namespace,
 // while a client reaches a host the firewall rejects, twice: the series
 // exist in Prometheus, the packet counters move between the two rounds,
-// and the rejection is counted by name, section and severity.
+// and the rejection is counted by name, section and severity. Between the
+// rounds the events file is moved away and SIGHUP makes orchard reopen it,
+// as logrotate would.
 func TestLivePrometheus(t *testing.T) {
 	if why := lab.Available(); why != "" {
 		t.Skip(why)
@@ -69,7 +72,8 @@ scrape_configs:
 `, metricsAddr)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	orch := startOrchard(t, r, "orchard --metrics", bin, "--workers", "2", "--metrics", metricsAddr, "--duration", "60s", "--format", "json")
+	events := filepath.Join(dir, "events.ndjson")
+	orch := startOrchard(t, r, "orchard --metrics", bin, "--workers", "2", "--metrics", metricsAddr, "--duration", "60s", "--format", "json", "--events", events)
 	select {
 	case <-orch.ready:
 	case <-time.After(10 * time.Second):
@@ -143,6 +147,12 @@ scrape_configs:
 	}
 	probe()
 	first := single(waitFor("packets", "orchard_packets_total", 10*time.Second, func(v map[string]float64) bool { return single(v) > 0 }))
+	if err := os.Rename(events, events+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := orch.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	probe()
 	second := single(waitFor("packets moving", "orchard_packets_total", 10*time.Second, func(v map[string]float64) bool { return single(v) > first }))
 	t.Logf("orchard_packets_total %v, then %v", first, second)
@@ -173,5 +183,39 @@ scrape_configs:
 	}
 	if code := orch.wait(t, 10*time.Second); code != exitOK {
 		t.Errorf("orchard after SIGTERM: exit %d; stderr:\n%s", code, orch.stderr.String())
+	}
+	// After SIGHUP the stream went on in a new file, whole lines only,
+	// ending with the run's counters.
+	var lines []string
+	for _, name := range []string{events + ".old", events} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("events after SIGHUP: %v", err)
+		}
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			t.Errorf("%s ends inside a line", filepath.Base(name))
+		}
+		if name == events {
+			got := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if last := got[len(got)-1]; !strings.HasPrefix(last, `{"type":"capture"`) {
+				t.Errorf("the reopened events file does not end with the summary: %q", last)
+			}
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	findings := 0
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if !json.Valid([]byte(l)) {
+			t.Errorf("events line cut: %q", l)
+		}
+		if strings.Contains(l, `"finding":"tcp.syn_rejected"`) {
+			findings++
+		}
+	}
+	if findings == 0 {
+		t.Errorf("no tcp.syn_rejected in the events files")
 	}
 }

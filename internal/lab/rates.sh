@@ -5,9 +5,10 @@
 # orchard's CPU time per packet live with file mode on the same packets.
 #
 # Run as root from the repository (not part of go test):
-#   internal/lab/rates.sh [-t SECONDS] [-o OUTDIR] [RATE...]
+#   internal/lab/rates.sh [-t SECONDS] [-o OUTDIR] [-C] [RATE...]
 #
 #   -t  seconds per run (default 8)
+#   -C  only the CPU comparison, at the first rate
 #   RATE  packets per second for tcpreplay (default: 25000 50000 100000
 #         200000 max; max is --topspeed)
 #
@@ -16,12 +17,13 @@
 # CPU seconds) and cpu.tsv (live against file mode).
 set -euo pipefail
 
-secs=8 out=""
-while getopts "t:o:h" opt; do
+secs=8 out="" cpuonly=0
+while getopts "t:o:Ch" opt; do
 	case $opt in
 	t) secs=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,17p' "$0"; exit 2 ;;
+	C) cpuonly=1 ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -78,7 +80,7 @@ ip -n "$sensor" link set rt-s0 up
 # cpu PID: user+system seconds the process used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # usys PID: user and system seconds so far.
-usys() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", $14 / hz, $15 / hz }' "/proc/$1/stat"; }
+usys() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f\n", $14 / hz, $15 / hz }' "/proc/$1/stat"; }
 
 # send RATE: replay for $secs seconds; prints "packets rate".
 send() {
@@ -90,6 +92,7 @@ send() {
 
 printf 'rate\ttool\tsent\tsent_pps\treceived\tdropped\tcpu_s\n' >"$out/rates.tsv"
 for rate in "${rates[@]}"; do
+	[ "$cpuonly" = 1 ] && break
 	for tool in afpacket pcap tcpdump; do
 		log=$out/$tool-$rate
 		case $tool in
