@@ -72,7 +72,8 @@ func (c *dnsCache) hashKey(k *dnsKey) uint64 {
 // plus one (0: empty) in its low 32 bits and the top 32 bits of its hash
 // in the high ones, so probing compares hashes without reading entries
 // and a shifted slot's home needs no rehash. It has at least twice as many
-// slots as the cache has entries, so it is never more than half full.
+// slots as the cache has entries, so it is never more than half full: it
+// starts small and doubles with the entries, up to the cache's size.
 type dnsIndex struct {
 	slots []uint64
 	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
@@ -85,6 +86,23 @@ func (x *dnsIndex) init(entries int) {
 	}
 	x.slots = make([]uint64, n)
 	x.shift = 64 - uint(bits.TrailingZeros(uint(n)))
+}
+
+// grow doubles the index, placing each slot by the hash bits it keeps.
+func (x *dnsIndex) grow() {
+	old := x.slots
+	x.init(len(old))
+	mask := uint64(len(x.slots) - 1)
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := s >> x.shift
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = s
+	}
 }
 
 func slotOf(h uint64, e int) uint64 { return h&^(1<<32-1) | uint64(e+1) }
@@ -148,8 +166,8 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		return
 	}
 	if c.byKey.slots == nil {
-		c.byKey.init(c.max)
-		c.byAddr.init(c.max)
+		c.byKey.init(0)
+		c.byAddr.init(0)
 	}
 	q := m.Questions[0].Name
 	cl := client.Unmap().As16()
@@ -182,6 +200,10 @@ func (c *dnsCache) insert(k *dnsKey, n dnsName) int {
 	if len(c.ents) < c.max {
 		c.ents = append(c.ents, dnsEntry{})
 		e = len(c.ents) - 1
+		if 2*len(c.ents) > len(c.byKey.slots) {
+			c.byKey.grow()
+			c.byAddr.grow()
+		}
 	} else {
 		e = c.next
 		c.next = (c.next + 1) % c.max

@@ -61,7 +61,7 @@ func (c *refDNSCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) 
 // TestDNSCacheMatchesMaps drives the cache and its map-based specification
 // with the same answers, through many evictions, and compares every lookup.
 func TestDNSCacheMatchesMaps(t *testing.T) {
-	for _, max := range []int{1, 7, 300} {
+	for _, max := range []int{1, 7, 300, 3000} { // 3000: the indexes grow
 		c := newDNSCache(max)
 		ref := &refDNSCache{m: map[dnsKey]*[2]dnsName{}, any: map[[16]byte]dnsKey{}, max: max}
 		addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{17, 0, byte(i >> 8), byte(i)}) }
@@ -84,6 +84,9 @@ func TestDNSCacheMatchesMaps(t *testing.T) {
 		}
 		if len(c.ents) > max {
 			t.Errorf("max %d: %d entries", max, len(c.ents))
+		}
+		if len(c.byKey.slots) < 2*len(c.ents) || len(c.byAddr.slots) != len(c.byKey.slots) {
+			t.Errorf("max %d: %d entries in indexes of %d and %d slots", max, len(c.ents), len(c.byKey.slots), len(c.byAddr.slots))
 		}
 	}
 }
