@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/mattn/go-runewidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"orchard/analyzer"
 )
@@ -25,7 +28,11 @@ const (
 	minWidth    = 40
 	maxWidth    = 400
 	minEvidence = 48
-	blockIndent = 7
+	// The devices table's process column: with fewer columns the MAC goes
+	// under the address; at most processLines lines of names.
+	minProcesses = 24
+	processLines = 3
+	blockIndent  = 7
 )
 
 // tableOptions says how to lay out the terminal report.
@@ -237,127 +244,186 @@ func writeJoined(w io.Writer, parts []string, width int, pad string, indentFirst
 }
 
 // writeFindingTable writes the findings as a table when the terminal is
-// wide enough for the evidence column; it returns false when not.
+// wide enough for the evidence column; it returns false when not. The
+// evidence, with the advice under it, is wrapped inside its cell.
 func writeFindingTable(w io.Writer, cells []findingCells, devHead string, opt tableOptions) bool {
-	heads := []string{"SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT", devHead, "COUNT"}
-	cols := make([][]string, len(heads))
+	type column struct {
+		head string
+		val  func(c findingCells) string
+	}
+	all := []column{
+		{"SEVERITY", func(c findingCells) string { return c.sev }},
+		{"FINDING", func(c findingCells) string { return c.name }},
+		{"HOST", func(c findingCells) string { return c.host }},
+		{"SERVICE", func(c findingCells) string { return c.service }},
+		{"SERVER:PORT", func(c findingCells) string { return c.server }},
+		{devHead, func(c findingCells) string { return c.device }},
+		{"COUNT", func(c findingCells) string { return c.count }},
+		{"EVIDENCE", evidenceText},
+	}
+	if devHead == "" {
+		all = slices.Delete(all, 5, 6)
+	}
+	layout := func(cols []column) ([]int, bool) {
+		natural := make([]int, len(cols))
+		for i, col := range cols {
+			natural[i] = textWidth(col.head)
+			for _, c := range cells {
+				natural[i] = max(natural[i], textWidth(strings.Split(col.val(c), "\n")...))
+			}
+		}
+		return fitColumns(natural, opt.width, minEvidence)
+	}
+	cols := all
+	widths, ok := layout(cols)
+	if !ok {
+		// The service is in the service table too.
+		cols = slices.Delete(slices.Clone(all), 3, 4)
+		if widths, ok = layout(cols); !ok {
+			return false
+		}
+	}
+	t := newReportTable(w, columnOptions(widths), rowLines)
+	head := make([]any, len(cols))
+	for i, col := range cols {
+		head[i] = col.head
+	}
+	t.Header(head...)
 	for _, c := range cells {
-		for i, v := range []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count} {
-			cols[i] = append(cols[i], v)
+		row := make([]any, len(cols))
+		for i, col := range cols {
+			row[i] = col.val(c)
 		}
+		row[0] = paint(opt.color, c.sev, c.sev)
+		_ = t.Append(row...)
 	}
-	widths := make([]int, len(heads))
-	for i := range heads {
-		if i == 5 && devHead == "" {
-			continue
-		}
-		widths[i] = runewidth.StringWidth(heads[i])
-		for _, v := range cols[i] {
-			widths[i] = max(widths[i], runewidth.StringWidth(v))
-		}
-	}
-	used := func() int {
-		n := 0
-		for _, wd := range widths {
-			if wd > 0 {
-				n += wd + 2
-			}
-		}
-		return n
-	}
-	if opt.width-used() < minEvidence {
-		widths[3] = 0 // the service is in the service table too
-	}
-	ev := opt.width - used()
-	if ev < minEvidence {
-		return false
-	}
-	heads = append(heads, "EVIDENCE")
-	line := func(vals []string, sev string) string {
-		var b strings.Builder
-		for i, v := range vals[:len(vals)-1] {
-			if widths[i] == 0 {
-				continue
-			}
-			s := padRight(v, widths[i]+2)
-			if i == 0 && sev != "" {
-				s = paint(opt.color, sev, padRight(v, widths[i])) + "  "
-			}
-			b.WriteString(s)
-		}
-		b.WriteString(vals[len(vals)-1])
-		return strings.TrimRight(b.String(), " ")
-	}
-	fmt.Fprintln(w, line(heads, ""))
-	blank := make([]string, len(heads))
-	for i, c := range cells {
-		text := wrap(c.evidence, ev)
-		if c.advice != "" {
-			for j, l := range wrap("→ "+c.advice, ev-2) {
-				if j > 0 {
-					l = "  " + l
-				}
-				text = append(text, l)
-			}
-		}
-		row := []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count, ""}
-		for j, l := range text {
-			vals := blank
-			if j == 0 {
-				vals = row
-			}
-			vals[len(vals)-1] = l
-			sev := ""
-			if j == 0 {
-				sev = cells[i].sev
-			}
-			fmt.Fprintln(w, line(vals, sev))
-		}
-	}
+	_ = t.Render()
 	return true
 }
 
-// writeServices writes the service table: verdict, counts and section on
-// one line, the hosts seen under it, shortened to the width.
+// evidenceText is a finding's evidence cell: the evidence, and the advice
+// on the line under it.
+func evidenceText(c findingCells) string {
+	if c.advice == "" {
+		return c.evidence
+	}
+	return c.evidence + "\n→ " + c.advice
+}
+
+// writeServices writes the service table: verdict, counts, and the section
+// with the hosts seen under it, shortened to the width.
 func writeServices(w io.Writer, ss []analyzer.ServiceSummary, opt tableOptions) {
 	fmt.Fprintln(w, "Apple services")
-	const lead = "VERDICT        OK  FAILED  "
-	fmt.Fprintln(w, lead+"SECTION / HOSTS SEEN")
-	pad := strings.Repeat(" ", len(lead))
-	text := opt.width - len(lead)
-	unseen := 0
+	var seen []analyzer.ServiceSummary
 	for _, s := range ss {
-		if s.Verdict == "UNSEEN" {
-			unseen++
-			continue
-		}
-		fmt.Fprintf(w, "%s  %4d  %6d  %s\n", paint(opt.color, s.Verdict, padRight(s.Verdict, 11)), s.OK, s.Failed, truncate(clean(s.Section), text))
-		if len(s.Hosts) > 0 {
-			fmt.Fprintf(w, "%s%s\n", pad, hostList(s.Hosts, text))
+		if s.Verdict != "UNSEEN" {
+			seen = append(seen, s)
 		}
 	}
-	if unseen > 0 {
-		fmt.Fprintf(w, "%d more section%s had no traffic in this capture (UNSEEN; see --format json).\n", unseen, plural(unseen))
+	if len(seen) > 0 {
+		natural := []int{len("INTERCEPTED"), len("OK"), len("FAILED"), len("SECTION / HOSTS SEEN")}
+		for _, s := range seen {
+			natural[1] = max(natural[1], len(strconv.Itoa(s.OK)))
+			natural[2] = max(natural[2], len(strconv.Itoa(s.Failed)))
+			natural[3] = max(natural[3], textWidth(clean(s.Section), strings.Join(s.Hosts, ", ")))
+		}
+		widths, _ := fitColumns(natural, opt.width, 0)
+		text := max(widths[3], 8)
+		widths[3] = text
+		t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{
+			PerColumn: []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft},
+		}))
+		t.Header("VERDICT", "OK", "FAILED", "SECTION / HOSTS SEEN")
+		for _, s := range seen {
+			cell := truncate(clean(s.Section), text)
+			if len(s.Hosts) > 0 {
+				cell += "\n" + hostList(s.Hosts, text)
+			}
+			_ = t.Append(paint(opt.color, s.Verdict, s.Verdict), strconv.Itoa(s.OK), strconv.Itoa(s.Failed), cell)
+		}
+		_ = t.Render()
+	}
+	if unseen := len(ss) - len(seen); unseen > 0 {
+		for _, l := range wrap(strconv.Itoa(unseen)+" more section"+plural(unseen)+" had no traffic in this capture (UNSEEN; see --format json).", opt.width) {
+			fmt.Fprintln(w, l)
+		}
 	}
 }
 
-// writeDevices writes the device table (--by device), with each device's
-// processes under it.
+// writeDevices writes the device table (--by device), each device's
+// processes in the last column, shortened to the width.
 func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
 	fmt.Fprintln(w, "Devices")
-	addrW := len("DEVICE")
-	for _, d := range ds {
-		addrW = max(addrW, runewidth.StringWidth(clean(d.Address)))
+	if len(ds) == 0 {
+		return
 	}
-	lead := padRight("DEVICE", addrW+2) + padRight("MAC", 19)
-	fmt.Fprintln(w, lead+" FLOWS  APPLE  FAILED  FINDINGS")
-	pad := strings.Repeat(" ", addrW+2)
+	heads := []any{"DEVICE", "MAC", "FLOWS", "APPLE", "FAILED", "FINDINGS", "PROCESSES"}
+	natural := make([]int, len(heads))
+	for i, h := range heads {
+		natural[i] = len(h.(string))
+	}
 	for _, d := range ds {
-		fmt.Fprintf(w, "%s%s %5d  %5d  %6d  %8d\n", padRight(clean(d.Address), addrW+2), padRight(clean(d.MAC), 19), d.Flows, d.AppleFlows, d.Failed, d.Findings)
-		if len(d.Processes) > 0 {
-			fmt.Fprintf(w, "%sprocesses: %s\n", pad, hostList(d.Processes, opt.width-len(pad)-len("processes: ")))
+		for i, v := range []string{clean(d.Address), clean(d.MAC), strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings)} {
+			natural[i] = max(natural[i], textWidth(v))
 		}
+		natural[6] = max(natural[6], textWidth(strings.Join(d.Processes, ", ")))
 	}
+	// Narrow: the MAC goes under the address, leaving the processes room.
+	stacked := false
+	widths, ok := fitColumns(natural, opt.width, minProcesses)
+	if !ok {
+		stacked = true
+		heads = slices.Delete(heads, 1, 2)
+		heads[0] = "DEVICE / MAC"
+		natural = slices.Delete(natural, 1, 2)
+		natural[0] = max(natural[0], len("DEVICE / MAC"), len("00:00:00:00:00:00"))
+		widths, _ = fitColumns(natural, opt.width, 0)
+	}
+	last := len(widths) - 1
+	widths[last] = max(widths[last], 10)
+	aligns := []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
+	if stacked {
+		aligns = slices.Delete(aligns, 1, 2)
+	}
+	t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}))
+	t.Header(heads...)
+	for _, d := range ds {
+		row := []any{clean(d.Address), clean(d.MAC)}
+		if stacked {
+			row = []any{clean(d.Address) + "\n" + clean(d.MAC)}
+		}
+		row = append(row, strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings),
+			strings.Join(listLines(d.Processes, widths[last], processLines), "\n"))
+		_ = t.Append(row...)
+	}
+	_ = t.Render()
+}
+
+// listLines lays names out as "a, b, c" over at most lines lines of width
+// columns, the last ending with "+N more" for those that did not fit.
+func listLines(names []string, width, lines int) []string {
+	names = slices.Clone(names)
+	for i, n := range names {
+		names[i] = clean(n)
+	}
+	var out []string
+	for len(names) > 0 && len(out) < lines {
+		n := 1
+		for n < len(names) && runewidth.StringWidth(strings.Join(names[:n+1], ", "))+1 <= width {
+			n++
+		}
+		if len(out) == lines-1 && n < len(names) {
+			out = append(out, hostList(names, width))
+			return out
+		}
+		line := truncate(strings.Join(names[:n], ", "), width-1)
+		if n < len(names) {
+			line += ","
+		}
+		out = append(out, line)
+		names = names[n:]
+	}
+	return out
 }
 
 // hostList joins names with ", " within width columns, ending with "+N
