@@ -29,8 +29,13 @@ const (
 	maxWidth    = 400
 	minEvidence = 48
 	// The devices table's process column: with fewer columns the MAC goes
-	// under the address; at most processLines lines of names.
-	minProcesses = 24
+	// under the address, with fewer than minBlockProcesses each device is a
+	// block of lines; at most processLines lines of names.
+	minProcesses      = 24
+	minBlockProcesses = 10
+	// The service table's section column: with fewer columns each section
+	// is a block of lines.
+	minSection   = 10
 	processLines = 3
 	blockIndent  = 7
 )
@@ -64,7 +69,7 @@ func writeTable(w io.Writer, r *analyzer.Report, opt tableOptions) {
 	if opt.width <= 0 {
 		opt.width = pipeWidth
 	}
-	writeHeader(w, r.Capture)
+	writeHeader(w, r.Capture, opt.width)
 	switch {
 	case opt.snapshot && len(r.Findings) == 0:
 		fmt.Fprintln(w, "No findings so far.")
@@ -93,27 +98,35 @@ func writeTable(w io.Writer, r *analyzer.Report, opt tableOptions) {
 	writeServices(w, r.Services, opt)
 }
 
-func writeHeader(w io.Writer, c analyzer.CaptureInfo) {
-	fmt.Fprintf(w, "orchard: %s\n", clean(strings.Join(c.Files, ", ")))
+func writeHeader(w io.Writer, c analyzer.CaptureInfo, width int) {
+	line := func(indent, text string) {
+		for i, l := range wrap(text, width-len(indent)-2) {
+			if i > 0 {
+				l = "  " + l
+			}
+			fmt.Fprintf(w, "%s%s\n", indent, l)
+		}
+	}
+	line("", "orchard: "+clean(strings.Join(c.Files, ", ")))
 	if c.First != "" {
-		fmt.Fprintf(w, "  %s → %s (%s)\n", c.First, c.Last, humanDur(c.Duration))
+		line("  ", fmt.Sprintf("%s → %s (%s)", c.First, c.Last, humanDur(c.Duration)))
 	}
-	fmt.Fprintf(w, "  %d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
+	counts := fmt.Sprintf("%d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
 	if c.Stats.Malformed > 0 || c.Stats.Undecodable > 0 {
-		fmt.Fprintf(w, "; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
+		counts += fmt.Sprintf("; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
 	}
-	fmt.Fprintln(w)
+	line("  ", counts)
 	if l := c.Live; l != nil {
-		fmt.Fprintf(w, "  live on %s: %d received, %d dropped by the kernel, %d by the interface\n", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface)
+		line("  ", fmt.Sprintf("live on %s: %d received, %d dropped by the kernel, %d by the interface", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface))
 	}
 	if v := c.Visibility.Statement; v != "" {
-		fmt.Fprintf(w, "  visibility: %s\n", clean(v))
+		line("  ", "visibility: "+clean(v))
 	}
 	for _, s := range c.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", clean(s))
+		line("  ", "warning: "+clean(s))
 	}
 	for _, s := range c.Errors {
-		fmt.Fprintf(w, "  error: %s\n", clean(s))
+		line("  ", "error: "+clean(s))
 	}
 	fmt.Fprintln(w)
 }
@@ -295,6 +308,7 @@ func writeFindingTable(w io.Writer, cells []findingCells, devHead string, opt ta
 			row[i] = col.val(c)
 		}
 		row[0] = paint(opt.color, c.sev, c.sev)
+		row[len(row)-1] = breakWords(evidenceText(c), widths[len(widths)-1])
 		_ = t.Append(row...)
 	}
 	_ = t.Render()
@@ -320,32 +334,55 @@ func writeServices(w io.Writer, ss []analyzer.ServiceSummary, opt tableOptions) 
 			seen = append(seen, s)
 		}
 	}
-	if len(seen) > 0 {
-		natural := []int{len("INTERCEPTED"), len("OK"), len("FAILED"), len("SECTION / HOSTS SEEN")}
-		for _, s := range seen {
-			natural[1] = max(natural[1], len(strconv.Itoa(s.OK)))
-			natural[2] = max(natural[2], len(strconv.Itoa(s.Failed)))
-			natural[3] = max(natural[3], textWidth(clean(s.Section), strings.Join(s.Hosts, ", ")))
-		}
-		widths, _ := fitColumns(natural, opt.width, 0)
-		text := max(widths[3], 8)
-		widths[3] = text
-		t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{
-			PerColumn: []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft},
-		}))
-		t.Header("VERDICT", "OK", "FAILED", "SECTION / HOSTS SEEN")
-		for _, s := range seen {
-			cell := truncate(clean(s.Section), text)
-			if len(s.Hosts) > 0 {
-				cell += "\n" + hostList(s.Hosts, text)
-			}
-			_ = t.Append(paint(opt.color, s.Verdict, s.Verdict), strconv.Itoa(s.OK), strconv.Itoa(s.Failed), cell)
-		}
-		_ = t.Render()
+	if len(seen) > 0 && !writeServiceTable(w, seen, opt) {
+		writeServiceBlocks(w, seen, opt)
 	}
 	if unseen := len(ss) - len(seen); unseen > 0 {
 		for _, l := range wrap(strconv.Itoa(unseen)+" more section"+plural(unseen)+" had no traffic in this capture (UNSEEN; see --format json).", opt.width) {
 			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+// writeServiceTable writes the service table when the terminal is wide
+// enough for the section column; it returns false when not.
+func writeServiceTable(w io.Writer, seen []analyzer.ServiceSummary, opt tableOptions) bool {
+	natural := []int{len("INTERCEPTED"), len("OK"), len("FAILED"), len("SECTION / HOSTS SEEN")}
+	for _, s := range seen {
+		natural[1] = max(natural[1], len(strconv.Itoa(s.OK)))
+		natural[2] = max(natural[2], len(strconv.Itoa(s.Failed)))
+		natural[3] = max(natural[3], textWidth(clean(s.Section), strings.Join(s.Hosts, ", ")))
+	}
+	widths, ok := fitColumns(natural, opt.width, minSection)
+	if !ok {
+		return false
+	}
+	text := widths[3]
+	t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{
+		PerColumn: []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft},
+	}))
+	t.Header("VERDICT", "OK", "FAILED", "SECTION / HOSTS SEEN")
+	for _, s := range seen {
+		cell := truncate(clean(s.Section), text)
+		if len(s.Hosts) > 0 {
+			cell += "\n" + hostList(s.Hosts, text)
+		}
+		_ = t.Append(paint(opt.color, s.Verdict, s.Verdict), strconv.Itoa(s.OK), strconv.Itoa(s.Failed), cell)
+	}
+	_ = t.Render()
+	return true
+}
+
+// writeServiceBlocks writes each section as a block of lines, for
+// terminals too narrow for the service table.
+func writeServiceBlocks(w io.Writer, seen []analyzer.ServiceSummary, opt tableOptions) {
+	text := opt.width - blockIndent
+	pad := strings.Repeat(" ", blockIndent)
+	for _, s := range seen {
+		fmt.Fprintf(w, "%s · %s\n", paint(opt.color, s.Verdict, s.Verdict), truncate(clean(s.Section), opt.width-len(s.Verdict)-3))
+		writeJoined(w, []string{strconv.Itoa(s.OK) + " OK", strconv.Itoa(s.Failed) + " failed"}, text, pad, true)
+		if len(s.Hosts) > 0 {
+			fmt.Fprintf(w, "%s%s\n", pad, hostList(s.Hosts, text))
 		}
 	}
 }
@@ -377,10 +414,12 @@ func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
 		heads[0] = "DEVICE / MAC"
 		natural = slices.Delete(natural, 1, 2)
 		natural[0] = max(natural[0], len("DEVICE / MAC"), len("00:00:00:00:00:00"))
-		widths, _ = fitColumns(natural, opt.width, 0)
+		if widths, ok = fitColumns(natural, opt.width, minBlockProcesses); !ok {
+			writeDeviceBlocks(w, ds, opt)
+			return
+		}
 	}
 	last := len(widths) - 1
-	widths[last] = max(widths[last], 10)
 	aligns := []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
 	if stacked {
 		aligns = slices.Delete(aligns, 1, 2)
@@ -397,6 +436,22 @@ func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
 		_ = t.Append(row...)
 	}
 	_ = t.Render()
+}
+
+// writeDeviceBlocks writes each device as a block of lines, for terminals
+// too narrow for the device table.
+func writeDeviceBlocks(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
+	text := opt.width - blockIndent
+	pad := strings.Repeat(" ", blockIndent)
+	for _, d := range ds {
+		writeJoined(w, []string{clean(d.Address), clean(d.MAC)}, opt.width, pad, false)
+		counts := []string{strconv.Itoa(d.Flows) + " flows", strconv.Itoa(d.AppleFlows) + " to Apple",
+			strconv.Itoa(d.Failed) + " failed", strconv.Itoa(d.Findings) + " findings"}
+		writeJoined(w, counts, text, pad, true)
+		if len(d.Processes) > 0 {
+			fmt.Fprintf(w, "%sprocesses: %s\n", pad, hostList(d.Processes, text-len("processes: ")))
+		}
+	}
 }
 
 // listLines lays names out as "a, b, c" over at most lines lines of width
@@ -440,14 +495,15 @@ func hostList(h []string, width int) string {
 		if i < len(h)-1 {
 			rest = ", +" + strconv.Itoa(len(h)-1-i) + " more"
 		}
-		if runewidth.StringWidth(next)+len(rest) > width && i < len(h)-1 || runewidth.StringWidth(next) > width {
-			more := ", +" + strconv.Itoa(len(h)-i) + " more"
-			if out == "" {
-				return truncate(s, width-len(more)+2) + more
-			}
-			return out + more
+		switch {
+		case runewidth.StringWidth(next)+len(rest) <= width:
+			out = next
+		case out == "":
+			return truncate(s, width-len(rest)) + rest
+		default:
+			// out fitted with this: the names from here on.
+			return out + ", +" + strconv.Itoa(len(h)-i) + " more"
 		}
-		out = next
 	}
 	return out
 }

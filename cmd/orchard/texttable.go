@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/mattn/go-runewidth"
 	"github.com/olekukonko/tablewriter"
@@ -73,4 +74,36 @@ func textWidth(lines ...string) int {
 		n = max(n, runewidth.StringWidth(l))
 	}
 	return n
+}
+
+// breakWords splits every word of s wider than width columns into pieces
+// of width columns on lines of their own. tablewriter wraps a cell at
+// spaces and cuts what is left of a longer word at the column's edge;
+// broken first, a long name from the capture is shown whole.
+func breakWords(s string, width int) string {
+	if width <= 0 || runewidth.StringWidth(s) <= width {
+		return s
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for j, word := range strings.Split(line, " ") {
+			if j > 0 {
+				b.WriteByte(' ')
+			}
+			for runewidth.StringWidth(word) > width {
+				head := runewidth.Truncate(word, width, "")
+				if head == "" { // a character wider than the column
+					break
+				}
+				b.WriteString(head)
+				b.WriteByte('\n')
+				word = word[len(head):]
+			}
+			b.WriteString(word)
+		}
+	}
+	return b.String()
 }
