@@ -22,22 +22,25 @@ import (
 // with the evidence (and the advice under it) wrapped in the last column
 // when that column gets at least minEvidence columns; otherwise each
 // finding is a block of lines: severity, finding and host; service, server,
-// process and count; the evidence; the advice.
+// process and count; the evidence; the advice. The tables are tablewriter's
+// (newReportTable), their columns fitted to the width by fitColumns; the
+// service and device tables too become blocks on a terminal too narrow
+// for them.
 const (
 	pipeWidth   = 120
 	minWidth    = 40
 	maxWidth    = 400
 	minEvidence = 48
+	blockIndent = 7
+	// The service table's section column: with fewer columns each section
+	// is a block of lines.
+	minSection = 16
 	// The devices table's process column: with fewer columns the MAC goes
 	// under the address, with fewer than minBlockProcesses each device is a
 	// block of lines; at most processLines lines of names.
 	minProcesses      = 24
-	minBlockProcesses = 10
-	// The service table's section column: with fewer columns each section
-	// is a block of lines.
-	minSection   = 10
-	processLines = 3
-	blockIndent  = 7
+	minBlockProcesses = 16
+	processLines      = 3
 )
 
 // tableOptions says how to lay out the terminal report.
@@ -464,16 +467,23 @@ func listLines(names []string, width, lines int) []string {
 	var out []string
 	for len(names) > 0 && len(out) < lines {
 		n := 1
-		for n < len(names) && runewidth.StringWidth(strings.Join(names[:n+1], ", "))+1 <= width {
+		for n < len(names) {
+			comma := 0 // the line ends with a comma unless the names end on it
+			if n+1 < len(names) {
+				comma = 1
+			}
+			if runewidth.StringWidth(strings.Join(names[:n+1], ", "))+comma > width {
+				break
+			}
 			n++
 		}
 		if len(out) == lines-1 && n < len(names) {
 			out = append(out, hostList(names, width))
 			return out
 		}
-		line := truncate(strings.Join(names[:n], ", "), width-1)
+		line := truncate(strings.Join(names[:n], ", "), width)
 		if n < len(names) {
-			line += ","
+			line = truncate(strings.Join(names[:n], ", "), width-1) + ","
 		}
 		out = append(out, line)
 		names = names[n:]

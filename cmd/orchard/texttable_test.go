@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,6 +138,51 @@ func checkFindingRows(t *testing.T, rows [][2]string, fs []*analyzer.Finding, by
 		}
 		if rows[i][0] != f.Severity {
 			t.Errorf("row %d: severity %q, want %q", i+1, rows[i][0], f.Severity)
+		}
+	}
+}
+
+func TestListLines(t *testing.T) {
+	names := []string{"captiveagent", "apsd", "mdmd", "mobileassetd", "profiled", "akd"}
+	for _, c := range []struct {
+		width, lines int
+		want         []string
+	}{
+		{60, 3, []string{"captiveagent, apsd, mdmd, mobileassetd, profiled, akd"}},
+		{53, 3, []string{"captiveagent, apsd, mdmd, mobileassetd, profiled, akd"}},
+		{52, 3, []string{"captiveagent, apsd, mdmd, mobileassetd, profiled,", "akd"}},
+		{20, 3, []string{"captiveagent, apsd,", "mdmd, mobileassetd,", "profiled, akd"}},
+		{20, 2, []string{"captiveagent, apsd,", "mdmd, +3 more"}},
+		{16, 2, []string{"captiveagent,", "apsd, +4 more"}},
+		{14, 1, []string{"capt…, +5 more"}},
+	} {
+		if got := listLines(names, c.width, c.lines); !slices.Equal(got, c.want) {
+			t.Errorf("listLines(%d, %d) = %q, want %q", c.width, c.lines, got, c.want)
+		}
+		for _, l := range listLines(names, c.width, c.lines) {
+			if runewidth.StringWidth(l) > c.width {
+				t.Errorf("listLines(%d, %d): %q is wider", c.width, c.lines, l)
+			}
+		}
+	}
+	if got := hostList([]string{"27-courier.push.apple.com", "b", "c", "d", "e"}, 33); got != "27-courier.push.apple.c…, +4 more" {
+		t.Errorf("hostList: %q", got)
+	}
+}
+
+func TestBreakWords(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"short words stay", 10, "short words stay"},
+		{"a abcdefghijkl b", 5, "a abcde\nfghij\nkl b"},
+		{"line one\nabcdefgh", 4, "line one\nabcd\nefgh"},
+		{"abc", 0, "abc"},
+	} {
+		if got := breakWords(c.s, c.width); got != c.want {
+			t.Errorf("breakWords(%q, %d) = %q, want %q", c.s, c.width, got, c.want)
 		}
 	}
 }
