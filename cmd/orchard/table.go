@@ -354,7 +354,7 @@ func writeServiceTable(w io.Writer, seen []analyzer.ServiceSummary, opt tableOpt
 	for _, s := range seen {
 		natural[1] = max(natural[1], len(strconv.Itoa(s.OK)))
 		natural[2] = max(natural[2], len(strconv.Itoa(s.Failed)))
-		natural[3] = max(natural[3], textWidth(clean(s.Section), strings.Join(s.Hosts, ", ")))
+		natural[3] = max(natural[3], textWidth(clean(s.Section), clean(strings.Join(s.Hosts, ", "))))
 	}
 	widths, ok := fitColumns(natural, opt.width, minSection)
 	if !ok {
@@ -406,7 +406,7 @@ func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
 		for i, v := range []string{clean(d.Address), clean(d.MAC), strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings)} {
 			natural[i] = max(natural[i], textWidth(v))
 		}
-		natural[6] = max(natural[6], textWidth(strings.Join(d.Processes, ", ")))
+		natural[6] = max(natural[6], textWidth(clean(strings.Join(d.Processes, ", "))))
 	}
 	// Narrow: the MAC goes under the address, leaving the processes room.
 	stacked := false
@@ -415,8 +415,8 @@ func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
 		stacked = true
 		heads = slices.Delete(heads, 1, 2)
 		heads[0] = "DEVICE / MAC"
+		natural[0] = max(natural[0], natural[1], len("DEVICE / MAC"))
 		natural = slices.Delete(natural, 1, 2)
-		natural[0] = max(natural[0], len("DEVICE / MAC"), len("00:00:00:00:00:00"))
 		if widths, ok = fitColumns(natural, opt.width, minBlockProcesses); !ok {
 			writeDeviceBlocks(w, ds, opt)
 			return
