@@ -186,3 +186,29 @@ func TestBreakWords(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteTable renders the demo report (with its crafted rows),
+// and one with 1000 findings, at 80 columns (findings as blocks) and 200
+// (findings as a table).
+func BenchmarkWriteTable(b *testing.B) {
+	t := &testing.T{}
+	r := demoReport(t)
+	big := *r
+	for len(big.Findings) < 1000 {
+		big.Findings = append(big.Findings, r.Findings...)
+	}
+	big.Findings = big.Findings[:1000]
+	for _, c := range []struct {
+		name  string
+		r     *analyzer.Report
+		width int
+	}{{"demo-80", r, 80}, {"demo-200", r, 200}, {"1000-80", &big, 80}, {"1000-200", &big, 200}} {
+		b.Run(c.name, func(b *testing.B) {
+			var out bytes.Buffer
+			for b.Loop() {
+				out.Reset()
+				writeTable(&out, c.r, tableOptions{width: c.width})
+			}
+		})
+	}
+}
