@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/pflag"
 
 	"orchard/catalog"
@@ -290,12 +289,9 @@ func writeMatches(w io.Writer, rows []catalogRow) error {
 	return t.Render()
 }
 
+// newTable is a catalog table: cells wrap at 36 columns.
 func newTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		tablewriter.WithRowMaxWidth(36),
-	)
+	return newReportTable(w, tablewriter.WithRowMaxWidth(36))
 }
 
 func joinPorts(ports []uint16, sep string) string {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/pflag"
 
 	"orchard/fleet"
@@ -148,7 +147,7 @@ func writeFleetTable(w io.Writer, v *fleet.View, top int, color bool) {
 	if len(v.Grid) == 0 {
 		fmt.Fprintln(w, "No sensor saw traffic to Apple.")
 	} else {
-		t := newReportTable(w)
+		t := newReportTable(w, tablewriter.WithRowMaxWidth(60))
 		head := []any{"SECTION"}
 		for _, s := range v.Sensors {
 			head = append(head, s)
@@ -172,7 +171,7 @@ func writeFleetTable(w io.Writer, v *fleet.View, top int, color bool) {
 		fmt.Fprintln(w, "No findings on any sensor.")
 	} else {
 		fmt.Fprintf(w, "Findings on the most sensors (%d of %d)\n", len(fs), len(v.Findings))
-		t := newReportTable(w)
+		t := newReportTable(w, tablewriter.WithRowMaxWidth(60))
 		t.Header("SEVERITY", "FINDING", "HOST", "SECTION", "SENSORS", "DEVICES", "COUNT")
 		for _, f := range fs {
 			_ = t.Append(paint(color, f.Severity, f.Severity), f.Finding, f.Host, f.Section,
@@ -182,7 +181,7 @@ func writeFleetTable(w io.Writer, v *fleet.View, top int, color bool) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Capture health")
-	t := newReportTable(w)
+	t := newReportTable(w, tablewriter.WithRowMaxWidth(60))
 	t.Header("SENSOR", "FROM", "TO", "PACKETS", "FLOWS", "APPLE FLOWS", "DEVICES", "FINDINGS", "HEALTH")
 	for _, h := range v.Health {
 		_ = t.Append(h.Sensor, h.First, h.Last, u64(h.Packets), u64(h.Flows), u64(h.AppleFlows), strconv.Itoa(h.Devices),
@@ -233,13 +232,4 @@ func writeFleetCSV(w io.Writer, v *fleet.View) {
 		}
 	}
 	cw.Flush()
-}
-
-// newReportTable is a fleet table: cells wrap at 60 columns.
-func newReportTable(w io.Writer) *tablewriter.Table {
-	return tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		tablewriter.WithRowMaxWidth(60),
-	)
 }

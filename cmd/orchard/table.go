@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/mattn/go-runewidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"orchard/analyzer"
 )
@@ -19,13 +22,25 @@ import (
 // with the evidence (and the advice under it) wrapped in the last column
 // when that column gets at least minEvidence columns; otherwise each
 // finding is a block of lines: severity, finding and host; service, server,
-// process and count; the evidence; the advice.
+// process and count; the evidence; the advice. The tables are tablewriter's
+// (newReportTable), their columns fitted to the width by fitColumns; the
+// service and device tables too become blocks on a terminal too narrow
+// for them.
 const (
 	pipeWidth   = 120
 	minWidth    = 40
 	maxWidth    = 400
 	minEvidence = 48
 	blockIndent = 7
+	// The service table's section column: with fewer columns each section
+	// is a block of lines.
+	minSection = 16
+	// The devices table's process column: with fewer columns the MAC goes
+	// under the address, with fewer than minBlockProcesses each device is a
+	// block of lines; at most processLines lines of names.
+	minProcesses      = 24
+	minBlockProcesses = 16
+	processLines      = 3
 )
 
 // tableOptions says how to lay out the terminal report.
@@ -57,7 +72,7 @@ func writeTable(w io.Writer, r *analyzer.Report, opt tableOptions) {
 	if opt.width <= 0 {
 		opt.width = pipeWidth
 	}
-	writeHeader(w, r.Capture)
+	writeHeader(w, r.Capture, opt.width)
 	switch {
 	case opt.snapshot && len(r.Findings) == 0:
 		fmt.Fprintln(w, "No findings so far.")
@@ -86,27 +101,35 @@ func writeTable(w io.Writer, r *analyzer.Report, opt tableOptions) {
 	writeServices(w, r.Services, opt)
 }
 
-func writeHeader(w io.Writer, c analyzer.CaptureInfo) {
-	fmt.Fprintf(w, "orchard: %s\n", clean(strings.Join(c.Files, ", ")))
+func writeHeader(w io.Writer, c analyzer.CaptureInfo, width int) {
+	line := func(indent, text string) {
+		for i, l := range wrap(text, width-len(indent)-2) {
+			if i > 0 {
+				l = "  " + l
+			}
+			fmt.Fprintf(w, "%s%s\n", indent, l)
+		}
+	}
+	line("", "orchard: "+clean(strings.Join(c.Files, ", ")))
 	if c.First != "" {
-		fmt.Fprintf(w, "  %s → %s (%s)\n", c.First, c.Last, humanDur(c.Duration))
+		line("  ", fmt.Sprintf("%s → %s (%s)", c.First, c.Last, humanDur(c.Duration)))
 	}
-	fmt.Fprintf(w, "  %d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
+	counts := fmt.Sprintf("%d packets, %d flows, %d to Apple, %d device%s", c.Packets, c.Flows, c.AppleFlows, c.Devices, plural(c.Devices))
 	if c.Stats.Malformed > 0 || c.Stats.Undecodable > 0 {
-		fmt.Fprintf(w, "; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
+		counts += fmt.Sprintf("; %d undecodable, %d malformed messages", c.Stats.Undecodable, c.Stats.Malformed)
 	}
-	fmt.Fprintln(w)
+	line("  ", counts)
 	if l := c.Live; l != nil {
-		fmt.Fprintf(w, "  live on %s: %d received, %d dropped by the kernel, %d by the interface\n", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface)
+		line("  ", fmt.Sprintf("live on %s: %d received, %d dropped by the kernel, %d by the interface", l.Interface, l.Received, l.DroppedKernel, l.DroppedIface))
 	}
 	if v := c.Visibility.Statement; v != "" {
-		fmt.Fprintf(w, "  visibility: %s\n", clean(v))
+		line("  ", "visibility: "+clean(v))
 	}
 	for _, s := range c.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", clean(s))
+		line("  ", "warning: "+clean(s))
 	}
 	for _, s := range c.Errors {
-		fmt.Fprintf(w, "  error: %s\n", clean(s))
+		line("  ", "error: "+clean(s))
 	}
 	fmt.Fprintln(w)
 }
@@ -237,127 +260,235 @@ func writeJoined(w io.Writer, parts []string, width int, pad string, indentFirst
 }
 
 // writeFindingTable writes the findings as a table when the terminal is
-// wide enough for the evidence column; it returns false when not.
+// wide enough for the evidence column; it returns false when not. The
+// evidence, with the advice under it, is wrapped inside its cell.
 func writeFindingTable(w io.Writer, cells []findingCells, devHead string, opt tableOptions) bool {
-	heads := []string{"SEVERITY", "FINDING", "HOST", "SERVICE", "SERVER:PORT", devHead, "COUNT"}
-	cols := make([][]string, len(heads))
+	type column struct {
+		head string
+		val  func(c findingCells) string
+	}
+	all := []column{
+		{"SEVERITY", func(c findingCells) string { return c.sev }},
+		{"FINDING", func(c findingCells) string { return c.name }},
+		{"HOST", func(c findingCells) string { return c.host }},
+		{"SERVICE", func(c findingCells) string { return c.service }},
+		{"SERVER:PORT", func(c findingCells) string { return c.server }},
+		{devHead, func(c findingCells) string { return c.device }},
+		{"COUNT", func(c findingCells) string { return c.count }},
+		{"EVIDENCE", evidenceText},
+	}
+	if devHead == "" {
+		all = slices.Delete(all, 5, 6)
+	}
+	layout := func(cols []column) ([]int, bool) {
+		natural := make([]int, len(cols))
+		for i, col := range cols {
+			natural[i] = textWidth(col.head)
+			for _, c := range cells {
+				natural[i] = max(natural[i], textWidth(strings.Split(col.val(c), "\n")...))
+			}
+		}
+		return fitColumns(natural, opt.width, minEvidence)
+	}
+	cols := all
+	widths, ok := layout(cols)
+	if !ok {
+		// The service is in the service table too.
+		cols = slices.Delete(slices.Clone(all), 3, 4)
+		if widths, ok = layout(cols); !ok {
+			return false
+		}
+	}
+	t := newReportTable(w, columnOptions(widths), rowLines)
+	head := make([]any, len(cols))
+	for i, col := range cols {
+		head[i] = col.head
+	}
+	t.Header(head...)
 	for _, c := range cells {
-		for i, v := range []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count} {
-			cols[i] = append(cols[i], v)
+		row := make([]any, len(cols))
+		for i, col := range cols {
+			row[i] = col.val(c)
 		}
+		row[0] = paint(opt.color, c.sev, c.sev)
+		row[len(row)-1] = breakWords(evidenceText(c), widths[len(widths)-1])
+		_ = t.Append(row...)
 	}
-	widths := make([]int, len(heads))
-	for i := range heads {
-		if i == 5 && devHead == "" {
-			continue
-		}
-		widths[i] = runewidth.StringWidth(heads[i])
-		for _, v := range cols[i] {
-			widths[i] = max(widths[i], runewidth.StringWidth(v))
-		}
-	}
-	used := func() int {
-		n := 0
-		for _, wd := range widths {
-			if wd > 0 {
-				n += wd + 2
-			}
-		}
-		return n
-	}
-	if opt.width-used() < minEvidence {
-		widths[3] = 0 // the service is in the service table too
-	}
-	ev := opt.width - used()
-	if ev < minEvidence {
-		return false
-	}
-	heads = append(heads, "EVIDENCE")
-	line := func(vals []string, sev string) string {
-		var b strings.Builder
-		for i, v := range vals[:len(vals)-1] {
-			if widths[i] == 0 {
-				continue
-			}
-			s := padRight(v, widths[i]+2)
-			if i == 0 && sev != "" {
-				s = paint(opt.color, sev, padRight(v, widths[i])) + "  "
-			}
-			b.WriteString(s)
-		}
-		b.WriteString(vals[len(vals)-1])
-		return strings.TrimRight(b.String(), " ")
-	}
-	fmt.Fprintln(w, line(heads, ""))
-	blank := make([]string, len(heads))
-	for i, c := range cells {
-		text := wrap(c.evidence, ev)
-		if c.advice != "" {
-			for j, l := range wrap("→ "+c.advice, ev-2) {
-				if j > 0 {
-					l = "  " + l
-				}
-				text = append(text, l)
-			}
-		}
-		row := []string{c.sev, c.name, c.host, c.service, c.server, c.device, c.count, ""}
-		for j, l := range text {
-			vals := blank
-			if j == 0 {
-				vals = row
-			}
-			vals[len(vals)-1] = l
-			sev := ""
-			if j == 0 {
-				sev = cells[i].sev
-			}
-			fmt.Fprintln(w, line(vals, sev))
-		}
-	}
+	_ = t.Render()
 	return true
 }
 
-// writeServices writes the service table: verdict, counts and section on
-// one line, the hosts seen under it, shortened to the width.
+// evidenceText is a finding's evidence cell: the evidence, and the advice
+// on the line under it.
+func evidenceText(c findingCells) string {
+	if c.advice == "" {
+		return c.evidence
+	}
+	return c.evidence + "\n→ " + c.advice
+}
+
+// writeServices writes the service table: verdict, counts, and the section
+// with the hosts seen under it, shortened to the width.
 func writeServices(w io.Writer, ss []analyzer.ServiceSummary, opt tableOptions) {
 	fmt.Fprintln(w, "Apple services")
-	const lead = "VERDICT        OK  FAILED  "
-	fmt.Fprintln(w, lead+"SECTION / HOSTS SEEN")
-	pad := strings.Repeat(" ", len(lead))
-	text := opt.width - len(lead)
-	unseen := 0
+	var seen []analyzer.ServiceSummary
 	for _, s := range ss {
-		if s.Verdict == "UNSEEN" {
-			unseen++
-			continue
+		if s.Verdict != "UNSEEN" {
+			seen = append(seen, s)
 		}
-		fmt.Fprintf(w, "%s  %4d  %6d  %s\n", paint(opt.color, s.Verdict, padRight(s.Verdict, 11)), s.OK, s.Failed, truncate(clean(s.Section), text))
+	}
+	if len(seen) > 0 && !writeServiceTable(w, seen, opt) {
+		writeServiceBlocks(w, seen, opt)
+	}
+	if unseen := len(ss) - len(seen); unseen > 0 {
+		for _, l := range wrap(strconv.Itoa(unseen)+" more section"+plural(unseen)+" had no traffic in this capture (UNSEEN; see --format json).", opt.width) {
+			fmt.Fprintln(w, l)
+		}
+	}
+}
+
+// writeServiceTable writes the service table when the terminal is wide
+// enough for the section column; it returns false when not.
+func writeServiceTable(w io.Writer, seen []analyzer.ServiceSummary, opt tableOptions) bool {
+	natural := []int{len("INTERCEPTED"), len("OK"), len("FAILED"), len("SECTION / HOSTS SEEN")}
+	for _, s := range seen {
+		natural[1] = max(natural[1], len(strconv.Itoa(s.OK)))
+		natural[2] = max(natural[2], len(strconv.Itoa(s.Failed)))
+		natural[3] = max(natural[3], textWidth(clean(s.Section), clean(strings.Join(s.Hosts, ", "))))
+	}
+	widths, ok := fitColumns(natural, opt.width, minSection)
+	if !ok {
+		return false
+	}
+	text := widths[3]
+	t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{
+		PerColumn: []tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignLeft},
+	}))
+	t.Header("VERDICT", "OK", "FAILED", "SECTION / HOSTS SEEN")
+	for _, s := range seen {
+		cell := truncate(clean(s.Section), text)
+		if len(s.Hosts) > 0 {
+			cell += "\n" + hostList(s.Hosts, text)
+		}
+		_ = t.Append(paint(opt.color, s.Verdict, s.Verdict), strconv.Itoa(s.OK), strconv.Itoa(s.Failed), cell)
+	}
+	_ = t.Render()
+	return true
+}
+
+// writeServiceBlocks writes each section as a block of lines, for
+// terminals too narrow for the service table.
+func writeServiceBlocks(w io.Writer, seen []analyzer.ServiceSummary, opt tableOptions) {
+	text := opt.width - blockIndent
+	pad := strings.Repeat(" ", blockIndent)
+	for _, s := range seen {
+		fmt.Fprintf(w, "%s · %s\n", paint(opt.color, s.Verdict, s.Verdict), truncate(clean(s.Section), opt.width-len(s.Verdict)-3))
+		writeJoined(w, []string{strconv.Itoa(s.OK) + " OK", strconv.Itoa(s.Failed) + " failed"}, text, pad, true)
 		if len(s.Hosts) > 0 {
 			fmt.Fprintf(w, "%s%s\n", pad, hostList(s.Hosts, text))
 		}
 	}
-	if unseen > 0 {
-		fmt.Fprintf(w, "%d more section%s had no traffic in this capture (UNSEEN; see --format json).\n", unseen, plural(unseen))
+}
+
+// writeDevices writes the device table (--by device), each device's
+// processes in the last column, shortened to the width.
+func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
+	fmt.Fprintln(w, "Devices")
+	if len(ds) == 0 {
+		return
+	}
+	heads := []any{"DEVICE", "MAC", "FLOWS", "APPLE", "FAILED", "FINDINGS", "PROCESSES"}
+	natural := make([]int, len(heads))
+	for i, h := range heads {
+		natural[i] = len(h.(string))
+	}
+	for _, d := range ds {
+		for i, v := range []string{clean(d.Address), clean(d.MAC), strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings)} {
+			natural[i] = max(natural[i], textWidth(v))
+		}
+		natural[6] = max(natural[6], textWidth(clean(strings.Join(d.Processes, ", "))))
+	}
+	// Narrow: the MAC goes under the address, leaving the processes room.
+	stacked := false
+	widths, ok := fitColumns(natural, opt.width, minProcesses)
+	if !ok {
+		stacked = true
+		heads = slices.Delete(heads, 1, 2)
+		heads[0] = "DEVICE / MAC"
+		natural[0] = max(natural[0], natural[1], len("DEVICE / MAC"))
+		natural = slices.Delete(natural, 1, 2)
+		if widths, ok = fitColumns(natural, opt.width, minBlockProcesses); !ok {
+			writeDeviceBlocks(w, ds, opt)
+			return
+		}
+	}
+	last := len(widths) - 1
+	aligns := []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
+	if stacked {
+		aligns = slices.Delete(aligns, 1, 2)
+	}
+	t := newReportTable(w, columnOptions(widths), rowLines, tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}))
+	t.Header(heads...)
+	for _, d := range ds {
+		row := []any{clean(d.Address), clean(d.MAC)}
+		if stacked {
+			row = []any{clean(d.Address) + "\n" + clean(d.MAC)}
+		}
+		row = append(row, strconv.Itoa(d.Flows), strconv.Itoa(d.AppleFlows), strconv.Itoa(d.Failed), strconv.Itoa(d.Findings),
+			strings.Join(listLines(d.Processes, widths[last], processLines), "\n"))
+		_ = t.Append(row...)
+	}
+	_ = t.Render()
+}
+
+// writeDeviceBlocks writes each device as a block of lines, for terminals
+// too narrow for the device table.
+func writeDeviceBlocks(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
+	text := opt.width - blockIndent
+	pad := strings.Repeat(" ", blockIndent)
+	for _, d := range ds {
+		writeJoined(w, []string{clean(d.Address), clean(d.MAC)}, opt.width, pad, false)
+		counts := []string{strconv.Itoa(d.Flows) + " flows", strconv.Itoa(d.AppleFlows) + " to Apple",
+			strconv.Itoa(d.Failed) + " failed", strconv.Itoa(d.Findings) + " findings"}
+		writeJoined(w, counts, text, pad, true)
+		if len(d.Processes) > 0 {
+			fmt.Fprintf(w, "%sprocesses: %s\n", pad, hostList(d.Processes, text-len("processes: ")))
+		}
 	}
 }
 
-// writeDevices writes the device table (--by device), with each device's
-// processes under it.
-func writeDevices(w io.Writer, ds []*analyzer.DeviceSummary, opt tableOptions) {
-	fmt.Fprintln(w, "Devices")
-	addrW := len("DEVICE")
-	for _, d := range ds {
-		addrW = max(addrW, runewidth.StringWidth(clean(d.Address)))
+// listLines lays names out as "a, b, c" over at most lines lines of width
+// columns, the last ending with "+N more" for those that did not fit.
+func listLines(names []string, width, lines int) []string {
+	names = slices.Clone(names)
+	for i, n := range names {
+		names[i] = clean(n)
 	}
-	lead := padRight("DEVICE", addrW+2) + padRight("MAC", 19)
-	fmt.Fprintln(w, lead+" FLOWS  APPLE  FAILED  FINDINGS")
-	pad := strings.Repeat(" ", addrW+2)
-	for _, d := range ds {
-		fmt.Fprintf(w, "%s%s %5d  %5d  %6d  %8d\n", padRight(clean(d.Address), addrW+2), padRight(clean(d.MAC), 19), d.Flows, d.AppleFlows, d.Failed, d.Findings)
-		if len(d.Processes) > 0 {
-			fmt.Fprintf(w, "%sprocesses: %s\n", pad, hostList(d.Processes, opt.width-len(pad)-len("processes: ")))
+	var out []string
+	for len(names) > 0 && len(out) < lines {
+		n := 1
+		for n < len(names) {
+			comma := 0 // the line ends with a comma unless the names end on it
+			if n+1 < len(names) {
+				comma = 1
+			}
+			if runewidth.StringWidth(strings.Join(names[:n+1], ", "))+comma > width {
+				break
+			}
+			n++
 		}
+		if len(out) == lines-1 && n < len(names) {
+			out = append(out, hostList(names, width))
+			return out
+		}
+		line := truncate(strings.Join(names[:n], ", "), width)
+		if n < len(names) {
+			line = truncate(strings.Join(names[:n], ", "), width-1) + ","
+		}
+		out = append(out, line)
+		names = names[n:]
 	}
+	return out
 }
 
 // hostList joins names with ", " within width columns, ending with "+N
@@ -374,14 +505,15 @@ func hostList(h []string, width int) string {
 		if i < len(h)-1 {
 			rest = ", +" + strconv.Itoa(len(h)-1-i) + " more"
 		}
-		if runewidth.StringWidth(next)+len(rest) > width && i < len(h)-1 || runewidth.StringWidth(next) > width {
-			more := ", +" + strconv.Itoa(len(h)-i) + " more"
-			if out == "" {
-				return truncate(s, width-len(more)+2) + more
-			}
-			return out + more
+		switch {
+		case runewidth.StringWidth(next)+len(rest) <= width:
+			out = next
+		case out == "":
+			return truncate(s, width-len(rest)) + rest
+		default:
+			// out fitted with this: the names from here on.
+			return out + ", +" + strconv.Itoa(len(h)-i) + " more"
 		}
-		out = next
 	}
 	return out
 }
