@@ -10,7 +10,6 @@
 package ecs
 
 import (
-	"encoding/json"
 	"io"
 	"net/netip"
 	"strconv"
@@ -44,28 +43,49 @@ type Observer struct {
 
 // Writer writes ECS documents as NDJSON. It is not safe for concurrent use.
 type Writer struct {
-	enc *json.Encoder
+	w   io.Writer
 	obs Observer
+	buf []byte
 }
 
 // NewWriter returns a Writer writing to w, naming the sensor o.
 func NewWriter(w io.Writer, o Observer) *Writer {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &Writer{enc: enc, obs: o}
+	return &Writer{w: w, obs: o}
+}
+
+// write writes one document and its newline.
+func (w *Writer) write(d *Doc) error {
+	w.buf = append(d.AppendJSON(w.buf[:0]), '\n')
+	_, err := w.w.Write(w.buf)
+	return err
 }
 
 // Flow writes a flow event.
-func (w *Writer) Flow(e *analyzer.FlowEvent) error { return w.enc.Encode(FlowDoc(e, w.obs)) }
+func (w *Writer) Flow(e *analyzer.FlowEvent) error { return w.write(FlowDoc(e, w.obs)) }
 
 // DNS writes a DNS response event.
-func (w *Writer) DNS(e *analyzer.DNSEvent) error { return w.enc.Encode(DNSDoc(e, w.obs)) }
+func (w *Writer) DNS(e *analyzer.DNSEvent) error { return w.write(DNSDoc(e, w.obs)) }
 
 // Finding writes a finding as an alert.
-func (w *Writer) Finding(f *analyzer.Finding) error { return w.enc.Encode(FindingDoc(f, w.obs)) }
+func (w *Writer) Finding(f *analyzer.Finding) error { return w.write(FindingDoc(f, w.obs)) }
 
 // Capture writes the run's counters as a metric event.
-func (w *Writer) Capture(c *analyzer.CaptureInfo) error { return w.enc.Encode(CaptureDoc(c, w.obs)) }
+func (w *Writer) Capture(c *analyzer.CaptureInfo) error { return w.write(CaptureDoc(c, w.obs)) }
+
+// AppendFlow appends a flow event's document (no newline) to b.
+func (w *Writer) AppendFlow(b []byte, e *analyzer.FlowEvent) []byte {
+	return FlowDoc(e, w.obs).AppendJSON(b)
+}
+
+// AppendDNS appends a DNS response event's document (no newline) to b.
+func (w *Writer) AppendDNS(b []byte, e *analyzer.DNSEvent) []byte {
+	return DNSDoc(e, w.obs).AppendJSON(b)
+}
+
+// AppendFinding appends a finding's alert document (no newline) to b.
+func (w *Writer) AppendFinding(b []byte, f *analyzer.Finding) []byte {
+	return FindingDoc(f, w.obs).AppendJSON(b)
+}
 
 // Doc is one ECS document; nil parts are left out.
 type Doc struct {
