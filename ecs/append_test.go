@@ -68,27 +68,33 @@ func TestAppendEveryField(t *testing.T) {
 	}
 }
 
-// alike compares every document of a capture's events with encoding/json.
+// alike compares every document of a capture's events with encoding/json,
+// and what a Writer (which reuses its documents from event to event)
+// appends with both.
 type alike struct {
 	t      *testing.T
 	o      ecs.Observer
+	w      *ecs.Writer
 	n      int
 	buf    []byte
 	failed bool
 }
 
-func (s *alike) check(d *ecs.Doc) {
+func (s *alike) check(d *ecs.Doc, written []byte) {
 	s.n++
 	s.buf = d.AppendJSON(s.buf[:0])
-	if want := std(s.t, d); !bytes.Equal(s.buf, want) && !s.failed {
+	want := std(s.t, d)
+	if (!bytes.Equal(s.buf, want) || written != nil && !bytes.Equal(written, want)) && !s.failed {
 		s.failed = true
-		s.t.Errorf("differs from encoding/json:\n got  %s\n want %s", s.buf, want)
+		s.t.Errorf("differs from encoding/json:\n got  %s\n writer %s\n want %s", s.buf, written, want)
 	}
 }
 
-func (s *alike) Flow(e *analyzer.FlowEvent)  { s.check(ecs.FlowDoc(e, s.o)) }
-func (s *alike) DNS(e *analyzer.DNSEvent)    { s.check(ecs.DNSDoc(e, s.o)) }
-func (s *alike) Finding(f *analyzer.Finding) { s.check(ecs.FindingDoc(f, s.o)) }
+func (s *alike) Flow(e *analyzer.FlowEvent) { s.check(ecs.FlowDoc(e, s.o), s.w.AppendFlow(nil, e)) }
+func (s *alike) DNS(e *analyzer.DNSEvent)   { s.check(ecs.DNSDoc(e, s.o), s.w.AppendDNS(nil, e)) }
+func (s *alike) Finding(f *analyzer.Finding) {
+	s.check(ecs.FindingDoc(f, s.o), s.w.AppendFinding(nil, f))
+}
 
 // TestAppendRealEvents compares the documents of every event of the demo
 // and of the shared captures with encoding/json.
@@ -97,7 +103,8 @@ func TestAppendRealEvents(t *testing.T) {
 	if sharedtest.Optional("pcaps") != "" {
 		files = append(files, sharedtest.Pcaps(t)...)
 	}
-	s := &alike{t: t, o: ecs.Observer{Name: "school-12", Hostname: "sensor-a"}}
+	o := ecs.Observer{Name: "school-12", Hostname: "sensor-a"}
+	s := &alike{t: t, o: o, w: ecs.NewWriter(nil, o)}
 	for _, f := range files {
 		e, err := analyzer.New(analyzer.Config{Sink: s, AllHosts: true})
 		if err != nil {
@@ -110,7 +117,7 @@ func TestAppendRealEvents(t *testing.T) {
 		for _, fd := range rep.Findings {
 			s.Finding(fd)
 		}
-		s.check(ecs.CaptureDoc(&rep.Capture, s.o))
+		s.check(ecs.CaptureDoc(&rep.Capture, s.o), nil)
 	}
 	t.Logf("%d documents of %d captures alike", s.n, len(files))
 }
@@ -134,4 +141,31 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Fatalf("\n got  %s\n want %s", got, want)
 		}
 	})
+}
+
+// TestWriterAllocs checks that a Writer appends flow and DNS documents
+// without allocating once warm (the MAC is rewritten in ECS's notation,
+// which costs its string).
+func TestWriterAllocs(t *testing.T) {
+	var fe analyzer.FlowEvent
+	var de analyzer.DNSEvent
+	filltest.Fill(&fe)
+	filltest.Fill(&de)
+	fe.ClientMAC, fe.VLAN = "", 7
+	fe.Client, de.Client = "192.0.2.1", "2001:db8::1" // an address that does not parse costs its error
+	w := ecs.NewWriter(nil, ecs.Observer{Name: "a"})
+	buf := w.AppendFlow(nil, &fe)
+	buf = w.AppendDNS(buf, &de)
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"flow", func() { buf = w.AppendFlow(buf[:0], &fe) }},
+		{"dns", func() { buf = w.AppendDNS(buf[:0], &de) }},
+	}
+	for _, tc := range tests {
+		if a := testing.AllocsPerRun(100, tc.f); a != 0 {
+			t.Errorf("%s allocates %.0f times", tc.name, a)
+		}
+	}
 }
