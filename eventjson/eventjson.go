@@ -44,11 +44,17 @@ const hexDigits = "0123456789abcdef"
 // HTML escaping off: control characters escaped, invalid UTF-8 replaced by
 // U+FFFD, U+2028 and U+2029 escaped.
 func AppendString(b []byte, s string) []byte {
+	// Most strings need no escaping at all: copy them whole.
+	if simple(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -227,4 +233,22 @@ func AppendFinding(b []byte, f *analyzer.Finding) []byte {
 	o.StrOmit("advice", f.Advice)
 	o.StrOmit("undecided", f.Undecided)
 	return append(o.B, '}')
+}
+
+// plain tells the ASCII bytes a JSON string holds as they are.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// simple reports whether s is ASCII needing no escape.
+func simple(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || !plain[c] {
+			return false
+		}
+	}
+	return true
 }

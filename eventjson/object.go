@@ -32,11 +32,12 @@ func (o *Object) End() {
 
 // Key writes the name of the next field (k must need no escaping).
 func (o *Object) Key(k string) {
-	if !o.first {
-		o.B = append(o.B, ',')
+	if o.first {
+		o.first = false
+		o.B = append(o.B, '"')
+	} else {
+		o.B = append(o.B, ',', '"')
 	}
-	o.first = false
-	o.B = append(o.B, '"')
 	o.B = append(o.B, k...)
 	o.B = append(o.B, '"', ':')
 }
