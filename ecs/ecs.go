@@ -10,7 +10,6 @@
 package ecs
 
 import (
-	"encoding/json"
 	"io"
 	"net/netip"
 	"strconv"
@@ -44,28 +43,50 @@ type Observer struct {
 
 // Writer writes ECS documents as NDJSON. It is not safe for concurrent use.
 type Writer struct {
-	enc *json.Encoder
-	obs Observer
+	w     io.Writer
+	obs   Observer
+	buf   []byte
+	parts parts // the flow and DNS documents, rebuilt for each event
 }
 
 // NewWriter returns a Writer writing to w, naming the sensor o.
 func NewWriter(w io.Writer, o Observer) *Writer {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &Writer{enc: enc, obs: o}
+	return &Writer{w: w, obs: o}
+}
+
+// write writes one document and its newline.
+func (w *Writer) write(d *Doc) error {
+	w.buf = append(d.AppendJSON(w.buf[:0]), '\n')
+	_, err := w.w.Write(w.buf)
+	return err
 }
 
 // Flow writes a flow event.
-func (w *Writer) Flow(e *analyzer.FlowEvent) error { return w.enc.Encode(FlowDoc(e, w.obs)) }
+func (w *Writer) Flow(e *analyzer.FlowEvent) error { return w.write(w.parts.flow(e, w.obs)) }
 
 // DNS writes a DNS response event.
-func (w *Writer) DNS(e *analyzer.DNSEvent) error { return w.enc.Encode(DNSDoc(e, w.obs)) }
+func (w *Writer) DNS(e *analyzer.DNSEvent) error { return w.write(w.parts.dns(e, w.obs)) }
 
 // Finding writes a finding as an alert.
-func (w *Writer) Finding(f *analyzer.Finding) error { return w.enc.Encode(FindingDoc(f, w.obs)) }
+func (w *Writer) Finding(f *analyzer.Finding) error { return w.write(FindingDoc(f, w.obs)) }
 
 // Capture writes the run's counters as a metric event.
-func (w *Writer) Capture(c *analyzer.CaptureInfo) error { return w.enc.Encode(CaptureDoc(c, w.obs)) }
+func (w *Writer) Capture(c *analyzer.CaptureInfo) error { return w.write(CaptureDoc(c, w.obs)) }
+
+// AppendFlow appends a flow event's document (no newline) to b.
+func (w *Writer) AppendFlow(b []byte, e *analyzer.FlowEvent) []byte {
+	return w.parts.flow(e, w.obs).AppendJSON(b)
+}
+
+// AppendDNS appends a DNS response event's document (no newline) to b.
+func (w *Writer) AppendDNS(b []byte, e *analyzer.DNSEvent) []byte {
+	return w.parts.dns(e, w.obs).AppendJSON(b)
+}
+
+// AppendFinding appends a finding's alert document (no newline) to b.
+func (w *Writer) AppendFinding(b []byte, f *analyzer.Finding) []byte {
+	return FindingDoc(f, w.obs).AppendJSON(b)
+}
 
 // Doc is one ECS document; nil parts are left out.
 type Doc struct {
@@ -320,6 +341,12 @@ func tlsVersion(v string) (string, string) {
 
 func related(ips []string, hosts ...string) *Related {
 	r := &Related{}
+	relate(r, ips, hosts...)
+	return r
+}
+
+// relate adds the addresses and names to r, once each.
+func relate(r *Related, ips []string, hosts ...string) {
 	for _, ip := range ips {
 		if ip != "" && !contains(r.IP, ip) {
 			r.IP = append(r.IP, ip)
@@ -330,7 +357,6 @@ func related(ips []string, hosts ...string) *Related {
 			r.Hosts = append(r.Hosts, h)
 		}
 	}
-	return r
 }
 
 func contains(l []string, s string) bool {
@@ -342,11 +368,62 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-func ptr(v uint64) *uint64 { return &v }
-
 // FlowDoc is a flow's document: a network connection that ended.
-func FlowDoc(e *analyzer.FlowEvent, o Observer) *Doc {
-	d := base(e.First, o, "event", "orchard.flow", []string{"network"}, []string{"connection", "end"})
+func FlowDoc(e *analyzer.FlowEvent, o Observer) *Doc { return new(parts).flow(e, o) }
+
+// DNSDoc is a DNS response's document.
+func DNSDoc(e *analyzer.DNSEvent, o Observer) *Doc { return new(parts).dns(e, o) }
+
+// parts hold a flow or DNS document and everything it points to: a Writer
+// keeps one and rebuilds the document of each event in it, so writing
+// allocates nothing once the slices have grown.
+type parts struct {
+	doc        Doc
+	network    Network
+	vlan       VLAN
+	src, dst   Endpoint
+	counts     [4]uint64
+	process    Process
+	tls        TLS
+	tlsClient  TLSClient
+	tlsServer  TLSServer
+	http       HTTP
+	req        HTTPRequest
+	resp       HTTPResponse
+	url        URL
+	ua         UserAgent
+	dnsPart    DNS
+	orchard    Orchard
+	ntp        NTP
+	related    Related
+	relIP      []string
+	relHosts   []string
+	ips        []string
+	chain      []string
+	answers    []DNSAnswer
+	resolved   []string
+	categories [1]string
+	types      [2]string
+}
+
+// base starts the document of the parts, in category network.
+func (p *parts) base(ts string, o Observer, kind, dataset, type1, type2 string) *Doc {
+	p.categories[0] = "network"
+	p.types[0], p.types[1] = type1, type2
+	p.doc = base(ts, o, kind, dataset, p.categories[:], p.types[:])
+	p.related = Related{IP: p.relIP[:0], Hosts: p.relHosts[:0]}
+	return &p.doc
+}
+
+// relate fills related.* and keeps its slices for the next document.
+func (p *parts) relate(ips []string, hosts ...string) {
+	relate(&p.related, ips, hosts...)
+	p.relIP, p.relHosts = p.related.IP, p.related.Hosts
+	p.doc.Related = &p.related
+}
+
+func (p *parts) flow(e *analyzer.FlowEvent, o Observer) *Doc {
+	d := p.base(e.First, o, "event", "orchard.flow", "connection", "end")
 	d.Event.Start, d.Event.End = e.First, e.Last
 	d.Event.Duration = int64(e.Duration * 1e9)
 	if e.Apple {
@@ -355,8 +432,9 @@ func FlowDoc(e *analyzer.FlowEvent, o Observer) *Doc {
 			d.Event.Outcome = "failure"
 		}
 	}
-	d.Network = &Network{CommunityID: e.CommunityID, Transport: e.Proto, Type: netType(e.Client),
+	p.network = Network{CommunityID: e.CommunityID, Transport: e.Proto, Type: netType(e.Client),
 		Bytes: e.BytesClient + e.BytesServer, Packets: e.PacketsClient + e.PacketsServer}
+	d.Network = &p.network
 	switch {
 	case e.SNI != "" || e.TLSVersion != "":
 		d.Network.Protocol = "tls"
@@ -369,85 +447,116 @@ func FlowDoc(e *analyzer.FlowEvent, o Observer) *Doc {
 		d.Network.Protocol = "ntp"
 	}
 	if e.VLAN != 0 {
-		d.Network.VLAN = &VLAN{ID: strconv.Itoa(int(e.VLAN))}
+		p.vlan = VLAN{ID: strconv.Itoa(int(e.VLAN))}
+		d.Network.VLAN = &p.vlan
 	}
-	d.Source = &Endpoint{IP: e.Client, Port: e.ClientPort, Bytes: ptr(e.BytesClient), Packets: ptr(e.PacketsClient)}
+	p.counts = [4]uint64{e.BytesClient, e.PacketsClient, e.BytesServer, e.PacketsServer}
+	p.src = Endpoint{IP: e.Client, Port: e.ClientPort, Bytes: &p.counts[0], Packets: &p.counts[1]}
 	if e.ClientMAC != "" {
-		d.Source.MAC = mac(e.ClientMAC)
+		p.src.MAC = mac(e.ClientMAC)
 	}
-	d.Destination = &Endpoint{IP: e.Server, Port: e.Port, Domain: e.Host, Bytes: ptr(e.BytesServer), Packets: ptr(e.PacketsServer)}
+	d.Source = &p.src
+	p.dst = Endpoint{IP: e.Server, Port: e.Port, Domain: e.Host, Bytes: &p.counts[2], Packets: &p.counts[3]}
+	d.Destination = &p.dst
 	if e.Process != "" {
-		d.Process = &Process{Name: e.Process, PID: e.PID}
+		p.process = Process{Name: e.Process, PID: e.PID}
+		d.Process = &p.process
 	}
 	if e.SNI != "" || e.TLSVersion != "" || e.CertIssuer != "" {
-		t := &TLS{Cipher: e.TLSCipher}
+		p.tls = TLS{Cipher: e.TLSCipher}
+		t := &p.tls
 		t.Version, t.VersionProtocol = tlsVersion(e.TLSVersion)
 		if len(e.ALPN) > 0 {
 			t.NextProtocol = e.ALPN[0]
 		}
 		if e.SNI != "" {
-			t.Client = &TLSClient{ServerName: e.SNI}
+			p.tlsClient = TLSClient{ServerName: e.SNI}
+			t.Client = &p.tlsClient
 		}
 		if e.CertIssuer != "" || e.CertSubject != "" {
-			t.Server = &TLSServer{Issuer: e.CertIssuer, Subject: e.CertSubject}
+			p.tlsServer = TLSServer{Issuer: e.CertIssuer, Subject: e.CertSubject}
+			t.Server = &p.tlsServer
 		}
 		d.TLS = t
 	}
 	if e.HTTPMethod != "" || e.HTTPStatus != 0 {
-		d.HTTP = &HTTP{}
+		p.http = HTTP{}
+		d.HTTP = &p.http
 		if e.HTTPMethod != "" {
-			d.HTTP.Request = &HTTPRequest{Method: e.HTTPMethod}
+			p.req = HTTPRequest{Method: e.HTTPMethod}
+			d.HTTP.Request = &p.req
 		}
 		if e.HTTPStatus != 0 {
-			d.HTTP.Response = &HTTPResponse{StatusCode: e.HTTPStatus}
+			p.resp = HTTPResponse{StatusCode: e.HTTPStatus}
+			d.HTTP.Response = &p.resp
 		}
 	}
 	if e.HTTPHost != "" {
-		d.URL = &URL{Domain: e.HTTPHost}
+		p.url = URL{Domain: e.HTTPHost}
+		d.URL = &p.url
 	}
 	if e.UserAgent != "" {
-		d.UserAgent = &UserAgent{Original: e.UserAgent}
+		p.ua = UserAgent{Original: e.UserAgent}
+		d.UserAgent = &p.ua
 	}
-	or := &Orchard{Type: "flow", Host: e.Host, NameSource: e.NameSource, Service: e.Service, Section: e.Section, Apple: e.Apple,
+	p.orchard = Orchard{Type: "flow", Host: e.Host, NameSource: e.NameSource, Service: e.Service, Section: e.Section, Apple: e.Apple,
 		Findings: e.Findings, State: e.State, JA4: e.JA4, TLSGroup: e.TLSGroup, TLSPQ: e.TLSPQ, HelloBytes: e.HelloBytes,
 		TLSAlert: e.TLSAlert, Connect: e.ConnectTarget, RSTBy: e.RSTBy, ICMP: e.ICMP, SynRetries: e.SynRetries,
 		Evicted: e.Evicted, QUIC: e.QUICVersion}
+	or := &p.orchard
 	if e.Apple {
 		or.Verdict = "ok"
 		if len(e.Findings) > 0 {
 			or.Verdict = e.Findings[0]
 		}
 	}
-	for _, c := range e.CertChain {
-		or.CertChain = append(or.CertChain, c.Subject)
+	if len(e.CertChain) > 0 {
+		p.chain = p.chain[:0]
+		for _, c := range e.CertChain {
+			p.chain = append(p.chain, c.Subject)
+		}
+		or.CertChain = p.chain
 	}
 	if e.NTPMode != "" {
-		or.NTP = &NTP{Mode: e.NTPMode, Stratum: e.NTPStratum, RefID: e.NTPRefID}
+		p.ntp = NTP{Mode: e.NTPMode, Stratum: e.NTPStratum, RefID: e.NTPRefID}
+		or.NTP = &p.ntp
 	}
 	d.Orchard = or
-	d.Related = related([]string{e.Client, e.Server}, e.Host, e.SNI, e.HTTPHost)
-	return &d
+	p.ips = append(p.ips[:0], e.Client, e.Server)
+	p.relate(p.ips, e.Host, e.SNI, e.HTTPHost)
+	return d
 }
 
-// DNSDoc is a DNS response's document.
-func DNSDoc(e *analyzer.DNSEvent, o Observer) *Doc {
-	d := base(e.TS, o, "event", "orchard.dns", []string{"network"}, []string{"protocol", "info"})
-	d.Network = &Network{CommunityID: e.CommunityID, Transport: e.Proto, Type: netType(e.Client), Protocol: "dns"}
-	d.Source = &Endpoint{IP: e.Client}
-	d.Destination = &Endpoint{IP: e.Server, Port: e.Port}
-	dns := &DNS{Type: "answer", Question: DNSQuestion{Name: e.Query, Type: e.QType}, ResponseCode: e.RCode}
-	ips := []string{e.Client, e.Server}
-	for _, a := range e.Answers {
-		dns.Answers = append(dns.Answers, DNSAnswer(a))
-		if a.Type == "A" || a.Type == "AAAA" {
-			dns.ResolvedIP = append(dns.ResolvedIP, a.Data)
-			ips = append(ips, a.Data)
+func (p *parts) dns(e *analyzer.DNSEvent, o Observer) *Doc {
+	d := p.base(e.TS, o, "event", "orchard.dns", "protocol", "info")
+	p.network = Network{CommunityID: e.CommunityID, Transport: e.Proto, Type: netType(e.Client), Protocol: "dns"}
+	d.Network = &p.network
+	p.src = Endpoint{IP: e.Client}
+	d.Source = &p.src
+	p.dst = Endpoint{IP: e.Server, Port: e.Port}
+	d.Destination = &p.dst
+	p.dnsPart = DNS{Type: "answer", Question: DNSQuestion{Name: e.Query, Type: e.QType}, ResponseCode: e.RCode}
+	dns := &p.dnsPart
+	p.ips = append(p.ips[:0], e.Client, e.Server)
+	if len(e.Answers) > 0 {
+		p.answers, p.resolved = p.answers[:0], p.resolved[:0]
+		for _, a := range e.Answers {
+			p.answers = append(p.answers, DNSAnswer(a))
+			if a.Type == "A" || a.Type == "AAAA" {
+				p.resolved = append(p.resolved, a.Data)
+				p.ips = append(p.ips, a.Data)
+			}
+		}
+		dns.Answers = p.answers
+		if len(p.resolved) > 0 {
+			dns.ResolvedIP = p.resolved
 		}
 	}
 	d.DNS = dns
-	d.Orchard = &Orchard{Type: "dns"}
-	d.Related = related(ips, e.Query)
-	return &d
+	p.orchard = Orchard{Type: "dns"}
+	d.Orchard = &p.orchard
+	p.relate(p.ips, e.Query)
+	return d
 }
 
 // denies are the findings that mean the network refused the connection.

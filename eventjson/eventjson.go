@@ -16,77 +16,6 @@ import (
 	"orchard/analyzer"
 )
 
-// w appends the fields of one object, with the commas between them.
-type w struct {
-	b     []byte
-	first bool
-}
-
-func (o *w) key(k string) {
-	if !o.first {
-		o.b = append(o.b, ',')
-	}
-	o.first = false
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
-}
-
-func (o *w) str(k, v string) {
-	o.key(k)
-	o.b = AppendString(o.b, v)
-}
-
-func (o *w) strOmit(k, v string) {
-	if v != "" {
-		o.str(k, v)
-	}
-}
-
-func (o *w) uint(k string, v uint64) {
-	o.key(k)
-	o.b = strconv.AppendUint(o.b, v, 10)
-}
-
-func (o *w) uintOmit(k string, v uint64) {
-	if v != 0 {
-		o.uint(k, v)
-	}
-}
-
-func (o *w) int(k string, v int64) {
-	o.key(k)
-	o.b = strconv.AppendInt(o.b, v, 10)
-}
-
-func (o *w) intOmit(k string, v int64) {
-	if v != 0 {
-		o.int(k, v)
-	}
-}
-
-func (o *w) boolOmit(k string, v bool) {
-	if v {
-		o.key(k)
-		o.b = append(o.b, "true"...)
-	}
-}
-
-func (o *w) strsOmit(k string, v []string) {
-	if len(v) == 0 {
-		return
-	}
-	o.key(k)
-	o.b = append(o.b, '[')
-	for i, s := range v {
-		if i > 0 {
-			o.b = append(o.b, ',')
-		}
-		o.b = AppendString(o.b, s)
-	}
-	o.b = append(o.b, ']')
-}
-
 // AppendFloat appends a float64 as encoding/json does (NaN and infinities,
 // which it refuses, as 0).
 func AppendFloat(b []byte, f float64) []byte {
@@ -115,11 +44,17 @@ const hexDigits = "0123456789abcdef"
 // HTML escaping off: control characters escaped, invalid UTF-8 replaced by
 // U+FFFD, U+2028 and U+2029 escaped.
 func AppendString(b []byte, s string) []byte {
+	// Most strings need no escaping at all: copy them whole.
+	if simple(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -167,135 +102,153 @@ func AppendString(b []byte, s string) []byte {
 
 // AppendFlow appends a flow event as a JSON object.
 func AppendFlow(b []byte, e *analyzer.FlowEvent) []byte {
-	o := w{b: append(b, '{'), first: true}
-	o.str("type", e.Type)
-	o.str("proto", e.Proto)
-	o.str("client", e.Client)
-	o.uint("client_port", uint64(e.ClientPort))
-	o.str("server", e.Server)
-	o.uint("port", uint64(e.Port))
-	o.strOmit("community_id", e.CommunityID)
-	o.strOmit("client_mac", e.ClientMAC)
-	o.uintOmit("vlan", uint64(e.VLAN))
-	o.strOmit("process", e.Process)
-	o.intOmit("pid", int64(e.PID))
-	o.strOmit("state", e.State)
-	o.str("first", e.First)
-	o.str("last", e.Last)
-	o.key("duration")
-	o.b = AppendFloat(o.b, e.Duration)
-	o.uint("packets_client", e.PacketsClient)
-	o.uint("packets_server", e.PacketsServer)
-	o.uint("bytes_client", e.BytesClient)
-	o.uint("bytes_server", e.BytesServer)
-	o.int("syn_retries", int64(e.SynRetries))
-	o.strOmit("rst_by", e.RSTBy)
-	o.strOmit("icmp", e.ICMP)
-	o.boolOmit("evicted", e.Evicted)
-	o.strOmit("sni", e.SNI)
-	o.strsOmit("alpn", e.ALPN)
-	o.strOmit("tls_version", e.TLSVersion)
-	o.strOmit("tls_cipher", e.TLSCipher)
-	o.strOmit("tls_group", e.TLSGroup)
-	o.boolOmit("tls_pq", e.TLSPQ)
-	o.intOmit("hello_bytes", int64(e.HelloBytes))
-	o.strOmit("ja4", e.JA4)
-	o.strOmit("cert_subject", e.CertSubject)
-	o.strOmit("cert_issuer", e.CertIssuer)
+	o := Object{B: append(b, '{'), first: true}
+	o.Str("type", e.Type)
+	o.Str("proto", e.Proto)
+	o.Str("client", e.Client)
+	o.Uint("client_port", uint64(e.ClientPort))
+	o.Str("server", e.Server)
+	o.Uint("port", uint64(e.Port))
+	o.StrOmit("community_id", e.CommunityID)
+	o.StrOmit("client_mac", e.ClientMAC)
+	o.UintOmit("vlan", uint64(e.VLAN))
+	o.StrOmit("process", e.Process)
+	o.IntOmit("pid", int64(e.PID))
+	o.StrOmit("state", e.State)
+	o.Str("first", e.First)
+	o.Str("last", e.Last)
+	o.Key("duration")
+	o.B = AppendFloat(o.B, e.Duration)
+	o.Uint("packets_client", e.PacketsClient)
+	o.Uint("packets_server", e.PacketsServer)
+	o.Uint("bytes_client", e.BytesClient)
+	o.Uint("bytes_server", e.BytesServer)
+	o.Int("syn_retries", int64(e.SynRetries))
+	o.StrOmit("rst_by", e.RSTBy)
+	o.StrOmit("icmp", e.ICMP)
+	o.BoolOmit("evicted", e.Evicted)
+	o.StrOmit("sni", e.SNI)
+	o.StrsOmit("alpn", e.ALPN)
+	o.StrOmit("tls_version", e.TLSVersion)
+	o.StrOmit("tls_cipher", e.TLSCipher)
+	o.StrOmit("tls_group", e.TLSGroup)
+	o.BoolOmit("tls_pq", e.TLSPQ)
+	o.IntOmit("hello_bytes", int64(e.HelloBytes))
+	o.StrOmit("ja4", e.JA4)
+	o.StrOmit("cert_subject", e.CertSubject)
+	o.StrOmit("cert_issuer", e.CertIssuer)
 	if len(e.CertChain) > 0 {
-		o.key("cert_chain")
-		o.b = append(o.b, '[')
+		o.Key("cert_chain")
+		o.B = append(o.B, '[')
 		for i := range e.CertChain {
 			if i > 0 {
-				o.b = append(o.b, ',')
+				o.B = append(o.B, ',')
 			}
-			c := w{b: append(o.b, '{'), first: true}
-			c.str("subject", e.CertChain[i].Subject)
-			c.str("issuer", e.CertChain[i].Issuer)
-			o.b = append(c.b, '}')
+			c := Object{B: append(o.B, '{'), first: true}
+			c.Str("subject", e.CertChain[i].Subject)
+			c.Str("issuer", e.CertChain[i].Issuer)
+			o.B = append(c.B, '}')
 		}
-		o.b = append(o.b, ']')
+		o.B = append(o.B, ']')
 	}
-	o.strOmit("tls_alert", e.TLSAlert)
-	o.strOmit("http_host", e.HTTPHost)
-	o.strOmit("http_method", e.HTTPMethod)
-	o.intOmit("http_status", int64(e.HTTPStatus))
-	o.strOmit("user_agent", e.UserAgent)
-	o.strOmit("connect_target", e.ConnectTarget)
-	o.strOmit("ntp_mode", e.NTPMode)
+	o.StrOmit("tls_alert", e.TLSAlert)
+	o.StrOmit("http_host", e.HTTPHost)
+	o.StrOmit("http_method", e.HTTPMethod)
+	o.IntOmit("http_status", int64(e.HTTPStatus))
+	o.StrOmit("user_agent", e.UserAgent)
+	o.StrOmit("connect_target", e.ConnectTarget)
+	o.StrOmit("ntp_mode", e.NTPMode)
 	if e.NTPStratum != nil {
-		o.int("ntp_stratum", int64(*e.NTPStratum))
+		o.Int("ntp_stratum", int64(*e.NTPStratum))
 	}
-	o.strOmit("ntp_refid", e.NTPRefID)
-	o.strOmit("quic_version", e.QUICVersion)
-	o.strOmit("host", e.Host)
-	o.strOmit("name_source", e.NameSource)
-	o.strOmit("service", e.Service)
-	o.strOmit("section", e.Section)
-	o.boolOmit("apple", e.Apple)
-	o.strsOmit("findings", e.Findings)
-	return append(o.b, '}')
+	o.StrOmit("ntp_refid", e.NTPRefID)
+	o.StrOmit("quic_version", e.QUICVersion)
+	o.StrOmit("host", e.Host)
+	o.StrOmit("name_source", e.NameSource)
+	o.StrOmit("service", e.Service)
+	o.StrOmit("section", e.Section)
+	o.BoolOmit("apple", e.Apple)
+	o.StrsOmit("findings", e.Findings)
+	return append(o.B, '}')
 }
 
 // AppendDNS appends a DNS event as a JSON object.
 func AppendDNS(b []byte, e *analyzer.DNSEvent) []byte {
-	o := w{b: append(b, '{'), first: true}
-	o.str("type", e.Type)
-	o.str("ts", e.TS)
-	o.str("client", e.Client)
-	o.str("server", e.Server)
-	o.uint("port", uint64(e.Port))
-	o.str("proto", e.Proto)
-	o.strOmit("community_id", e.CommunityID)
-	o.str("query", e.Query)
-	o.str("qtype", e.QType)
-	o.str("rcode", e.RCode)
-	o.key("answers")
+	o := Object{B: append(b, '{'), first: true}
+	o.Str("type", e.Type)
+	o.Str("ts", e.TS)
+	o.Str("client", e.Client)
+	o.Str("server", e.Server)
+	o.Uint("port", uint64(e.Port))
+	o.Str("proto", e.Proto)
+	o.StrOmit("community_id", e.CommunityID)
+	o.Str("query", e.Query)
+	o.Str("qtype", e.QType)
+	o.Str("rcode", e.RCode)
+	o.Key("answers")
 	if e.Answers == nil {
-		o.b = append(o.b, "null"...)
+		o.B = append(o.B, "null"...)
 	} else {
-		o.b = append(o.b, '[')
+		o.B = append(o.B, '[')
 		for i := range e.Answers {
 			if i > 0 {
-				o.b = append(o.b, ',')
+				o.B = append(o.B, ',')
 			}
 			a := &e.Answers[i]
-			c := w{b: append(o.b, '{'), first: true}
-			c.str("name", a.Name)
-			c.str("type", a.Type)
-			c.uint("ttl", uint64(a.TTL))
-			c.str("data", a.Data)
-			o.b = append(c.b, '}')
+			c := Object{B: append(o.B, '{'), first: true}
+			c.Str("name", a.Name)
+			c.Str("type", a.Type)
+			c.Uint("ttl", uint64(a.TTL))
+			c.Str("data", a.Data)
+			o.B = append(c.B, '}')
 		}
-		o.b = append(o.b, ']')
+		o.B = append(o.B, ']')
 	}
-	return append(o.b, '}')
+	return append(o.B, '}')
 }
 
 // AppendFinding appends a finding as a JSON object.
 func AppendFinding(b []byte, f *analyzer.Finding) []byte {
-	o := w{b: append(b, '{'), first: true}
-	o.str("type", f.Type)
-	o.str("finding", f.Finding)
-	o.str("severity", f.Severity)
-	o.str("host", f.Host)
-	o.strOmit("name_source", f.NameSource)
-	o.strOmit("service", f.Service)
-	o.strOmit("section", f.Section)
-	o.str("client", f.Client)
-	o.strOmit("client_mac", f.ClientMAC)
-	o.strOmit("process", f.Process)
-	o.strOmit("server", f.Server)
-	o.uintOmit("port", uint64(f.Port))
-	o.str("proto", f.Proto)
-	o.strOmit("proxy", f.Proxy)
-	o.strOmit("target", f.Target)
-	o.strOmit("community_id", f.CommunityID)
-	o.int("count", int64(f.Count))
-	o.str("first", f.First)
-	o.str("last", f.Last)
-	o.str("evidence", f.Evidence)
-	o.strOmit("advice", f.Advice)
-	o.strOmit("undecided", f.Undecided)
-	return append(o.b, '}')
+	o := Object{B: append(b, '{'), first: true}
+	o.Str("type", f.Type)
+	o.Str("finding", f.Finding)
+	o.Str("severity", f.Severity)
+	o.Str("host", f.Host)
+	o.StrOmit("name_source", f.NameSource)
+	o.StrOmit("service", f.Service)
+	o.StrOmit("section", f.Section)
+	o.Str("client", f.Client)
+	o.StrOmit("client_mac", f.ClientMAC)
+	o.StrOmit("process", f.Process)
+	o.StrOmit("server", f.Server)
+	o.UintOmit("port", uint64(f.Port))
+	o.Str("proto", f.Proto)
+	o.StrOmit("proxy", f.Proxy)
+	o.StrOmit("target", f.Target)
+	o.StrOmit("community_id", f.CommunityID)
+	o.Int("count", int64(f.Count))
+	o.Str("first", f.First)
+	o.Str("last", f.Last)
+	o.Str("evidence", f.Evidence)
+	o.StrOmit("advice", f.Advice)
+	o.StrOmit("undecided", f.Undecided)
+	return append(o.B, '}')
+}
+
+// plain tells the ASCII bytes a JSON string holds as they are.
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// simple reports whether s is ASCII needing no escape.
+func simple(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || !plain[c] {
+			return false
+		}
+	}
+	return true
 }

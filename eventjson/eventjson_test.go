@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"orchard/analyzer"
 	"orchard/eventjson"
+	"orchard/internal/filltest"
 	"orchard/internal/sharedtest"
 )
 
@@ -26,47 +26,13 @@ func std(t testing.TB, v any) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 }
 
-// fill sets every exported field of the struct v points to a non-zero
-// value, so a field the encoder does not know shows as a difference.
-func fill(v reflect.Value, n *int) {
-	*n++
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x<&>\"\\\n\x01é\u2028" + string(rune('a'+*n%26)))
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		v.SetInt(int64(*n))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		v.SetUint(uint64(*n))
-	case reflect.Float64:
-		v.SetFloat(float64(*n) + 0.25)
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fill(v.Elem(), n)
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), 2, 2)
-		for i := 0; i < 2; i++ {
-			fill(s.Index(i), n)
-		}
-		v.Set(s)
-	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).IsExported() {
-				fill(v.Field(i), n)
-			}
-		}
-	}
-}
-
 func TestEveryField(t *testing.T) {
-	n := 0
 	var fe analyzer.FlowEvent
 	var de analyzer.DNSEvent
 	var fd analyzer.Finding
-	fill(reflect.ValueOf(&fe).Elem(), &n)
-	fill(reflect.ValueOf(&de).Elem(), &n)
-	fill(reflect.ValueOf(&fd).Elem(), &n)
+	filltest.Fill(&fe)
+	filltest.Fill(&de)
+	filltest.Fill(&fd)
 	tests := []struct {
 		name string
 		got  []byte
@@ -139,9 +105,8 @@ func TestRealEvents(t *testing.T) {
 }
 
 func TestAllocs(t *testing.T) {
-	n := 0
 	var fe analyzer.FlowEvent
-	fill(reflect.ValueOf(&fe).Elem(), &n)
+	filltest.Fill(&fe)
 	buf := eventjson.AppendFlow(nil, &fe)
 	if a := testing.AllocsPerRun(100, func() { buf = eventjson.AppendFlow(buf[:0], &fe) }); a != 0 {
 		t.Errorf("AppendFlow allocates %.0f times", a)
@@ -169,9 +134,8 @@ func FuzzAppendString(f *testing.F) {
 }
 
 func BenchmarkAppendFlow(b *testing.B) {
-	n := 0
 	var fe analyzer.FlowEvent
-	fill(reflect.ValueOf(&fe).Elem(), &n)
+	filltest.Fill(&fe)
 	b.Run("eventjson", func(b *testing.B) {
 		var buf []byte
 		for b.Loop() {

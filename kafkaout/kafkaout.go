@@ -176,12 +176,17 @@ func (p *Producer) Send(key, value []byte, headers ...kgo.RecordHeader) {
 
 // SendTo is Send to another topic ("" is the producer's own).
 func (p *Producer) SendTo(topic string, key, value []byte, headers ...kgo.RecordHeader) {
+	p.SendRecord(&kgo.Record{Topic: topic, Key: key, Value: value, Headers: headers})
+}
+
+// SendRecord is Send of a record made by the caller (from an Arena, say):
+// the producer keeps it and what it points to until the brokers took it.
+func (p *Producer) SendRecord(r *kgo.Record) {
 	p.sent.Add(1)
 	if p.closed.Load() {
 		p.dropped.Add(1)
 		return
 	}
-	r := &kgo.Record{Topic: topic, Key: key, Value: value, Headers: headers}
 	p.cl.TryProduce(context.Background(), r, p.promise)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/ecs"
+	"orchard/kafkaout"
 )
 
 // fleetOptions are the flags of the fleet outputs: the sensor's name, the
@@ -80,6 +81,21 @@ func (o *fleetOptions) snapshot(r *analyzer.Report) {
 	}
 }
 
+// outputStats are the fleet outputs' counters so far, for the metrics
+// (nil without Kafka). Safe beside the sinks: the counters are atomic.
+func (o *fleetOptions) outputStats() []analyzer.OutputStats {
+	if o.kafkaSink == nil {
+		return nil
+	}
+	return []analyzer.OutputStats{kafkaOutputStats(o.kafkaSink.p.Stats())}
+}
+
+// kafkaOutputStats is a Kafka producer's counters as the report has them.
+func kafkaOutputStats(st kafkaout.Stats) analyzer.OutputStats {
+	return analyzer.OutputStats{Output: "kafka", Target: st.Topic,
+		Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Dropped: st.Dropped}
+}
+
 // eventsSink is the sink of the --events file in its format.
 func (o *fleetOptions) eventsSink(w *bufio.Writer, live bool) analyzer.Sink {
 	if o.eventsFormat == "ecs" {
@@ -105,8 +121,7 @@ func endFleet(ctx context.Context, sinks []analyzer.Sink, rep *analyzer.Report, 
 			continue
 		}
 		st := k.stats
-		rep.Capture.Outputs = append(rep.Capture.Outputs, analyzer.OutputStats{Output: "kafka", Target: st.Topic,
-			Sent: st.Sent, Delivered: st.Delivered, Failed: st.Failed, Dropped: st.Dropped})
+		rep.Capture.Outputs = append(rep.Capture.Outputs, kafkaOutputStats(st))
 		if n := st.Undelivered(); n > 0 {
 			w := fmt.Sprintf("kafka: %d of %d records not delivered to topic %s", n, st.Sent, st.Topic)
 			if err := k.p.LastError(); err != nil {

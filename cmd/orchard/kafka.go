@@ -137,7 +137,8 @@ type kafkaSink struct {
 	buf     bytes.Buffer
 	enc     *json.Encoder
 	ecs     *ecs.Writer
-	scratch []byte
+	arena   kafkaout.Arena
+	headers []kgo.RecordHeader // the sensor's, the same on every record
 	stream  bool
 	sensor  string
 	sensorB []byte
@@ -156,6 +157,7 @@ func (o *kafkaOptions) sink(f *fleetOptions, live bool) (*kafkaSink, error) {
 		return nil, err
 	}
 	s := &kafkaSink{p: p, stream: live, sensor: f.sensor, sensorB: []byte(f.sensor), reports: o.reports(), timeout: o.flushTimeout}
+	s.headers = []kgo.RecordHeader{{Key: fleet.SensorHeader, Value: s.sensorB}}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	if o.format == "ecs" {
@@ -164,17 +166,30 @@ func (o *kafkaOptions) sink(f *fleetOptions, live bool) (*kafkaSink, error) {
 	return s, nil
 }
 
-// record queues one encoded event, keyed by its Community ID ("" for
-// none). v is copied: the producer keeps what it is given.
-func (s *kafkaSink) record(key string, v []byte) {
-	rec := make([]byte, len(key)+len(v))
-	copy(rec, key)
-	copy(rec[len(key):], v)
-	var k []byte
-	if key != "" {
-		k = rec[:len(key):len(key)]
+// begin starts a record keyed by a Community ID ("" for none) in the
+// arena: the event's JSON is appended to what it returns, then send
+// queues it. Records and their bytes come from the arena, so no event
+// allocates on its own.
+func (s *kafkaSink) begin(key string) ([]byte, int) {
+	return append(s.arena.Bytes(), key...), len(key)
+}
+
+// send queues the record begin started.
+func (s *kafkaSink) send(b []byte, keyLen int) {
+	b = s.arena.Keep(b)
+	r := s.arena.Record()
+	if keyLen > 0 {
+		r.Key = b[:keyLen:keyLen]
 	}
-	s.p.Send(k, rec[len(key):], kgo.RecordHeader{Key: fleet.SensorHeader, Value: s.sensorB})
+	r.Value = b[keyLen:]
+	r.Headers = s.headers
+	s.p.SendRecord(r)
+}
+
+// record queues one encoded event, copied into the arena.
+func (s *kafkaSink) record(key string, v []byte) {
+	b, k := s.begin(key)
+	s.send(append(b, v...), k)
 }
 
 // ecsRecord queues the ECS document write puts in the buffer.
@@ -185,21 +200,23 @@ func (s *kafkaSink) ecsRecord(key string, write func() error) {
 }
 
 func (s *kafkaSink) Flow(e *analyzer.FlowEvent) {
+	b, k := s.begin(e.CommunityID)
 	if s.ecs != nil {
-		s.ecsRecord(e.CommunityID, func() error { return s.ecs.Flow(e) })
-		return
+		b = s.ecs.AppendFlow(b, e)
+	} else {
+		b = eventjson.AppendFlow(b, e)
 	}
-	s.scratch = eventjson.AppendFlow(s.scratch[:0], e)
-	s.record(e.CommunityID, s.scratch)
+	s.send(b, k)
 }
 
 func (s *kafkaSink) DNS(e *analyzer.DNSEvent) {
+	b, k := s.begin(e.CommunityID)
 	if s.ecs != nil {
-		s.ecsRecord(e.CommunityID, func() error { return s.ecs.DNS(e) })
-		return
+		b = s.ecs.AppendDNS(b, e)
+	} else {
+		b = eventjson.AppendDNS(b, e)
 	}
-	s.scratch = eventjson.AppendDNS(s.scratch[:0], e)
-	s.record(e.CommunityID, s.scratch)
+	s.send(b, k)
 }
 
 func (s *kafkaSink) Finding(f *analyzer.Finding) {
@@ -209,12 +226,13 @@ func (s *kafkaSink) Finding(f *analyzer.Finding) {
 }
 
 func (s *kafkaSink) finding(f *analyzer.Finding) {
+	b, k := s.begin(f.CommunityID)
 	if s.ecs != nil {
-		s.ecsRecord(f.CommunityID, func() error { return s.ecs.Finding(f) })
-		return
+		b = s.ecs.AppendFinding(b, f)
+	} else {
+		b = eventjson.AppendFinding(b, f)
 	}
-	s.scratch = eventjson.AppendFinding(s.scratch[:0], f)
-	s.record(f.CommunityID, s.scratch)
+	s.send(b, k)
 }
 
 // report sends a report to the reports topic, keyed by the sensor. It

@@ -129,7 +129,7 @@ func (o *options) publish(stats func() analyzer.Stats, live *analyzer.LiveStats,
 	}
 	s.lastPub = now
 	s.mu.Unlock()
-	s.metrics.Publish(sensor.Status{Stats: stats(), Live: live})
+	s.metrics.Publish(sensor.Status{Stats: stats(), Live: live, Outputs: o.fleet.outputStats()})
 }
 
 // finishSensor ends a run's operations: the suppressed findings' last

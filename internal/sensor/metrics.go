@@ -19,6 +19,8 @@ import (
 type Status struct {
 	Stats analyzer.Stats
 	Live  *analyzer.LiveStats // nil for files
+	// Outputs are the event outputs' counters so far (Kafka).
+	Outputs []analyzer.OutputStats
 }
 
 // Metrics serves Prometheus metrics of a running analysis and a health
@@ -130,6 +132,9 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPackets, descBytes, descReceived, descDropped, descFreezes, descSockRecv, descSockDrop, descLoss, descLastPacket, descFlows, descFlowsOpen, descEvicted, descUndecodable, descFragDrop, descDenied, descDNS, descMalformed} {
 		ch <- d
 	}
+	for _, d := range outputDescs {
+		ch <- d
+	}
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
@@ -158,6 +163,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		last = started
 	}
 	gauge(descLastPacket, now.Sub(last).Seconds())
+	collectOutputs(ch, st.Outputs)
 	if l := st.Live; l != nil {
 		counter(descReceived, l.Received)
 		counter(descDropped, l.DroppedKernel, "kernel")
