@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,8 @@ func readBoth(t *testing.T, b []byte) ([]rec, error) {
 	}
 	defer f.Close()
 	mgot, merr := readAll(t, f)
-	if !f.Mapped() {
-		t.Error("the padded file is not mapped")
+	if !f.Mapped() && strconv.IntSize == 64 {
+		t.Error("the padded file is not mapped") // 32-bit builds read files
 	}
 	if len(mgot) != len(got) || (err == nil) != (merr == nil) || (err != nil && renamed(merr, "mem") != err.Error()) {
 		t.Fatalf("mapped: %d packets, %v; stream: %d packets, %v", len(mgot), merr, len(got), err)
