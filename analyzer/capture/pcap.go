@@ -94,7 +94,7 @@ func (f *File) fillPcap(p *Packet, rec []byte, wire uint32) {
 	// The 32-bit fraction times the unit, as libpcap reads it.
 	p.Timestamp = time.Unix(int64(f.u32(rec[0:4], f.pcapBE)), int64(f.u32(rec[4:8], f.pcapBE)*f.tsUnit)).UTC()
 	p.CapLen = len(rec) - 16
-	p.WireLen = int(wire)
+	p.WireLen = intLen(wire)
 	p.Iface = 0
 	p.LinkType = f.linkType
 	p.Proc, p.PID = "", 0

@@ -322,7 +322,7 @@ func (f *File) ngFill(p *Packet, blk []byte, iface, wire uint32, ts uint64) {
 	ifc := &f.ng.ifaces[iface]
 	p.Data = blk[28:len(blk):len(blk)]
 	p.CapLen = len(blk) - 28
-	p.WireLen = int(wire)
+	p.WireLen = intLen(wire)
 	p.Iface = int(iface)
 	p.LinkType = ifc.link
 	p.Proc, p.PID = "", 0
@@ -467,7 +467,7 @@ func (f *File) ngPacket(p *Packet, typ uint32, blk []byte, start int64) error {
 	if typ == ngSPB {
 		p.Data = blk[12 : 12+caplen : 12+caplen]
 		p.CapLen = int(caplen)
-		p.WireLen = int(wire)
+		p.WireLen = intLen(wire)
 		p.Iface = 0
 		p.LinkType = ng.ifaces[0].link
 		p.Proc, p.PID = "", 0
