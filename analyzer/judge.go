@@ -133,6 +133,8 @@ type judge struct {
 	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
 	noApp appFacts
+	// shapeBase is the embedded server-shape baseline, loaded when first needed.
+	shapeBase *ShapeBaseline
 }
 
 func newJudge(e *Engine) *judge {
@@ -274,6 +276,9 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		return v
 	}
 	if v := aborted(f); v.name != "" {
+		return v
+	}
+	if v := j.intercept(f, at); v.name != "" {
 		return v
 	}
 	// Resets of established connections.
