@@ -158,14 +158,18 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	// real server's choice, not a box's; a forged one is reported by the
 	// chain's verdict (tls.intercepted), which comes first.
 	down := downgraded(f) && chk.tls13 && len(a.certs) == 0
+	// A downgrade changes the shape's version: the shape is then not
+	// evidence beside it.
 	var diff []string
-	if !chk.shapeOK {
+	switch {
+	case down:
+	case !chk.shapeOK:
 		if chk.known {
 			diff = append(diff, "server hello shape "+shape+" is not one "+at.host+" answers with")
 		} else {
 			diff = append(diff, "server hello shape "+shape+" is not among Apple's known server shapes")
 		}
-	} else if !chk.flightOK {
+	case !chk.flightOK:
 		diff = append(diff, fmt.Sprintf("first flight of %d bytes where %s sends %d", fl.total(), at.host, chk.wantTotal))
 	}
 	var why []string
@@ -182,13 +186,12 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	ev := strings.Join(why, "; ")
 	switch {
 	case term != "" && (down || len(diff) > 0):
+		// High when the comparison is with the host's own servers.
 		conf := "medium"
-		if chk.known && (down || len(diff) > 0) {
+		if chk.known {
 			conf = "high"
 		}
-		return verdict{name: FindIntercepted, sev: SevError, evidence: ev + " (confidence " + conf + ": TLS inspection)"}
-	case down && len(diff) > 0:
-		return verdict{name: FindIntercepted, sev: SevError, evidence: ev + " (confidence medium: TLS inspection)"}
+		return verdict{name: FindIntercepted, sev: SevError, evidence: ev + "; confidence " + conf + ": TLS inspection"}
 	case down:
 		return verdict{name: FindDowngraded, sev: SevWarn, evidence: ev}
 	case term != "":

@@ -21,7 +21,7 @@ func isSignalFinding(f *analyzer.Finding) bool {
 	case analyzer.FindMiddlebox, analyzer.FindDowngraded:
 		return true
 	case analyzer.FindIntercepted:
-		return strings.Contains(f.Evidence, "(confidence ")
+		return strings.Contains(f.Evidence, "; confidence ")
 	}
 	return false
 }
