@@ -94,6 +94,9 @@ func TestInterceptionLab(t *testing.T) {
 	defer wan.Close()
 
 	dir := t.TempDir()
+	if d := os.Getenv("ORCHARD_LAB_KEEP"); d != "" {
+		dir = d // keep the captures, to look at them
+	}
 	n := *interceptN
 	delays := []time.Duration{10 * time.Millisecond, 25 * time.Millisecond, 40 * time.Millisecond} // one way: 20–80 ms round trips
 	batch := func(name string, port, count int) string {
@@ -111,6 +114,7 @@ func TestInterceptionLab(t *testing.T) {
 		for i := 0; i < 100 && !strings.Contains(stderr.String(), "listening on"); i++ {
 			time.Sleep(20 * time.Millisecond)
 		}
+		time.Sleep(300 * time.Millisecond) // the filter is attached after the message
 		ok, start := 0, time.Now()
 		for i := range count {
 			d := delays[i%len(delays)]
@@ -123,7 +127,8 @@ func TestInterceptionLab(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d fetches in %s", name, count, time.Since(start))
-		time.Sleep(200 * time.Millisecond)
+		// tcpdump drops what it has not read yet when interrupted.
+		time.Sleep(time.Second)
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		_ = cmd.Wait()
 		if ok < count*9/10 {
