@@ -180,8 +180,8 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.serverHello.Version)+" by a host that answers TLS 1.3")
 	}
 	why = append(why, diff...)
-	if ttl := f.firstTTL[dirServer]; f.ttlSet[dirServer] && term != "" {
-		why = append(why, fmt.Sprintf("server packets arrive with TTL %d (%d hops away)", ttl, hops(ttl)))
+	if ttl := f.firstTTL[dirServer]; f.ttlSet[dirServer] {
+		why = append(why, j.hopNote(f, term != "", hops(ttl), ttl)...)
 	}
 	ev := strings.Join(why, "; ")
 	switch {
@@ -218,4 +218,30 @@ func interceptAdvice(name string) string {
 		return "A box on the path lowered TLS 1.3 to an older version, as TLS inspection does: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from it."
 	}
 	return "A transparent proxy terminates this connection: Apple services need direct connections; exempt Apple hosts (17.0.0.0/8) from it."
+}
+
+// hopNote remembers the hop count of flows whose timing shows no box, per
+// server network (IPv4 /16, IPv6 /32), and for a terminated flow says how
+// much nearer than those its server's packets came from.
+func (j *judge) hopNote(f *Flow, terminated bool, h int, ttl uint8) []string {
+	p, err := f.Server.Unmap().Prefix(16)
+	if f.Server.Is6() && !f.Server.Is4In6() {
+		p, err = f.Server.Prefix(32)
+	}
+	if err != nil {
+		return nil
+	}
+	if !terminated {
+		if f.SynRetries == 0 && f.synAckTime > f.synTime && f.synTime != 0 {
+			if old, ok := j.hops[p]; ok || len(j.hops) < maxTracked {
+				j.hops[p] = uint8(max(int(old), h))
+			}
+		}
+		return nil
+	}
+	note := fmt.Sprintf("server packets arrive with TTL %d (%d hops away)", ttl, h)
+	if far, ok := j.hops[p]; ok && int(far) > h {
+		note += fmt.Sprintf(", %d nearer than the other flows to %s", int(far)-h, p)
+	}
+	return []string{note}
 }

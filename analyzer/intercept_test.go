@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -71,7 +72,7 @@ func TestIntercept(t *testing.T) {
 			if c.offer13 {
 				ch.SupportedVersions = []uint16{0x0a0a, 0x0304, 0x0303}
 			}
-			f := &Flow{synTime: t0, synAckTime: t0 + c.syn, SynRetries: c.synRetries, firstRST: -1, app: &appFacts{hello: ch, serverHello: &sh}}
+			f := &Flow{Server: netip.MustParseAddr("17.253.3.3"), synTime: t0, synAckTime: t0 + c.syn, SynRetries: c.synRetries, firstRST: -1, app: &appFacts{hello: ch, serverHello: &sh}}
 			f.firstTTL[dirServer], f.ttlSet[dirServer] = 64, true
 			ic := &f.app.ic
 			ic.helloAt = t0 + c.syn + ms/10
@@ -92,6 +93,28 @@ func TestIntercept(t *testing.T) {
 				t.Errorf("got %q %q, want %q containing %q", v.name, v.evidence, c.want, c.wantEv)
 			}
 		})
+	}
+}
+
+// TestInterceptHops: a terminated flow's hop count is compared with the
+// other flows to the same /16 whose timing showed no box.
+func TestInterceptHops(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := e.judge
+	direct := &Flow{Server: netip.MustParseAddr("17.253.1.1"), synTime: 1e9, synAckTime: 1e9 + 30e6}
+	if n := j.hopNote(direct, false, hops(58), 58); n != nil {
+		t.Errorf("unterminated flow: %v", n)
+	}
+	near := &Flow{Server: netip.MustParseAddr("17.253.200.2")}
+	if n := j.hopNote(near, true, hops(64), 64); len(n) != 1 || n[0] != "server packets arrive with TTL 64 (0 hops away), 6 nearer than the other flows to 17.253.0.0/16" {
+		t.Errorf("got %v", n)
+	}
+	other := &Flow{Server: netip.MustParseAddr("17.57.1.1")}
+	if n := j.hopNote(other, true, hops(64), 64); len(n) != 1 || strings.Contains(n[0], "nearer") {
+		t.Errorf("another network: %v", n)
 	}
 }
 

@@ -133,8 +133,10 @@ type judge struct {
 	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
 	noApp appFacts
-	// shapeBase is the embedded server-shape baseline, loaded when first needed.
+	// shapeBase is the embedded server-shape baseline, loaded when first
+	// needed; hops the farthest hop count per server network (intercept.go).
 	shapeBase *ShapeBaseline
+	hops      map[netip.Prefix]uint8
 }
 
 func newJudge(e *Engine) *judge {
@@ -143,6 +145,7 @@ func newJudge(e *Engine) *judge {
 		findings: make(map[findingKey]*Finding),
 		hosts:    make(map[string]*HostSummary),
 		apns:     make(map[netip.Addr]*apnsState),
+		hops:     make(map[netip.Prefix]uint8),
 	}
 }
 

@@ -21,15 +21,25 @@ import (
 var interceptN = flag.Int("intercept-n", 30, "connections per path kind in TestInterceptionLab")
 
 // flowSink keeps the findings of each flow to port 443.
-type flowSink struct{ flows [][]string }
+type flowSink struct {
+	flows    [][]string
+	evidence map[string]string // the first evidence of each finding
+}
 
 func (s *flowSink) Flow(e *analyzer.FlowEvent) {
 	if e.Port == 443 && e.Proto == "tcp" {
 		s.flows = append(s.flows, append([]string(nil), e.Findings...))
 	}
 }
-func (s *flowSink) DNS(*analyzer.DNSEvent)    {}
-func (s *flowSink) Finding(*analyzer.Finding) {}
+func (s *flowSink) DNS(*analyzer.DNSEvent) {}
+func (s *flowSink) Finding(f *analyzer.Finding) {
+	if s.evidence == nil {
+		s.evidence = map[string]string{}
+	}
+	if _, ok := s.evidence[f.Finding]; !ok {
+		s.evidence[f.Finding] = f.Evidence
+	}
+}
 
 // TestInterceptionLab builds device ↔ router ↔ WAN (20–80 ms round trip,
 // delayed in user space) ↔ a TLS 1.3 "Apple" server, and connects over
@@ -146,6 +156,7 @@ func TestInterceptionLab(t *testing.T) {
 
 	learn := analyzer.NewShapeBaseline()
 	learn.Source = "lab direct"
+	evidence := map[string]string{}
 	judge := func(file string, cfg analyzer.Config) [][]string {
 		t.Helper()
 		s := &flowSink{}
@@ -158,6 +169,9 @@ func TestInterceptionLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.Finish()
+		for k, v := range s.evidence {
+			evidence[k] = v
+		}
 		return s.flows
 	}
 	judge(trusted, analyzer.Config{LearnShapes: learn})
@@ -204,6 +218,9 @@ func TestInterceptionLab(t *testing.T) {
 				t.Errorf("inspect: %d of %d intercepted, want at least 95 %%", ic, len(flows))
 			}
 		}
+	}
+	for k, v := range evidence {
+		report = append(report, k+": "+v)
 	}
 	t.Log(strings.Join(report, "\n"))
 }
