@@ -65,3 +65,28 @@ func TestServerShapesRealCaptures(t *testing.T) {
 		t.Errorf("the embedded baseline has %d hosts, the shared captures show %d: go test ./analyzer -run ServerShapesRealCaptures -update-shapes", embedded.Hosts(), learn.Hosts())
 	}
 }
+
+var shapesFrom = flag.String("shapes-from", "", "comma-separated captures an admin trusts: add their Apple server shapes to servershapes.tsv")
+
+// TestLearnServerShapes adds the server shapes of trusted captures to the
+// embedded baseline and rewrites servershapes.tsv; it runs only when given
+// captures: go test ./analyzer -run LearnServerShapes -shapes-from a.pcap,b.pcapng
+func TestLearnServerShapes(t *testing.T) {
+	if *shapesFrom == "" {
+		t.Skip("no -shapes-from captures")
+	}
+	learn := analyzer.DefaultShapeBaseline()
+	before := learn.Hosts()
+	for _, file := range strings.Split(*shapesFrom, ",") {
+		learn.Source = filepath.Base(file)
+		analyse(t, analyzer.Config{LearnShapes: learn}, file)
+	}
+	var buf bytes.Buffer
+	if err := learn.WriteTSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("servershapes.tsv", buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("servershapes.tsv: %d hosts (%d before)", learn.Hosts(), before)
+}
