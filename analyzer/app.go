@@ -31,6 +31,8 @@ type appFacts struct {
 	serverAlert []dissect.Alert
 	serverEnc   bool
 	serverRecs  int
+	// Timing and first flight for the interception signals (intercept.go).
+	ic interceptFacts
 
 	// HTTP.
 	req       *dissect.HTTPRequest
@@ -166,6 +168,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 			a.helloTime = ts
 		}
 		a.helloSeen = true
+		a.ic.clientSeen(st, ts)
 		if st.ClientHello != nil && a.hello == nil && e.table.charge(a, helloCost(st.ClientHello)) {
 			a.hello = st.ClientHello
 			a.helloBytes = helloRecordBytes(st)
@@ -177,6 +180,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		if st.ServerHello != nil {
 			a.serverHello = st.ServerHello
 		}
+		a.ic.serverSeen(f, st, ts)
 		if len(st.Certificates) > 0 && a.certs == nil && e.table.charge(a, certsCost(st.Certificates)) {
 			a.certs = make([][]byte, len(st.Certificates))
 			for i, c := range st.Certificates {
@@ -197,9 +201,10 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 	if st.Incomplete {
 		a.tlsWant[dir] = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
 	}
-	// Once the stream is encrypted (and for the client, a few records past
+	// Once the stream is encrypted (for the server, past the records of a
+	// server shape's first flight; for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
-	if dir == dirServer && st.Encrypted && st.RecordCount >= 4 {
+	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+maxShapeFlight {
 		e.tlsFinished(f, a, dir)
 	}
 	if dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {

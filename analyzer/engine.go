@@ -46,6 +46,10 @@ type Config struct {
 	// the caller's goroutine; more shard flows over that many workers
 	// (see Parallel), with identical results.
 	Workers int
+	// ServerShapes is the baseline of Apple's server shapes that TLS
+	// answers are compared with (intercept_shapes.go); nil means the
+	// embedded one. LearnShapes, when set, collects the shapes seen.
+	ServerShapes, LearnShapes *ShapeBaseline
 }
 
 // DefaultMaxFlows is the flow table's cap unless Config.MaxFlows says

@@ -140,6 +140,10 @@ type judge struct {
 	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
 	noApp appFacts
+	// shapeBase is the embedded server-shape baseline, loaded when first
+	// needed; hops the farthest hop count per server network (intercept.go).
+	shapeBase *ShapeBaseline
+	hops      map[netip.Prefix]uint8
 }
 
 func newJudge(e *Engine) *judge {
@@ -148,6 +152,7 @@ func newJudge(e *Engine) *judge {
 		findings: make(map[findingKey]*Finding),
 		hosts:    make(map[string]*HostSummary),
 		apns:     make(map[netip.Addr]*apnsState),
+		hops:     make(map[netip.Prefix]uint8),
 	}
 }
 
@@ -284,6 +289,9 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		return v
 	}
 	if v := aborted(f); v.name != "" {
+		return v
+	}
+	if v := j.intercept(f, at); v.name != "" {
 		return v
 	}
 	// Resets of established connections.

@@ -460,6 +460,8 @@ func advice(name string, at *attribution) string {
 		return "Resets mid-connection: look for an IPS, DPI or proxy that tears down the session."
 	case FindIntercepted, FindAborted:
 		return "TLS inspection breaks Apple services: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from decryption."
+	case FindMiddlebox, FindDowngraded:
+		return interceptAdvice(name)
 	case FindCertExpired, FindCertNotYetValid:
 		return "Check the device and the capture clock; a genuine certificate was outside its validity."
 	case FindHelloUnanswered:

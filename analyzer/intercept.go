@@ -1,0 +1,247 @@
+package analyzer
+
+import (
+	"fmt"
+	"strings"
+
+	"orchard/dissect"
+)
+
+// Finding names of the interception signals that need no certificate.
+const (
+	// FindMiddlebox is a TCP connection terminated by a box on the path
+	// (a transparent proxy) without a sign that it decrypts.
+	FindMiddlebox = "tls.middlebox"
+	// FindDowngraded is a TLS 1.3 offer answered with TLS 1.2 or older by
+	// an Apple host known to answer TLS 1.3.
+	FindDowngraded = "tls.downgraded"
+)
+
+// Timing thresholds of TCP termination: the ServerHello waits for a box's
+// own upstream connection, while its SYN-ACK came from nearby. A real
+// server answers the SYN and the ClientHello each in about one round trip
+// (plus its handshake's computation, a few milliseconds).
+const (
+	termMinGap = 10e6 // the ServerHello comes at least 10 ms later than the SYN-ACK round trip…
+	termRatio  = 4    // …and at least 4 times that round trip
+)
+
+// interceptFacts are the few per-flow facts the interception signals need,
+// kept in the dissector's side structure.
+type interceptFacts struct {
+	helloAt  int64 // the packet that completed the ClientHello
+	serverAt int64 // the packet that completed the ServerHello
+	flight   [maxShapeFlight]uint16
+	flightN  uint8
+	frozen   bool // the client answered the server's first flight
+	hrr      bool // a HelloRetryRequest: the ServerHello's time is not one round trip
+	// lossy: by the ServerHello, a side had sent bytes twice or out of
+	// order (a retransmission): its time may be a retransmission timeout.
+	lossy bool
+}
+
+// clientSeen notes a parse of the client's TLS stream at time ts.
+func (ic *interceptFacts) clientSeen(st *dissect.TLSStream, ts int64) {
+	if st.ClientHello != nil && ic.helloAt == 0 {
+		ic.helloAt = ts
+	}
+	if ic.serverAt == 0 || ic.frozen {
+		return
+	}
+	for _, r := range st.Records {
+		if r.Type == 20 || r.Type == 23 {
+			ic.frozen = true
+			return
+		}
+	}
+}
+
+// serverSeen notes a parse of the server's TLS stream at time ts.
+func (ic *interceptFacts) serverSeen(f *Flow, st *dissect.TLSStream, ts int64) {
+	if st.ServerHello != nil && ic.serverAt == 0 {
+		ic.serverAt = ts
+		ic.hrr = st.HelloRetryRequest
+		// Every payload byte so far is in order in the buffers, or some
+		// were sent twice (or are held out of order): a loss.
+		for d := range f.streams {
+			ic.lossy = ic.lossy || f.Bytes[d] > uint64(len(f.streams[d].buf))
+		}
+	}
+	if ic.serverAt == 0 || ic.frozen {
+		return
+	}
+	ic.flightN = 0
+	hello := false
+	for _, r := range st.Records {
+		switch {
+		case !hello:
+			hello = r.Type == 22
+		case r.Type == 20:
+		case int(ic.flightN) < len(ic.flight):
+			ic.flight[ic.flightN] = uint16(min(r.Length, 0xffff))
+			ic.flightN++
+		}
+	}
+}
+
+// shapeFlightOf returns the flow's first flight as the baseline keeps it.
+func (ic *interceptFacts) shapeFlightOf() *shapeFlight {
+	return &shapeFlight{sizes: ic.flight, n: ic.flightN}
+}
+
+// termination returns the evidence of a TCP connection answered by a box
+// on the path, or "" when the timing shows none or cannot tell (a side
+// not captured, a retried SYN, a HelloRetryRequest, a retransmission
+// before the ServerHello, an explicit proxy the device chose).
+func termination(f *Flow) string {
+	a := f.app
+	ic := &a.ic
+	if f.SynRetries != 0 || f.synTime == 0 || f.synAckTime <= f.synTime || ic.hrr || ic.lossy || proxied(f) ||
+		ic.helloAt == 0 || ic.serverAt <= ic.helloAt || ic.helloAt < f.synAckTime {
+		return ""
+	}
+	syn, hello := f.synAckTime-f.synTime, ic.serverAt-ic.helloAt
+	if hello < termMinGap+syn || hello < termRatio*syn {
+		return ""
+	}
+	return "ServerHello " + msString(hello) + " after the ClientHello though the SYN-ACK came after " + msString(syn)
+}
+
+// msString formats nanoseconds as milliseconds with one decimal below 10 ms.
+func msString(ns int64) string {
+	if ns < 10e6 {
+		return fmt.Sprintf("%.1f ms", float64(ns)/1e6)
+	}
+	return fmt.Sprintf("%d ms", ns/1e6)
+}
+
+// downgraded reports a TLS 1.3 offer answered with an older version.
+func downgraded(f *Flow) bool {
+	a := f.app
+	if a.hello == nil || a.serverHello == nil || a.serverHello.Version >= 0x0304 {
+		return false
+	}
+	for _, v := range a.hello.SupportedVersions {
+		if v == 0x0304 {
+			return true
+		}
+	}
+	return false
+}
+
+// shapes returns the baseline the judge compares with.
+func (j *judge) shapes() *ShapeBaseline {
+	if j.e.cfg.ServerShapes != nil {
+		return j.e.cfg.ServerShapes
+	}
+	if j.shapeBase == nil {
+		j.shapeBase = DefaultShapeBaseline()
+	}
+	return j.shapeBase
+}
+
+// intercept judges the signals that need no certificate: TCP termination
+// by timing, the server's shape against the baseline, and a downgrade.
+func (j *judge) intercept(f *Flow, at *attribution) verdict {
+	a := f.app
+	if a.serverHello == nil || !at.apple || at.source == SourceIP && at.host == "" {
+		return verdict{}
+	}
+	shape := serverShape(a.serverHello)
+	fl := a.ic.shapeFlightOf()
+	if l := j.e.cfg.LearnShapes; l != nil {
+		l.observe(at.host, shape, fl, "")
+	}
+	term := termination(f)
+	chk := j.shapes().check(at.host, shape, fl)
+	// A TLS 1.2 answer whose chain was checked and found genuine is the
+	// real server's choice, not a box's; a forged one is reported by the
+	// chain's verdict (tls.intercepted), which comes first.
+	down := downgraded(f) && chk.tls13 && len(a.certs) == 0
+	// A downgrade changes the shape's version: the shape is then not
+	// evidence beside it.
+	var diff []string
+	switch {
+	case down:
+	case !chk.shapeOK:
+		if chk.known {
+			diff = append(diff, "server hello shape "+shape+" is not one "+at.host+" answers with")
+		} else {
+			diff = append(diff, "server hello shape "+shape+" is not among Apple's known server shapes")
+		}
+	case !chk.flightOK:
+		diff = append(diff, fmt.Sprintf("first flight of %d bytes where %s sends %d", fl.total(), at.host, chk.wantTotal))
+	}
+	var why []string
+	if term != "" {
+		why = append(why, term)
+	}
+	if down {
+		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.serverHello.Version)+" by a host that answers TLS 1.3")
+	}
+	why = append(why, diff...)
+	if ttl := f.firstTTL[dirServer]; f.ttlSet[dirServer] {
+		why = append(why, j.hopNote(f, term != "", hops(ttl), ttl)...)
+	}
+	ev := strings.Join(why, "; ")
+	switch {
+	case term != "" && (down || len(diff) > 0):
+		// High when the comparison is with the host's own servers.
+		conf := "medium"
+		if chk.known {
+			conf = "high"
+		}
+		return verdict{name: FindIntercepted, sev: SevError, evidence: ev + "; confidence " + conf + ": TLS inspection"}
+	case down:
+		return verdict{name: FindDowngraded, sev: SevWarn, evidence: ev}
+	case term != "":
+		return verdict{name: FindMiddlebox, sev: SevWarn, evidence: ev + "; the server's answer is Apple's: a transparent proxy, not inspection"}
+	}
+	return verdict{}
+}
+
+// hops estimates the hops a packet came over from its TTL, taking the
+// initial TTL as the next of 64, 128 and 255.
+func hops(ttl uint8) int {
+	switch {
+	case ttl <= 64:
+		return 64 - int(ttl)
+	case ttl <= 128:
+		return 128 - int(ttl)
+	}
+	return 255 - int(ttl)
+}
+
+// interceptAdvice is what to do about a middlebox or a downgrade.
+func interceptAdvice(name string) string {
+	if name == FindDowngraded {
+		return "A box on the path lowered TLS 1.3 to an older version, as TLS inspection does: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from it."
+	}
+	return "A transparent proxy terminates this connection: Apple services need direct connections; exempt Apple hosts (17.0.0.0/8) from it."
+}
+
+// hopNote remembers the hop count of flows whose timing shows no box, per
+// server network (IPv4 /16, IPv6 /32), and for a terminated flow says how
+// much nearer than those its server's packets came from.
+func (j *judge) hopNote(f *Flow, terminated bool, h int, ttl uint8) []string {
+	p, err := f.Server.Unmap().Prefix(16)
+	if f.Server.Is6() && !f.Server.Is4In6() {
+		p, err = f.Server.Prefix(32)
+	}
+	if err != nil {
+		return nil
+	}
+	if !terminated {
+		if f.SynRetries == 0 && f.synAckTime > f.synTime && f.synTime != 0 {
+			if old, ok := j.hops[p]; ok || len(j.hops) < maxTracked {
+				j.hops[p] = uint8(max(int(old), h))
+			}
+		}
+		return nil
+	}
+	note := fmt.Sprintf("server packets arrive with TTL %d (%d hops away)", ttl, h)
+	if far, ok := j.hops[p]; ok && int(far) > h {
+		note += fmt.Sprintf(", %d nearer than the other flows to %s", int(far)-h, p)
+	}
+	return []string{note}
+}
