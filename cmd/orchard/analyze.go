@@ -85,7 +85,6 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		cfg.Sink = outs.sinks
 	}
 	cfg.Sink = o.sensorSink(cfg.Sink)
-	cfg.Sink = o.sensorSink(cfg.Sink)
 	eng, err := analyzer.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
@@ -126,6 +125,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	rep := eng.Finish()
 	rep.Capture.Files = res.names
 	rep.Capture.Live = res.live
+	if w := lossWarning(res.live, &rep.Capture.Visibility); w != "" {
+		res.warnings = append(res.warnings, w)
+	}
 	rep.Capture.Warnings = append(res.warnings, rep.Capture.Warnings...)
 	rep.Capture.Errors = res.errs
 	o.finishSensor(rep)
@@ -246,9 +248,6 @@ func readLive(ctx context.Context, eng *analyzer.Engine, o *options, stderr io.W
 	}
 	if st != nil {
 		res.read = 1
-	}
-	if w := dropWarning(st); w != "" {
-		res.warnings = append(res.warnings, w)
 	}
 	return res
 }

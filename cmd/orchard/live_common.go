@@ -5,10 +5,12 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"orchard/analyzer"
+	"orchard/internal/sensor"
 )
 
 // Live capture tuning. The read timeout bounds how late Ctrl-C, --duration
@@ -62,9 +64,10 @@ func writeLiveSnapshot(w io.Writer, eng *analyzer.Engine, ls *analyzer.LiveStats
 	r := eng.Snapshot()
 	r.Capture.Files = []string{o.iface}
 	r.Capture.Live = ls
-	if d := dropWarning(ls); d != "" {
+	if d := lossWarning(ls, &r.Capture.Visibility); d != "" {
 		r.Capture.Warnings = append(r.Capture.Warnings, d)
 	}
+	o.publishVisibility(r.Capture.Visibility)
 	fmt.Fprintf(w, "\n--- %s: report so far (flows still open are judged when they end) ---\n", time.Now().Format(time.RFC3339))
 	writeTable(w, r, tableOptions{by: o.by, color: useColor(w, o.noColor), width: reportWidth(w), snapshot: true})
 	o.fleet.snapshot(r)
@@ -88,12 +91,29 @@ func (o *options) liveTimes(start time.Time) (deadline, nextReport time.Time) {
 // network's.
 const lossLimit = 0.001
 
-// highLoss reports whether the kernel and the interface together dropped
-// more than lossLimit of the packets.
-func highLoss(l *analyzer.LiveStats) bool {
-	lost := l.DroppedKernel + l.DroppedIface
-	if lost == 0 {
-		return false
+// highLoss reports whether the capture lost more than lossLimit of the
+// traffic: packets the kernel and the interface dropped, or, when v
+// measured it, bytes the endpoints acknowledged that the capture never saw
+// (loss at the SPAN port or the tap, which no socket counts).
+func highLoss(l *analyzer.LiveStats, v *analyzer.Visibility) bool {
+	return sensor.CaptureLoss(l, v) > lossLimit
+}
+
+// lossWarning describes a live capture's loss, packets dropped and bytes
+// never seen, or returns "".
+func lossWarning(l *analyzer.LiveStats, v *analyzer.Visibility) string {
+	if l == nil {
+		return ""
 	}
-	return l.Received == 0 || float64(lost) > lossLimit*float64(l.Received)
+	w := dropWarning(l)
+	span, ok := sensor.SpanLoss(v)
+	if !ok || span <= lossLimit {
+		return w
+	}
+	if w != "" {
+		w += "; "
+	}
+	return w + "the capture missed " + strconv.FormatUint(v.MissedBytes, 10) + " of the " + strconv.FormatUint(v.AckedBytes, 10) +
+		" bytes the endpoints acknowledged" + percent(v.MissedBytes, v.AckedBytes) +
+		", lost before the capture (at the SPAN port, the tap or its link): findings that rest on something not being seen may be the capture's loss, not the network's"
 }

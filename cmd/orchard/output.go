@@ -241,7 +241,7 @@ func (p *progress) done() {
 
 // dropWarning describes lost packets of a live capture, or returns "".
 func dropWarning(l *analyzer.LiveStats) string {
-	if l == nil || !highLoss(l) {
+	if l == nil || !highLoss(l, nil) {
 		return ""
 	}
 	var parts []string

@@ -132,6 +132,14 @@ func (o *options) publish(stats func() analyzer.Stats, live *analyzer.LiveStats,
 	s.metrics.Publish(sensor.Status{Stats: stats(), Live: live, Outputs: o.fleet.outputStats()})
 }
 
+// publishVisibility hands the metrics the visibility of a report just
+// assembled, for the SPAN loss estimate.
+func (o *options) publishVisibility(v analyzer.Visibility) {
+	if s := o.run; s != nil && s.metrics != nil {
+		s.metrics.PublishVisibility(v)
+	}
+}
+
 // finishSensor ends a run's operations: the suppressed findings' last
 // counts go out (after the engine finished, before the summary), the
 // metrics get the final counters and stop, SIGHUP is let go.
@@ -145,6 +153,7 @@ func (o *options) finishSensor(rep *analyzer.Report) {
 	}
 	if s.metrics != nil && rep != nil {
 		s.metrics.Publish(sensor.Status{Stats: rep.Capture.Stats, Live: rep.Capture.Live})
+		s.metrics.PublishVisibility(rep.Capture.Visibility)
 	}
 	if s.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -123,6 +123,10 @@ replay_pid=""
 sleep 2
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$orchard_pid/status")
 printf '%s\t%s\n' $(($(date +%s) - start)) "$rss" >>"$out/rss.tsv"
+# The peak the kernel saw (between samples too), and what of the resident
+# memory is the capture rings and the binary (file-backed) rather than the heap.
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$orchard_pid/status")
+rssfile=$(awk '/^RssFile:/ {print $2}' "/proc/$orchard_pid/status")
 kill -INT "$orchard_pid"
 stop=$(date +%s%N)
 rc=0
@@ -135,7 +139,9 @@ stopped_ms=$((($(date +%s%N) - stop) / 1000000))
 	echo "capture: $pcap ($mbps Mbit/s, ${duration}s, unique IPs: $unique)"
 	grep -E "^(Actual|Rated|Statistics|Successful|Failed|Truncated|Retried)" "$out/tcpreplay.txt" | sed 's/^/tcpreplay: /'
 	awk -F'\t' 'NR > 1 { n++; v[n] = $2; if (min == "" || $2 < min) min = $2; if ($2 > max) max = $2 }
-		END { printf "orchard VmRSS: %d samples, min %d kB, max %d kB, first %d kB, last %d kB\n", n, min, max, v[1], v[n] }' "$out/rss.tsv"
+		$1 <= 60 { at60 = $2 }
+		END { printf "orchard VmRSS: %d samples, min %d kB, max %d kB, first %d kB, at 1 min %d kB, last %d kB\n", n, min, max, v[1], at60, v[n] }' "$out/rss.tsv"
+	echo "orchard VmHWM (peak resident): $hwm kB; of the last sample, file-backed (AF_PACKET rings, binary): $rssfile kB"
 	echo "orchard exit status $rc, stopped ${stopped_ms} ms after SIGINT"
 	if command -v jq >/dev/null; then
 		jq -r '.capture | "orchard: \(.packets) packets analysed, \(.flows) flows, peak \(.stats.peak_flows) open, \(.stats.flows_evicted) evicted, \(.devices) devices; live: \(.live.received) received, \(.live.dropped_kernel) dropped by the kernel, \(.live.dropped_interface) by the interface"' "$out/report.json"

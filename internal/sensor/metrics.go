@@ -40,6 +40,9 @@ type Metrics struct {
 	// capture's time stamps need not match it.
 	lastPacket time.Time
 	packets    uint64
+	// vis is the visibility of the last report assembled (an interval
+	// report or the final one), nil before the first.
+	vis *analyzer.Visibility
 }
 
 // NewMetrics returns metrics whose health check fails when no packet
@@ -65,6 +68,15 @@ func (m *Metrics) Publish(st Status) {
 	}
 	m.packets = st.Stats.Packets
 	m.st = st
+}
+
+// PublishVisibility records the visibility of a report just assembled,
+// whose SPAN loss estimate joins the packet loss in
+// orchard_capture_loss_ratio.
+func (m *Metrics) PublishVisibility(v analyzer.Visibility) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.vis = &v
 }
 
 // Finding counts one occurrence of a finding.
@@ -116,7 +128,7 @@ var (
 	descFreezes     = prometheus.NewDesc("orchard_capture_queue_freezes_total", "Times an AF_PACKET ring was full and froze its queue.", nil, nil)
 	descSockRecv    = prometheus.NewDesc("orchard_socket_received_total", "Packets each AF_PACKET fanout socket received.", []string{"socket"}, nil)
 	descSockDrop    = prometheus.NewDesc("orchard_socket_dropped_total", "Packets each AF_PACKET fanout socket dropped.", []string{"socket"}, nil)
-	descLoss        = prometheus.NewDesc("orchard_capture_loss_ratio", "Packets dropped by the kernel and the interface over packets received.", nil, nil)
+	descLoss        = prometheus.NewDesc("orchard_capture_loss_ratio", "Share of the traffic the capture lost: the larger of the packets the kernel and the interface dropped over those received, and the bytes the endpoints acknowledged that the capture never saw (SPAN loss, as of the last report).", nil, nil)
 	descLastPacket  = prometheus.NewDesc("orchard_last_packet_age_seconds", "Seconds since the packet count last grew (since the start before the first packet).", nil, nil)
 	descFlows       = prometheus.NewDesc("orchard_flows_total", "Flows seen.", nil, nil)
 	descFlowsOpen   = prometheus.NewDesc("orchard_flows_open", "Flows in the flow table now.", nil, nil)
@@ -140,7 +152,7 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	m := (*Metrics)(c)
 	m.mu.Lock()
-	st, last, started, now := m.st, m.lastPacket, m.started, m.now()
+	st, vis, last, started, now := m.st, m.vis, m.lastPacket, m.started, m.now()
 	m.mu.Unlock()
 	s := &st.Stats
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
@@ -173,10 +185,6 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descSockRecv, so.Received, strconv.Itoa(i))
 			counter(descSockDrop, so.Dropped, strconv.Itoa(i))
 		}
-		loss := 0.0
-		if l.Received > 0 {
-			loss = float64(l.DroppedKernel+l.DroppedIface) / float64(l.Received)
-		}
-		gauge(descLoss, loss)
+		gauge(descLoss, CaptureLoss(l, vis))
 	}
 }

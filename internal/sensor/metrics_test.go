@@ -73,6 +73,21 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// A report's SPAN loss estimate counts once enough bytes were
+	// acknowledged, and when it is the larger loss.
+	for _, tc := range []struct {
+		vis  analyzer.Visibility
+		want string
+	}{
+		{analyzer.Visibility{AckedBytes: 1000, MissedBytes: 500}, "orchard_capture_loss_ratio 0.00398406374501992"},
+		{analyzer.Visibility{AckedBytes: 1 << 20, MissedBytes: 1 << 10}, "orchard_capture_loss_ratio 0.00398406374501992"},
+		{analyzer.Visibility{AckedBytes: 1 << 20, MissedBytes: 1 << 14}, "orchard_capture_loss_ratio 0.015625"},
+	} {
+		m.PublishVisibility(tc.vis)
+		if _, body := get(t, srv, "/metrics"); !strings.Contains(body, tc.want+"\n") {
+			t.Errorf("visibility %+v: /metrics lacks %q", tc.vis, tc.want)
+		}
+	}
 	// The count stopped growing: stale after a minute.
 	m.Publish(Status{Stats: analyzer.Stats{Packets: 1000}})
 	now = now.Add(31 * time.Second)
