@@ -67,6 +67,10 @@ type Producer struct {
 	lastErr   atomic.Value // error
 	promise   func(*kgo.Record, error)
 	closed    atomic.Bool
+	// counted is set once Close has counted every record still without
+	// a result as failed: a promise that reports one later is ignored,
+	// so no record counts twice.
+	counted atomic.Bool
 }
 
 // ParseCompression returns the codec for a name: none, gzip, snappy, lz4
@@ -153,6 +157,9 @@ func New(c Config) (*Producer, error) {
 	}
 	p := &Producer{cl: cl, topic: c.Topic}
 	p.promise = func(_ *kgo.Record, err error) {
+		if p.counted.Load() {
+			return
+		}
 		if errors.Is(err, kgo.ErrMaxBuffered) {
 			p.dropped.Add(1)
 			return
@@ -211,9 +218,17 @@ func (p *Producer) Close(ctx context.Context) Stats {
 	}
 	_ = p.cl.Flush(ctx)
 	p.cl.Close()
+	// Close fails the records still buffered, and their promises may run
+	// just after it returns: give them a moment, then count what is still
+	// without a result as failed, once.
+	for wait := time.Now().Add(time.Second); time.Now().Before(wait); time.Sleep(5 * time.Millisecond) {
+		if s := p.Stats(); s.Delivered+s.Failed+s.Dropped >= s.Sent {
+			break
+		}
+	}
+	p.counted.Store(true)
 	s := p.Stats()
 	if done := s.Delivered + s.Failed + s.Dropped; done < s.Sent {
-		// Close fails buffered records; count any it has not reported.
 		p.failed.Add(s.Sent - done)
 		s = p.Stats()
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestInterceptionLab(t *testing.T) {
 		}
 		file := filepath.Join(dir, name+".pcap")
 		cmd := r.Command(r.Client, "tcpdump", "-i", lab.ClientIf, "-U", "-s", "0", "-w", file, "tcp port 443")
-		var stderr strings.Builder
+		var stderr lockedBuffer // tcpdump writes it while the test reads it
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -239,4 +240,23 @@ func others(flows [][]string) map[string]int {
 		}
 	}
 	return m
+}
+
+// lockedBuffer is a strings.Builder one goroutine writes while another
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
