@@ -98,6 +98,24 @@ func TestInterceptionLab(t *testing.T) {
 	if _, err := insp.Serve(ctx, r, lab.InspectPort, upstream); err != nil {
 		t.Fatal(err)
 	}
+	// mitmproxy, when installed: a real inspector beside the Go one.
+	kinds := []string{lab.PathDirect, lab.PathRelay, lab.PathInspect}
+	if _, err := exec.LookPath("mitmdump"); err == nil {
+		m, err := lab.StartMitmproxy(ctx, r, lab.MitmproxyPort, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			m.Close()
+			if t.Failed() {
+				t.Logf("mitmdump said: %s", m.Output())
+			}
+		}()
+		deviceRoots.AddCert(m.CA()) // installed by MDM
+		kinds = append(kinds, lab.PathMitmproxy)
+	} else {
+		t.Run(lab.PathMitmproxy, func(t *testing.T) { t.Skip("mitmdump is not installed") })
+	}
 	wan, err := lab.StartWAN(ctx, r, 10*time.Millisecond, 2*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -148,10 +166,10 @@ func TestInterceptionLab(t *testing.T) {
 		return file
 	}
 	trusted := batch("trusted", 0, 9)
-	files := map[string]string{
-		lab.PathDirect:  batch(lab.PathDirect, 0, n),
-		lab.PathRelay:   batch(lab.PathRelay, lab.RelayPort, n),
-		lab.PathInspect: batch(lab.PathInspect, lab.InspectPort, n),
+	ports := map[string]int{lab.PathDirect: 0, lab.PathRelay: lab.RelayPort, lab.PathInspect: lab.InspectPort, lab.PathMitmproxy: lab.MitmproxyPort}
+	files := map[string]string{}
+	for _, kind := range kinds {
+		files[kind] = batch(kind, ports[kind], n)
 	}
 	t.Logf("WAN relayed %d packets", wan.Packets())
 
@@ -176,6 +194,7 @@ func TestInterceptionLab(t *testing.T) {
 		return s.flows
 	}
 	judge(trusted, analyzer.Config{LearnShapes: learn})
+	clear(evidence)
 	if learn.Hosts() != 1 {
 		t.Fatalf("learned %d hosts from the trusted capture, want 1", learn.Hosts())
 	}
@@ -191,7 +210,7 @@ func TestInterceptionLab(t *testing.T) {
 		return c
 	}
 	var report []string
-	for _, kind := range []string{lab.PathDirect, lab.PathRelay, lab.PathInspect} {
+	for _, kind := range kinds {
 		flows := judge(files[kind], analyzer.Config{ServerShapes: learn})
 		flagged := 0
 		for _, f := range flows {
@@ -202,6 +221,10 @@ func TestInterceptionLab(t *testing.T) {
 		ic, mb := count(flows, analyzer.FindIntercepted), count(flows, analyzer.FindMiddlebox)
 		line := fmt.Sprintf("%s: %d connections, %d tls.intercepted, %d tls.middlebox, %d with any finding %v", kind, len(flows), ic, mb, flagged, others(flows))
 		report = append(report, line)
+		for k, v := range evidence {
+			report = append(report, "  "+k+": "+v)
+		}
+		clear(evidence)
 		if len(flows) < n*9/10 {
 			t.Errorf("%s: %d flows captured, want %d", kind, len(flows), n)
 		}
@@ -217,14 +240,11 @@ func TestInterceptionLab(t *testing.T) {
 			if ic > 0 || mb*100 < len(flows)*95 {
 				t.Errorf("relay: %d intercepted, %d of %d middlebox; want none and at least 95 %%", ic, mb, len(flows))
 			}
-		case lab.PathInspect:
+		case lab.PathInspect, lab.PathMitmproxy:
 			if ic*100 < len(flows)*95 {
-				t.Errorf("inspect: %d of %d intercepted, want at least 95 %%", ic, len(flows))
+				t.Errorf("%s: %d of %d intercepted, want at least 95 %%", kind, ic, len(flows))
 			}
 		}
-	}
-	for k, v := range evidence {
-		report = append(report, k+": "+v)
 	}
 	t.Log(strings.Join(report, "\n"))
 }
