@@ -87,7 +87,7 @@ func (a *appFacts) swap() {
 }
 
 // streamGrew runs the dissectors on a direction's buffer after it grew.
-func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
+func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
 	s := &f.streams[dir]
 	b := s.buf
 	if f.SPort == 53 || f.CPort == 53 {
@@ -214,7 +214,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 
 // tlsFinished ends the TLS dissection of one direction: its buffer and
 // its parser are let go (the records and alerts it found stay).
-func (e *Engine) tlsFinished(f *Flow, a *appFacts, dir int) {
+func (e *flowEngine) tlsFinished(f *Flow, a *appFacts, dir int) {
 	a.tlsDone[dir] = true
 	f.streams[dir].release()
 	if a.tls[dir] != nil {
@@ -273,7 +273,7 @@ func helloRecordBytes(st *dissect.TLSStream) int {
 }
 
 // udpPayload dissects one UDP datagram.
-func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
@@ -394,13 +394,13 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 }
 
 // finishApp runs the last dissection when a flow ends.
-func (e *Engine) finishApp(f *Flow) {
+func (j *judge) finishApp(f *Flow) {
 	a := f.app
 	if a == nil {
 		return
 	}
 	for _, q := range a.dnsPending {
-		e.judge.dnsUnanswered(f, q)
+		j.dnsUnanswered(f, q)
 	}
 	clear(a.dnsPending)
 	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
