@@ -78,12 +78,12 @@ func (j *judge) dnsAnswer(f *Flow, a dnsAnswer) {
 
 // dnsTCP splits a DNS-over-TCP direction into messages.
 func (e *flowEngine) dnsTCP(f *Flow, dir int, ts int64) {
-	s := &f.streams[dir]
+	s := &f.side(dir).stream
 	a := e.table.facts(f)
 	if a == nil {
 		return
 	}
-	off := a.dnsTCPOff[dir]
+	off := a.half[dir].dnsTCPOff
 	if off >= len(s.buf) {
 		return
 	}
@@ -91,7 +91,7 @@ func (e *flowEngine) dnsTCP(f *Flow, dir int, ts int64) {
 	for _, m := range msgs {
 		e.dnsMessage(f, m, dir, ts, "tcp")
 	}
-	a.dnsTCPOff[dir] = len(s.buf) - len(rest)
+	a.half[dir].dnsTCPOff = len(s.buf) - len(rest)
 }
 
 func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {

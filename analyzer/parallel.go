@@ -569,7 +569,7 @@ func (w *worker) dnsAnswer(f *Flow, a dnsAnswer) {
 		a.frame.frame = append([]byte(nil), a.frame.frame...)
 	}
 	d := &dnsAnswerEvent{
-		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
+		fClient: f.Client, mac: [2][6]byte{f.Orig.mac, f.Resp.mac}, hasMAC: [2]bool{f.Orig.hasMAC, f.Resp.hasMAC}, proc: f.Proc,
 		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
 		a: a,
 	}
@@ -680,7 +680,8 @@ func (p *Parallel) drain() {
 func (p *Parallel) apply(ev *pevent) {
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
-		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
+		f.Client, f.Proc = d.fClient, d.proc
+		f.Orig.mac, f.Resp.mac, f.Orig.hasMAC, f.Resp.hasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
 		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
 		p.judge.dnsAnswer(f, d.a)
 		return
