@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/trust"
 )
 
 // Finding names: stable, like Zeek's notices. Never rename one lightly.
@@ -116,7 +117,7 @@ type apnsState struct {
 // per-service, per-host and per-device tallies.
 type judge struct {
 	env        judgeEnv
-	trust      *trustStore
+	trust      *trust.Store
 	findings   map[findingKey]*Finding
 	order      []*Finding
 	hosts      map[string]*HostSummary
@@ -153,7 +154,7 @@ type judgeEnv struct {
 	cat    *catalog.Catalog
 	cfg    Config
 	dns    *dnsCache
-	chains chainCache
+	chains trust.Cache
 	devs   devices
 	ends   *captureEnds // written between inputs by the reader
 	ev     *evidence    // nil unless evidence is written (SetRecorder)

@@ -13,6 +13,7 @@ var pure = []string{
 	"orchard/catalog",
 	"orchard/capture",
 	"orchard/decode",
+	"orchard/trust",
 }
 
 // cmdOnly lists third-party modules only the commands may import: the

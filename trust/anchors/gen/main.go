@@ -2,7 +2,7 @@
 // Mozilla's root store held and the store orchard embeds no longer does,
 // each with the last snapshot that had it and the first that did not.
 //
-//	go run ./analyzer/anchors/gen DATE=DIR... > analyzer/anchors/removed.pem
+//	go run ./trust/anchors/gen DATE=DIR... > trust/anchors/removed.pem
 //
 // Each DIR is a module holding one snapshot of Mozilla's store, as the Go
 // module proxy serves them: golang.org/x/crypto/x509roots/fallback (PEM in
