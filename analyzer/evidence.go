@@ -94,8 +94,8 @@ func (e *Engine) releaseEvidence(f *Flow, v verdict, at *attribution, reported b
 	if ev == nil {
 		return
 	}
-	if v.name != "" && reported && v.sev >= SevWarn {
-		note := findingNote(v.name, at.host, at.port)
+	if v.def != nil && reported && v.sev >= SevWarn {
+		note := findingNote(v.def.Name, at.host, at.port)
 		if at.source == SourceDNS && !ev.written[at.host] {
 			ev.written[at.host] = true
 			for _, p := range ev.dns[at.host] {
@@ -118,7 +118,7 @@ func (e *Engine) releaseEvidence(f *Flow, v verdict, at *attribution, reported b
 // itself the finding v for the name host.
 func (e *Engine) writeCurrent(v verdict, host string) {
 	if e.ev != nil {
-		e.ev.write(keptPacket{link: e.curLink, ts: e.curTS, frame: e.curFrame, note: v.name + " " + host})
+		e.ev.write(keptPacket{link: e.curLink, ts: e.curTS, frame: e.curFrame, note: v.def.Name + " " + host})
 	}
 }
 
