@@ -3,7 +3,7 @@ package analyzer
 import (
 	"bytes"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 

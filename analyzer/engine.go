@@ -6,9 +6,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
 	"orchard/catalog"
+	"orchard/decode"
 	"orchard/dissect"
 )
 

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // Direction indexes per-direction counters: 0 is client → server.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 

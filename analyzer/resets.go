@@ -3,7 +3,7 @@ package analyzer
 import (
 	"fmt"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // A reset is "injected" only with evidence that its sender's peer did not

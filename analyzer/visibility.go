@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // Visibility says how much of the traffic the capture saw, the way Zeek
