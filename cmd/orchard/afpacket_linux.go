@@ -137,7 +137,16 @@ func openAFPacket(o *options, n int) (*afGroup, error) {
 
 // afBlockTimeout is how long the kernel fills a ring block before handing
 // it over anyway: it bounds how late a packet on a quiet link is seen.
-const afBlockTimeout = 50 * time.Millisecond
+// Below a block's worth of traffic in that time, every block is a wake-up
+// of the process, and each costs it about 0.2 ms of CPU here (the
+// runtime's scheduler and sysmon spinning up and down again), as much as
+// several hundred packets: 200 ms keeps that at five a second per socket.
+const afBlockTimeout = 200 * time.Millisecond
+
+// afWaitTimeout is how long a socket waits for a block before it tells
+// its worker that the link is quiet and checks for a stop: longer than
+// the block timeout, so a link with any traffic never times out.
+const afWaitTimeout = afBlockTimeout + 50*time.Millisecond
 
 func roundPow2(n int) int {
 	p := 4096
@@ -234,10 +243,14 @@ func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lastPub time.Time
 			err := s.read(o, g.link, &stop, &counted, func() {
-				if lanes == nil {
-					// This goroutine owns the engine.
-					o.publish(eng.Stats, g.stats(), false)
+				if now := time.Now(); lanes == nil && now.Sub(lastPub) >= statsEvery {
+					// This goroutine owns the engine. The counters are
+					// gathered (from the sockets and sysfs) once a
+					// second, not at every housekeeping.
+					lastPub = now
+					o.publish(eng.Stats, g.stats(), true)
 				}
 				if inlineReport && !nextReport.IsZero() && !time.Now().Before(nextReport) {
 					nextReport = time.Now().Add(o.every)
@@ -255,9 +268,16 @@ func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr i
 		}()
 	}
 
-	tick := time.NewTicker(checkEvery)
+	// The loop wakes once a second (and at the deadline): every wake-up
+	// of an idle process costs it the runtime's scheduler spinning up.
+	tick := time.NewTicker(statsEvery)
 	defer tick.Stop()
-	nextStats := start.Add(statsEvery)
+	var end <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		end = t.C
+	}
 loop:
 	for {
 		select {
@@ -265,19 +285,15 @@ loop:
 			break loop
 		case <-halt:
 			break loop
+		case <-end:
+			break loop
 		case now := <-tick.C:
-			if !deadline.IsZero() && !now.Before(deadline) {
-				break loop
+			g.poll()
+			if lanes != nil {
+				o.publish(eng.ConcurrentStats, g.stats(), true)
 			}
-			if !now.Before(nextStats) {
-				nextStats = now.Add(statsEvery)
-				g.poll()
-				if lanes != nil {
-					o.publish(eng.ConcurrentStats, g.stats(), true)
-				}
-				if w := g.newDrops(); w != "" && !o.quiet {
-					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
-				}
+			if w := g.newDrops(); w != "" && !o.quiet {
+				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 			}
 			if !inlineReport && !nextReport.IsZero() && !now.Before(nextReport) {
 				nextReport = now.Add(o.every)
@@ -305,15 +321,21 @@ loop:
 }
 
 // read is one socket's loop: frames to its feed, a ring block at a time,
-// until stop is set, the --count is reached (then halt) or the socket
-// fails.
+// until stop is set (then the blocks the kernel still fills are read for
+// one more block timeout: what arrived before the stop is analysed), the
+// --count is reached (then halt) or the socket fails.
 func (s *afSocket) read(o *options, link layers.LinkType, stop *atomic.Bool, counted *atomic.Int64, housekeep func(), halt func()) error {
 	defer s.feed.Flush() // the lane's last frames and counters
 	nextCheck := time.Now().Add(checkEvery)
+	var drainUntil time.Time
 	var p afring.Packet
 	for {
 		now := time.Now()
-		w, err := s.sock.Next(now.Add(liveReadTimeout / 2))
+		wait := now.Add(afWaitTimeout)
+		if !drainUntil.IsZero() {
+			wait = drainUntil
+		}
+		w, err := s.sock.Next(wait)
 		idle := false
 		switch {
 		case err == nil:
@@ -337,17 +359,26 @@ func (s *afSocket) read(o *options, link layers.LinkType, stop *atomic.Bool, cou
 				n++
 			}
 			s.packets.Add(n)
-			if now = time.Now(); now.Before(nextCheck) && !stop.Load() {
+			if now = time.Now(); now.Before(nextCheck) && drainUntil.IsZero() && !stop.Load() {
 				continue
 			}
 		case errors.Is(err, afring.ErrTimeout):
+			if !drainUntil.IsZero() {
+				return nil
+			}
 			idle = true
 			now = time.Now()
 		default:
 			return err
 		}
 		if stop.Load() {
-			return nil
+			if drainUntil.IsZero() {
+				drainUntil = now.Add(afBlockTimeout + afBlockTimeout/4)
+			}
+			if !now.Before(drainUntil) {
+				return nil
+			}
+			continue
 		}
 		nextCheck = now.Add(checkEvery)
 		if idle {
