@@ -92,8 +92,8 @@ func (e *judgeEnv) releaseEvidence(f *Flow, v verdict, at *attribution, reported
 	if ev == nil {
 		return
 	}
-	if v.name != "" && reported && v.sev >= SevWarn {
-		note := findingNote(v.name, at.host, at.port)
+	if v.def != nil && reported && v.sev >= SevWarn {
+		note := findingNote(v.def.Name, at.host, at.port)
 		if at.source == SourceDNS && !ev.written[at.host] {
 			ev.written[at.host] = true
 			for _, p := range ev.dns[at.host] {
@@ -116,7 +116,7 @@ func (e *judgeEnv) releaseEvidence(f *Flow, v verdict, at *attribution, reported
 // the name host.
 func (e *judgeEnv) writeAnswer(v verdict, host string, fr frameRef) {
 	if e.ev != nil {
-		e.ev.write(keptPacket{link: fr.link, ts: fr.ts, frame: fr.frame, note: v.name + " " + host})
+		e.ev.write(keptPacket{link: fr.link, ts: fr.ts, frame: fr.frame, note: v.def.Name + " " + host})
 	}
 }
 
