@@ -5,6 +5,7 @@ import (
 
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/shapes"
 )
 
 // appFacts are what the dissectors learned about a flow.
@@ -200,7 +201,7 @@ func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
-	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+maxShapeFlight {
+	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+shapes.MaxFlight {
 		e.tlsFinished(f, a, dir)
 	}
 	if dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {

@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/shapes"
 	"orchard/trust"
 )
 
@@ -128,7 +129,7 @@ type judge struct {
 	noApp appFacts
 	// shapeBase is the embedded server-shape baseline, loaded when first
 	// needed; hops the farthest hop count per server network (intercept.go).
-	shapeBase *ShapeBaseline
+	shapeBase *shapes.Baseline
 	hops      map[netip.Prefix]uint8
 }
 
