@@ -9,7 +9,6 @@ import (
 	"orchard/capture"
 	"orchard/catalog"
 	"orchard/decode"
-	"orchard/dissect"
 )
 
 // Config tunes an Engine. The zero value plus a catalog is a working setup.
@@ -104,6 +103,8 @@ type Engine struct {
 	devs   devices
 	ev     *evidence
 	chains chainCache
+	// feeders read flows' payload, one protocol each (feeders.go).
+	feeders [numFeeds]feeder
 
 	// filter narrows file reading (SetPacketFilter); filterStop is set
 	// once it ended the reading.
@@ -176,6 +177,7 @@ func New(cfg Config) (*Engine, error) {
 	e.table.side.budget = cfg.StateBudget
 	e.dns = newDNSCache(cfg.MaxDNS)
 	e.judge = newJudge(e)
+	e.feeders = newFeeders(e)
 	// DNS names repeat: keep their text; dnsEvent renders addresses.
 	e.judge.dnsScratch.InternNames(dnsInternNames)
 	e.judge.dnsScratch.NoAddrText = true
@@ -399,10 +401,7 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.Orig.stream.limit = int32(e.cfg.ClientBuffer)
-	f.Resp.stream.limit = int32(e.cfg.ServerBuffer)
-	f.Orig.stream.pool = &e.table.pool
-	f.Resp.stream.pool = &e.table.pool
+	e.startFeeders(f)
 	return f
 }
 
@@ -498,12 +497,6 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		}
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
-			// streamGrew may have turned the flow around: check both sides.
-			for d := range 2 {
-				if s := &f.side(d).stream; !s.closed() && !wantsMore(f, d) {
-					s.release()
-				}
-			}
 		}
 	}
 	class := int8(classHandshake)
@@ -556,26 +549,4 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.Unmap().String()
-}
-
-// wantsMore reports whether a dissector may still read direction dir's
-// buffer. Once none will, the buffer is dropped and later segments cost
-// only their counters.
-func wantsMore(f *Flow, dir int) bool {
-	if f.SPort == 53 || f.CPort == 53 {
-		return true // DNS over TCP: every message
-	}
-	a := f.app
-	if a == nil || !a.half[dir].tlsDone {
-		return true
-	}
-	if a.half[dir].httpTried || a.half[dir].tlsStart != 0 {
-		return false
-	}
-	b := f.side(dir).stream.buf
-	if dir == dirClient {
-		// A request method is at most 9 letters and a space.
-		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)
-	}
-	return len(b) < 5 || string(b[:5]) == "HTTP/"
 }
