@@ -110,13 +110,13 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 }
 
 // finishApp runs the last dissection when a flow ends.
-func (e *Engine) finishApp(f *Flow) {
+func (j *judge) finishApp(f *Flow) {
 	a := f.app
 	if a == nil {
 		return
 	}
 	for _, q := range a.dnsPending {
-		e.judge.dnsUnanswered(f, q)
+		j.dnsUnanswered(f, q)
 	}
 	clear(a.dnsPending)
 	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a

@@ -7,7 +7,7 @@ import (
 
 // dnsFeeder reads DNS messages: each UDP datagram, and the messages of a
 // TCP stream (port 53) as they complete. It wants every one.
-type dnsFeeder struct{ e *Engine }
+type dnsFeeder struct{ e *flowEngine }
 
 func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	if f.Proto == decode.ProtoUDP {

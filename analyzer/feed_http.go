@@ -13,7 +13,7 @@ const httpHeadLimit = 16 << 10
 // httpFeeder reads an HTTP/1 request head from the client and the
 // response head from the server: a plain request, or a CONNECT whose
 // tunnel then carries TLS from the end of the heads (appHalf.tlsStart).
-type httpFeeder struct{ e *Engine }
+type httpFeeder struct{ e *flowEngine }
 
 func (x httpFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
 	a := f.app

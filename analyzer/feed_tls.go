@@ -14,7 +14,7 @@ const (
 // the start of the stream or the end of a CONNECT exchange, until the
 // direction is encrypted past what the judge reads. A ClientHello from
 // the side taken for the server turns the flow around.
-type tlsFeeder struct{ e *Engine }
+type tlsFeeder struct{ e *flowEngine }
 
 func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	a := f.app

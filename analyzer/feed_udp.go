@@ -5,7 +5,7 @@ import "orchard/dissect"
 // ntpFeeder reads every NTP datagram: requests, replies and their
 // counts. A request from the side taken for the server turns the flow
 // around.
-type ntpFeeder struct{ e *Engine }
+type ntpFeeder struct{ e *flowEngine }
 
 func (x ntpFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	a := x.e.table.facts(f)
@@ -49,7 +49,7 @@ func (ntpFeeder) limit(int) int { return 0 }
 // is complete (or eight came without one), then watches for a
 // short-header packet: the client has the server's handshake, whether or
 // not the capture saw it. The server's datagrams are not read.
-type quicFeeder struct{ e *Engine }
+type quicFeeder struct{ e *flowEngine }
 
 // quicMaxInitials is how many client Initials are read for a ClientHello.
 const quicMaxInitials = 8

@@ -38,7 +38,7 @@ const (
 )
 
 // newFeeders returns an engine's feeders, indexed by their constants.
-func newFeeders(e *Engine) [numFeeds]feeder {
+func newFeeders(e *flowEngine) [numFeeds]feeder {
 	return [numFeeds]feeder{
 		feedDNS:  dnsFeeder{e},
 		feedHTTP: httpFeeder{e},
@@ -53,7 +53,7 @@ const noLimit = math.MaxInt32
 
 // startFeeders chooses the feeders of a new flow, and sizes its streams
 // by their limits.
-func (e *Engine) startFeeders(f *Flow) {
+func (e *flowEngine) startFeeders(f *Flow) {
 	var set uint8
 	switch {
 	case f.Proto != decode.ProtoTCP:
@@ -97,7 +97,7 @@ func udpFeeders(f *Flow) uint8 {
 // streamGrew feeds a TCP direction's buffer, after it grew, to its
 // feeders that want more, and lets go of each direction's buffer once
 // none of its feeders does.
-func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
+func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
 	if e.table.facts(f) == nil {
 		return // the state budget is spent: the buffer stays, unread
 	}
@@ -110,14 +110,14 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 }
 
 // udpPayload feeds one UDP datagram to its direction's feeders.
-func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 	e.feedAll(f, dir, p.Payload, false, ts)
 }
 
 // feedAll gives direction dir's bytes (a datagram, or with stream its
 // stream's buffer) to each of its feeders that wants more, in order, and
 // notes those done.
-func (e *Engine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
+func (e *flowEngine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
 	sd := f.side(dir)
 	isA := f.clientIsA
 	for k := range e.feeders {

@@ -10,7 +10,7 @@ import (
 func onlyFlow(t *testing.T, e *Engine) *Flow {
 	t.Helper()
 	var found *Flow
-	for _, s := range e.table.flows.slots {
+	for _, s := range e.flows().table.flows.slots {
 		if s.f != nil {
 			if found != nil {
 				t.Fatal("more than one flow")

@@ -139,8 +139,8 @@ func downgraded(f *Flow) bool {
 
 // shapes returns the baseline the judge compares with.
 func (j *judge) shapes() *ShapeBaseline {
-	if j.e.cfg.ServerShapes != nil {
-		return j.e.cfg.ServerShapes
+	if j.env.cfg.ServerShapes != nil {
+		return j.env.cfg.ServerShapes
 	}
 	if j.shapeBase == nil {
 		j.shapeBase = DefaultShapeBaseline()
@@ -157,7 +157,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	}
 	shape := serverShape(a.serverHello)
 	fl := a.ic.shapeFlightOf()
-	if l := j.e.cfg.LearnShapes; l != nil {
+	if l := j.env.cfg.LearnShapes; l != nil {
 		l.observe(at.host, shape, fl, "")
 	}
 	term := termination(f)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
 )
@@ -72,7 +73,7 @@ func (j *judge) cutOff(v verdict, last int64) verdict {
 	if !v.absent || v.undecided != "" {
 		return v
 	}
-	if end := j.e.ends.cutOff(v.req, last, v.wait); end != 0 {
+	if end := j.env.ends.cutOff(v.req, last, v.wait); end != 0 {
 		return v.undecide("the capture ended " + dur(end-v.req) + " after the request, before an answer was due")
 	}
 	return v
@@ -100,7 +101,7 @@ type apnsState struct {
 // judge classifies ended flows and DNS answers into findings and keeps the
 // per-service, per-host and per-device tallies.
 type judge struct {
-	e          *Engine
+	env        judgeEnv
 	trust      *trustStore
 	findings   map[findingKey]*Finding
 	order      []*Finding
@@ -122,8 +123,6 @@ type judge struct {
 	namedSeed  maphash.Seed
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
-	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
-	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
 	noApp appFacts
 	// shapeBase is the embedded server-shape baseline, loaded when first
@@ -132,9 +131,31 @@ type judge struct {
 	hops      map[netip.Prefix]uint8
 }
 
-func newJudge(e *Engine) *judge {
+// judgeEnv is what the judge reads and keeps beside its tallies: the
+// catalog and settings, the DNS answers seen, the chains verified, the
+// devices, where the capture's inputs end, and the evidence being written.
+// It holds nothing of the flow engines.
+type judgeEnv struct {
+	cat    *catalog.Catalog
+	cfg    Config
+	dns    *dnsCache
+	chains chainCache
+	devs   devices
+	ends   *captureEnds // written between inputs by the reader
+	ev     *evidence    // nil unless evidence is written (SetRecorder)
+}
+
+// newJudge returns a judge for cfg (defaults filled in) that reads where
+// the inputs end from ends.
+func newJudge(cfg Config, ends *captureEnds) *judge {
 	return &judge{
-		e:        e,
+		env: judgeEnv{
+			cat:  cfg.Catalog,
+			cfg:  cfg,
+			dns:  newDNSCache(cfg.MaxDNS),
+			devs: devices{m: make(map[netip.Addr]*DeviceSummary)},
+			ends: ends,
+		},
 		findings: make(map[findingKey]*Finding),
 		hosts:    make(map[string]*HostSummary),
 		apns:     make(map[netip.Addr]*apnsState),
@@ -142,11 +163,16 @@ func newJudge(e *Engine) *judge {
 	}
 }
 
-func (j *judge) tick(now int64) {}
+// flowEnded judges a flow the flow engine ended: its last dissection
+// (queries left unanswered), then its verdict.
+func (j *judge) flowEnded(f *Flow, evicted bool) {
+	j.finishApp(f)
+	j.flow(f, evicted)
+}
 
 // flow judges one ended flow.
 func (j *judge) flow(f *Flow, evicted bool) {
-	e := j.e
+	e := &j.env
 	if f.app == nil {
 		f.app = &j.noApp // read only
 		defer func() { f.app = nil }()
@@ -469,13 +495,14 @@ var (
 )
 
 // dnsResponse judges one DNS response for an Apple name.
-func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
+func (j *judge) dnsResponse(f *Flow, a *dnsAnswer) {
+	client, server, m, ts, proto := a.client, a.server, a.m, a.ts, a.proto
 	if len(m.Questions) == 0 || !isDeviceAddr(client) {
 		return // a multicast (mDNS) answer tells no device anything
 	}
 	q := m.Questions[0]
-	entries := j.e.cat.MatchHost(q.Name)
-	if len(entries) == 0 && !j.e.cfg.AllHosts {
+	entries := j.env.cat.MatchHost(q.Name)
+	if len(entries) == 0 && !j.env.cfg.AllHosts {
 		return
 	}
 	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
@@ -511,7 +538,7 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 		v.sev = SevInfo
 	}
 	if v.sev >= SevWarn {
-		j.e.writeCurrent(v, q.Name)
+		j.env.writeAnswer(v, q.Name, a.frame)
 	}
 	j.addAt(v, &at, client, server, 53, proto, ts, f)
 }
@@ -520,8 +547,8 @@ func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
 	if !unicastDNS(f) {
 		return // mDNS and LLMNR queries need no answer
 	}
-	entries := j.e.cat.MatchHost(q.name)
-	if len(entries) == 0 && !j.e.cfg.AllHosts {
+	entries := j.env.cat.MatchHost(q.name)
+	if len(entries) == 0 && !j.env.cfg.AllHosts {
 		return
 	}
 	at := attribution{host: q.name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
@@ -633,7 +660,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	fd := j.findings[k]
-	if fd == nil && len(j.findings) >= maxTracked && j.e.cfg.Sink == nil {
+	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
 		return
 	}
@@ -670,7 +697,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	}
 	if fd.Count == 1 {
 		fd.oneEv = v.evidence
-		if s := j.e.cfg.Sink; s != nil {
+		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
 		return
@@ -684,7 +711,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	} else {
 		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
 	}
-	if r, ok := j.e.cfg.Sink.(FindingRepeater); ok {
+	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
 		r.FindingRepeated(fd)
 	}
 }

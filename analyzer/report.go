@@ -173,21 +173,14 @@ func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 // Finish ends every open flow and returns the report. The engine must not
 // be fed afterwards.
 func (e *Engine) Finish() *Report {
-	if e.par != nil {
-		return e.par.finish()
-	}
-	e.ends.addSpan(&e.tl)
-	e.table.flush()
+	e.run.finish()
 	return e.report()
 }
 
 // Snapshot returns the report so far without ending open flows (live
 // --report-every): flows still open are not judged yet.
 func (e *Engine) Snapshot() *Report {
-	if e.par != nil {
-		return e.par.snapshot()
-	}
-	return e.report()
+	return e.run.snapshot(e.report)
 }
 
 func (e *Engine) report() *Report {
@@ -237,20 +230,20 @@ func (e *Engine) report() *Report {
 		r.Hosts = []*HostSummary{}
 	}
 	// Devices: count findings per client.
-	for _, d := range e.devs.m {
+	for _, d := range j.env.devs.m {
 		d.Findings = 0
 		d.fillStrings()
 	}
 	for _, fd := range r.Findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d := e.devs.m[a]; d != nil {
+			if d := j.env.devs.m[a]; d != nil {
 				d.Findings++
-			} else if d := e.devs.m[a.Unmap()]; d != nil {
+			} else if d := j.env.devs.m[a.Unmap()]; d != nil {
 				d.Findings++
 			}
 		}
 	}
-	for _, d := range e.devs.m {
+	for _, d := range j.env.devs.m {
 		if withheld && d.absentFailed > 0 {
 			c := *d
 			c.Failed -= d.absentFailed

@@ -224,7 +224,7 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	if at.source == SourceIP {
 		host = ""
 	}
-	res, certs, err := j.e.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
+	res, certs, err := j.env.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
 	if res == chainOK && host != "" {
 		j.publicChain(host)
 	}
