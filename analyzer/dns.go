@@ -66,12 +66,12 @@ func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 
 // dnsTCP splits a DNS-over-TCP direction into messages.
 func (e *Engine) dnsTCP(f *Flow, dir int, ts int64) {
-	s := &f.streams[dir]
+	s := &f.side(dir).stream
 	a := e.table.facts(f)
 	if a == nil {
 		return
 	}
-	off := a.dnsTCPOff[dir]
+	off := a.half[dir].dnsTCPOff
 	if off >= len(s.buf) {
 		return
 	}
@@ -79,7 +79,7 @@ func (e *Engine) dnsTCP(f *Flow, dir int, ts int64) {
 	for _, m := range msgs {
 		e.dnsMessage(f, m, dir, ts, "tcp")
 	}
-	a.dnsTCPOff[dir] = len(s.buf) - len(rest)
+	a.half[dir].dnsTCPOff = len(s.buf) - len(rest)
 }
 
 func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {

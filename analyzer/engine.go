@@ -6,9 +6,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
 	"orchard/catalog"
+	"orchard/decode"
 	"orchard/dissect"
 )
 
@@ -347,11 +347,11 @@ func (e *Engine) packet(p *decode.Packet, ts int64) {
 		dir = dirClient
 	}
 	f.Last = ts
-	f.Packets[dir]++
-	f.WireBytes[dir] += uint64(p.WireLen)
-	f.Bytes[dir] += uint64(len(p.Payload))
-	if p.HasMAC && !f.hasMAC[dir] {
-		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
+	sd := f.side(dir)
+	sd.Packets++
+	sd.Bytes += uint64(len(p.Payload))
+	if p.HasMAC && !sd.hasMAC {
+		sd.mac, sd.hasMAC = p.SrcMAC, true
 	}
 	if p.ProcLen > 0 && f.Proc == "" {
 		f.Proc, f.PID = p.Proc(), p.PID
@@ -378,8 +378,8 @@ func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if srcIsA != f.clientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
-	closed := f.firstRST >= 0 || (f.hist[dirClient]&hFIN != 0 && f.hist[dirServer]&hFIN != 0)
-	if f.hist[dirClient]&hSYN == 0 {
+	closed := f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0)
+	if f.Orig.hist&hSYN == 0 {
 		return closed // seen from its middle: any SYN after its end is new
 	}
 	return closed && p.Seq != f.synSeq
@@ -399,10 +399,10 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.streams[dirClient].limit = int32(e.cfg.ClientBuffer)
-	f.streams[dirServer].limit = int32(e.cfg.ServerBuffer)
-	f.streams[dirClient].pool = &e.table.pool
-	f.streams[dirServer].pool = &e.table.pool
+	f.Orig.stream.limit = int32(e.cfg.ClientBuffer)
+	f.Resp.stream.limit = int32(e.cfg.ServerBuffer)
+	f.Orig.stream.pool = &e.table.pool
+	f.Resp.stream.pool = &e.table.pool
 	return f
 }
 
@@ -438,7 +438,8 @@ func servicePort(p uint16) bool {
 
 func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	flags := p.TCPFlags
-	h := &f.hist[dir]
+	sd := f.side(dir)
+	h := &sd.hist
 	if flags&decode.FlagSYN != 0 {
 		if flags&decode.FlagACK == 0 {
 			if dir == dirClient {
@@ -456,7 +457,7 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 			*h |= hSYNACK
 		}
-		f.streams[dir].start(p.Seq + 1)
+		sd.stream.start(p.Seq + 1)
 	} else if flags&decode.FlagACK != 0 {
 		*h |= hACK
 	}
@@ -466,31 +467,31 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
 		*h |= hProgress
 	}
-	f.seqAck(dir, p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
-	if flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq) {
-		f.rst.replies++ // part of the handshake (resets.go)
-	} else if flags&decode.FlagRST != 0 {
+	sd.seqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
+	switch {
+	case flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq):
+		// Part of the handshake (resets.go): not a reset.
+	case flags&decode.FlagRST != 0:
 		*h |= hRST
-		f.RSTCount[dir]++
 		if f.firstRST < 0 {
 			f.firstRST = dir
 			f.RSTTime = ts
 			f.RSTTTL = p.TTL
 			f.RSTIPID = p.IPID
-			f.rst.rstGap = ts - f.rst.lastSeen[1-dir]
+			f.rstGap = ts - f.side(1-dir).lastSeen
 		}
-	} else {
+	default:
 		f.notePacket(dir, p, ts)
-		if !f.ttlSet[dir] {
-			f.firstTTL[dir] = p.TTL
-			f.ttlSet[dir] = true
+		if !sd.ttlSet {
+			sd.firstTTL = p.TTL
+			sd.ttlSet = true
 		}
-		f.lastTTL[dir] = p.TTL
-		f.lastIPID[dir] = p.IPID
+		sd.lastTTL = p.TTL
+		sd.lastIPID = p.IPID
 	}
 	if len(p.Payload) > 0 {
 		*h |= hData
-		s := &f.streams[dir]
+		s := &sd.stream
 		seq := p.Seq
 		if flags&decode.FlagSYN != 0 {
 			seq++ // data on a SYN (TCP Fast Open) follows the SYN's sequence number
@@ -498,8 +499,8 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
 			// streamGrew may have turned the flow around: check both sides.
-			for d := range f.streams {
-				if s := &f.streams[d]; !s.closed() && !wantsMore(f, d) {
+			for d := range 2 {
+				if s := &f.side(d).stream; !s.closed() && !wantsMore(f, d) {
 					s.release()
 				}
 			}
@@ -507,9 +508,9 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	}
 	class := int8(classHandshake)
 	switch {
-	case f.firstRST >= 0 || (f.hist[0]&hFIN != 0 && f.hist[1]&hFIN != 0):
+	case f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0):
 		class = classClosed
-	case f.Established() || (f.hist[0]&hData != 0 && f.hist[1]&hData != 0):
+	case f.Established() || (f.Orig.hist&hData != 0 && f.Resp.hist&hData != 0):
 		class = classEstablished
 	}
 	e.table.touch(f, class)
@@ -546,7 +547,6 @@ func (e *Engine) flowEnded(f *Flow, evicted bool) {
 		e.w.flowEnded(f, evicted)
 		return
 	}
-	f.ended = true
 	e.finishApp(f)
 	e.judge.flow(f, evicted)
 }
@@ -566,13 +566,13 @@ func wantsMore(f *Flow, dir int) bool {
 		return true // DNS over TCP: every message
 	}
 	a := f.app
-	if a == nil || !a.tlsDone[dir] {
+	if a == nil || !a.half[dir].tlsDone {
 		return true
 	}
-	if a.httpTried[dir] || a.tlsStart[dir] != 0 {
+	if a.half[dir].httpTried || a.half[dir].tlsStart != 0 {
 		return false
 	}
-	b := f.streams[dir].buf
+	b := f.side(dir).stream.buf
 	if dir == dirClient {
 		// A request method is at most 9 letters and a space.
 		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)

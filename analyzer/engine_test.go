@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // recSink records the events an engine emits.

@@ -1,6 +1,6 @@
 package analyzer
 
-import "orchard/analyzer/capture"
+import "orchard/capture"
 
 // PacketFilter narrows what ReadFrom and ReadMerged analyse: a BPF
 // expression, one device, a time window, a packet count (see

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // FuzzEngineStreams plays arbitrary bytes as both directions of a TCP

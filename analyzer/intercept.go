@@ -63,8 +63,8 @@ func (ic *interceptFacts) serverSeen(f *Flow, st *dissect.TLSStream, ts int64) {
 		ic.hrr = st.HelloRetryRequest
 		// Every payload byte so far is in order in the buffers, or some
 		// were sent twice (or are held out of order): a loss.
-		for d := range f.streams {
-			ic.lossy = ic.lossy || f.Bytes[d] > uint64(len(f.streams[d].buf))
+		for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
+			ic.lossy = ic.lossy || sd.Bytes > uint64(len(sd.stream.buf))
 		}
 	}
 	if ic.serverAt == 0 || ic.frozen {
@@ -180,7 +180,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.serverHello.Version)+" by a host that answers TLS 1.3")
 	}
 	why = append(why, diff...)
-	if ttl := f.firstTTL[dirServer]; f.ttlSet[dirServer] {
+	if ttl := f.Resp.firstTTL; f.Resp.ttlSet {
 		why = append(why, j.hopNote(f, term != "", hops(ttl), ttl)...)
 	}
 	ev := strings.Join(why, "; ")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 
@@ -235,7 +235,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	}
 	// A client that acknowledges or sends after its SYN was answered,
 	// whether or not the capture saw the answer.
-	answered := f.hist[dirClient]&hProgress != 0
+	answered := f.Orig.hist&hProgress != 0
 	switch st := f.State(); {
 	case st == "S0" && !answered:
 		if syns == 1 {
@@ -245,7 +245,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	case st == "REJ":
 		return verdict{name: FindSYNRejected, sev: SevError, evidence: fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
 	case (st == "SH" || st == "RSTOS0") && !answered:
-		if f.Packets[dirServer] == 0 {
+		if f.Resp.Packets == 0 {
 			return verdict{name: FindSYNUnanswered, sev: SevError, evidence: fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)}.absentAnswer(f.synTime, synWait)
 		}
 	}
@@ -264,12 +264,12 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 			return v
 		}
 	}
-	if a.helloSeen && a.serverHello == nil && f.Bytes[dirServer] == 0 && f.Established() {
+	if a.helloSeen && a.serverHello == nil && f.Resp.Bytes == 0 && f.Established() {
 		if inj, why := injected(f); inj && f.firstRST == dirServer {
 			// A filter that blocks by SNI answers the ClientHello with a forged reset.
 			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why)}
 		}
-		ev := fmt.Sprintf("ClientHello of %d bytes", f.Bytes[dirClient])
+		ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
 		if ch := a.hello; ch != nil {
 			ev = fmt.Sprintf("ClientHello of %d bytes", ch.Length+4)
 			if pq := pqGroup(ch); pq != "" {
@@ -279,7 +279,7 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		ev += fmt.Sprintf(", no ServerHello in %s", dur(f.Last-f.First))
 		if f.firstRST == dirServer {
 			ev += "; then RST from the server side"
-		} else if f.hist[dirClient]&(hFIN|hRST) != 0 {
+		} else if f.Orig.hist&(hFIN|hRST) != 0 {
 			ev += "; the client gave up"
 		}
 		v := verdict{name: FindHelloUnanswered, sev: SevError, evidence: ev}
@@ -295,16 +295,16 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		return v
 	}
 	// Resets of established connections.
-	if f.firstRST >= 0 && (f.Established() || f.hist[dirClient]&hData != 0) {
+	if f.firstRST >= 0 && (f.Established() || f.Orig.hist&hData != 0) {
 		inj, why := injected(f)
 		by := f.RSTBy()
 		switch {
 		case inj:
 			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST from the %s side looks injected: %s", by, why)}
-		case by == "server" && f.hist[dirClient]&hFIN == 0 && f.hist[dirServer]&hFIN == 0:
+		case by == "server" && f.Orig.hist&hFIN == 0 && f.Resp.hist&hFIN == 0:
 			// A reset after either side's FIN is an abortive close (a server
 			// with unread data), not a failure.
-			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Bytes[dirClient], f.Bytes[dirServer])
+			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes)
 			return verdict{name: FindReset, sev: SevWarn, evidence: ev}
 		}
 	}
@@ -329,9 +329,9 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 		if n.Leap == 3 || n.Stratum >= 16 {
 			return verdict{name: FindNTPBad, sev: SevWarn, evidence: fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
 		}
-	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0 && !a.quicShort:
+	case f.SPort == 443 && f.Resp.Packets == 0 && f.Orig.Packets > 0 && !a.quicShort:
 		sev := SevWarn
-		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Packets[dirClient], plural(int(f.Packets[dirClient])))
+		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Orig.Packets, plural(int(f.Orig.Packets)))
 		if n, ver := a.quicInitials(); n > 0 {
 			ev = fmt.Sprintf("%d QUIC Initial%s (%s), no reply", n, plural(n), dissect.QUICVersionString(ver))
 		} else {
@@ -362,7 +362,7 @@ func aborted(f *Flow) verdict {
 	if !a.serverEnc || a.serverHello.Version != 0x0304 {
 		return verdict{}
 	}
-	closed := f.hist[dirClient]&(hFIN|hRST) != 0
+	closed := f.Orig.hist&(hFIN|hRST) != 0
 	if !closed {
 		return verdict{}
 	}
@@ -380,7 +380,7 @@ func aborted(f *Flow) verdict {
 	}
 	if appRecs == 1 && appLen <= 40 {
 		how := "FIN"
-		if f.hist[dirClient]&hRST != 0 {
+		if f.Orig.hist&hRST != 0 {
 			how = "RST"
 		}
 		return verdict{name: FindAborted, sev: SevError, evidence: fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
@@ -474,7 +474,7 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 		if st.firstFail == 0 || f.First < st.firstFail {
 			st.firstFail = f.First
 		}
-	case at.port == 443 && v.name == "" && f.Established() && f.Bytes[dirServer] > 0:
+	case at.port == 443 && v.name == "" && f.Established() && f.Resp.Bytes > 0:
 		if f.First > st.success {
 			st.success, st.host = f.First, at.host
 		}

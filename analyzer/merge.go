@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // Input is one capture for ReadMerged: a file to open by Name, or a stream

@@ -9,8 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
 	"orchard/dissect"
 
 	"orchard/internal/crash"
@@ -570,7 +570,7 @@ func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 	}
 	m.CopyTo(own)
 	d := &dnsAnswerEvent{
-		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
+		fClient: f.Client, mac: [2][6]byte{f.Orig.mac, f.Resp.mac}, hasMAC: [2]bool{f.Orig.hasMAC, f.Resp.hasMAC}, proc: f.Proc,
 		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
 		client: client, server: server, port: port, m: own, ts: ts, proto: proto,
 	}
@@ -685,7 +685,8 @@ func (p *Parallel) apply(ev *pevent) {
 	e := p.e
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
-		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
+		f.Client, f.Proc = d.fClient, d.proc
+		f.Orig.mac, f.Resp.mac, f.Orig.hasMAC, f.Resp.hasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
 		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
 		e.curLink, e.curFrame, e.curTS = d.link, d.frame, d.ts
 		e.dnsAnswer(f, d.client, d.server, d.port, d.m, d.ts, d.proto)

@@ -8,7 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // Progress is told how far a file has been read (bytes of the underlying

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 

@@ -326,11 +326,11 @@ func (t *table) end(f *Flow, evicted bool) {
 	t.flows.remove(f, t.flows.hash(&f.key))
 	t.release(f)
 	t.onExpire(f, evicted)
-	t.pool.put(f.streams[0].buf)
-	t.pool.put(f.streams[1].buf)
+	t.pool.put(f.Orig.stream.buf)
+	t.pool.put(f.Resp.stream.buf)
 	if f.handedOff {
 		// A Parallel's judge has it now, and gives it back when done.
-		f.streams[0].buf, f.streams[1].buf = nil, nil
+		f.Orig.stream.buf, f.Resp.stream.buf = nil, nil
 		return
 	}
 	t.recycle(f)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gopacket/gopacket/afpacket"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // TestFanoutSymmetric checks, on the loopback interface, that the kernel's
