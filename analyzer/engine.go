@@ -91,19 +91,21 @@ type Stats struct {
 // Engine is the single-threaded analysis pipeline: feed it packets in time
 // order, then call Finish. It is not safe for concurrent use.
 type Engine struct {
-	cfg    Config
-	cat    *catalog.Catalog
-	dec    *decode.Decoder
-	pkt    decode.Packet
-	table  *table
-	dns    *dnsCache
-	stats  Stats
-	now    int64
-	lastGC int64
-	judge  *judge
-	devs   devices
-	ev     *evidence
-	chains chainCache
+	cfg   Config
+	cat   *catalog.Catalog
+	dec   *decode.Decoder
+	pkt   decode.Packet
+	table *table
+	dns   *dnsCache
+	// addrRows caches server addresses' catalog rows (addrcache.go).
+	addrRows addrRows
+	stats    Stats
+	now      int64
+	lastGC   int64
+	judge    *judge
+	devs     devices
+	ev       *evidence
+	chains   chainCache
 
 	// filter narrows file reading (SetPacketFilter); filterStop is set
 	// once it ended the reading.
@@ -171,6 +173,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.ClientBuffer = min(cfg.ClientBuffer, 1<<30)
 	cfg.ServerBuffer = min(cfg.ServerBuffer, 1<<30)
 	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
+	e.addrRows.init()
 	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
 	e.table.pool.budget = cfg.BufferBudget
 	e.table.side.budget = cfg.StateBudget

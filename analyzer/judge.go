@@ -498,15 +498,13 @@ func isConnFailure(name string) bool {
 }
 
 func isPush(at *attribution) bool {
+	if at.push != 0 {
+		return at.push > 0
+	}
 	if strings.HasSuffix(at.host, ".push.apple.com") || at.host == "push.apple.com" {
 		return true
 	}
-	for _, e := range at.entries {
-		if containsFold(e.Description, "push") && !e.IsCatchAll() {
-			return true
-		}
-	}
-	return false
+	return pushRows(at.entries)
 }
 
 func isPrivateRelay(h string) bool {
@@ -649,7 +647,7 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 	h.addPort(at.port, protoName(f.Proto))
 	if len(h.Servers) < maxHostServers {
-		h.addServer(addrString(f.Server))
+		h.addServer(j.e.addrRows.get(j.e.cat, f.Server).text)
 	}
 }
 
