@@ -8,11 +8,10 @@ import (
 	"orchard/catalog"
 )
 
-// addrRowsSlots sizes an engine's addrRows cache: a power of two.
-const addrRowsSlots = 4096
+// addrRowsSlots sizes an engine's addrRows cache: a power of two, in
+// sets of two (512 KiB).
+const addrRowsSlots = 8192
 
-// addrRow is what the judge needs of a server address for a flow it can
-// only name by its address: the catalog rows covering it and its text.
 type addrRow struct {
 	rows []*catalog.Entry
 	text string // addrString of the address
@@ -24,8 +23,9 @@ type addrRow struct {
 // addrRows caches, per server address, its catalog rows and its text, so
 // that a flood of flows to a few thousand addresses (unanswered SYNs,
 // QUIC Initials) looks each up in the catalog and formats it once, not
-// once a flow. It is direct-mapped with a keyed hash: a collision only
-// costs a lookup again. The catalog never changes under an engine, so an
+// once a flow. It is two-way set-associative with a keyed hash, the
+// least recently used of a set replaced: a miss only costs a lookup
+// again. The catalog never changes under an engine, so an
 // entry never goes stale.
 type addrRows struct {
 	slots []addrRow
@@ -33,8 +33,8 @@ type addrRows struct {
 	odd   addrRow // the row of an address the slots do not hold
 }
 
-// init allocates the cache (256 KiB), once, with the engine: its memory
-// is fixed from the start.
+// init allocates the cache, once, with the engine: its memory is fixed
+// from the start.
 func (c *addrRows) init() {
 	c.slots = make([]addrRow, addrRowsSlots)
 	c.seed = [2]uint64{rand.Uint64() | 1, rand.Uint64() | 1}
@@ -56,12 +56,17 @@ func (c *addrRows) get(cat *catalog.Catalog, a netip.Addr) *addrRow {
 	b := a.Unmap().As16()
 	le := binary.LittleEndian
 	h := mum(le.Uint64(b[:8])^c.seed[0], le.Uint64(b[8:])^c.seed[1])
-	r := &c.slots[h&(addrRowsSlots-1)]
-	if r.text == "" || r.addr != b {
+	set := c.slots[h&(addrRowsSlots-1)&^1:][:2]
+	switch {
+	case set[0].addr == b && set[0].text != "":
+	case set[1].addr == b && set[1].text != "":
+		set[0], set[1] = set[1], set[0]
+	default:
 		rows := cat.MatchAddr(a)
-		*r = addrRow{addr: b, rows: rows, text: addrString(a), push: pushRows(rows)}
+		set[1] = set[0]
+		set[0] = addrRow{addr: b, rows: rows, text: addrString(a), push: pushRows(rows)}
 	}
-	return r
+	return &set[0]
 }
 
 // pushRows reports whether a row other than a catch-all names Apple's
