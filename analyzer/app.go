@@ -86,7 +86,7 @@ type pendingQuery struct {
 func (a *appFacts) swap() { a.half[0], a.half[1] = a.half[1], a.half[0] }
 
 // streamGrew runs the dissectors on a direction's buffer after it grew.
-func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
+func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
 	b := f.side(dir).stream.buf
 	if f.SPort == 53 || f.CPort == 53 {
 		e.dnsTCP(f, dir, ts)
@@ -210,7 +210,7 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 
 // tlsFinished ends the TLS dissection of one direction: its buffer and
 // its parser are let go (the records and alerts it found stay).
-func (e *Engine) tlsFinished(f *Flow, a *appFacts, dir int) {
+func (e *flowEngine) tlsFinished(f *Flow, a *appFacts, dir int) {
 	a.half[dir].tlsDone = true
 	f.side(dir).stream.release()
 	if a.half[dir].tls != nil {
@@ -253,7 +253,7 @@ func nextRecordLen(b []byte) int {
 }
 
 // udpPayload dissects one UDP datagram.
-func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
@@ -374,13 +374,13 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 }
 
 // finishApp runs the last dissection when a flow ends.
-func (e *Engine) finishApp(f *Flow) {
+func (j *judge) finishApp(f *Flow) {
 	a := f.app
 	if a == nil {
 		return
 	}
 	for _, q := range a.dnsPending {
-		e.judge.dnsUnanswered(f, q)
+		j.dnsUnanswered(f, q)
 	}
 	clear(a.dnsPending)
 	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a

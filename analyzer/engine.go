@@ -88,67 +88,74 @@ type Stats struct {
 	OpenFlows    int    `json:"-"` // flows in the table now
 }
 
-// Engine is the single-threaded analysis pipeline: feed it packets in time
-// order, then call Finish. It is not safe for concurrent use.
-type Engine struct {
-	cfg   Config
-	cat   *catalog.Catalog
-	dec   *decode.Decoder
-	pkt   decode.Packet
-	table *table
-	dns   *dnsCache
-	// addrRows caches server addresses' catalog rows (addrcache.go).
-	addrRows addrRows
-	stats    Stats
-	now      int64
-	lastGC   int64
-	judge    *judge
-	devs     devices
-	ev       *evidence
-	chains   chainCache
+// flowEngine turns frames into flows: it decodes them, reassembles IP
+// fragments, keeps the flow table (TCP state, stream buffers) and drives
+// the dissectors. It hands what it decides, ended flows and DNS answers, to
+// its sink and knows nothing of findings, the catalog or other workers.
+// One worker is one flowEngine (see Engine for the wirings); it is not
+// safe for concurrent use.
+type flowEngine struct {
+	cfg    Config
+	dec    *decode.Decoder
+	pkt    decode.Packet
+	table  *table
+	stats  Stats
+	now    int64
+	lastGC int64
+	sink   flowSink
 
-	// filter narrows file reading (SetPacketFilter); filterStop is set
-	// once it ended the reading.
-	filter     PacketFilter
-	filterStop bool
+	// dnsMsg is what DNS messages decode into; nothing keeps it past the
+	// sink's call.
+	dnsMsg dissect.DNSMessage
 
-	// par runs the analysis on several workers (Config.Workers > 1).
-	par *Parallel
-	// w is set when this engine is one worker of a Parallel.
-	w *worker
-	// statsFn replaces Stats for the judging engine of a Parallel.
-	statsFn func() Stats
-
-	// tl is the span of the capture's timestamps; ends are where the
-	// files and the timeline stop (timeline.go).
-	tl   timeline
-	ends captureEnds
+	// ev, when set, keeps the packets of open flows for evidence; cur is
+	// the frame being processed.
+	ev  *evidence
+	cur frameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
 	frag defrag
-
-	// procHint and pidHint name the process of the next frame when the
-	// capture file carries it rather than the frame (tcpdump -k pcapng).
-	procHint string
-	pidHint  int32
-	// chunk holds the next frame's bytes, at chunkOff, when the capture
-	// reader read it into one: a multi-worker reader then hands the
-	// workers the frame without copying it.
-	chunk    *capture.Chunk
-	chunkOff int
-
-	// the frame being processed, for evidence
-	curLink  layers.LinkType
-	curFrame []byte
-	curTS    int64
 }
 
-// New returns an Engine for cfg.
-func New(cfg Config) (*Engine, error) {
+// flowSink receives what a flowEngine decides. The judge is one (a single
+// worker); a worker of a Parallel is another, handing both to the judge's
+// goroutine.
+type flowSink interface {
+	// flowEnded is told of a flow that expired, was evicted or was left at
+	// the end. The flow is the table's: it is recycled after the call
+	// unless the sink sets handedOff.
+	flowEnded(f *Flow, evicted bool)
+	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
+	// scratch message: copy what is kept.
+	dnsAnswer(f *Flow, a dnsAnswer)
+}
+
+// frameRef is one frame as captured, for evidence.
+type frameRef struct {
+	link  layers.LinkType
+	frame []byte
+	ts    int64
+}
+
+// frameMeta is what a capture file says of a frame beyond its bytes.
+type frameMeta struct {
+	// proc and pid name the frame's process when the file carries it
+	// rather than the frame (tcpdump -k pcapng).
+	proc string
+	pid  int32
+	// chunk holds the frame's bytes, at chunkOff, when the capture reader
+	// read it into one: a multi-worker reader then hands the workers the
+	// frame without copying it.
+	chunk    *capture.Chunk
+	chunkOff int
+}
+
+// withDefaults fills in cfg's unset limits.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Catalog == nil {
 		c, err := catalog.Default()
 		if err != nil {
-			return nil, err
+			return cfg, err
 		}
 		cfg.Catalog = c
 	}
@@ -172,65 +179,45 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.ClientBuffer = min(cfg.ClientBuffer, 1<<30)
 	cfg.ServerBuffer = min(cfg.ServerBuffer, 1<<30)
-	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
-	e.addrRows.init()
-	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
-	e.table.pool.budget = cfg.BufferBudget
-	e.table.side.budget = cfg.StateBudget
-	e.dns = newDNSCache(cfg.MaxDNS)
-	e.judge = newJudge(e)
-	// DNS names repeat: keep their text; dnsEvent renders addresses.
-	e.judge.dnsScratch.InternNames(dnsInternNames)
-	e.judge.dnsScratch.NoAddrText = true
-	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
-	if cfg.Workers > 1 {
-		e.par = newParallel(e, cfg.Workers)
-	}
-	return e, nil
+	return cfg, nil
 }
 
-// Stats returns the counters so far.
-func (e *Engine) Stats() Stats {
-	if e.statsFn != nil {
-		return e.statsFn()
-	}
+// newFlowEngine returns a flow engine for cfg (with its defaults filled
+// in) that hands its flows and DNS answers to sink.
+func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
+	e := &flowEngine{cfg: cfg, dec: decode.NewDecoder(), sink: sink}
+	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, sink)
+	e.table.pool.budget = cfg.BufferBudget
+	e.table.side.budget = cfg.StateBudget
+	// DNS names repeat: keep their text; dnsEvent renders addresses.
+	e.dnsMsg.InternNames(dnsInternNames)
+	e.dnsMsg.NoAddrText = true
+	return e
+}
+
+// counters returns the flow engine's counters so far (the times of the
+// capture are the wiring's).
+func (e *flowEngine) counters() Stats {
 	s := e.stats
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
 	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.dropped
-	s.First, s.Last = e.tl.first, e.tl.last
 	s.OpenFlows = e.table.flows.n
 	return s
 }
 
-// Frame decodes and processes one captured frame. ts is the capture time.
-func (e *Engine) Frame(link layers.LinkType, frame []byte, ts time.Time, wireLen int) {
-	e.FrameNS(link, frame, ts.UnixNano(), wireLen)
-}
-
-// FrameNS is Frame with the time in Unix nanoseconds.
-func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int) {
-	if e.par != nil {
-		e.par.frame(link, frame, ts, wireLen)
-		return
-	}
+// frame decodes and processes one captured frame. ts is the capture time;
+// proc and pid name its process when the capture file does.
+func (e *flowEngine) frame(link layers.LinkType, frame []byte, ts int64, wireLen int, proc string, pid int32) {
 	e.stats.Packets++
 	e.stats.Bytes += uint64(wireLen)
-	// The span leaves outliers out; the clock is the latest capture time
-	// of any frame, and idle flows expire about once a second of it.
-	e.tl.observe(ts)
-	if ts > e.now {
-		e.now = ts
-	}
-	if e.now-e.lastGC > int64(time.Second) {
-		e.lastGC = e.now
-		e.table.expire(e.now)
-		e.judge.tick(e.now)
-	}
+	// The clock is the latest capture time of any frame, and idle flows
+	// expire about once a second of it.
+	e.clock(ts)
 	p := &e.pkt
-	e.curLink, e.curFrame, e.curTS = link, frame, ts
+	e.cur = frameRef{link: link, frame: frame, ts: ts}
 	if err := e.dec.Decode(link, frame, p); err != nil {
 		switch err {
 		case decode.ErrNotIP:
@@ -246,49 +233,42 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 	if p.Fragment && !e.reassemble(p, ts) {
 		return
 	}
-	e.applyProcHint(p)
+	if p.ProcLen == 0 && proc != "" {
+		// The file's process name, for a frame without its own (no PKTAP header).
+		p.ProcLen = uint8(copy(p.ProcBuf[:], proc))
+		p.PID = pid
+	}
 	e.packet(p, ts)
+}
+
+// clock advances the engine's clock to ts and expires idle flows about
+// once a second of it.
+func (e *flowEngine) clock(ts int64) {
+	if ts > e.now {
+		e.now = ts
+	}
+	if e.now-e.lastGC > int64(time.Second) {
+		e.lastGC = e.now
+		e.table.expire(e.now)
+	}
 }
 
 // reassemble files an IP fragment; when it completes its datagram, p
 // becomes the whole packet and reassemble reports true.
-func (e *Engine) reassemble(p *decode.Packet, ts int64) bool {
+func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
 	e.stats.Fragments++
 	dg := e.frag.add(p, ts)
 	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
 		return false
 	}
 	e.frag.done.restore(p)
-	e.curLink, e.curFrame = layers.LinkTypeRaw, dg
+	e.cur.link, e.cur.frame = layers.LinkTypeRaw, dg
 	return true
 }
 
-// applyProcHint gives a decoded packet the file's process name when its
-// frame had none of its own (no PKTAP header).
-func (e *Engine) applyProcHint(p *decode.Packet) {
-	if p.ProcLen == 0 && e.procHint != "" {
-		p.ProcLen = uint8(copy(p.ProcBuf[:], e.procHint))
-		p.PID = e.pidHint
-	}
-}
-
-// Flush hands the frames read so far to the workers of a multi-worker
-// engine, which otherwise wait for a batch to fill: a live capture calls it
-// now and then, so that a quiet link's findings are not held back.
-func (e *Engine) Flush() {
-	if e.par != nil {
-		e.par.flushPending()
-	}
-}
-
-// Idle tells a live engine that no packet arrived until now, so idle flows
-// can expire on a quiet link. Capture files never need it.
-func (e *Engine) Idle(now time.Time) {
-	if e.par != nil {
-		e.par.idle(now.UnixNano())
-		return
-	}
-	ns := now.UnixNano()
+// idle tells the engine that no packet arrived until ns, so idle flows
+// can expire on a quiet link.
+func (e *flowEngine) idle(ns int64) {
 	if e.now == 0 || ns-e.now < int64(time.Second) {
 		return
 	}
@@ -297,26 +277,9 @@ func (e *Engine) Idle(now time.Time) {
 	e.table.expire(ns)
 }
 
-// Packet processes one decoded packet. It bypasses the workers of a
-// multi-worker engine: use FrameNS there.
-func (e *Engine) Packet(p *decode.Packet, ts int64) {
-	e.tl.observe(ts)
-	if ts > e.now {
-		e.now = ts
-	}
-	e.packet(p, ts)
-}
-
-// packet is Packet for a frame whose time FrameNS (or a Parallel's
-// reader) has filed in the timeline already.
-func (e *Engine) packet(p *decode.Packet, ts int64) {
-	// Expire idle flows about once a second of capture time (a worker
-	// expires when the reader's clock says so).
-	if e.w == nil && e.now-e.lastGC > int64(time.Second) {
-		e.lastGC = e.now
-		e.table.expire(e.now)
-		e.judge.tick(e.now)
-	}
+// packet processes one decoded packet at time ts (the engine's clock is
+// the caller's to keep).
+func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 	switch p.Proto {
 	case decode.ProtoTCP:
 		e.stats.TCP++
@@ -359,7 +322,7 @@ func (e *Engine) packet(p *decode.Packet, ts int64) {
 	if p.ProcLen > 0 && f.Proc == "" {
 		f.Proc, f.PID = p.Proc(), p.PID
 	}
-	if e.ev != nil && e.curFrame != nil {
+	if e.ev != nil && e.cur.frame != nil {
 		e.keep(f)
 	}
 	if p.Proto == decode.ProtoTCP {
@@ -374,7 +337,7 @@ func (e *Engine) packet(p *decode.Packet, ts int64) {
 
 // isNewConnection reports whether a SYN reuses the 5-tuple of a finished
 // connection (port reuse), which then starts a new flow.
-func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
+func (e *flowEngine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 		return false
 	}
@@ -388,7 +351,7 @@ func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	return closed && p.Seq != f.synSeq
 }
 
-func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
+func (e *flowEngine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
 	f := e.table.add(k, ts)
 	e.stats.Flows++
 	f.Proto = p.Proto
@@ -439,7 +402,7 @@ func servicePort(p uint16) bool {
 	return p < 1024
 }
 
-func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	flags := p.TCPFlags
 	sd := f.side(dir)
 	h := &sd.hist
@@ -520,7 +483,7 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 }
 
 // icmp joins a destination-unreachable error to the flow it quotes.
-func (e *Engine) icmp(p *decode.Packet, ts int64) {
+func (e *flowEngine) icmp(p *decode.Packet, ts int64) {
 	if !p.Inner.Valid || !isUnreachable(p) {
 		return
 	}
@@ -541,17 +504,6 @@ func isUnreachable(p *decode.Packet) bool {
 		return p.ICMPType == 3
 	}
 	return p.ICMPType == 1
-}
-
-// flowEnded is called by the table when a flow expires, is evicted or the
-// input ends.
-func (e *Engine) flowEnded(f *Flow, evicted bool) {
-	if e.w != nil {
-		e.w.flowEnded(f, evicted)
-		return
-	}
-	e.finishApp(f)
-	e.judge.flow(f, evicted)
 }
 
 func addrString(a netip.Addr) string {

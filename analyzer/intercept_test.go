@@ -89,8 +89,8 @@ func TestIntercept(t *testing.T) {
 				f.app.certs = [][]byte{{1}}
 			}
 			v := e.judge.intercept(f, &attribution{host: c.host, source: SourceSNI, apple: c.apple})
-			if v.name != c.want || !strings.Contains(v.evidence, c.wantEv) {
-				t.Errorf("got %q %q, want %q containing %q", v.name, v.evidence, c.want, c.wantEv)
+			if v.name() != c.want || !strings.Contains(v.evidence, c.wantEv) {
+				t.Errorf("got %q %q, want %q containing %q", v.name(), v.evidence, c.want, c.wantEv)
 			}
 		})
 	}
