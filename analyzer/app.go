@@ -3,24 +3,20 @@ package analyzer
 import (
 	"bytes"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 
 // appFacts are what the dissectors learned about a flow.
 type appFacts struct {
+	// half holds what the dissectors keep of each direction's stream,
+	// indexed by direction: turning the flow around swaps them.
+	half [2]appHalf
+
 	// TLS, client side.
-	tlsStart [2]int // offset of the TLS stream in each direction's buffer (after a CONNECT exchange)
-	tlsWant  [2]int // parse again once the buffer holds this many bytes
-	tlsDone  [2]bool
-	// tls parses each direction's TLS bytes as they complete records
-	// (allocated at the first record), from offset tlsFrom.
-	tls        [2]*dissect.TLSStreamParser
-	tlsFrom    [2]int
-	hello      *dissect.ClientHello
-	helloBytes int  // size of the ClientHello's records
-	helloSeen  bool // the client started a TLS handshake (first record seen)
-	helloTime  int64
+	hello     *dissect.ClientHello
+	helloSeen bool // the client started a TLS handshake (first record seen)
+	helloTime int64
 	// clientRecs are the client's record headers (the first 64).
 	clientRecs  []dissect.Record
 	clientAlert []dissect.Alert
@@ -30,14 +26,12 @@ type appFacts struct {
 	certs       [][]byte
 	serverAlert []dissect.Alert
 	serverEnc   bool
-	serverRecs  int
 	// Timing and first flight for the interception signals (intercept.go).
 	ic interceptFacts
 
 	// HTTP.
-	req       *dissect.HTTPRequest
-	resp      *dissect.HTTPResponse
-	httpTried [2]bool
+	req  *dissect.HTTPRequest
+	resp *dissect.HTTPResponse
 
 	// QUIC (client Initials). The assembler is recycled once done; its
 	// counts stay in quicPackets and quicVersion (see quicInitials).
@@ -59,11 +53,23 @@ type appFacts struct {
 	dnsQueries   int
 	dnsResponses int
 	dnsPending   []pendingQuery
-	dnsTCPOff    [2]int
 
 	// cost is the memory charged to the engine's state budget for these
 	// facts and what they hold (see sideState).
 	cost int
+}
+
+// appHalf is what the dissectors keep of one direction's stream.
+type appHalf struct {
+	tlsStart int // offset of the TLS stream in the buffer (after a CONNECT exchange)
+	tlsWant  int // parse again once the buffer holds this many bytes
+	// tls parses the direction's TLS bytes as they complete records
+	// (allocated at the first record), from offset tlsFrom.
+	tls       *dissect.TLSStreamParser
+	tlsFrom   int
+	dnsTCPOff int  // DNS over TCP: offset of the next message
+	tlsDone   bool // nothing more to parse as TLS
+	httpTried bool // the HTTP dissector had its say
 }
 
 type pendingQuery struct {
@@ -74,22 +80,14 @@ type pendingQuery struct {
 	copies int   // copies of the query (retransmissions, duplicates)
 }
 
-func (a *appFacts) swap() {
-	// Orientation changes before any application data is attributed to a
-	// side, except for the buffers, whose offsets follow them.
-	a.tlsStart[0], a.tlsStart[1] = a.tlsStart[1], a.tlsStart[0]
-	a.tlsWant[0], a.tlsWant[1] = a.tlsWant[1], a.tlsWant[0]
-	a.tlsDone[0], a.tlsDone[1] = a.tlsDone[1], a.tlsDone[0]
-	a.tls[0], a.tls[1] = a.tls[1], a.tls[0]
-	a.tlsFrom[0], a.tlsFrom[1] = a.tlsFrom[1], a.tlsFrom[0]
-	a.httpTried[0], a.httpTried[1] = a.httpTried[1], a.httpTried[0]
-	a.dnsTCPOff[0], a.dnsTCPOff[1] = a.dnsTCPOff[1], a.dnsTCPOff[0]
-}
+// swap follows the flow turning around. Orientation changes before any
+// application data is attributed to a side, except for the buffers,
+// whose offsets follow them.
+func (a *appFacts) swap() { a.half[0], a.half[1] = a.half[1], a.half[0] }
 
 // streamGrew runs the dissectors on a direction's buffer after it grew.
-func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
-	s := &f.streams[dir]
-	b := s.buf
+func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
+	b := f.side(dir).stream.buf
 	if f.SPort == 53 || f.CPort == 53 {
 		e.dnsTCP(f, dir, ts)
 		return
@@ -99,62 +97,62 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		return // the state budget is spent
 	}
 	// HTTP first: a plain request, or a CONNECT whose tunnel then carries TLS.
-	if dir == dirClient && !a.httpTried[dirClient] && a.tlsStart[dirClient] == 0 && dissect.LooksLikeHTTPRequest(b) {
+	if dir == dirClient && !a.half[dirClient].httpTried && a.half[dirClient].tlsStart == 0 && dissect.LooksLikeHTTPRequest(b) {
 		r, err := dissect.ParseHTTPRequest(b)
 		if err == nil {
 			a.req = &r
 			if r.Complete {
-				a.httpTried[dirClient] = true
+				a.half[dirClient].httpTried = true
 				if r.Method == "CONNECT" {
-					a.tlsStart[dirClient] = r.HeaderLen
+					a.half[dirClient].tlsStart = r.HeaderLen
 				}
 			}
 		} else {
-			a.httpTried[dirClient] = true
+			a.half[dirClient].httpTried = true
 			e.stats.Malformed++
 		}
 	}
-	if dir == dirServer && a.req != nil && !a.httpTried[dirServer] && a.tlsStart[dirServer] == 0 && bytes.HasPrefix(b, []byte("HTTP/")) {
+	if dir == dirServer && a.req != nil && !a.half[dirServer].httpTried && a.half[dirServer].tlsStart == 0 && bytes.HasPrefix(b, []byte("HTTP/")) {
 		r, err := dissect.ParseHTTPResponse(b)
 		if err == nil {
 			a.resp = &r
 			if r.Complete {
-				a.httpTried[dirServer] = true
+				a.half[dirServer].httpTried = true
 				if a.req.Method == "CONNECT" && r.Status/100 == 2 {
-					a.tlsStart[dirServer] = r.HeaderLen
+					a.half[dirServer].tlsStart = r.HeaderLen
 				}
 			}
 		} else {
-			a.httpTried[dirServer] = true
+			a.half[dirServer].httpTried = true
 			e.stats.Malformed++
 		}
 	}
 	// Server answering first with TLS before the client spoke is unusual;
 	// if the flow was not oriented by a SYN and the "server" sent a
 	// ClientHello, the guess was wrong: turn the flow around.
-	start := a.tlsStart[dir]
-	if a.tlsDone[dir] || start >= len(b) || len(b) < a.tlsWant[dir] {
+	start := a.half[dir].tlsStart
+	if a.half[dir].tlsDone || start >= len(b) || len(b) < a.half[dir].tlsWant {
 		return
 	}
 	tb := b[start:]
 	if !dissect.LooksLikeTLS(tb) {
 		if len(tb) >= 3 {
-			a.tlsDone[dir] = true
+			a.half[dir].tlsDone = true
 		}
 		return
 	}
-	tp := a.tls[dir]
+	tp := a.half[dir].tls
 	if tp == nil {
 		if !e.table.charge(a, tlsParserCost) {
-			a.tlsDone[dir] = true
+			a.half[dir].tlsDone = true
 			return
 		}
 		tp = new(dissect.TLSStreamParser)
-		a.tls[dir] = tp
-		a.tlsFrom[dir] = start
-	} else if a.tlsFrom[dir] != start {
+		a.half[dir].tls = tp
+		a.half[dir].tlsFrom = start
+	} else if a.half[dir].tlsFrom != start {
 		tp.Reset()
-		a.tlsFrom[dir] = start
+		a.half[dir].tlsFrom = start
 	}
 	st, err := tp.Parse(tb)
 	if !f.oriented && st.ClientHello != nil && dir == dirServer {
@@ -171,7 +169,6 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		a.ic.clientSeen(st, ts)
 		if st.ClientHello != nil && a.hello == nil && e.table.charge(a, helloCost(st.ClientHello)) {
 			a.hello = st.ClientHello
-			a.helloBytes = helloRecordBytes(st)
 		}
 		// The parser belongs to the flow: its lists need no copy.
 		a.clientRecs = st.Records
@@ -189,17 +186,16 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 		}
 		a.serverAlert = st.Alerts
 		a.serverEnc = st.Encrypted
-		a.serverRecs = st.RecordCount
 	}
 	if err != nil && !st.Incomplete {
-		a.tlsDone[dir] = true
+		a.half[dir].tlsDone = true
 		e.stats.Malformed++
 		return
 	}
 	// Parse again only once the next record is complete.
-	a.tlsWant[dir] = start + st.Consumed + 1
+	a.half[dir].tlsWant = start + st.Consumed + 1
 	if st.Incomplete {
-		a.tlsWant[dir] = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
+		a.half[dir].tlsWant = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
 	}
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
@@ -214,11 +210,11 @@ func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
 
 // tlsFinished ends the TLS dissection of one direction: its buffer and
 // its parser are let go (the records and alerts it found stay).
-func (e *Engine) tlsFinished(f *Flow, a *appFacts, dir int) {
-	a.tlsDone[dir] = true
-	f.streams[dir].release()
-	if a.tls[dir] != nil {
-		a.tls[dir] = nil
+func (e *flowEngine) tlsFinished(f *Flow, a *appFacts, dir int) {
+	a.half[dir].tlsDone = true
+	f.side(dir).stream.release()
+	if a.half[dir].tls != nil {
+		a.half[dir].tls = nil
 		e.table.uncharge(a, tlsParserCost)
 	}
 }
@@ -256,24 +252,8 @@ func nextRecordLen(b []byte) int {
 	return 5 + (int(b[3])<<8 | int(b[4]))
 }
 
-// helloRecordBytes is the number of stream bytes up to the end of the
-// record that completed the ClientHello.
-func helloRecordBytes(st *dissect.TLSStream) int {
-	n := 0
-	for _, r := range st.Records {
-		n += 5 + r.Length
-		if r.Type != 22 {
-			break
-		}
-		if n >= st.ClientHello.Length+4 {
-			break
-		}
-	}
-	return n
-}
-
 // udpPayload dissects one UDP datagram.
-func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		e.dnsMessage(f, p.Payload, dir, ts, "udp")
@@ -394,13 +374,13 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 }
 
 // finishApp runs the last dissection when a flow ends.
-func (e *Engine) finishApp(f *Flow) {
+func (j *judge) finishApp(f *Flow) {
 	a := f.app
 	if a == nil {
 		return
 	}
 	for _, q := range a.dnsPending {
-		e.judge.dnsUnanswered(f, q)
+		j.dnsUnanswered(f, q)
 	}
 	clear(a.dnsPending)
 	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a

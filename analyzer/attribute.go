@@ -30,7 +30,7 @@ type attribution struct {
 // attribute names a flow's host (SNI, then HTTP Host or CONNECT target,
 // then the client's DNS answer, then Apple's address block) and looks it up
 // in the catalog.
-func (e *Engine) attribute(f *Flow) attribution {
+func (e *judgeEnv) attribute(f *Flow) attribution {
 	at := attribution{port: f.SPort}
 	if ch := f.clientHello(); ch != nil && ch.SNI != "" {
 		at.host, at.source = ch.SNI, SourceSNI

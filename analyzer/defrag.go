@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // Reassembly limits: datagrams in progress, bytes per datagram, pieces per

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // bigDNSAnswer is a DNS response for mesu.apple.com with n A records.
@@ -147,10 +147,10 @@ func FuzzReassembly(f *testing.F) {
 			binary.BigEndian.PutUint16(pkt[6:], fo)
 			e.FrameNS(layers.LinkTypeRaw, pkt, t0+int64(i)*1e6, len(pkt))
 		}
-		if len(e.frag.m) > fragMaxDatagrams || len(e.frag.order) != len(e.frag.m) || len(e.frag.free) > fragMaxDatagrams {
-			t.Fatalf("reassembly table: %d entries, %d in order", len(e.frag.m), len(e.frag.order))
+		if len(e.flows().frag.m) > fragMaxDatagrams || len(e.flows().frag.order) != len(e.flows().frag.m) || len(e.flows().frag.free) > fragMaxDatagrams {
+			t.Fatalf("reassembly table: %d entries, %d in order", len(e.flows().frag.m), len(e.flows().frag.order))
 		}
-		for _, en := range e.frag.m {
+		for _, en := range e.flows().frag.m {
 			if en.bytes > 2*fragMaxBytes || len(en.pieces) > fragMaxPieces {
 				t.Fatalf("entry over its limits: %d bytes, %d pieces", en.bytes, len(en.pieces))
 			}
@@ -183,8 +183,8 @@ func TestReassemblyAllocs(t *testing.T) {
 			t.Errorf("%s: %.1f allocations per datagram, want 0", name, allocs)
 		}
 	}
-	if e.frag.dropped != 0 || len(e.frag.m) != 0 {
-		t.Errorf("%d datagrams dropped, %d left", e.frag.dropped, len(e.frag.m))
+	if e.flows().frag.dropped != 0 || len(e.flows().frag.m) != 0 {
+		t.Errorf("%d datagrams dropped, %d left", e.flows().frag.dropped, len(e.flows().frag.m))
 	}
 }
 

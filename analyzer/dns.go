@@ -13,11 +13,11 @@ const maxPendingQueries = 32
 const dnsInternNames = 16384
 
 // dnsMessage handles one DNS message seen on flow f in direction dir.
-func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
-	// Nothing keeps the message past this call: decode into the judge's,
+func (e *flowEngine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
+	// Nothing keeps the message past this call: decode into the engine's,
 	// reusing its slices (a worker hands a copy of a response to its
 	// Parallel's judge).
-	m := &e.judge.dnsScratch
+	m := &e.dnsMsg
 	err := m.Decode(b)
 	if len(m.Questions) == 0 && err != nil {
 		e.stats.Malformed++
@@ -42,20 +42,32 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 		// A response sent by our "client": the orientation was a guess.
 		client, server, port = f.Server, f.Client, f.CPort
 	}
-	if e.w != nil {
-		e.w.dnsAnswer(f, client, server, port, m, ts, proto)
-		return
+	ans := dnsAnswer{client: client, server: server, port: port, m: m, ts: ts, proto: proto}
+	if e.ev != nil {
+		ans.frame = e.cur
 	}
-	e.dnsAnswer(f, client, server, port, m, ts, proto)
+	e.sink.dnsAnswer(f, ans)
+}
+
+// dnsAnswer is one DNS response as a flow engine hands it to its sink.
+type dnsAnswer struct {
+	client, server netip.Addr // the device that asked, and who answered
+	port           uint16     // the answering port
+	m              *dissect.DNSMessage
+	ts             int64
+	proto          string
+	frame          frameRef // the frame that carried it, when evidence is kept
 }
 
 // dnsAnswer learns a response's addresses and judges it.
-func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *dissect.DNSMessage, ts int64, proto string) {
+func (j *judge) dnsAnswer(f *Flow, a dnsAnswer) {
+	e := &j.env
+	client, server, port, m, ts, proto := a.client, a.server, a.port, a.m, a.ts, a.proto
 	e.dns.add(client, m, ts)
 	if e.ev != nil && len(m.Answers) > 0 && len(m.Questions) > 0 && len(e.cat.MatchHost(m.Questions[0].Name)) > 0 {
-		e.keepDNS(m.Questions[0].Name)
+		e.keepDNS(m.Questions[0].Name, a.frame)
 	}
-	e.judge.dnsResponse(f, client, server, m, ts, proto)
+	j.dnsResponse(f, &a)
 	if s := e.cfg.Sink; s != nil {
 		ev := dnsEvent(m, client, server, ts, proto)
 		ev.Port = port
@@ -65,13 +77,13 @@ func (e *Engine) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *d
 }
 
 // dnsTCP splits a DNS-over-TCP direction into messages.
-func (e *Engine) dnsTCP(f *Flow, dir int, ts int64) {
-	s := &f.streams[dir]
+func (e *flowEngine) dnsTCP(f *Flow, dir int, ts int64) {
+	s := &f.side(dir).stream
 	a := e.table.facts(f)
 	if a == nil {
 		return
 	}
-	off := a.dnsTCPOff[dir]
+	off := a.half[dir].dnsTCPOff
 	if off >= len(s.buf) {
 		return
 	}
@@ -79,7 +91,7 @@ func (e *Engine) dnsTCP(f *Flow, dir int, ts int64) {
 	for _, m := range msgs {
 		e.dnsMessage(f, m, dir, ts, "tcp")
 	}
-	a.dnsTCPOff[dir] = len(s.buf) - len(rest)
+	a.half[dir].dnsTCPOff = len(s.buf) - len(rest)
 }
 
 func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {

@@ -83,7 +83,7 @@ func (j *judge) judgeUnanswered() {
 			}
 		}
 		f := Flow{Client: d.client, Server: d.server, Proto: d.proto, CPort: d.cport, SPort: d.sport, Proc: d.proc}
-		f.mac[dirClient], f.hasMAC[dirClient] = d.mac, d.hasMAC
+		f.Orig.mac, f.Orig.hasMAC = d.mac, d.hasMAC
 		j.addAt(d.v, &d.at, d.client, d.server, 53, protoName(d.proto), d.ts, &f)
 	}
 	clear(j.unanswered)

@@ -6,9 +6,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
 	"orchard/catalog"
+	"orchard/decode"
 	"orchard/dissect"
 )
 
@@ -88,65 +88,74 @@ type Stats struct {
 	OpenFlows    int    `json:"-"` // flows in the table now
 }
 
-// Engine is the single-threaded analysis pipeline: feed it packets in time
-// order, then call Finish. It is not safe for concurrent use.
-type Engine struct {
+// flowEngine turns frames into flows: it decodes them, reassembles IP
+// fragments, keeps the flow table (TCP state, stream buffers) and drives
+// the dissectors. It hands what it decides, ended flows and DNS answers, to
+// its sink and knows nothing of findings, the catalog or other workers.
+// One worker is one flowEngine (see Engine for the wirings); it is not
+// safe for concurrent use.
+type flowEngine struct {
 	cfg    Config
-	cat    *catalog.Catalog
 	dec    *decode.Decoder
 	pkt    decode.Packet
 	table  *table
-	dns    *dnsCache
 	stats  Stats
 	now    int64
 	lastGC int64
-	judge  *judge
-	devs   devices
-	ev     *evidence
-	chains chainCache
+	sink   flowSink
 
-	// filter narrows file reading (SetPacketFilter); filterStop is set
-	// once it ended the reading.
-	filter     PacketFilter
-	filterStop bool
+	// dnsMsg is what DNS messages decode into; nothing keeps it past the
+	// sink's call.
+	dnsMsg dissect.DNSMessage
 
-	// par runs the analysis on several workers (Config.Workers > 1).
-	par *Parallel
-	// w is set when this engine is one worker of a Parallel.
-	w *worker
-	// statsFn replaces Stats for the judging engine of a Parallel.
-	statsFn func() Stats
-
-	// tl is the span of the capture's timestamps; ends are where the
-	// files and the timeline stop (timeline.go).
-	tl   timeline
-	ends captureEnds
+	// ev, when set, keeps the packets of open flows for evidence; cur is
+	// the frame being processed.
+	ev  *evidence
+	cur frameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
 	frag defrag
-
-	// procHint and pidHint name the process of the next frame when the
-	// capture file carries it rather than the frame (tcpdump -k pcapng).
-	procHint string
-	pidHint  int32
-	// chunk holds the next frame's bytes, at chunkOff, when the capture
-	// reader read it into one: a multi-worker reader then hands the
-	// workers the frame without copying it.
-	chunk    *capture.Chunk
-	chunkOff int
-
-	// the frame being processed, for evidence
-	curLink  layers.LinkType
-	curFrame []byte
-	curTS    int64
 }
 
-// New returns an Engine for cfg.
-func New(cfg Config) (*Engine, error) {
+// flowSink receives what a flowEngine decides. The judge is one (a single
+// worker); a worker of a Parallel is another, handing both to the judge's
+// goroutine.
+type flowSink interface {
+	// flowEnded is told of a flow that expired, was evicted or was left at
+	// the end. The flow is the table's: it is recycled after the call
+	// unless the sink sets handedOff.
+	flowEnded(f *Flow, evicted bool)
+	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
+	// scratch message: copy what is kept.
+	dnsAnswer(f *Flow, a dnsAnswer)
+}
+
+// frameRef is one frame as captured, for evidence.
+type frameRef struct {
+	link  layers.LinkType
+	frame []byte
+	ts    int64
+}
+
+// frameMeta is what a capture file says of a frame beyond its bytes.
+type frameMeta struct {
+	// proc and pid name the frame's process when the file carries it
+	// rather than the frame (tcpdump -k pcapng).
+	proc string
+	pid  int32
+	// chunk holds the frame's bytes, at chunkOff, when the capture reader
+	// read it into one: a multi-worker reader then hands the workers the
+	// frame without copying it.
+	chunk    *capture.Chunk
+	chunkOff int
+}
+
+// withDefaults fills in cfg's unset limits.
+func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Catalog == nil {
 		c, err := catalog.Default()
 		if err != nil {
-			return nil, err
+			return cfg, err
 		}
 		cfg.Catalog = c
 	}
@@ -170,64 +179,45 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.ClientBuffer = min(cfg.ClientBuffer, 1<<30)
 	cfg.ServerBuffer = min(cfg.ServerBuffer, 1<<30)
-	e := &Engine{cfg: cfg, cat: cfg.Catalog, dec: decode.NewDecoder()}
-	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, e.flowEnded)
-	e.table.pool.budget = cfg.BufferBudget
-	e.table.side.budget = cfg.StateBudget
-	e.dns = newDNSCache(cfg.MaxDNS)
-	e.judge = newJudge(e)
-	// DNS names repeat: keep their text; dnsEvent renders addresses.
-	e.judge.dnsScratch.InternNames(dnsInternNames)
-	e.judge.dnsScratch.NoAddrText = true
-	e.devs = devices{m: make(map[netip.Addr]*DeviceSummary)}
-	if cfg.Workers > 1 {
-		e.par = newParallel(e, cfg.Workers)
-	}
-	return e, nil
+	return cfg, nil
 }
 
-// Stats returns the counters so far.
-func (e *Engine) Stats() Stats {
-	if e.statsFn != nil {
-		return e.statsFn()
-	}
+// newFlowEngine returns a flow engine for cfg (with its defaults filled
+// in) that hands its flows and DNS answers to sink.
+func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
+	e := &flowEngine{cfg: cfg, dec: decode.NewDecoder(), sink: sink}
+	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, sink)
+	e.table.pool.budget = cfg.BufferBudget
+	e.table.side.budget = cfg.StateBudget
+	// DNS names repeat: keep their text; dnsEvent renders addresses.
+	e.dnsMsg.InternNames(dnsInternNames)
+	e.dnsMsg.NoAddrText = true
+	return e
+}
+
+// counters returns the flow engine's counters so far (the times of the
+// capture are the wiring's).
+func (e *flowEngine) counters() Stats {
 	s := e.stats
 	s.FlowsEvicted = e.table.evicted
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
 	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.dropped
-	s.First, s.Last = e.tl.first, e.tl.last
 	s.OpenFlows = e.table.flows.n
 	return s
 }
 
-// Frame decodes and processes one captured frame. ts is the capture time.
-func (e *Engine) Frame(link layers.LinkType, frame []byte, ts time.Time, wireLen int) {
-	e.FrameNS(link, frame, ts.UnixNano(), wireLen)
-}
-
-// FrameNS is Frame with the time in Unix nanoseconds.
-func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int) {
-	if e.par != nil {
-		e.par.frame(link, frame, ts, wireLen)
-		return
-	}
+// frame decodes and processes one captured frame. ts is the capture time;
+// proc and pid name its process when the capture file does.
+func (e *flowEngine) frame(link layers.LinkType, frame []byte, ts int64, wireLen int, proc string, pid int32) {
 	e.stats.Packets++
 	e.stats.Bytes += uint64(wireLen)
-	// The span leaves outliers out; the clock is the latest capture time
-	// of any frame, and idle flows expire about once a second of it.
-	e.tl.observe(ts)
-	if ts > e.now {
-		e.now = ts
-	}
-	if e.now-e.lastGC > int64(time.Second) {
-		e.lastGC = e.now
-		e.table.expire(e.now)
-		e.judge.tick(e.now)
-	}
+	// The clock is the latest capture time of any frame, and idle flows
+	// expire about once a second of it.
+	e.clock(ts)
 	p := &e.pkt
-	e.curLink, e.curFrame, e.curTS = link, frame, ts
+	e.cur = frameRef{link: link, frame: frame, ts: ts}
 	if err := e.dec.Decode(link, frame, p); err != nil {
 		switch err {
 		case decode.ErrNotIP:
@@ -243,49 +233,42 @@ func (e *Engine) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen i
 	if p.Fragment && !e.reassemble(p, ts) {
 		return
 	}
-	e.applyProcHint(p)
+	if p.ProcLen == 0 && proc != "" {
+		// The file's process name, for a frame without its own (no PKTAP header).
+		p.ProcLen = uint8(copy(p.ProcBuf[:], proc))
+		p.PID = pid
+	}
 	e.packet(p, ts)
+}
+
+// clock advances the engine's clock to ts and expires idle flows about
+// once a second of it.
+func (e *flowEngine) clock(ts int64) {
+	if ts > e.now {
+		e.now = ts
+	}
+	if e.now-e.lastGC > int64(time.Second) {
+		e.lastGC = e.now
+		e.table.expire(e.now)
+	}
 }
 
 // reassemble files an IP fragment; when it completes its datagram, p
 // becomes the whole packet and reassemble reports true.
-func (e *Engine) reassemble(p *decode.Packet, ts int64) bool {
+func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
 	e.stats.Fragments++
 	dg := e.frag.add(p, ts)
 	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
 		return false
 	}
 	e.frag.done.restore(p)
-	e.curLink, e.curFrame = layers.LinkTypeRaw, dg
+	e.cur.link, e.cur.frame = layers.LinkTypeRaw, dg
 	return true
 }
 
-// applyProcHint gives a decoded packet the file's process name when its
-// frame had none of its own (no PKTAP header).
-func (e *Engine) applyProcHint(p *decode.Packet) {
-	if p.ProcLen == 0 && e.procHint != "" {
-		p.ProcLen = uint8(copy(p.ProcBuf[:], e.procHint))
-		p.PID = e.pidHint
-	}
-}
-
-// Flush hands the frames read so far to the workers of a multi-worker
-// engine, which otherwise wait for a batch to fill: a live capture calls it
-// now and then, so that a quiet link's findings are not held back.
-func (e *Engine) Flush() {
-	if e.par != nil {
-		e.par.flushPending()
-	}
-}
-
-// Idle tells a live engine that no packet arrived until now, so idle flows
-// can expire on a quiet link. Capture files never need it.
-func (e *Engine) Idle(now time.Time) {
-	if e.par != nil {
-		e.par.idle(now.UnixNano())
-		return
-	}
-	ns := now.UnixNano()
+// idle tells the engine that no packet arrived until ns, so idle flows
+// can expire on a quiet link.
+func (e *flowEngine) idle(ns int64) {
 	if e.now == 0 || ns-e.now < int64(time.Second) {
 		return
 	}
@@ -294,26 +277,9 @@ func (e *Engine) Idle(now time.Time) {
 	e.table.expire(ns)
 }
 
-// Packet processes one decoded packet. It bypasses the workers of a
-// multi-worker engine: use FrameNS there.
-func (e *Engine) Packet(p *decode.Packet, ts int64) {
-	e.tl.observe(ts)
-	if ts > e.now {
-		e.now = ts
-	}
-	e.packet(p, ts)
-}
-
-// packet is Packet for a frame whose time FrameNS (or a Parallel's
-// reader) has filed in the timeline already.
-func (e *Engine) packet(p *decode.Packet, ts int64) {
-	// Expire idle flows about once a second of capture time (a worker
-	// expires when the reader's clock says so).
-	if e.w == nil && e.now-e.lastGC > int64(time.Second) {
-		e.lastGC = e.now
-		e.table.expire(e.now)
-		e.judge.tick(e.now)
-	}
+// packet processes one decoded packet at time ts (the engine's clock is
+// the caller's to keep).
+func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 	switch p.Proto {
 	case decode.ProtoTCP:
 		e.stats.TCP++
@@ -347,16 +313,16 @@ func (e *Engine) packet(p *decode.Packet, ts int64) {
 		dir = dirClient
 	}
 	f.Last = ts
-	f.Packets[dir]++
-	f.WireBytes[dir] += uint64(p.WireLen)
-	f.Bytes[dir] += uint64(len(p.Payload))
-	if p.HasMAC && !f.hasMAC[dir] {
-		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
+	sd := f.side(dir)
+	sd.Packets++
+	sd.Bytes += uint64(len(p.Payload))
+	if p.HasMAC && !sd.hasMAC {
+		sd.mac, sd.hasMAC = p.SrcMAC, true
 	}
 	if p.ProcLen > 0 && f.Proc == "" {
 		f.Proc, f.PID = p.Proc(), p.PID
 	}
-	if e.ev != nil && e.curFrame != nil {
+	if e.ev != nil && e.cur.frame != nil {
 		e.keep(f)
 	}
 	if p.Proto == decode.ProtoTCP {
@@ -371,21 +337,21 @@ func (e *Engine) packet(p *decode.Packet, ts int64) {
 
 // isNewConnection reports whether a SYN reuses the 5-tuple of a finished
 // connection (port reuse), which then starts a new flow.
-func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
+func (e *flowEngine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 		return false
 	}
 	if srcIsA != f.clientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
-	closed := f.firstRST >= 0 || (f.hist[dirClient]&hFIN != 0 && f.hist[dirServer]&hFIN != 0)
-	if f.hist[dirClient]&hSYN == 0 {
+	closed := f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0)
+	if f.Orig.hist&hSYN == 0 {
 		return closed // seen from its middle: any SYN after its end is new
 	}
 	return closed && p.Seq != f.synSeq
 }
 
-func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
+func (e *flowEngine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
 	f := e.table.add(k, ts)
 	e.stats.Flows++
 	f.Proto = p.Proto
@@ -399,10 +365,10 @@ func (e *Engine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Fl
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.streams[dirClient].limit = int32(e.cfg.ClientBuffer)
-	f.streams[dirServer].limit = int32(e.cfg.ServerBuffer)
-	f.streams[dirClient].pool = &e.table.pool
-	f.streams[dirServer].pool = &e.table.pool
+	f.Orig.stream.limit = int32(e.cfg.ClientBuffer)
+	f.Resp.stream.limit = int32(e.cfg.ServerBuffer)
+	f.Orig.stream.pool = &e.table.pool
+	f.Resp.stream.pool = &e.table.pool
 	return f
 }
 
@@ -436,9 +402,10 @@ func servicePort(p uint16) bool {
 	return p < 1024
 }
 
-func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	flags := p.TCPFlags
-	h := &f.hist[dir]
+	sd := f.side(dir)
+	h := &sd.hist
 	if flags&decode.FlagSYN != 0 {
 		if flags&decode.FlagACK == 0 {
 			if dir == dirClient {
@@ -456,7 +423,7 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 			}
 			*h |= hSYNACK
 		}
-		f.streams[dir].start(p.Seq + 1)
+		sd.stream.start(p.Seq + 1)
 	} else if flags&decode.FlagACK != 0 {
 		*h |= hACK
 	}
@@ -466,31 +433,31 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
 		*h |= hProgress
 	}
-	f.seqAck(dir, p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
-	if flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq) {
-		f.rst.replies++ // part of the handshake (resets.go)
-	} else if flags&decode.FlagRST != 0 {
+	sd.seqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
+	switch {
+	case flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq):
+		// Part of the handshake (resets.go): not a reset.
+	case flags&decode.FlagRST != 0:
 		*h |= hRST
-		f.RSTCount[dir]++
 		if f.firstRST < 0 {
 			f.firstRST = dir
 			f.RSTTime = ts
 			f.RSTTTL = p.TTL
 			f.RSTIPID = p.IPID
-			f.rst.rstGap = ts - f.rst.lastSeen[1-dir]
+			f.rstGap = ts - f.side(1-dir).lastSeen
 		}
-	} else {
+	default:
 		f.notePacket(dir, p, ts)
-		if !f.ttlSet[dir] {
-			f.firstTTL[dir] = p.TTL
-			f.ttlSet[dir] = true
+		if !sd.ttlSet {
+			sd.firstTTL = p.TTL
+			sd.ttlSet = true
 		}
-		f.lastTTL[dir] = p.TTL
-		f.lastIPID[dir] = p.IPID
+		sd.lastTTL = p.TTL
+		sd.lastIPID = p.IPID
 	}
 	if len(p.Payload) > 0 {
 		*h |= hData
-		s := &f.streams[dir]
+		s := &sd.stream
 		seq := p.Seq
 		if flags&decode.FlagSYN != 0 {
 			seq++ // data on a SYN (TCP Fast Open) follows the SYN's sequence number
@@ -498,8 +465,8 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
 			// streamGrew may have turned the flow around: check both sides.
-			for d := range f.streams {
-				if s := &f.streams[d]; !s.closed() && !wantsMore(f, d) {
+			for d := range 2 {
+				if s := &f.side(d).stream; !s.closed() && !wantsMore(f, d) {
 					s.release()
 				}
 			}
@@ -507,16 +474,16 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	}
 	class := int8(classHandshake)
 	switch {
-	case f.firstRST >= 0 || (f.hist[0]&hFIN != 0 && f.hist[1]&hFIN != 0):
+	case f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0):
 		class = classClosed
-	case f.Established() || (f.hist[0]&hData != 0 && f.hist[1]&hData != 0):
+	case f.Established() || (f.Orig.hist&hData != 0 && f.Resp.hist&hData != 0):
 		class = classEstablished
 	}
 	e.table.touch(f, class)
 }
 
 // icmp joins a destination-unreachable error to the flow it quotes.
-func (e *Engine) icmp(p *decode.Packet, ts int64) {
+func (e *flowEngine) icmp(p *decode.Packet, ts int64) {
 	if !p.Inner.Valid || !isUnreachable(p) {
 		return
 	}
@@ -539,18 +506,6 @@ func isUnreachable(p *decode.Packet) bool {
 	return p.ICMPType == 1
 }
 
-// flowEnded is called by the table when a flow expires, is evicted or the
-// input ends.
-func (e *Engine) flowEnded(f *Flow, evicted bool) {
-	if e.w != nil {
-		e.w.flowEnded(f, evicted)
-		return
-	}
-	f.ended = true
-	e.finishApp(f)
-	e.judge.flow(f, evicted)
-}
-
 func addrString(a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
@@ -566,13 +521,13 @@ func wantsMore(f *Flow, dir int) bool {
 		return true // DNS over TCP: every message
 	}
 	a := f.app
-	if a == nil || !a.tlsDone[dir] {
+	if a == nil || !a.half[dir].tlsDone {
 		return true
 	}
-	if a.httpTried[dir] || a.tlsStart[dir] != 0 {
+	if a.half[dir].httpTried || a.half[dir].tlsStart != 0 {
 		return false
 	}
-	b := f.streams[dir].buf
+	b := f.side(dir).stream.buf
 	if dir == dirClient {
 		// A request method is at most 9 letters and a space.
 		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // recSink records the events an engine emits.
@@ -276,7 +276,7 @@ func TestBufferBudget(t *testing.T) {
 			{0.03, true, fA | fP, 501, 101, string(rec), 0},
 			{0.04, true, fA | fP, 501 + uint32(len(rec)), 101, string(rec[5:]), 0},
 		})
-		if in := e.table.pool.inUse; in > budget {
+		if in := e.flows().table.pool.inUse; in > budget {
 			t.Fatalf("after %d flows %d bytes buffered, over the %d budget", i+1, in, budget)
 		}
 	}
@@ -284,7 +284,7 @@ func TestBufferBudget(t *testing.T) {
 		t.Error("no stream was refused a buffer")
 	}
 	e.Finish()
-	if in := e.table.pool.inUse; in != 0 {
+	if in := e.flows().table.pool.inUse; in != 0 {
 		t.Errorf("%d bytes still counted in use after every flow ended", in)
 	}
 }

@@ -44,27 +44,25 @@ type evidence struct {
 // SetRecorder makes the engine keep packets for evidence and hand those of
 // flagged flows to r.
 func (e *Engine) SetRecorder(r Recorder) {
-	e.ev = &evidence{rec: r, dns: make(map[string][]keptPacket), written: make(map[string]bool)}
-	if e.par != nil {
-		e.par.setRecorder()
-	}
+	e.judge.env.ev = &evidence{rec: r, dns: make(map[string][]keptPacket), written: make(map[string]bool)}
+	e.run.setRecorder(e.judge.env.ev)
 }
 
 // keep copies the current frame into f's evidence, within the limits.
-func (e *Engine) keep(f *Flow) {
-	ev := e.ev
-	if len(f.kept) >= keepPerFlow || ev.bytes+len(e.curFrame) > keepBudget {
+func (e *flowEngine) keep(f *Flow) {
+	ev, cur := e.ev, &e.cur
+	if len(f.kept) >= keepPerFlow || ev.bytes+len(cur.frame) > keepBudget {
 		ev.dropped++
 		return
 	}
-	ev.bytes += len(e.curFrame)
-	f.kept = append(f.kept, keptPacket{link: e.curLink, ts: e.curTS, frame: append([]byte(nil), e.curFrame...)})
+	ev.bytes += len(cur.frame)
+	f.kept = append(f.kept, keptPacket{link: cur.link, ts: cur.ts, frame: append([]byte(nil), cur.frame...)})
 }
 
-// keepDNS remembers the current frame as the answer for name.
-func (e *Engine) keepDNS(name string) {
+// keepDNS remembers fr, a DNS answer's frame, as the answer for name.
+func (e *judgeEnv) keepDNS(name string, fr frameRef) {
 	ev := e.ev
-	if ev == nil || ev.bytes+len(e.curFrame) > keepBudget {
+	if ev == nil || ev.bytes+len(fr.frame) > keepBudget {
 		return
 	}
 	l := ev.dns[name]
@@ -82,20 +80,20 @@ func (e *Engine) keepDNS(name string) {
 			delete(ev.dns, old)
 		}
 	}
-	ev.bytes += len(e.curFrame)
-	ev.dns[name] = append(l, keptPacket{link: e.curLink, ts: e.curTS, frame: append([]byte(nil), e.curFrame...)})
+	ev.bytes += len(fr.frame)
+	ev.dns[name] = append(l, keptPacket{link: fr.link, ts: fr.ts, frame: append([]byte(nil), fr.frame...)})
 }
 
 // releaseEvidence drops f's kept packets, writing them first when the
 // flow's verdict v is a reported finding of severity warn or above; the DNS
 // answers that named the host (at.host, when named by DNS) go with them.
-func (e *Engine) releaseEvidence(f *Flow, v verdict, at *attribution, reported bool) {
+func (e *judgeEnv) releaseEvidence(f *Flow, v verdict, at *attribution, reported bool) {
 	ev := e.ev
 	if ev == nil {
 		return
 	}
-	if v.name != "" && reported && v.sev >= SevWarn {
-		note := findingNote(v.name, at.host, at.port)
+	if v.def != nil && reported && v.sev >= SevWarn {
+		note := findingNote(v.def.Name, at.host, at.port)
 		if at.source == SourceDNS && !ev.written[at.host] {
 			ev.written[at.host] = true
 			for _, p := range ev.dns[at.host] {
@@ -114,11 +112,11 @@ func (e *Engine) releaseEvidence(f *Flow, v verdict, at *attribution, reported b
 	f.kept = nil
 }
 
-// writeCurrent writes the packet being processed: a DNS answer that is
-// itself the finding v for the name host.
-func (e *Engine) writeCurrent(v verdict, host string) {
+// writeAnswer writes fr, a DNS answer that is itself the finding v for
+// the name host.
+func (e *judgeEnv) writeAnswer(v verdict, host string, fr frameRef) {
 	if e.ev != nil {
-		e.ev.write(keptPacket{link: e.curLink, ts: e.curTS, frame: e.curFrame, note: v.name + " " + host})
+		e.ev.write(keptPacket{link: fr.link, ts: fr.ts, frame: fr.frame, note: v.def.Name + " " + host})
 	}
 }
 

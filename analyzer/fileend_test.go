@@ -10,8 +10,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
-	"orchard/analyzer/decode"
+	"orchard/decode"
+	"orchard/internal/capgen"
 )
 
 // TestFileEndCutsOff: a SYN right at the end of one file of a timeline,

@@ -1,6 +1,6 @@
 package analyzer
 
-import "orchard/analyzer/capture"
+import "orchard/capture"
 
 // PacketFilter narrows what ReadFrom and ReadMerged analyse: a BPF
 // expression, one device, a time window, a packet count (see
@@ -22,12 +22,7 @@ func (e *Engine) Stopped() bool { return e.filterStop }
 
 // PacketsRead is the number of packets handed to the analysis so far. Call
 // it from the goroutine that feeds the engine.
-func (e *Engine) PacketsRead() uint64 {
-	if e.par != nil {
-		return e.par.stats.Packets
-	}
-	return e.stats.Packets
-}
+func (e *Engine) PacketsRead() uint64 { return e.run.read() }
 
 // filtered applies the packet filter to p: true when p is to be skipped;
 // it records a stop.

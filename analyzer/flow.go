@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // Direction indexes per-direction counters: 0 is client → server.
@@ -68,6 +68,40 @@ const (
 	hProgress
 )
 
+// Endpoint is what a flow knows of one of its two sides, as gopacket's
+// reassembly keeps c2s and s2c and Zeek c$orig and c$resp: what the side
+// sent, its TCP history, the TTL and IP ID of its packets, and its byte
+// stream. A flow's Orig is its client, Resp its server.
+type Endpoint struct {
+	Packets uint64 // packets sent
+	Bytes   uint64 // payload bytes sent
+
+	stream stream // the side's TCP bytes, while a dissector reads them
+
+	// lastSeen is the time of the side's last packet other than an RST
+	// (resets.go).
+	lastSeen int64
+	// seq0 and maxAck are the side's first sequence number and highest
+	// ACK, for the capture-loss estimate (visibility.go).
+	seq0, maxAck uint32
+	// nextSeq is the highest sequence number sent, past its payload
+	// (resets.go).
+	nextSeq uint32
+	hist    uint16 // tcp history bits (hSYN …)
+	// lastIPID, firstTTL and lastTTL are the IP ID of the side's last
+	// non-RST packet and the TTL of its first and last one.
+	lastIPID          uint16
+	mac               [6]byte // the side's Ethernet source address, when the link had one
+	firstTTL, lastTTL uint8
+	hasMAC            bool
+	ttlSet            bool
+	seqSet, ackSet    bool
+	nextSet           bool
+	ipidSet           bool
+	counting          bool // the side's IP IDs count up (a shared or per-flow counter)
+	dataAfterRST      bool // payload seen from the side after the first RST
+}
+
 // Flow is one connection (TCP) or exchange (UDP) oriented client → server.
 type Flow struct {
 	key    flowKey
@@ -76,9 +110,9 @@ type Flow struct {
 	Server netip.Addr
 	CPort  uint16
 	SPort  uint16
-	// mac holds each side's Ethernet source address when the link had one.
-	mac    [2][6]byte
-	hasMAC [2]bool
+	// Orig is the client's side, Resp the server's. Turning the flow
+	// around swaps them.
+	Orig, Resp Endpoint
 	// clientIsA is true when the client is the key's a side.
 	clientIsA bool
 	VLAN      uint16
@@ -86,40 +120,22 @@ type Flow struct {
 	Proc      string
 
 	First, Last int64 // capture time, Unix nanoseconds
-	Packets     [2]uint64
-	Bytes       [2]uint64 // payload bytes
-	WireBytes   [2]uint64
 
 	// TCP.
-	hist         [2]uint16
-	SynRetries   int
-	synSeq       uint32
-	firstRST     int // direction of the first RST: -1 none
-	RSTCount     [2]int
-	RSTTime      int64 // time of the first RST
-	RSTTTL       uint8 // TTL and IP ID of the first RST
-	RSTIPID      uint16
-	RSTAfterData bool // the first RST came after payload from its sender's peer
-	// TTL/IPID of each side's first packet and of its last non-RST packet.
-	firstTTL     [2]uint8
-	lastTTL      [2]uint8
-	lastIPID     [2]uint16
-	ttlSet       [2]bool
-	synTime      int64 // first SYN
-	synAckTime   int64
-	dataAfterRST [2]bool // payload seen from a side after the first RST
-	// Each side's first sequence number and highest ACK, for the
-	// capture-loss estimate (visibility.go).
-	seq0, maxAck   [2]uint32
-	seqSet, ackSet [2]bool
-	rst            rstFacts
+	SynRetries int
+	synSeq     uint32
+	firstRST   int   // direction of the first RST: -1 none
+	RSTTime    int64 // time of the first RST
+	RSTTTL     uint8 // TTL and IP ID of the first RST
+	RSTIPID    uint16
+	rstGap     int64 // time from the peer's last packet to the first RST
+	synTime    int64 // first SYN
+	synAckTime int64
 
 	// ICMP destination unreachable joined to this flow.
 	ICMPType, ICMPCode uint8
 	ICMPFrom           netip.Addr
 	ICMPCount          int
-
-	streams [2]stream
 
 	// Set by the application-layer dissection (app.go): allocated when a
 	// dissector first looks at the flow's payload, so flows without one
@@ -135,8 +151,16 @@ type Flow struct {
 	touched    uint64 // index of the packet that last moved it in its list
 	class      int8
 	handedOff  bool // a worker gave it to its Parallel's judge
-	ended      bool
 	oriented   bool // orientation was decided by a SYN or an application message
+}
+
+// side returns the endpoint that sends in direction dir: Orig for
+// dirClient, Resp for dirServer.
+func (f *Flow) side(dir int) *Endpoint {
+	if dir == dirClient {
+		return &f.Orig
+	}
+	return &f.Resp
 }
 
 // State returns the flow's Zeek conn_state for TCP, "" for other protocols.
@@ -144,7 +168,7 @@ func (f *Flow) State() string {
 	if f.Proto != decode.ProtoTCP {
 		return ""
 	}
-	c, s := f.hist[dirClient], f.hist[dirServer]
+	c, s := f.Orig.hist, f.Resp.hist
 	syn := c&hSYN != 0
 	synack := s&hSYNACK != 0
 	switch {
@@ -189,11 +213,11 @@ func (f *Flow) State() string {
 
 // Established reports whether the TCP handshake completed (SYN and SYN-ACK seen).
 func (f *Flow) Established() bool {
-	return f.hist[dirClient]&hSYN != 0 && f.hist[dirServer]&hSYNACK != 0
+	return f.Orig.hist&hSYN != 0 && f.Resp.hist&hSYNACK != 0
 }
 
 // ServerAnswered reports whether the server sent anything at all.
-func (f *Flow) ServerAnswered() bool { return f.Packets[dirServer] > 0 }
+func (f *Flow) ServerAnswered() bool { return f.Resp.Packets > 0 }
 
 // RSTBy returns "client", "server" or "" for the sender of the first RST.
 func (f *Flow) RSTBy() string {
@@ -207,33 +231,16 @@ func (f *Flow) RSTBy() string {
 }
 
 // ClientMAC returns the client's Ethernet address, if the link carried one.
-func (f *Flow) ClientMAC() ([6]byte, bool) { return f.mac[dirClient], f.hasMAC[dirClient] }
+func (f *Flow) ClientMAC() ([6]byte, bool) { return f.Orig.mac, f.Orig.hasMAC }
 
 // swap reverses the flow's orientation (the first packet was the server's).
 func (f *Flow) swap() {
 	f.Client, f.Server = f.Server, f.Client
 	f.CPort, f.SPort = f.SPort, f.CPort
-	f.Packets[0], f.Packets[1] = f.Packets[1], f.Packets[0]
-	f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
-	f.WireBytes[0], f.WireBytes[1] = f.WireBytes[1], f.WireBytes[0]
-	f.hist[0], f.hist[1] = f.hist[1], f.hist[0]
-	f.RSTCount[0], f.RSTCount[1] = f.RSTCount[1], f.RSTCount[0]
+	f.Orig, f.Resp = f.Resp, f.Orig
 	if f.firstRST >= 0 {
 		f.firstRST = 1 - f.firstRST
 	}
-	f.firstTTL[0], f.firstTTL[1] = f.firstTTL[1], f.firstTTL[0]
-	f.lastTTL[0], f.lastTTL[1] = f.lastTTL[1], f.lastTTL[0]
-	f.lastIPID[0], f.lastIPID[1] = f.lastIPID[1], f.lastIPID[0]
-	f.ttlSet[0], f.ttlSet[1] = f.ttlSet[1], f.ttlSet[0]
-	f.dataAfterRST[0], f.dataAfterRST[1] = f.dataAfterRST[1], f.dataAfterRST[0]
-	f.seq0[0], f.seq0[1] = f.seq0[1], f.seq0[0]
-	f.maxAck[0], f.maxAck[1] = f.maxAck[1], f.maxAck[0]
-	f.seqSet[0], f.seqSet[1] = f.seqSet[1], f.seqSet[0]
-	f.ackSet[0], f.ackSet[1] = f.ackSet[1], f.ackSet[0]
-	f.rst.swap()
-	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
-	f.mac[0], f.mac[1] = f.mac[1], f.mac[0]
-	f.hasMAC[0], f.hasMAC[1] = f.hasMAC[1], f.hasMAC[0]
 	f.clientIsA = !f.clientIsA
 	if f.app != nil {
 		f.app.swap()

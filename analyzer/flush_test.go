@@ -7,7 +7,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // chanSink passes DNS events to a channel (the judge runs on its own

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // FuzzEngineStreams plays arbitrary bytes as both directions of a TCP
@@ -61,8 +61,8 @@ func FuzzEngineStreams(f *testing.F) {
 			send(true, 0, 0, 0, data, decode.ProtoUDP)
 		}
 		e.Finish()
-		if e.table.pool.inUse != 0 {
-			t.Fatalf("%d stream bytes still in use after Finish", e.table.pool.inUse)
+		if e.flows().table.pool.inUse != 0 {
+			t.Fatalf("%d stream bytes still in use after Finish", e.flows().table.pool.inUse)
 		}
 	})
 }

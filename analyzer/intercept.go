@@ -7,7 +7,8 @@ import (
 	"orchard/dissect"
 )
 
-// Finding names of the interception signals that need no certificate.
+// Findings of the interception signals that need no certificate (they
+// raise tls.intercepted too, defined with the chain's findings).
 const (
 	// FindMiddlebox is a TCP connection terminated by a box on the path
 	// (a transparent proxy) without a sign that it decrypts.
@@ -15,6 +16,13 @@ const (
 	// FindDowngraded is a TLS 1.3 offer answered with TLS 1.2 or older by
 	// an Apple host known to answer TLS 1.3.
 	FindDowngraded = "tls.downgraded"
+)
+
+var (
+	defMiddlebox = FindingDef{Name: FindMiddlebox, Severity: SevWarn, Unit: unitConnections,
+		Advice: "A transparent proxy terminates this connection: Apple services need direct connections; exempt Apple hosts (17.0.0.0/8) from it."}
+	defDowngraded = FindingDef{Name: FindDowngraded, Severity: SevWarn, Unit: unitConnections,
+		Advice: "A box on the path lowered TLS 1.3 to an older version, as TLS inspection does: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from it."}
 )
 
 // Timing thresholds of TCP termination: the ServerHello waits for a box's
@@ -63,8 +71,8 @@ func (ic *interceptFacts) serverSeen(f *Flow, st *dissect.TLSStream, ts int64) {
 		ic.hrr = st.HelloRetryRequest
 		// Every payload byte so far is in order in the buffers, or some
 		// were sent twice (or are held out of order): a loss.
-		for d := range f.streams {
-			ic.lossy = ic.lossy || f.Bytes[d] > uint64(len(f.streams[d].buf))
+		for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
+			ic.lossy = ic.lossy || sd.Bytes > uint64(len(sd.stream.buf))
 		}
 	}
 	if ic.serverAt == 0 || ic.frozen {
@@ -131,8 +139,8 @@ func downgraded(f *Flow) bool {
 
 // shapes returns the baseline the judge compares with.
 func (j *judge) shapes() *ShapeBaseline {
-	if j.e.cfg.ServerShapes != nil {
-		return j.e.cfg.ServerShapes
+	if j.env.cfg.ServerShapes != nil {
+		return j.env.cfg.ServerShapes
 	}
 	if j.shapeBase == nil {
 		j.shapeBase = DefaultShapeBaseline()
@@ -149,7 +157,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	}
 	shape := serverShape(a.serverHello)
 	fl := a.ic.shapeFlightOf()
-	if l := j.e.cfg.LearnShapes; l != nil {
+	if l := j.env.cfg.LearnShapes; l != nil {
 		l.observe(at.host, shape, fl, "")
 	}
 	term := termination(f)
@@ -180,7 +188,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.serverHello.Version)+" by a host that answers TLS 1.3")
 	}
 	why = append(why, diff...)
-	if ttl := f.firstTTL[dirServer]; f.ttlSet[dirServer] {
+	if ttl := f.Resp.firstTTL; f.Resp.ttlSet {
 		why = append(why, j.hopNote(f, term != "", hops(ttl), ttl)...)
 	}
 	ev := strings.Join(why, "; ")
@@ -191,11 +199,11 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 		if chk.known {
 			conf = "high"
 		}
-		return verdict{name: FindIntercepted, sev: SevError, evidence: ev + "; confidence " + conf + ": TLS inspection"}
+		return defIntercepted.raise(ev + "; confidence " + conf + ": TLS inspection")
 	case down:
-		return verdict{name: FindDowngraded, sev: SevWarn, evidence: ev}
+		return defDowngraded.raise(ev)
 	case term != "":
-		return verdict{name: FindMiddlebox, sev: SevWarn, evidence: ev + "; the server's answer is Apple's: a transparent proxy, not inspection"}
+		return defMiddlebox.raise(ev + "; the server's answer is Apple's: a transparent proxy, not inspection")
 	}
 	return verdict{}
 }
@@ -210,14 +218,6 @@ func hops(ttl uint8) int {
 		return 128 - int(ttl)
 	}
 	return 255 - int(ttl)
-}
-
-// interceptAdvice is what to do about a middlebox or a downgrade.
-func interceptAdvice(name string) string {
-	if name == FindDowngraded {
-		return "A box on the path lowered TLS 1.3 to an older version, as TLS inspection does: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from it."
-	}
-	return "A transparent proxy terminates this connection: Apple services need direct connections; exempt Apple hosts (17.0.0.0/8) from it."
 }
 
 // hopNote remembers the hop count of flows whose timing shows no box, per

@@ -73,7 +73,7 @@ func TestIntercept(t *testing.T) {
 				ch.SupportedVersions = []uint16{0x0a0a, 0x0304, 0x0303}
 			}
 			f := &Flow{Server: netip.MustParseAddr("17.253.3.3"), synTime: t0, synAckTime: t0 + c.syn, SynRetries: c.synRetries, firstRST: -1, app: &appFacts{hello: ch, serverHello: &sh}}
-			f.firstTTL[dirServer], f.ttlSet[dirServer] = 64, true
+			f.Resp.firstTTL, f.Resp.ttlSet = 64, true
 			ic := &f.app.ic
 			ic.helloAt = t0 + c.syn + ms/10
 			if c.hello > 0 {
@@ -89,8 +89,8 @@ func TestIntercept(t *testing.T) {
 				f.app.certs = [][]byte{{1}}
 			}
 			v := e.judge.intercept(f, &attribution{host: c.host, source: SourceSNI, apple: c.apple})
-			if v.name != c.want || !strings.Contains(v.evidence, c.wantEv) {
-				t.Errorf("got %q %q, want %q containing %q", v.name, v.evidence, c.want, c.wantEv)
+			if v.name() != c.want || !strings.Contains(v.evidence, c.wantEv) {
+				t.Errorf("got %q %q, want %q containing %q", v.name(), v.evidence, c.want, c.wantEv)
 			}
 		})
 	}
@@ -136,7 +136,7 @@ func TestInterceptFacts(t *testing.T) {
 	}
 	// A byte counted that the buffers do not hold: a retransmission.
 	f2 := &Flow{}
-	f2.Bytes[dirClient] = 600
+	f2.Orig.Bytes = 600
 	var ic2 interceptFacts
 	ic2.serverSeen(f2, srv, 9)
 	if !ic2.lossy {

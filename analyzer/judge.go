@@ -8,30 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/catalog"
+	"orchard/decode"
 	"orchard/dissect"
-)
-
-// Finding names: stable, like Zeek's notices. Never rename one lightly.
-const (
-	FindSYNUnanswered   = "tcp.syn_unanswered"
-	FindSYNRejected     = "tcp.syn_rejected"
-	FindICMPUnreachable = "tcp.icmp_unreachable"
-	FindReset           = "tcp.reset"
-	FindIntercepted     = "tls.intercepted"
-	FindCertExpired     = "tls.cert_expired"
-	FindCertNotYetValid = "tls.cert_not_yet_valid"
-	FindHelloUnanswered = "tls.hello_unanswered"
-	FindAborted         = "tls.handshake_aborted"
-	FindDNSFailure      = "dns.failure"
-	FindDNSSinkhole     = "dns.sinkhole"
-	FindDNSUnanswered   = "dns.unanswered"
-	FindNTPUnanswered   = "ntp.unanswered"
-	FindNTPBad          = "ntp.bad"
-	FindUDPUnanswered   = "udp.unanswered"
-	FindProxyDenied     = "http.proxy_denied"
-	FindAPNSFallback    = "apns.fallback"
-	FindPortUnlisted    = "port.unlisted"
 )
 
 // maxTracked caps each per-key table of the report (findings, hosts,
@@ -41,7 +20,7 @@ const maxTracked = 65536
 
 // verdict is one flow's root cause.
 type verdict struct {
-	name     string
+	def      *FindingDef // nil: no finding
 	sev      Severity
 	evidence string
 	// absent is set when the only evidence is an answer that never came:
@@ -65,6 +44,14 @@ const (
 	udpWait   = 3e9 // a QUIC Initial's retransmission (RFC 9002 initial PTO is 1 s)
 )
 
+// name returns the verdict's finding name, "" for none.
+func (v verdict) name() string {
+	if v.def == nil {
+		return ""
+	}
+	return v.def.Name
+}
+
 // absentAnswer marks v as resting only on an answer that did not come to
 // a request sent at req.
 func (v verdict) absentAnswer(req, wait int64) verdict {
@@ -86,7 +73,7 @@ func (j *judge) cutOff(v verdict, last int64) verdict {
 	if !v.absent || v.undecided != "" {
 		return v
 	}
-	if end := j.e.ends.cutOff(v.req, last, v.wait); end != 0 {
+	if end := j.env.ends.cutOff(v.req, last, v.wait); end != 0 {
 		return v.undecide("the capture ended " + dur(end-v.req) + " after the request, before an answer was due")
 	}
 	return v
@@ -114,7 +101,7 @@ type apnsState struct {
 // judge classifies ended flows and DNS answers into findings and keeps the
 // per-service, per-host and per-device tallies.
 type judge struct {
-	e          *Engine
+	env        judgeEnv
 	trust      *trustStore
 	findings   map[findingKey]*Finding
 	order      []*Finding
@@ -136,8 +123,6 @@ type judge struct {
 	namedSeed  maphash.Seed
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
-	// dnsScratch is what dnsMessage decodes into (a worker hands its judge a copy).
-	dnsScratch dissect.DNSMessage
 	// noApp stands for the facts of a flow no dissector looked at.
 	noApp appFacts
 	// shapeBase is the embedded server-shape baseline, loaded when first
@@ -146,9 +131,31 @@ type judge struct {
 	hops      map[netip.Prefix]uint8
 }
 
-func newJudge(e *Engine) *judge {
+// judgeEnv is what the judge reads and keeps beside its tallies: the
+// catalog and settings, the DNS answers seen, the chains verified, the
+// devices, where the capture's inputs end, and the evidence being written.
+// It holds nothing of the flow engines.
+type judgeEnv struct {
+	cat    *catalog.Catalog
+	cfg    Config
+	dns    *dnsCache
+	chains chainCache
+	devs   devices
+	ends   *captureEnds // written between inputs by the reader
+	ev     *evidence    // nil unless evidence is written (SetRecorder)
+}
+
+// newJudge returns a judge for cfg (defaults filled in) that reads where
+// the inputs end from ends.
+func newJudge(cfg Config, ends *captureEnds) *judge {
 	return &judge{
-		e:        e,
+		env: judgeEnv{
+			cat:  cfg.Catalog,
+			cfg:  cfg,
+			dns:  newDNSCache(cfg.MaxDNS),
+			devs: devices{m: make(map[netip.Addr]*DeviceSummary)},
+			ends: ends,
+		},
 		findings: make(map[findingKey]*Finding),
 		hosts:    make(map[string]*HostSummary),
 		apns:     make(map[netip.Addr]*apnsState),
@@ -156,11 +163,16 @@ func newJudge(e *Engine) *judge {
 	}
 }
 
-func (j *judge) tick(now int64) {}
+// flowEnded judges a flow the flow engine ended: its last dissection
+// (queries left unanswered), then its verdict.
+func (j *judge) flowEnded(f *Flow, evicted bool) {
+	j.finishApp(f)
+	j.flow(f, evicted)
+}
 
 // flow judges one ended flow.
 func (j *judge) flow(f *Flow, evicted bool) {
-	e := j.e
+	e := &j.env
 	if f.app == nil {
 		f.app = &j.noApp // read only
 		defer func() { f.app = nil }()
@@ -183,7 +195,7 @@ func (j *judge) flow(f *Flow, evicted bool) {
 		dev.AppleFlows++
 		j.hostStat(f, &at, v)
 	}
-	if v.name != "" && report {
+	if v.def != nil && report {
 		j.add(v, f, &at)
 		if v.sev >= SevWarn {
 			dev.Failed++
@@ -201,52 +213,92 @@ func (j *judge) flow(f *Flow, evicted bool) {
 	e.releaseEvidence(f, v, &at, report)
 	if s := e.cfg.Sink; s != nil {
 		ev := j.flowEvent(f, &at, evicted)
-		if v.name != "" && report {
-			ev.Findings = []string{v.name}
+		if v.def != nil && report {
+			ev.Findings = []string{v.def.Name}
 		}
 		s.Flow(&ev)
 	}
 }
 
+// FindPortUnlisted is an Apple host reached on a port the catalog does not
+// list for it (classify).
+const FindPortUnlisted = "port.unlisted"
+
+var defPortUnlisted = FindingDef{Name: FindPortUnlisted, Severity: SevInfo, Unit: unitConnections,
+	Advice: "Informational: Apple does not list this port for the host."}
+
 // classify returns the flow's one root cause, or an empty verdict.
 func (j *judge) classify(f *Flow, at *attribution) verdict {
 	switch f.Proto {
 	case decode.ProtoTCP:
-		if v := j.classifyTCP(f, at); v.name != "" {
+		if v := j.classifyTCP(f, at); v.def != nil {
 			return v
 		}
 	case decode.ProtoUDP:
-		if v := j.classifyUDP(f, at); v.name != "" {
+		if v := j.classifyUDP(f, at); v.def != nil {
 			return v
 		}
 	}
 	if at.apple && at.best != nil && !at.portListed(protoName(f.Proto)) && f.ServerAnswered() && f.SPort != 53 {
-		return verdict{name: FindPortUnlisted, sev: SevInfo, evidence: fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port)}
+		return defPortUnlisted.raise(fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port))
 	}
 	return verdict{}
 }
+
+// Findings of the TCP rules (classifyTCP).
+const (
+	FindSYNUnanswered   = "tcp.syn_unanswered"
+	FindSYNRejected     = "tcp.syn_rejected"
+	FindICMPUnreachable = "tcp.icmp_unreachable"
+	FindReset           = "tcp.reset"
+	FindHelloUnanswered = "tls.hello_unanswered"
+	FindProxyDenied     = "http.proxy_denied"
+)
+
+var (
+	defSYNUnanswered = FindingDef{Name: FindSYNUnanswered, Severity: SevError, Unit: unitConnections,
+		Absent: true, ConnFailure: true, Denies: true, ProxyAdvice: true,
+		Advice: "A firewall drops the connection: allow outbound TCP to this host and port."}
+	defSYNRejected = FindingDef{Name: FindSYNRejected, Severity: SevError, Unit: unitConnections,
+		ConnFailure: true, Denies: true,
+		Advice: "Something refuses the connection with a reset: check firewall reject rules and proxy settings."}
+	defICMPUnreachable = FindingDef{Name: FindICMPUnreachable, Severity: SevError, Unit: unitConnections,
+		ConnFailure: true, Denies: true,
+		Advice: "A router or firewall reports the destination unreachable: allow it, or fix the route."}
+	// defReset is an error when the reset looks injected, a warning when
+	// the server reset an open connection.
+	defReset = FindingDef{Name: FindReset, Severity: SevError, Also: SevWarn, Unit: unitConnections,
+		ConnFailure: true, Denies: true,
+		Advice: "Resets mid-connection: look for an IPS, DPI or proxy that tears down the session."}
+	defHelloUnanswered = FindingDef{Name: FindHelloUnanswered, Severity: SevError, Unit: unitConnections,
+		Absent: true, ConnFailure: true, Denies: true,
+		Advice: "A middlebox swallows the large (post-quantum) ClientHello: update it, or exempt Apple hosts from inspection."}
+	defProxyDenied = FindingDef{Name: FindProxyDenied, Severity: SevError, Unit: unitConnections,
+		Denies: true, ProxyAdvice: true,
+		Advice: "The proxy refuses this Apple host: allow-list it (and exempt it from authentication)."}
+)
 
 func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	a := f.app
 	syns := f.SynRetries + 1
 	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
-		return verdict{name: FindICMPUnreachable, sev: SevError, evidence: fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns))}
+		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
 	// A client that acknowledges or sends after its SYN was answered,
 	// whether or not the capture saw the answer.
-	answered := f.hist[dirClient]&hProgress != 0
+	answered := f.Orig.hist&hProgress != 0
 	switch st := f.State(); {
 	case st == "S0" && !answered:
 		if syns == 1 {
-			return verdict{name: FindSYNUnanswered, sev: SevError, evidence: "1 SYN, no reply"}.absentAnswer(f.synTime, synWait)
+			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.synTime, synWait)
 		}
-		return verdict{name: FindSYNUnanswered, sev: SevError, evidence: fmt.Sprintf("%d SYNs over %s, no reply", syns, span)}.absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, span)).absentAnswer(f.synTime, synWait)
 	case st == "REJ":
-		return verdict{name: FindSYNRejected, sev: SevError, evidence: fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL)}
+		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL))
 	case (st == "SH" || st == "RSTOS0") && !answered:
-		if f.Packets[dirServer] == 0 {
-			return verdict{name: FindSYNUnanswered, sev: SevError, evidence: fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)}.absentAnswer(f.synTime, synWait)
+		if f.Resp.Packets == 0 {
+			return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)).absentAnswer(f.synTime, synWait)
 		}
 	}
 	// Proxy refusals.
@@ -256,20 +308,20 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		if r.Server != "" {
 			ev += " (server: " + r.Server + ")"
 		}
-		return verdict{name: FindProxyDenied, sev: SevError, evidence: ev}
+		return defProxyDenied.raise(ev)
 	}
 	// TLS.
 	if len(a.certs) > 0 {
-		if v := j.checkChain(f, at); v.name != "" {
+		if v := j.checkChain(f, at); v.def != nil {
 			return v
 		}
 	}
-	if a.helloSeen && a.serverHello == nil && f.Bytes[dirServer] == 0 && f.Established() {
+	if a.helloSeen && a.serverHello == nil && f.Resp.Bytes == 0 && f.Established() {
 		if inj, why := injected(f); inj && f.firstRST == dirServer {
 			// A filter that blocks by SNI answers the ClientHello with a forged reset.
-			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why)}
+			return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why))
 		}
-		ev := fmt.Sprintf("ClientHello of %d bytes", f.Bytes[dirClient])
+		ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
 		if ch := a.hello; ch != nil {
 			ev = fmt.Sprintf("ClientHello of %d bytes", ch.Length+4)
 			if pq := pqGroup(ch); pq != "" {
@@ -279,37 +331,59 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		ev += fmt.Sprintf(", no ServerHello in %s", dur(f.Last-f.First))
 		if f.firstRST == dirServer {
 			ev += "; then RST from the server side"
-		} else if f.hist[dirClient]&(hFIN|hRST) != 0 {
+		} else if f.Orig.hist&(hFIN|hRST) != 0 {
 			ev += "; the client gave up"
 		}
-		v := verdict{name: FindHelloUnanswered, sev: SevError, evidence: ev}
+		v := defHelloUnanswered.raise(ev)
 		if f.firstRST != dirServer {
 			v = v.absentAnswer(a.helloTime, helloWait)
 		}
 		return v
 	}
-	if v := aborted(f); v.name != "" {
+	if v := aborted(f); v.def != nil {
 		return v
 	}
-	if v := j.intercept(f, at); v.name != "" {
+	if v := j.intercept(f, at); v.def != nil {
 		return v
 	}
 	// Resets of established connections.
-	if f.firstRST >= 0 && (f.Established() || f.hist[dirClient]&hData != 0) {
+	if f.firstRST >= 0 && (f.Established() || f.Orig.hist&hData != 0) {
 		inj, why := injected(f)
 		by := f.RSTBy()
 		switch {
 		case inj:
-			return verdict{name: FindReset, sev: SevError, evidence: fmt.Sprintf("RST from the %s side looks injected: %s", by, why)}
-		case by == "server" && f.hist[dirClient]&hFIN == 0 && f.hist[dirServer]&hFIN == 0:
+			return defReset.raise(fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
+		case by == "server" && f.Orig.hist&hFIN == 0 && f.Resp.hist&hFIN == 0:
 			// A reset after either side's FIN is an abortive close (a server
 			// with unread data), not a failure.
-			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Bytes[dirClient], f.Bytes[dirServer])
-			return verdict{name: FindReset, sev: SevWarn, evidence: ev}
+			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes)
+			v := defReset.raise(ev)
+			v.sev = SevWarn
+			return v
 		}
 	}
 	return verdict{}
 }
+
+// Findings of the UDP rules (classifyUDP).
+const (
+	FindNTPUnanswered = "ntp.unanswered"
+	FindNTPBad        = "ntp.bad"
+	FindUDPUnanswered = "udp.unanswered"
+)
+
+var (
+	defNTPUnanswered = FindingDef{Name: FindNTPUnanswered, Severity: SevError, Unit: unitExchanges,
+		Absent: true, Denies: true,
+		Advice: "Allow outbound UDP 123 to Apple's time servers, or the device clock will drift and TLS will fail."}
+	defNTPBad = FindingDef{Name: FindNTPBad, Severity: SevWarn, Unit: unitExchanges,
+		Advice: "The time server refuses or is unsynchronised: use time.apple.com or a healthy local server."}
+	// defUDPUnanswered is information for iCloud Private Relay, which
+	// Apple tells networks to turn off by blocking it.
+	defUDPUnanswered = FindingDef{Name: FindUDPUnanswered, Severity: SevWarn, Also: SevInfo, Unit: unitExchanges,
+		Absent: true, Denies: true,
+		Advice: "UDP 443 (QUIC) is blocked: services fall back to TCP, slower; allow it if you can."}
+)
 
 func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 	a := f.app
@@ -318,20 +392,20 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 		return verdict{} // judged per message
 	case a.ntpClient && a.ntpReplies == 0:
 		if a.ntpRequests == 1 {
-			return verdict{name: FindNTPUnanswered, sev: SevError, evidence: "1 NTP request, no reply"}.absentAnswer(a.ntpFirst, ntpWait)
+			return defNTPUnanswered.raise("1 NTP request, no reply").absentAnswer(a.ntpFirst, ntpWait)
 		}
-		return verdict{name: FindNTPUnanswered, sev: SevError, evidence: fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))}.absentAnswer(a.ntpFirst, ntpWait)
+		return defNTPUnanswered.raise(fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))).absentAnswer(a.ntpFirst, ntpWait)
 	case a.ntpReplies > 0:
 		n := a.ntp
 		if k := n.KissCode(); k != "" {
-			return verdict{name: FindNTPBad, sev: SevWarn, evidence: "server sent kiss-o'-death " + k}
+			return defNTPBad.raise("server sent kiss-o'-death " + k)
 		}
 		if n.Leap == 3 || n.Stratum >= 16 {
-			return verdict{name: FindNTPBad, sev: SevWarn, evidence: fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum)}
+			return defNTPBad.raise(fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum))
 		}
-	case f.SPort == 443 && f.Packets[dirServer] == 0 && f.Packets[dirClient] > 0 && !a.quicShort:
-		sev := SevWarn
-		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Packets[dirClient], plural(int(f.Packets[dirClient])))
+	case f.SPort == 443 && f.Resp.Packets == 0 && f.Orig.Packets > 0 && !a.quicShort:
+		sev := defUDPUnanswered.Severity
+		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Orig.Packets, plural(int(f.Orig.Packets)))
 		if n, ver := a.quicInitials(); n > 0 {
 			ev = fmt.Sprintf("%d QUIC Initial%s (%s), no reply", n, plural(n), dissect.QUICVersionString(ver))
 		} else {
@@ -341,10 +415,21 @@ func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
 			sev = SevInfo
 			ev += "; iCloud Private Relay blocked (how Apple tells networks to turn it off)"
 		}
-		return verdict{name: FindUDPUnanswered, sev: sev, evidence: ev}.absentAnswer(f.First, udpWait)
+		v := defUDPUnanswered.raise(ev)
+		v.sev = sev
+		return v.absentAnswer(f.First, udpWait)
 	}
 	return verdict{}
 }
+
+// FindAborted is a client that rejected the server's first flight (aborted).
+const FindAborted = "tls.handshake_aborted"
+
+var defAborted = FindingDef{Name: FindAborted, Severity: SevError, Unit: unitConnections,
+	Intercepts: true, Denies: true, Advice: adviceInspection}
+
+// adviceInspection is what to do about TLS inspection.
+const adviceInspection = "TLS inspection breaks Apple services: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from decryption."
 
 // aborted recognises a client that gave up right after the server's first
 // flight: a plaintext fatal alert (TLS 1.2) or, in TLS 1.3, one short
@@ -356,13 +441,13 @@ func aborted(f *Flow) verdict {
 	}
 	for _, al := range a.clientAlert {
 		if al.Level == 2 {
-			return verdict{name: FindAborted, sev: SevError, evidence: "client sent alert " + al.String() + " after the server's certificate"}
+			return defAborted.raise("client sent alert " + al.String() + " after the server's certificate")
 		}
 	}
 	if !a.serverEnc || a.serverHello.Version != 0x0304 {
 		return verdict{}
 	}
-	closed := f.hist[dirClient]&(hFIN|hRST) != 0
+	closed := f.Orig.hist&(hFIN|hRST) != 0
 	if !closed {
 		return verdict{}
 	}
@@ -380,22 +465,44 @@ func aborted(f *Flow) verdict {
 	}
 	if appRecs == 1 && appLen <= 40 {
 		how := "FIN"
-		if f.hist[dirClient]&hRST != 0 {
+		if f.Orig.hist&hRST != 0 {
 			how = "RST"
 		}
-		return verdict{name: FindAborted, sev: SevError, evidence: fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how)}
+		return defAborted.raise(fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how))
 	}
 	return verdict{}
 }
 
+// Findings of the DNS rules (dnsResponse, dnsUnanswered), judged per
+// message: information for iCloud Private Relay's names, which Apple tells
+// networks to block in DNS to turn it off.
+const (
+	FindDNSFailure    = "dns.failure"
+	FindDNSSinkhole   = "dns.sinkhole"
+	FindDNSUnanswered = "dns.unanswered"
+)
+
+var (
+	defDNSFailure = FindingDef{Name: FindDNSFailure, Severity: SevError, Also: SevInfo, Unit: unitAnswers,
+		PerMessage: true, Denies: true,
+		Advice: "The resolver fails for this Apple name: check DNS filtering and forwarders."}
+	defDNSSinkhole = FindingDef{Name: FindDNSSinkhole, Severity: SevError, Also: SevInfo, Unit: unitAnswers,
+		PerMessage: true, Denies: true,
+		Advice: "A DNS filter sinkholes this Apple name: allow-list it."}
+	defDNSUnanswered = FindingDef{Name: FindDNSUnanswered, Severity: SevWarn, Unit: unitQueries,
+		PerMessage: true, Absent: true, Denies: true,
+		Advice: "DNS queries get no answer: check that the resolver is reachable and allowed."}
+)
+
 // dnsResponse judges one DNS response for an Apple name.
-func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMessage, ts int64, proto string) {
+func (j *judge) dnsResponse(f *Flow, a *dnsAnswer) {
+	client, server, m, ts, proto := a.client, a.server, a.m, a.ts, a.proto
 	if len(m.Questions) == 0 || !isDeviceAddr(client) {
 		return // a multicast (mDNS) answer tells no device anything
 	}
 	q := m.Questions[0]
-	entries := j.e.cat.MatchHost(q.Name)
-	if len(entries) == 0 && !j.e.cfg.AllHosts {
+	entries := j.env.cat.MatchHost(q.Name)
+	if len(entries) == 0 && !j.env.cfg.AllHosts {
 		return
 	}
 	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
@@ -409,28 +516,29 @@ func (j *judge) dnsResponse(f *Flow, client, server netip.Addr, m *dissect.DNSMe
 				continue
 			}
 			if isSinkhole(r.Addr) {
-				v = verdict{name: FindDNSSinkhole, sev: SevError, evidence: fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server))}
+				v = defDNSSinkhole.raise(fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server)))
 				break
 			}
 		}
-		if v.name == "" && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
-			v = verdict{name: FindDNSFailure, sev: SevInfo, evidence: fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type))}
+		if v.def == nil && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
+			v = defDNSFailure.raise(fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type)))
+			v.sev = SevInfo
 		}
 	case 2, 3, 5:
-		v = verdict{name: FindDNSFailure, sev: SevError, evidence: fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server))}
+		v = defDNSFailure.raise(fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server)))
 		if m.RCode == 3 && relay {
 			v.sev = SevInfo
 			v.evidence += ": iCloud Private Relay turned off by the network, as Apple documents"
 		}
 	}
-	if v.name == "" {
+	if v.def == nil {
 		return
 	}
-	if v.name == FindDNSSinkhole && relay {
+	if v.def == &defDNSSinkhole && relay {
 		v.sev = SevInfo
 	}
 	if v.sev >= SevWarn {
-		j.e.writeCurrent(v, q.Name)
+		j.env.writeAnswer(v, q.Name, a.frame)
 	}
 	j.addAt(v, &at, client, server, 53, proto, ts, f)
 }
@@ -439,19 +547,26 @@ func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
 	if !unicastDNS(f) {
 		return // mDNS and LLMNR queries need no answer
 	}
-	entries := j.e.cat.MatchHost(q.name)
-	if len(entries) == 0 && !j.e.cfg.AllHosts {
+	entries := j.env.cat.MatchHost(q.name)
+	if len(entries) == 0 && !j.env.cfg.AllHosts {
 		return
 	}
 	at := attribution{host: q.name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
 	at.best = bestEntry(entries, 443, "tcp")
-	v := verdict{name: FindDNSUnanswered, sev: SevWarn, evidence: fmt.Sprintf("%s %s to %s, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server))}
+	v := defDNSUnanswered.raise(fmt.Sprintf("%s %s to %s, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server)))
 	if q.copies > 1 {
 		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server), q.copies)
 	}
 	v = j.cutOff(v.absentAnswer(q.ts, dnsWait), f.Last)
 	j.deferQuery(v, &at, f, q)
 }
+
+// FindAPNSFallback is push that failed over 5223 and worked over 443
+// (pushFallback).
+const FindAPNSFallback = "apns.fallback"
+
+var defAPNSFallback = FindingDef{Name: FindAPNSFallback, Severity: SevWarn, Unit: unitConnections,
+	Advice: "Push works only over 443: allow TCP 5223 to 17.0.0.0/8 for reliable push notifications."}
 
 // pushFallback notes push failures on 5223 and working push connections
 // on 443, and reports once per device when a failure came first.
@@ -469,12 +584,12 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 		j.apns[f.Client] = st
 	}
 	switch {
-	case at.port == 5223 && isConnFailure(v.name) && v.undecided == "":
+	case at.port == 5223 && v.def != nil && v.def.ConnFailure && v.undecided == "":
 		st.fails++
 		if st.firstFail == 0 || f.First < st.firstFail {
 			st.firstFail = f.First
 		}
-	case at.port == 443 && v.name == "" && f.Established() && f.Bytes[dirServer] > 0:
+	case at.port == 443 && v.def == nil && f.Established() && f.Resp.Bytes > 0:
 		if f.First > st.success {
 			st.success, st.host = f.First, at.host
 		}
@@ -485,16 +600,8 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 		return
 	}
 	st.reported = true
-	fv := verdict{name: FindAPNSFallback, sev: SevWarn, evidence: fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host)}
+	fv := defAPNSFallback.raise(fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host))
 	j.add(fv, f, at)
-}
-
-func isConnFailure(name string) bool {
-	switch name {
-	case FindSYNUnanswered, FindSYNRejected, FindICMPUnreachable, FindReset, FindHelloUnanswered:
-		return true
-	}
-	return false
 }
 
 func isPush(at *attribution) bool {
@@ -541,7 +648,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
 	}
 	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+	if fd := j.findings[findingKey{v.def.Name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
 		if f.Last > fd.lastNS {
 			fd.lastNS = f.Last
 			fd.Last = rfc3339(f.Last)
@@ -551,19 +658,19 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 }
 
 func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
-	k := findingKey{v.name, at.host, client, server, port, v.undecided != ""}
+	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	fd := j.findings[k]
-	if fd == nil && len(j.findings) >= maxTracked && j.e.cfg.Sink == nil {
+	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
 		return
 	}
 	if fd == nil {
 		fd = &Finding{
-			Type: "finding", Finding: v.name, Severity: v.sev.String(), sev: v.sev,
+			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(), sev: v.sev,
 			Undecided: v.undecided, absent: v.absent,
 			Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(),
 			Client: addrString(client), Server: addrString(server), Port: port, Proto: proto,
-			Evidence: v.evidence, Advice: advice(v.name, at), firstNS: ts, lastNS: ts,
+			Evidence: v.evidence, Advice: v.def.advice(at), firstNS: ts, lastNS: ts,
 			First: rfc3339(ts), Last: rfc3339(ts),
 		}
 		if f != nil {
@@ -590,7 +697,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	}
 	if fd.Count == 1 {
 		fd.oneEv = v.evidence
-		if s := j.e.cfg.Sink; s != nil {
+		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
 		return
@@ -600,26 +707,13 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		fd.mixed = true
 	}
 	if fd.mixed {
-		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, countUnit(v.name), v.evidence)
+		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, v.def.Unit, v.evidence)
 	} else {
-		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, countUnit(v.name), v.evidence)
+		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
 	}
-	if r, ok := j.e.cfg.Sink.(FindingRepeater); ok {
+	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
 		r.FindingRepeated(fd)
 	}
-}
-
-// countUnit names what a finding's count counts.
-func countUnit(name string) string {
-	switch name {
-	case FindDNSFailure, FindDNSSinkhole:
-		return "answers"
-	case FindDNSUnanswered:
-		return "queries"
-	case FindNTPUnanswered, FindNTPBad, FindUDPUnanswered:
-		return "exchanges"
-	}
-	return "connections"
 }
 
 // hostStat tallies an Apple flow under its host.
@@ -636,12 +730,12 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 	h.Flows++
 	switch {
-	case v.name != "" && v.sev >= SevWarn:
+	case v.def != nil && v.sev >= SevWarn:
 		h.Failed++
 		if v.absent {
 			h.absentFailed++
 		}
-		h.addFinding(v.name)
+		h.addFinding(v.def.Name)
 	case v.undecided != "":
 		h.Undecided++
 	default:

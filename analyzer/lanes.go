@@ -7,7 +7,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // A Lane feeds one worker of a multi-worker engine directly, for a source

@@ -14,7 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"orchard/analyzer"
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 type rawFrame struct {

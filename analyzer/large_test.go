@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // TestWorkersPast4GiB analyses a capture whose packets lie past 4 GiB (a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // Input is one capture for ReadMerged: a file to open by Name, or a stream
@@ -54,7 +54,6 @@ func (e *Engine) ReadMerged(ctx context.Context, inputs []Input, progress Progre
 		for _, s := range srcs {
 			s.f.Close()
 		}
-		e.chunk = nil
 	}()
 	for i, in := range inputs {
 		var f *capture.File
@@ -108,15 +107,12 @@ func (e *Engine) ReadMerged(ctx context.Context, inputs []Input, progress Progre
 			h.pop()
 		}
 	}
-	if e.par != nil {
-		e.par.sync()
-		if e.par.takeFault() {
-			// A worker faulted on a mapped window: the file that shrank is
-			// not known; name the mapped inputs.
-			for _, s := range srcs {
-				if s.f.Mapped() && res[s.in].Err == nil {
-					res[s.in].Warning = fmt.Sprintf("%s or another mapped input changed while being read", s.f.Name())
-				}
+	if e.run.sync() {
+		// A worker faulted on a mapped window: the file that shrank is
+		// not known; name the mapped inputs.
+		for _, s := range srcs {
+			if s.f.Mapped() && res[s.in].Err == nil {
+				res[s.in].Warning = fmt.Sprintf("%s or another mapped input changed while being read", s.f.Name())
 			}
 		}
 	}
@@ -165,9 +161,7 @@ func (e *Engine) mergeStep(s *mergeSource, r *InputResult) bool {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer faultTo(s.f, r, nil)
 	}
-	e.procHint, e.pidHint = s.p.Proc, s.p.PID
-	e.chunk, e.chunkOff = s.p.Chunk, s.p.ChunkOff
-	e.FrameNS(s.p.LinkType, s.p.Data, s.ts, s.p.WireLen)
+	e.capturePacket(&s.p, s.ts)
 	return true
 }
 

@@ -9,14 +9,14 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
 	"orchard/dissect"
 
 	"orchard/internal/crash"
 )
 
-// Parallel runs an Engine's analysis on several workers (Config.Workers).
+// Parallel is the N-worker wiring of an Engine (Config.Workers > 1).
 //
 // The caller's goroutine is the reader. For each frame it keeps the
 // packet counters and the engine's clock (the latest capture time), finds
@@ -30,13 +30,13 @@ import (
 // extension headers, tunnels — go to every worker: each decodes them,
 // reassembles fragments (so every worker holds the same reassembly
 // state), and only the worker the decoded packet's FlowHash names (for an
-// ICMP error, the flow it quotes) processes it. Each worker is an Engine
-// with its own flow table, buffers and dissectors, and nothing shared on
-// the packet path; it decodes only what it owns.
+// ICMP error, the flow it quotes) processes it. Each worker is a
+// flowEngine with its own flow table, buffers and dissectors, and nothing
+// shared on the packet path; it decodes only what it owns.
 //
 // Everything that spans flows — the DNS cache, attribution, findings,
-// hosts, devices, push fallback, evidence and the event Sink — stays in
-// the outer Engine, run by one judging goroutine. Workers hand it their
+// hosts, devices, push fallback, evidence and the event Sink — is the
+// judge's, run by one judging goroutine. Workers hand it their
 // ended flows and DNS answers, each stamped with its place in the input:
 // the index of the packet that caused it, and for idle expiry the flow's
 // class and the packet that last touched it. The judge merges the
@@ -48,7 +48,9 @@ import (
 // single-threaded run; only the flow-table cap, split over the workers,
 // can evict differently.
 type Parallel struct {
-	e       *Engine // the judging engine (the one the caller holds)
+	judge   *judge
+	tl      *timeline    // the capture's span, kept by the reader
+	ends    *captureEnds // where the inputs end
 	workers []*worker
 
 	// reader state (the caller's goroutine)
@@ -70,7 +72,7 @@ type Parallel struct {
 
 	lanes *laneShared // set when lanes feed the workers (Engine.Lanes)
 
-	mu      sync.Mutex // guards what follows, and the judging engine's state
+	mu      sync.Mutex // guards what follows, and the judge's state
 	cond    *sync.Cond
 	queues  []evQueue
 	marks   []uint64  // per worker: every event up to this packet index was sent
@@ -187,20 +189,14 @@ type pevent struct {
 
 type dnsAnswerEvent struct {
 	// the flow's fields the judge reads: client, its MAC, the process
-	fClient        netip.Addr
-	fServer        netip.Addr // and its tuple, for the Community ID
-	fPorts         [2]uint16
-	fProto         uint8
-	mac            [2][6]byte
-	hasMAC         [2]bool
-	proc           string
-	client, server netip.Addr
-	port           uint16
-	m              *dissect.DNSMessage
-	ts             int64
-	proto          string
-	link           layers.LinkType // the frame, for evidence
-	frame          []byte
+	fClient netip.Addr
+	fServer netip.Addr // and its tuple, for the Community ID
+	fPorts  [2]uint16
+	fProto  uint8
+	mac     [2][6]byte
+	hasMAC  [2]bool
+	proc    string
+	a       dnsAnswer // its message and frame are the event's own copies
 }
 
 type evBatch struct {
@@ -217,11 +213,11 @@ type evQueue struct {
 	head int
 }
 
-// worker is one analysis goroutine and its engine.
+// worker is one analysis goroutine and its flow engine, whose sink it is.
 type worker struct {
 	id     int
 	p      *Parallel
-	e      *Engine
+	e      *flowEngine
 	in     chan *batch
 	back   chan []*Flow             // judged flows, for reuse
 	spare  chan []pevent            // event lists the judge has copied, for reuse
@@ -235,22 +231,21 @@ type worker struct {
 	rstats Stats // decoding failures and fragments (shared frames: worker 0's)
 }
 
-func newParallel(e *Engine, n int) *Parallel {
-	p := &Parallel{e: e}
+// newParallel wires n workers for cfg (defaults filled in), each with its
+// share of the flow table and budgets, to judge j. The reader keeps the
+// capture's span in tl; ends says where the inputs end.
+func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *Parallel {
+	p := &Parallel{judge: j, tl: tl, ends: ends}
 	p.cond = sync.NewCond(&p.mu)
-	cfg := e.cfg
-	cfg.Workers = 0
-	cfg.Sink = nil
-	cfg.MaxFlows = max(e.cfg.MaxFlows/n, 1)
-	cfg.BufferBudget = max(e.cfg.BufferBudget/n, 1)
-	cfg.StateBudget = max(e.cfg.StateBudget/n, 1)
+	wcfg := cfg
+	wcfg.Workers = 0
+	wcfg.Sink = nil
+	wcfg.MaxFlows = max(cfg.MaxFlows/n, 1)
+	wcfg.BufferBudget = max(cfg.BufferBudget/n, 1)
+	wcfg.StateBudget = max(cfg.StateBudget/n, 1)
 	for i := 0; i < n; i++ {
-		we, err := New(cfg)
-		if err != nil {
-			panic(err) // unreachable: the catalog is set
-		}
-		w := &worker{id: i, p: p, e: we, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
-		we.w = w
+		w := &worker{id: i, p: p, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
+		w.e = newFlowEngine(wcfg, w)
 		p.workers = append(p.workers, w)
 	}
 	p.free = make(chan *batch, (batchesPerW+2)*n)
@@ -264,7 +259,6 @@ func newParallel(e *Engine, n int) *Parallel {
 	p.judged = make([][]*Flow, n)
 	p.wstats = make([]Stats, n)
 	p.rest = make([][numClasses][]*Flow, n)
-	e.statsFn = p.mergedStats
 	return p
 }
 
@@ -274,9 +268,10 @@ func newBatch() *batch {
 	return &batch{ents: make([]batchEntry, 0, batchSize+8)}
 }
 
-// setRecorder lets the workers keep packets of open flows for evidence.
-// It must be called before the first packet.
-func (p *Parallel) setRecorder() {
+// setRecorder lets the workers keep packets of open flows for evidence
+// (each within its own budget; the judge's evidence is ev). It must be
+// called before the first packet.
+func (p *Parallel) setRecorder(ev *evidence) {
 	if p.started {
 		return
 	}
@@ -300,7 +295,7 @@ func (p *Parallel) start() {
 }
 
 // frame is FrameNS for the reader: count, keep the clock, place, copy.
-func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen int) {
+func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen int, m frameMeta) {
 	if p.ended {
 		return
 	}
@@ -309,9 +304,9 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 	st := &p.stats
 	st.Packets++
 	st.Bytes += uint64(wireLen)
-	// The span and the engine's clock, as Engine.FrameNS keeps them.
-	p.e.tl.observe(ts)
-	st.First, st.Last = p.e.tl.first, p.e.tl.last
+	// The span and the engine's clock, as the serial wiring keeps them.
+	p.tl.observe(ts)
+	st.First, st.Last = p.tl.first, p.tl.last
 	if ts > p.now {
 		p.now = ts
 	}
@@ -326,13 +321,13 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 	h, kind := decode.FrameHash(link, frame)
 	switch kind {
 	case decode.HashFlow:
-		full = p.add(p.cur[h%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame) || full
+		full = p.add(p.cur[h%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame, &m) || full
 	case decode.HashNone:
 		// Counted by whoever decodes it; spread by position.
-		full = p.add(p.cur[p.idx%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame) || full
+		full = p.add(p.cur[p.idx%uint64(len(p.cur))], entPacket, link, ts, wireLen, frame, &m) || full
 	default:
 		for _, b := range p.cur {
-			full = p.add(b, entShared, link, ts, wireLen, frame) || full
+			full = p.add(b, entShared, link, ts, wireLen, frame, &m) || full
 		}
 	}
 	if full {
@@ -343,34 +338,34 @@ func (p *Parallel) frame(link layers.LinkType, frame []byte, ts int64, wireLen i
 // add appends a frame to a batch and reports whether the batch is full.
 // A frame in one of the reader's chunks stays there (the batch holds the
 // chunk); any other is copied.
-func (p *Parallel) add(b *batch, kind uint8, link layers.LinkType, ts int64, wire int, frame []byte) bool {
+func (p *Parallel) add(b *batch, kind uint8, link layers.LinkType, ts int64, wire int, frame []byte, m *frameMeta) bool {
 	b.ents = append(b.ents, batchEntry{idx: p.idx, ts: ts, wire: int32(wire), n: int32(len(frame)), link: link, proc: -1, kind: kind})
 	ent := &b.ents[len(b.ents)-1]
-	if c := p.e.chunk; c != nil && p.e.chunkOff <= maxChunkOff {
+	if c := m.chunk; c != nil && m.chunkOff <= maxChunkOff {
 		last := len(b.chunks) - 1
 		if last < 0 || b.chunks[last] != c {
 			c.Retain()
 			b.chunks = append(b.chunks, c)
 			last++
 		}
-		ent.chunk, ent.off = int16(last), int32(p.e.chunkOff)
+		ent.chunk, ent.off = int16(last), int32(m.chunkOff)
 	} else {
 		ent.chunk, ent.off = -1, int32(len(b.buf))
 		b.buf = append(b.buf, frame...)
 	}
-	if proc := p.e.procHint; proc != "" {
+	if proc := m.proc; proc != "" {
 		last := len(b.procs) - 1
 		if last < 0 || b.procs[last] != proc {
 			b.procs = append(b.procs, proc)
 			last++
 		}
-		ent.proc, ent.pid = int16(last), p.e.pidHint
+		ent.proc, ent.pid = int16(last), m.pid
 	}
 	return len(b.ents) >= batchSize || len(b.buf) >= batchBytes || len(b.chunks) >= maxChunks || len(b.procs) >= batchSize
 }
 
-// flushPending hands the workers the frames batched so far, if any.
-func (p *Parallel) flushPending() {
+// flush hands the workers the frames batched so far, if any.
+func (p *Parallel) flush() {
 	if !p.started || p.ended {
 		return
 	}
@@ -447,7 +442,7 @@ func (w *worker) run() {
 func (w *worker) batch(b *batch) {
 	e := w.e
 	defer func() {
-		e.curFrame = nil
+		e.cur = frameRef{}
 		if r := recover(); r != nil {
 			if _, ok := r.(interface{ Addr() uintptr }); !ok {
 				panic(r)
@@ -463,7 +458,6 @@ func (w *worker) batch(b *batch) {
 			w.phase = 0
 			e.now, e.lastGC = max(e.now, ent.ts), ent.ts
 			e.table.expire(ent.ts)
-			e.judge.tick(ent.ts)
 			continue
 		}
 		shared := ent.kind == entShared
@@ -515,14 +509,14 @@ func (w *worker) batch(b *batch) {
 		}
 		w.phase = 1
 		e.table.idx = ent.idx
-		e.curLink, e.curFrame, e.curTS = link, frame, ts
+		e.cur = frameRef{link: link, frame: frame, ts: ts}
 		e.packet(pk, ts)
 	}
 }
 
 // stats are the worker's counters and its share of the reader's.
 func (w *worker) stats() Stats {
-	s := w.e.Stats()
+	s := w.e.counters()
 	if w.id != 0 {
 		s.FragDropped = 0 // every worker reassembles: count once
 	}
@@ -560,22 +554,24 @@ func (w *worker) reclaim() {
 }
 
 // dnsAnswer hands a DNS response to the judge.
-func (w *worker) dnsAnswer(f *Flow, client, server netip.Addr, port uint16, m *dissect.DNSMessage, ts int64, proto string) {
-	// m is the worker's scratch message: the judge gets a copy.
+func (w *worker) dnsAnswer(f *Flow, a dnsAnswer) {
+	// a.m is the worker's scratch message, a.frame its batch's bytes: the
+	// judge gets copies.
 	var own *dissect.DNSMessage
 	select {
 	case own = <-w.dnsMsg:
 	default:
 		own = new(dissect.DNSMessage)
 	}
-	m.CopyTo(own)
-	d := &dnsAnswerEvent{
-		fClient: f.Client, mac: f.mac, hasMAC: f.hasMAC, proc: f.Proc,
-		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
-		client: client, server: server, port: port, m: own, ts: ts, proto: proto,
+	a.m.CopyTo(own)
+	a.m = own
+	if a.frame.frame != nil {
+		a.frame.frame = append([]byte(nil), a.frame.frame...)
 	}
-	if w.e.ev != nil && w.e.curFrame != nil {
-		d.link, d.frame = w.e.curLink, append([]byte(nil), w.e.curFrame...)
+	d := &dnsAnswerEvent{
+		fClient: f.Client, mac: [2][6]byte{f.Orig.mac, f.Resp.mac}, hasMAC: [2]bool{f.Orig.hasMAC, f.Resp.hasMAC}, proc: f.Proc,
+		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
+		a: a,
 	}
 	w.events = append(w.events, pevent{key: w.key(nil), dns: d})
 }
@@ -673,7 +669,7 @@ func (p *Parallel) drain() {
 		}
 		if ev.dns != nil {
 			select {
-			case p.workers[best].dnsMsg <- ev.dns.m: // nothing keeps it
+			case p.workers[best].dnsMsg <- ev.dns.a.m: // nothing keeps it
 			default:
 			}
 		}
@@ -682,36 +678,32 @@ func (p *Parallel) drain() {
 }
 
 func (p *Parallel) apply(ev *pevent) {
-	e := p.e
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
-		f.Client, f.mac, f.hasMAC, f.Proc = d.fClient, d.mac, d.hasMAC, d.proc
+		f.Client, f.Proc = d.fClient, d.proc
+		f.Orig.mac, f.Resp.mac, f.Orig.hasMAC, f.Resp.hasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
 		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
-		e.curLink, e.curFrame, e.curTS = d.link, d.frame, d.ts
-		e.dnsAnswer(f, d.client, d.server, d.port, d.m, d.ts, d.proto)
-		e.curFrame = nil
+		p.judge.dnsAnswer(f, d.a)
 		return
 	}
 	p.judgeFlow(ev.flow, ev.evicted)
 }
 
 func (p *Parallel) judgeFlow(f *Flow, evicted bool) {
-	e := p.e
-	if e.ev != nil {
+	if ev := p.judge.env.ev; ev != nil {
 		// The worker accounted for these bytes; releaseEvidence subtracts them.
 		for _, k := range f.kept {
-			e.ev.bytes += len(k.frame)
+			ev.bytes += len(k.frame)
 		}
 	}
-	e.flowEnded(f, evicted)
+	p.judge.flowEnded(f, evicted)
 }
 
-// finish ends the input, judges the flows still open as a single engine's
-// flush would (oldest first over the four class lists) and returns the
-// report.
-func (p *Parallel) finish() *Report {
+// finish ends the input and judges the flows still open as a single
+// engine's flush would (oldest first over the four class lists).
+func (p *Parallel) finish() {
 	if !p.ended {
-		p.e.ends.addSpan(&p.e.tl)
+		p.ends.addSpan(p.tl)
 		p.start()
 		p.ended = true
 		p.flushAll(true)
@@ -738,7 +730,6 @@ func (p *Parallel) finish() *Report {
 		}
 		p.rest = nil
 	}
-	return p.e.report()
 }
 
 // mergeTouched merges the workers' lists of class c by the packet that
@@ -762,19 +753,26 @@ func mergeTouched(rest [][numClasses][]*Flow, c int) []*Flow {
 	}
 }
 
-// snapshot returns the report so far: every packet read is processed and
-// judged first.
-func (p *Parallel) snapshot() *Report {
-	p.sync()
+// snapshot returns build's report so far: every packet read is processed
+// and judged first, and the judge rests while it builds.
+func (p *Parallel) snapshot(build func() *Report) *Report {
+	p.settle()
 	if !p.ended {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 	}
-	return p.e.report()
+	return build()
 }
 
-// sync returns once every packet read so far is processed and judged.
-func (p *Parallel) sync() {
+// sync returns once every packet read so far is processed and judged, and
+// reports (once) whether a worker faulted since the last call.
+func (p *Parallel) sync() bool {
+	p.settle()
+	return p.fault.Swap(false)
+}
+
+// settle returns once every packet read so far is processed and judged.
+func (p *Parallel) settle() {
 	if p.ended || !p.started {
 		return
 	}
@@ -790,8 +788,11 @@ func (p *Parallel) sync() {
 	p.mu.Unlock()
 }
 
-// takeFault reports (once) whether a worker faulted since the last call.
-func (p *Parallel) takeFault() bool { return p.fault.Swap(false) }
+// read is the number of frames the reader handed on.
+func (p *Parallel) read() uint64 { return p.stats.Packets }
+
+// totals are the counters so far (see mergedStats).
+func (p *Parallel) totals() Stats { return p.mergedStats() }
 
 // mergedStats adds the workers' counters to the reader's. Callers hold
 // p.mu or have stopped the workers.
@@ -800,8 +801,6 @@ func (p *Parallel) mergedStats() Stats {
 	if p.lanes != nil {
 		p.lanes.addStats(&s)
 	}
-	s.Malformed += p.e.stats.Malformed
-	s.DNSResponses += p.e.stats.DNSResponses
 	for _, w := range p.wstats {
 		s.NonIP += w.NonIP
 		s.Unsupported += w.Unsupported

@@ -18,7 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 	"orchard/internal/sharedtest"
 )
 

@@ -173,21 +173,14 @@ func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 // Finish ends every open flow and returns the report. The engine must not
 // be fed afterwards.
 func (e *Engine) Finish() *Report {
-	if e.par != nil {
-		return e.par.finish()
-	}
-	e.ends.addSpan(&e.tl)
-	e.table.flush()
+	e.run.finish()
 	return e.report()
 }
 
 // Snapshot returns the report so far without ending open flows (live
 // --report-every): flows still open are not judged yet.
 func (e *Engine) Snapshot() *Report {
-	if e.par != nil {
-		return e.par.snapshot()
-	}
-	return e.report()
+	return e.run.snapshot(e.report)
 }
 
 func (e *Engine) report() *Report {
@@ -237,20 +230,20 @@ func (e *Engine) report() *Report {
 		r.Hosts = []*HostSummary{}
 	}
 	// Devices: count findings per client.
-	for _, d := range e.devs.m {
+	for _, d := range j.env.devs.m {
 		d.Findings = 0
 		d.fillStrings()
 	}
 	for _, fd := range r.Findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d := e.devs.m[a]; d != nil {
+			if d := j.env.devs.m[a]; d != nil {
 				d.Findings++
-			} else if d := e.devs.m[a.Unmap()]; d != nil {
+			} else if d := j.env.devs.m[a.Unmap()]; d != nil {
 				d.Findings++
 			}
 		}
 	}
-	for _, d := range e.devs.m {
+	for _, d := range j.env.devs.m {
 		if withheld && d.absentFailed > 0 {
 			c := *d
 			c.Failed -= d.absentFailed
@@ -316,17 +309,21 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 		}
 		seen[fd.Section] = true
 		addHost(s, fd.Host)
+		def := lookupDef(fd.Finding)
+		if def == nil {
+			def = &FindingDef{} // not one of ours: counted as a flow's
+		}
 		switch {
 		case fd.Undecided != "":
-			if !flowFinding(fd) {
+			if def.PerMessage {
 				s.Undecided += fd.Count
 			}
 		case fd.sev >= SevWarn:
 			warned[fd.Section] = true
-			if fd.Finding == FindIntercepted || fd.Finding == FindAborted {
+			if def.Intercepts {
 				intercepted[fd.Section] = true
 			}
-			if !flowFinding(fd) {
+			if def.PerMessage {
 				// DNS answers are judged per message: no flow counted them.
 				s.Failed += fd.Count
 			}
@@ -356,17 +353,6 @@ func (e *Engine) services(r *Report) []ServiceSummary {
 	return out
 }
 
-// flowFinding reports whether a finding's flows are counted in its host's
-// tally already (push fallback sums up flows counted there): all but DNS
-// answers, which are judged per message.
-func flowFinding(fd *Finding) bool {
-	switch fd.Finding {
-	case FindDNSFailure, FindDNSSinkhole, FindDNSUnanswered:
-		return false
-	}
-	return true
-}
-
 // flowEvent renders a flow for the event stream.
 func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 	a := f.app
@@ -375,8 +361,8 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		Server: addrString(f.Server), Port: f.SPort, VLAN: f.VLAN, Process: f.Proc, PID: f.PID,
 		State: f.State(), First: rfc3339(f.First), Last: rfc3339(f.Last),
 		Duration:      time.Duration(f.Last - f.First).Seconds(),
-		PacketsClient: f.Packets[dirClient], PacketsServer: f.Packets[dirServer],
-		BytesClient: f.Bytes[dirClient], BytesServer: f.Bytes[dirServer],
+		PacketsClient: f.Orig.Packets, PacketsServer: f.Resp.Packets,
+		BytesClient: f.Orig.Bytes, BytesServer: f.Resp.Bytes,
 		SynRetries: f.SynRetries, RSTBy: f.RSTBy(), Evicted: evicted,
 		Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(), Apple: at.apple,
 		CommunityID: flowCommunityID(f),
@@ -441,49 +427,4 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		ev.QUICVersion = dissect.QUICVersionString(ver)
 	}
 	return ev
-}
-
-// advice says in one line what an admin can do about a finding.
-func advice(name string, at *attribution) string {
-	proxy := ""
-	if at.best != nil && at.best.Proxy == "no" {
-		proxy = " Apple says this host does not work through a proxy."
-	}
-	switch name {
-	case FindSYNUnanswered:
-		return "A firewall drops the connection: allow outbound TCP to this host and port." + proxy
-	case FindSYNRejected:
-		return "Something refuses the connection with a reset: check firewall reject rules and proxy settings."
-	case FindICMPUnreachable:
-		return "A router or firewall reports the destination unreachable: allow it, or fix the route."
-	case FindReset:
-		return "Resets mid-connection: look for an IPS, DPI or proxy that tears down the session."
-	case FindIntercepted, FindAborted:
-		return "TLS inspection breaks Apple services: exempt Apple hosts (*.apple.com, 17.0.0.0/8) from decryption."
-	case FindMiddlebox, FindDowngraded:
-		return interceptAdvice(name)
-	case FindCertExpired, FindCertNotYetValid:
-		return "Check the device and the capture clock; a genuine certificate was outside its validity."
-	case FindHelloUnanswered:
-		return "A middlebox swallows the large (post-quantum) ClientHello: update it, or exempt Apple hosts from inspection."
-	case FindDNSFailure:
-		return "The resolver fails for this Apple name: check DNS filtering and forwarders."
-	case FindDNSSinkhole:
-		return "A DNS filter sinkholes this Apple name: allow-list it."
-	case FindDNSUnanswered:
-		return "DNS queries get no answer: check that the resolver is reachable and allowed."
-	case FindNTPUnanswered:
-		return "Allow outbound UDP 123 to Apple's time servers, or the device clock will drift and TLS will fail."
-	case FindNTPBad:
-		return "The time server refuses or is unsynchronised: use time.apple.com or a healthy local server."
-	case FindUDPUnanswered:
-		return "UDP 443 (QUIC) is blocked: services fall back to TCP, slower; allow it if you can."
-	case FindProxyDenied:
-		return "The proxy refuses this Apple host: allow-list it (and exempt it from authentication)." + proxy
-	case FindAPNSFallback:
-		return "Push works only over 443: allow TCP 5223 to 17.0.0.0/8 for reliable push notifications."
-	case FindPortUnlisted:
-		return "Informational: Apple does not list this port for the host."
-	}
-	return ""
 }

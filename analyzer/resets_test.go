@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // ipPkt is a TCP packet of a test script with its IP ID.

@@ -8,7 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // Progress is told how far a file has been read (bytes of the underlying
@@ -35,7 +35,6 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 		return "", err
 	}
 	defer f.Close()
-	defer func() { e.chunk = nil }()
 	if f.Mapped() {
 		// A mapped file that shrinks under us faults where its lost pages
 		// are read, here or in a worker: an error for this file, not a crash.
@@ -47,11 +46,8 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 				}
 				warning, err = "", changedErr(name, f)
 			}
-			if e.par != nil {
-				e.par.sync()
-				if e.par.takeFault() && err == nil {
-					warning, err = "", changedErr(name, f)
-				}
+			if e.run.sync() && err == nil {
+				warning, err = "", changedErr(name, f)
 			}
 		}()
 	}
@@ -89,11 +85,9 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			}
 			continue
 		}
-		e.procHint, e.pidHint = p.Proc, p.PID
-		e.chunk, e.chunkOff = p.Chunk, p.ChunkOff
 		ts := p.Timestamp.UnixNano()
 		span.observe(ts)
-		e.FrameNS(p.LinkType, p.Data, ts, p.WireLen)
+		e.capturePacket(&p, ts)
 	}
 	if progress != nil {
 		progress(name, f.InputOffset(), f.Size())

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // A mapped capture that shrinks while it is read gives an error naming

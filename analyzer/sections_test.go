@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/dissect"
 )
 
@@ -33,7 +33,7 @@ func TestSections(t *testing.T) {
 			if c.host != "" {
 				f.app.req = &dissect.HTTPRequest{Method: "GET", Target: "/", Host: c.host}
 			}
-			at := e.attribute(f)
+			at := e.judge.env.attribute(f)
 			if at.section() != c.section || !strings.Contains(strings.ToLower(at.service()), strings.ToLower(c.service)) {
 				t.Errorf("%s: section %q service %q, want %q with %q", c.host, at.section(), at.service(), c.section, c.service)
 			}

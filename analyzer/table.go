@@ -195,26 +195,26 @@ func (x *flowIndex) remove(f *Flow, h uint64) {
 // table maps canonical keys to flows, expires them by packet time and keeps
 // their number under a hard cap.
 type table struct {
-	flows    flowIndex
-	lists    [numClasses]lru
-	timeout  [numClasses]int64
-	max      int
-	free     []*Flow
-	evicted  uint64
-	peak     int
-	onExpire func(f *Flow, evicted bool)
-	pool     bufPool   // stream buffers of ended flows
-	side     sideState // dissector state of ended flows
+	flows   flowIndex
+	lists   [numClasses]lru
+	timeout [numClasses]int64
+	max     int
+	free    []*Flow
+	evicted uint64
+	peak    int
+	sink    flowSink  // told of every flow that ends
+	pool    bufPool   // stream buffers of ended flows
+	side    sideState // dissector state of ended flows
 	// idx is the index of the packet being processed, stamped on the
 	// flows it touches (the merge order of a Parallel).
 	idx uint64
 }
 
-func newTable(max int, t Timeouts, onExpire func(*Flow, bool)) *table {
+func newTable(max int, t Timeouts, sink flowSink) *table {
 	t = t.withDefaults()
 	tb := &table{
-		max:      max,
-		onExpire: onExpire,
+		max:  max,
+		sink: sink,
 	}
 	tb.flows.newSeed()
 	tb.timeout[classHandshake] = int64(t.Handshake)
@@ -325,12 +325,12 @@ func (t *table) end(f *Flow, evicted bool) {
 	}
 	t.flows.remove(f, t.flows.hash(&f.key))
 	t.release(f)
-	t.onExpire(f, evicted)
-	t.pool.put(f.streams[0].buf)
-	t.pool.put(f.streams[1].buf)
+	t.sink.flowEnded(f, evicted)
+	t.pool.put(f.Orig.stream.buf)
+	t.pool.put(f.Resp.stream.buf)
 	if f.handedOff {
 		// A Parallel's judge has it now, and gives it back when done.
-		f.streams[0].buf, f.streams[1].buf = nil, nil
+		f.Orig.stream.buf, f.Resp.stream.buf = nil, nil
 		return
 	}
 	t.recycle(f)

@@ -194,6 +194,27 @@ func asInvalid(err error, out *x509.CertificateInvalidError) bool {
 
 func isIP(h string) bool { return strings.Count(h, ":") >= 2 || strings.Trim(h, "0123456789.") == "" }
 
+// Findings of the certificate chain (checkChain).
+const (
+	FindIntercepted     = "tls.intercepted"
+	FindCertExpired     = "tls.cert_expired"
+	FindCertNotYetValid = "tls.cert_not_yet_valid"
+)
+
+var (
+	// defIntercepted is raised by the chain, and without a certificate by
+	// the interception signals (intercept.go).
+	defIntercepted = FindingDef{Name: FindIntercepted, Severity: SevError, Unit: unitConnections,
+		Intercepts: true, Advice: adviceInspection}
+	defCertExpired = FindingDef{Name: FindCertExpired, Severity: SevWarn, Unit: unitConnections,
+		Advice: adviceClock}
+	defCertNotYetValid = FindingDef{Name: FindCertNotYetValid, Severity: SevWarn, Unit: unitConnections,
+		Advice: adviceClock}
+)
+
+// adviceClock is what to do about a genuine chain outside its validity.
+const adviceClock = "Check the device and the capture clock; a genuine certificate was outside its validity."
+
 // checkChain turns a chain verdict into a finding.
 func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	if j.trust == nil {
@@ -203,7 +224,7 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	if at.source == SourceIP {
 		host = ""
 	}
-	res, certs, err := j.e.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
+	res, certs, err := j.env.chains.verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
 	if res == chainOK && host != "" {
 		j.publicChain(host)
 	}
@@ -215,17 +236,17 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 			// name came with a public chain too.
 			return verdict{}
 		}
-		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err))}
+		return defIntercepted.raise(fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err)))
 	case chainNameMismatch:
 		names := certs[0].DNSNames
 		if len(names) > 3 {
 			names = append(names[:3:3], "…")
 		}
-		return verdict{name: FindIntercepted, sev: SevError, evidence: fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host)}
+		return defIntercepted.raise(fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host))
 	case chainExpired:
-		return verdict{name: FindCertExpired, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) had expired at the capture's time %s: check the device clock", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02"))}
+		return defCertExpired.raise(fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) had expired at the capture's time %s: check the device clock", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
 	case chainNotYetValid:
-		return verdict{name: FindCertNotYetValid, sev: SevWarn, evidence: fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was not yet valid at the capture's time %s: the device clock (or the capture's) is behind", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02"))}
+		return defCertNotYetValid.raise(fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was not yet valid at the capture's time %s: the device clock (or the capture's) is behind", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
 	}
 	return verdict{}
 }

@@ -198,7 +198,7 @@ func TestPrivateCAOutsideApple(t *testing.T) {
 	judge := func(der []byte, host string, apple bool) string {
 		f := &Flow{First: now.UnixNano(), app: &appFacts{}}
 		f.app.certs = [][]byte{der}
-		return j.checkChain(f, &attribution{host: host, source: SourceSNI, apple: apple}).name
+		return j.checkChain(f, &attribution{host: host, source: SourceSNI, apple: apple}).name()
 	}
 	if v := judge(leaf(private, privateKey, "wiki.corp.example"), "wiki.corp.example", false); v != "" {
 		t.Errorf("private CA for an internal host: %q", v)

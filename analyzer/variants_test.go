@@ -9,8 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
 	"orchard/internal/sharedtest"
 )
 
@@ -47,8 +47,7 @@ func readFrames(t *testing.T, name string) []capFrame {
 func runFrames(t *testing.T, frames []capFrame) (*Report, *recSink) {
 	e, s := newTestEngine(t, Config{})
 	for _, fr := range frames {
-		e.procHint, e.pidHint = fr.proc, fr.pid
-		e.FrameNS(fr.link, fr.data, fr.ts, fr.wire)
+		e.run.frame(fr.link, fr.data, fr.ts, fr.wire, frameMeta{proc: fr.proc, pid: fr.pid})
 	}
 	return e.Finish(), s
 }

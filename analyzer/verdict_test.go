@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // dnsWire builds a DNS message for one A question; a response carries

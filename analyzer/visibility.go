@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // Visibility says how much of the traffic the capture saw, the way Zeek
@@ -66,7 +66,7 @@ type visTally struct {
 
 // flow counts one ended flow.
 func (t *visTally) flow(f *Flow) {
-	c, s := f.Packets[dirClient], f.Packets[dirServer]
+	c, s := f.Orig.Packets, f.Resp.Packets
 	if f.Proto == decode.ProtoUDP {
 		t.udp(f, c, s)
 		return
@@ -83,11 +83,11 @@ func (t *visTally) flow(f *Flow) {
 				continue
 			}
 			t.v.AckedBytes += acked
-			if acked > f.Bytes[d] {
-				t.v.MissedBytes += acked - f.Bytes[d]
+			if acked > f.side(d).Bytes {
+				t.v.MissedBytes += acked - f.side(d).Bytes
 			}
 		}
-	case s == 0 && f.hist[dirClient]&hProgress != 0:
+	case s == 0 && f.Orig.hist&hProgress != 0:
 		t.v.DevicesOnly++
 	case c == 0 && s > 0:
 		t.v.ServersOnly++
@@ -128,11 +128,12 @@ const maxAckedSpan = 1 << 30
 // ackedBytes returns the payload bytes of direction d its peer
 // acknowledged, from d's first sequence number to the peer's highest ACK.
 func (f *Flow) ackedBytes(d int) (uint64, bool) {
-	if !f.seqSet[d] || !f.ackSet[1-d] {
+	sd, peer := f.side(d), f.side(1-d)
+	if !sd.seqSet || !peer.ackSet {
 		return 0, false
 	}
-	n := f.maxAck[1-d] - f.seq0[d]
-	if f.hist[d]&hFIN != 0 && n > 0 {
+	n := peer.maxAck - sd.seq0
+	if sd.hist&hFIN != 0 && n > 0 {
 		n-- // the FIN takes a sequence number
 	}
 	if n >= maxAckedSpan {
@@ -142,17 +143,17 @@ func (f *Flow) ackedBytes(d int) (uint64, bool) {
 }
 
 // seqAck files a TCP packet's sequence and acknowledgement numbers for the
-// capture-loss estimate: the first sequence number of its direction (after
+// capture-loss estimate: the first sequence number of its side (after
 // the SYN) and the highest ACK it sends.
-func (f *Flow) seqAck(dir int, seq, ack uint32, syn, isACK, rst bool) {
-	if !f.seqSet[dir] {
-		f.seq0[dir], f.seqSet[dir] = seq, true
+func (sd *Endpoint) seqAck(seq, ack uint32, syn, isACK, rst bool) {
+	if !sd.seqSet {
+		sd.seq0, sd.seqSet = seq, true
 	}
 	if syn {
-		f.seq0[dir] = seq + 1
+		sd.seq0 = seq + 1
 	}
-	if isACK && !rst && (!f.ackSet[dir] || int32(ack-f.maxAck[dir]) > 0) {
-		f.maxAck[dir], f.ackSet[dir] = ack, true
+	if isACK && !rst && (!sd.ackSet || int32(ack-sd.maxAck) > 0) {
+		sd.maxAck, sd.ackSet = ack, true
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
 	"orchard/communityid"
+	"orchard/decode"
 	"orchard/internal/sharedtest"
 )
 

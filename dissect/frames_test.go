@@ -7,7 +7,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // frame is one captured frame and its link type.

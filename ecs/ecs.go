@@ -559,15 +559,11 @@ func (p *parts) dns(e *analyzer.DNSEvent, o Observer) *Doc {
 	return d
 }
 
-// denies are the findings that mean the network refused the connection.
+// denies reports the findings that mean the network refused the
+// connection, as their definitions say.
 func denies(name string) bool {
-	switch name {
-	case "tcp.syn_unanswered", "tcp.syn_rejected", "tcp.icmp_unreachable", "tcp.reset", "http.proxy_denied",
-		"dns.failure", "dns.sinkhole", "dns.unanswered", "ntp.unanswered", "udp.unanswered",
-		"tls.hello_unanswered", "tls.handshake_aborted":
-		return true
-	}
-	return false
+	d, ok := analyzer.Definition(name)
+	return ok && d.Denies
 }
 
 // FindingDoc is a finding's document: an alert.

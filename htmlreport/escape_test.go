@@ -16,9 +16,9 @@ import (
 	"golang.org/x/net/html"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture/capgen"
 	"orchard/catalog"
 	"orchard/htmlreport"
+	"orchard/internal/capgen"
 )
 
 // Hostile strings as they could arrive in a DNS name, an SNI, an HTTP

@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // Re-timing of the source capture. The bench mix is several hundred

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 	"orchard/internal/afring"
 )
 

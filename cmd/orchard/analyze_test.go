@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 const demoPcap = "../../testdata/demo-ipad.pcap"

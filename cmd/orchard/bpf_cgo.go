@@ -11,7 +11,7 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 	"golang.org/x/net/bpf"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // pcapBPF is a filter compiled by libpcap, matched in user space.

@@ -15,9 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
 	"orchard/fleet"
+	"orchard/internal/capgen"
 )
 
 var updateFleet = flag.Bool("update-fleet", false, "rewrite the fleet golden files")

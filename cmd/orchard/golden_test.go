@@ -21,7 +21,7 @@ import (
 	"github.com/mattn/go-runewidth"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

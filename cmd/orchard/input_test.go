@@ -12,7 +12,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // TestCtxReaderStopsBlockedRead checks a read blocked on a stalled producer

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/decode"
+	"orchard/decode"
 )
 
 // fileLinkType returns the LINKTYPE_ value capture files use for the DLT_

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
+	"orchard/internal/capgen"
 )
 
 // splitDemo writes the demo's packets into parts files, packet i going to

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
 )
 
 // narrowing keeps the packets of a file run that the user asked for: a

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
+	"orchard/internal/capgen"
 )
 
 // TestOneWayCaptureSaysSo: the demo as a one-way mirror would have

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // Start is the demo's first packet time.

@@ -10,7 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"orchard/analyzer"
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // rec records what passes a Suppressor.

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // resolver is the DNS server every client asks.

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // flight is what each side of a real TLS 1.3 handshake wrote, in order.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // Block types of pcapng.

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // quicSaltV1 is the QUIC v1 Initial salt (RFC 9001 section 5.2).

@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // TestPcapKinds writes small versions of the pcap inputs and reads them

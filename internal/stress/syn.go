@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"time"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // writeSYN writes s.N SYNs, each from a new (client, port) to an Apple

@@ -11,8 +11,8 @@ import (
 var pure = []string{
 	"orchard/dissect",
 	"orchard/catalog",
-	"orchard/analyzer/capture",
-	"orchard/analyzer/decode",
+	"orchard/capture",
+	"orchard/decode",
 }
 
 // cmdOnly lists third-party modules only the commands may import: the

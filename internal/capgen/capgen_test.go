@@ -12,7 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 // TestTsharkReadsOutput writes one frame per link layer and checks that

@@ -11,7 +11,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 func zst(t testing.TB, b []byte) []byte {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // TestPcapVersions: libpcap reads versions 2.0 to 2.4 (and DG/UX's 543.0);

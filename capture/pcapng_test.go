@@ -17,8 +17,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
+	"orchard/internal/capgen"
 	"orchard/internal/sharedtest"
 )
 

@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"testing"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // bigPcap is a pcap capture over the size from which files are mapped.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"orchard/analyzer/capture"
+	"orchard/capture"
 )
 
 // readHolding reads every packet of f, holding the chunk of every k-th

@@ -19,8 +19,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
+	"orchard/internal/capgen"
 	"orchard/internal/sharedtest"
 )
 

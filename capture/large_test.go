@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"testing"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
+	"orchard/internal/capgen"
 )
 
 // TestPcapOver4GiB reads a sparse pcap of more than 4 GiB (mapped): every

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
+	"orchard/capture"
+	"orchard/internal/capgen"
 )
 
 // ngFromOps builds a pcapng file from fuzz input, 4 bytes a block: kind,

@@ -9,9 +9,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture"
-	"orchard/analyzer/capture/capgen"
-	"orchard/analyzer/decode"
+	"orchard/capture"
+	"orchard/decode"
+	"orchard/internal/capgen"
 	"orchard/internal/sharedtest"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/analyzer/capture/capgen"
+	"orchard/internal/capgen"
 )
 
 func TestIntLen(t *testing.T) {
