@@ -143,14 +143,16 @@ type judgeEnv struct {
 	dns    *dnsCache
 	chains trust.Cache
 	devs   devices
-	ends   *captureEnds // written between inputs by the reader
-	ev     *evidence    // nil unless evidence is written (SetRecorder)
+	// addrRows caches server addresses' catalog rows (addrcache.go).
+	addrRows addrRows
+	ends     *captureEnds // written between inputs by the reader
+	ev       *evidence    // nil unless evidence is written (SetRecorder)
 }
 
 // newJudge returns a judge for cfg (defaults filled in) that reads where
 // the inputs end from ends.
 func newJudge(cfg Config, ends *captureEnds) *judge {
-	return &judge{
+	j := &judge{
 		env: judgeEnv{
 			cat:  cfg.Catalog,
 			cfg:  cfg,
@@ -163,6 +165,8 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 		apns:     make(map[netip.Addr]*apnsState),
 		hops:     make(map[netip.Prefix]uint8),
 	}
+	j.env.addrRows.init()
+	return j
 }
 
 // flowEnded judges a flow the flow engine ended: its last dissection
@@ -607,15 +611,13 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 }
 
 func isPush(at *attribution) bool {
+	if at.push != 0 {
+		return at.push > 0
+	}
 	if strings.HasSuffix(at.host, ".push.apple.com") || at.host == "push.apple.com" {
 		return true
 	}
-	for _, e := range at.entries {
-		if containsFold(e.Description, "push") && !e.IsCatchAll() {
-			return true
-		}
-	}
-	return false
+	return pushRows(at.entries)
 }
 
 func isPrivateRelay(h string) bool {
@@ -745,7 +747,7 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 	h.addPort(at.port, protoName(f.Proto))
 	if len(h.Servers) < maxHostServers {
-		h.addServer(addrString(f.Server))
+		h.addServer(j.env.addrRows.get(j.env.cat, f.Server).text)
 	}
 }
 
