@@ -187,6 +187,7 @@ func (e *Engine) report() *Report {
 	j := e.judge
 	j.judgeUnanswered()
 	st := e.Stats()
+	evWarn := evidenceWarnings(j.env.ev, &st)
 	r := &Report{
 		Capture: CaptureInfo{
 			Packets: st.Packets, Bytes: st.Bytes, Flows: st.Flows, AppleFlows: j.appleFlows,
@@ -268,6 +269,7 @@ func (e *Engine) report() *Report {
 	if st.FlowsEvicted > 0 {
 		r.Capture.Warnings = append(r.Capture.Warnings, "flow table full: "+strconv.FormatUint(st.FlowsEvicted, 10)+" flows evicted early (raise --max-flows)")
 	}
+	r.Capture.Warnings = append(r.Capture.Warnings, evWarn...)
 	return r
 }
 
