@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/trust"
 )
 
 // maxTracked caps each per-key table of the report (findings, hosts,
@@ -102,7 +103,7 @@ type apnsState struct {
 // per-service, per-host and per-device tallies.
 type judge struct {
 	env        judgeEnv
-	trust      *trustStore
+	trust      *trust.Store
 	findings   map[findingKey]*Finding
 	order      []*Finding
 	hosts      map[string]*HostSummary
@@ -139,8 +140,10 @@ type judgeEnv struct {
 	cat    *catalog.Catalog
 	cfg    Config
 	dns    *dnsCache
-	chains chainCache
+	chains trust.Cache
 	devs   devices
+	// addrRows caches server addresses' catalog rows (addrcache.go).
+	addrRows addrRows
 	ends   *captureEnds // written between inputs by the reader
 	ev     *evidence    // nil unless evidence is written (SetRecorder)
 }
@@ -148,7 +151,7 @@ type judgeEnv struct {
 // newJudge returns a judge for cfg (defaults filled in) that reads where
 // the inputs end from ends.
 func newJudge(cfg Config, ends *captureEnds) *judge {
-	return &judge{
+	j := &judge{
 		env: judgeEnv{
 			cat:  cfg.Catalog,
 			cfg:  cfg,
@@ -161,6 +164,8 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 		apns:     make(map[netip.Addr]*apnsState),
 		hops:     make(map[netip.Prefix]uint8),
 	}
+	j.env.addrRows.init()
+	return j
 }
 
 // flowEnded judges a flow the flow engine ended: its last dissection
@@ -605,15 +610,13 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 }
 
 func isPush(at *attribution) bool {
+	if at.push != 0 {
+		return at.push > 0
+	}
 	if strings.HasSuffix(at.host, ".push.apple.com") || at.host == "push.apple.com" {
 		return true
 	}
-	for _, e := range at.entries {
-		if containsFold(e.Description, "push") && !e.IsCatchAll() {
-			return true
-		}
-	}
-	return false
+	return pushRows(at.entries)
 }
 
 func isPrivateRelay(h string) bool {
@@ -743,7 +746,7 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 	h.addPort(at.port, protoName(f.Proto))
 	if len(h.Servers) < maxHostServers {
-		h.addServer(addrString(f.Server))
+		h.addServer(j.env.addrRows.get(j.env.cat, f.Server).text)
 	}
 }
 

@@ -92,7 +92,9 @@ type HostSummary struct {
 }
 
 func (h *HostSummary) addPort(p uint16, proto string) {
-	h.Ports = addUnique(h.Ports, proto+"/"+strconv.Itoa(int(p)), 16)
+	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
+		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
+	}
 }
 
 func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }

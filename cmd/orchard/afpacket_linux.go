@@ -14,11 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gopacket/gopacket/afpacket"
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"orchard/analyzer"
+	"orchard/internal/afring"
 )
 
 // afpacketCapture says whether this build can capture through AF_PACKET.
@@ -37,14 +37,13 @@ type frameFeed interface {
 
 // afSocket is one AF_PACKET socket of the fanout group and its counters.
 type afSocket struct {
-	tp   *afpacket.TPacket
+	sock *afring.Socket
 	feed frameFeed
 
 	mu                    sync.Mutex // guards the counters below
-	recv, drop, freeze    uint64
-	lastRecv, lastDrop    uint
-	lastFreeze            uint
+	st                    afring.Stats
 	warnedDrop, warnedFrz uint64
+	warnedBad             bool
 
 	packets atomic.Uint64 // frames handed to the engine
 	// from: frames stamped before it came in while the group was still
@@ -54,20 +53,15 @@ type afSocket struct {
 	from int64
 }
 
-// poll reads the socket's counters. gopacket keeps running totals of the
-// kernel's counters (which reset on every read), in 32 bits: add what
-// changed modulo 2^32.
+// poll reads the socket's counters.
 func (s *afSocket) poll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, v3, err := s.tp.SocketStats()
+	st, err := s.sock.Stats()
 	if err != nil {
 		return
 	}
-	s.recv += uint64(uint32(v3.Packets() - s.lastRecv))
-	s.drop += uint64(uint32(v3.Drops() - s.lastDrop))
-	s.freeze += uint64(uint32(v3.QueueFreezes() - s.lastFreeze))
-	s.lastRecv, s.lastDrop, s.lastFreeze = v3.Packets(), v3.Drops(), v3.QueueFreezes()
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
 }
 
 // afGroup is the fanout group: one socket per analysis worker.
@@ -86,66 +80,48 @@ type afGroup struct {
 // endpoints before hashing).
 func openAFPacket(o *options, n int) (*afGroup, error) {
 	g := &afGroup{iface: o.iface}
-	opts := []any{
-		afpacket.TPacketVersion3,
-		afpacket.OptPollTimeout(liveReadTimeout / 2),
-		afpacket.OptBlockTimeout(afBlockTimeout),
-	}
-	name := o.iface
-	if name == "any" {
+	cfg := afring.Config{BlockTimeout: afBlockTimeout, Promiscuous: o.promisc}
+	if o.iface == "any" {
 		// All interfaces: cooked sockets give every packet from its IP
 		// header, whatever the interface's link layer.
-		opts = append(opts, afpacket.SocketDgram)
 		g.link = layers.LinkTypeRaw
-		name = ""
 	} else {
-		l, err := ifaceLinkType(name)
+		l, err := ifaceLinkType(o.iface)
 		if err != nil {
 			return nil, err
 		}
 		g.link = l
-		opts = append(opts, afpacket.OptInterface(name))
+		cfg.Interface = o.iface
 	}
 	block := o.blockKiB << 10
 	if block < o.snaplen+4096 {
 		// A block must hold the largest packet the snap length lets in.
 		block = roundPow2(o.snaplen + 4096)
 	}
-	blocks := max((o.bufferMiB<<20)/block, 2)
-	opts = append(opts, afpacket.OptBlockSize(block), afpacket.OptNumBlocks(blocks), afpacket.OptFrameSize(afpacket.DefaultFrameSize))
-	var prog []bpf.RawInstruction
+	cfg.BlockSize = block
+	cfg.Blocks = max((o.bufferMiB<<20)/block, 2)
 	if o.filter != "" {
 		p, err := compileFilter(g.link, o.snaplen, o.filter)
 		if err != nil {
 			return nil, err
 		}
-		prog = p
+		for _, ins := range p {
+			cfg.Filter = append(cfg.Filter, unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K})
+		}
 	}
 	id := uint16(os.Getpid())
 	for i := 0; i < n; i++ {
-		tp, err := afpacket.NewTPacket(opts...)
+		sock, err := afring.Open(cfg)
 		if err != nil {
 			g.close()
 			return nil, liveErr(o.iface, err)
 		}
-		s := &afSocket{tp: tp}
+		s := &afSocket{sock: sock}
 		g.socks = append(g.socks, s)
-		if prog != nil {
-			if err := tp.SetBPF(prog); err != nil {
-				g.close()
-				return nil, fmt.Errorf("capture filter %q on %s: %w", o.filter, o.iface, err)
-			}
-		}
-		if o.promisc && name != "" {
-			if err := tp.SetPromiscuous(true); err != nil {
-				g.close()
-				return nil, liveErr(o.iface, err)
-			}
-		}
 		if n > 1 {
-			if err := tp.SetFanout(afpacket.FanoutHashWithDefrag, id); err != nil {
+			if err := sock.JoinFanout(id); err != nil {
 				g.close()
-				return nil, fmt.Errorf("capture on %s: joining the fanout group: %w", o.iface, err)
+				return nil, fmt.Errorf("capture on %s: %w", o.iface, err)
 			}
 		}
 	}
@@ -161,7 +137,16 @@ func openAFPacket(o *options, n int) (*afGroup, error) {
 
 // afBlockTimeout is how long the kernel fills a ring block before handing
 // it over anyway: it bounds how late a packet on a quiet link is seen.
-const afBlockTimeout = 50 * time.Millisecond
+// Below a block's worth of traffic in that time, every block is a wake-up
+// of the process, and each costs it about 0.2 ms of CPU here (the
+// runtime's scheduler and sysmon spinning up and down again), as much as
+// several hundred packets: 200 ms keeps that at five a second per socket.
+const afBlockTimeout = 200 * time.Millisecond
+
+// afWaitTimeout is how long a socket waits for a block before it tells
+// its worker that the link is quiet and checks for a stop: longer than
+// the block timeout, so a link with any traffic never times out.
+const afWaitTimeout = afBlockTimeout + 50*time.Millisecond
 
 func roundPow2(n int) int {
 	p := 4096
@@ -173,7 +158,7 @@ func roundPow2(n int) int {
 
 func (g *afGroup) close() {
 	for _, s := range g.socks {
-		s.tp.Close()
+		s.sock.Close()
 	}
 }
 
@@ -182,14 +167,13 @@ func (g *afGroup) stats() *analyzer.LiveStats {
 	ls := &analyzer.LiveStats{Interface: g.iface, Backend: "afpacket"}
 	for _, s := range g.socks {
 		s.mu.Lock()
-		// The kernel's count starts when the socket is set up, a moment
-		// after it is bound: a packet that came in between is read but
-		// not counted. Received is at least what was read.
-		recv := max(s.recv, s.packets.Load())
+		// Received is at least what was read (frames the socket took
+		// before the group formed are counted and skipped).
+		recv := max(s.st.Packets, s.packets.Load())
 		ls.Received += recv
-		ls.DroppedKernel += s.drop
-		ls.QueueFreezes += s.freeze
-		ls.Sockets = append(ls.Sockets, analyzer.SocketStats{Received: recv, Dropped: s.drop, QueueFreezes: s.freeze})
+		ls.DroppedKernel += s.st.Drops
+		ls.QueueFreezes += s.st.Freezes
+		ls.Sockets = append(ls.Sockets, analyzer.SocketStats{Received: recv, Dropped: s.st.Drops, QueueFreezes: s.st.Freezes})
 		s.mu.Unlock()
 	}
 	if g.ifDropOK {
@@ -259,10 +243,14 @@ func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var lastPub time.Time
 			err := s.read(o, g.link, &stop, &counted, func() {
-				if lanes == nil {
-					// This goroutine owns the engine.
-					o.publish(eng.Stats, g.stats(), false)
+				if now := time.Now(); lanes == nil && now.Sub(lastPub) >= statsEvery {
+					// This goroutine owns the engine. The counters are
+					// gathered (from the sockets and sysfs) once a
+					// second, not at every housekeeping.
+					lastPub = now
+					o.publish(eng.Stats, g.stats(), true)
 				}
 				if inlineReport && !nextReport.IsZero() && !time.Now().Before(nextReport) {
 					nextReport = time.Now().Add(o.every)
@@ -280,9 +268,16 @@ func runAFPacket(ctx context.Context, eng *analyzer.Engine, o *options, stderr i
 		}()
 	}
 
-	tick := time.NewTicker(checkEvery)
+	// The loop wakes once a second (and at the deadline): every wake-up
+	// of an idle process costs it the runtime's scheduler spinning up.
+	tick := time.NewTicker(statsEvery)
 	defer tick.Stop()
-	nextStats := start.Add(statsEvery)
+	var end <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		end = t.C
+	}
 loop:
 	for {
 		select {
@@ -290,19 +285,15 @@ loop:
 			break loop
 		case <-halt:
 			break loop
+		case <-end:
+			break loop
 		case now := <-tick.C:
-			if !deadline.IsZero() && !now.Before(deadline) {
-				break loop
+			g.poll()
+			if lanes != nil {
+				o.publish(eng.ConcurrentStats, g.stats(), true)
 			}
-			if !now.Before(nextStats) {
-				nextStats = now.Add(statsEvery)
-				g.poll()
-				if lanes != nil {
-					o.publish(eng.ConcurrentStats, g.stats(), true)
-				}
-				if w := g.newDrops(); w != "" && !o.quiet {
-					fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
-				}
+			if w := g.newDrops(); w != "" && !o.quiet {
+				fmt.Fprintf(stderr, "orchard: warning: %s\n", w)
 			}
 			if !inlineReport && !nextReport.IsZero() && !now.Before(nextReport) {
 				nextReport = now.Add(o.every)
@@ -314,7 +305,7 @@ loop:
 	wg.Wait()
 	g.poll()
 	ls := g.stats()
-	if errors.Is(capErr, afpacket.ErrPoll) {
+	if errors.Is(capErr, afring.ErrInterfaceDown) {
 		// The kernel flags the socket when its interface goes down or
 		// away; say which.
 		if _, err := net.InterfaceByName(o.iface); err != nil {
@@ -329,47 +320,66 @@ loop:
 	return ls, nil
 }
 
-// read is one socket's loop: frames to its feed until stop is set, the
+// read is one socket's loop: frames to its feed, a ring block at a time,
+// until stop is set (then the blocks the kernel still fills are read for
+// one more block timeout: what arrived before the stop is analysed), the
 // --count is reached (then halt) or the socket fails.
 func (s *afSocket) read(o *options, link layers.LinkType, stop *atomic.Bool, counted *atomic.Int64, housekeep func(), halt func()) error {
 	defer s.feed.Flush() // the lane's last frames and counters
 	nextCheck := time.Now().Add(checkEvery)
-	sinceCheck := 0
+	var drainUntil time.Time
+	var p afring.Packet
 	for {
-		data, ci, err := s.tp.ZeroCopyReadPacketData()
+		now := time.Now()
+		wait := now.Add(afWaitTimeout)
+		if !drainUntil.IsZero() {
+			wait = drainUntil
+		}
+		w, err := s.sock.Next(wait)
 		idle := false
 		switch {
-		case err == nil && ci.Timestamp.UnixNano() < s.from:
-			continue
 		case err == nil:
-			if o.count > 0 {
-				c := counted.Add(1)
-				if c > o.count {
-					halt()
-					return nil
+			n := uint64(0)
+			for w.Next(&p) {
+				if p.TS < s.from {
+					continue
 				}
-				if c == o.count {
-					s.feed.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
-					s.packets.Add(1)
-					halt()
-					return nil
+				if o.count > 0 {
+					if c := counted.Add(1); c >= o.count {
+						if c == o.count {
+							s.feed.FrameNS(link, p.Data, p.TS, p.WireLen)
+							n++
+						}
+						s.packets.Add(n)
+						halt()
+						return nil
+					}
 				}
+				s.feed.FrameNS(link, p.Data, p.TS, p.WireLen)
+				n++
 			}
-			s.feed.FrameNS(link, data, ci.Timestamp.UnixNano(), ci.Length)
-			s.packets.Add(1)
-			if sinceCheck++; sinceCheck < housekeepEvery && ci.Timestamp.Before(nextCheck) {
+			s.packets.Add(n)
+			if now = time.Now(); now.Before(nextCheck) && drainUntil.IsZero() && !stop.Load() {
 				continue
 			}
-		case errors.Is(err, afpacket.ErrTimeout), errors.Is(err, syscall.EINTR):
+		case errors.Is(err, afring.ErrTimeout):
+			if !drainUntil.IsZero() {
+				return nil
+			}
 			idle = true
+			now = time.Now()
 		default:
 			return err
 		}
-		sinceCheck = 0
 		if stop.Load() {
-			return nil
+			if drainUntil.IsZero() {
+				drainUntil = now.Add(afBlockTimeout + afBlockTimeout/4)
+			}
+			if !now.Before(drainUntil) {
+				return nil
+			}
+			continue
 		}
-		now := time.Now()
 		nextCheck = now.Add(checkEvery)
 		if idle {
 			s.feed.Idle(now)
@@ -394,13 +404,17 @@ func (g *afGroup) newDrops() string {
 	var parts []string
 	for i, s := range g.socks {
 		s.mu.Lock()
-		if s.drop > 0 && s.drop >= 2*s.warnedDrop {
-			s.warnedDrop = s.drop
-			parts = append(parts, fmt.Sprintf("socket %d dropped %d of %d packets%s", i, s.drop, s.recv, percent(s.drop, s.recv)))
+		if s.st.Drops > 0 && s.st.Drops >= 2*s.warnedDrop {
+			s.warnedDrop = s.st.Drops
+			parts = append(parts, fmt.Sprintf("socket %d dropped %d of %d packets%s", i, s.st.Drops, s.st.Packets, percent(s.st.Drops, s.st.Packets)))
 		}
-		if s.freeze > 0 && s.freeze >= 2*s.warnedFrz {
-			s.warnedFrz = s.freeze
-			parts = append(parts, fmt.Sprintf("socket %d's ring froze %d times (the analysis fell behind)", i, s.freeze))
+		if s.st.Freezes > 0 && s.st.Freezes >= 2*s.warnedFrz {
+			s.warnedFrz = s.st.Freezes
+			parts = append(parts, fmt.Sprintf("socket %d's ring froze %d times (the analysis fell behind)", i, s.st.Freezes))
+		}
+		if s.st.BadBlocks > 0 && !s.warnedBad {
+			s.warnedBad = true
+			parts = append(parts, fmt.Sprintf("socket %d: %d ring blocks were cut short (%s)", i, s.st.BadBlocks, s.st.BadBlock))
 		}
 		s.mu.Unlock()
 	}

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/afpacket"
-
 	"orchard/decode"
+	"orchard/internal/afring"
 )
 
 // TestFanoutSymmetric checks, on the loopback interface, that the kernel's
@@ -49,41 +48,44 @@ func TestFanoutSymmetric(t *testing.T) {
 			defer wg.Done()
 			dec := decode.NewDecoder()
 			var p decode.Packet
+			var fr afring.Packet
 			for {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				data, _, err := s.tp.ZeroCopyReadPacketData()
-				if errors.Is(err, afpacket.ErrTimeout) {
+				w, err := s.sock.Next(time.Now().Add(50 * time.Millisecond))
+				if errors.Is(err, afring.ErrTimeout) {
 					continue
 				}
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if dec.Decode(g.link, data, &p) != nil || p.Proto != decode.ProtoTCP {
-					continue
+				for w.Next(&fr) {
+					if dec.Decode(g.link, fr.Data, &p) != nil || p.Proto != decode.ProtoTCP {
+						continue
+					}
+					var cport uint16
+					dir := 0
+					switch port {
+					case p.DstPort:
+						cport = p.SrcPort
+					case p.SrcPort:
+						cport, dir = p.DstPort, 1
+					default:
+						continue
+					}
+					mu.Lock()
+					d := seen[cport]
+					if d == nil {
+						d = &dirs{}
+						seen[cport] = d
+					}
+					d[i][dir]++
+					mu.Unlock()
 				}
-				var cport uint16
-				dir := 0
-				switch port {
-				case p.DstPort:
-					cport = p.SrcPort
-				case p.SrcPort:
-					cport, dir = p.DstPort, 1
-				default:
-					continue
-				}
-				mu.Lock()
-				d := seen[cport]
-				if d == nil {
-					d = &dirs{}
-					seen[cport] = d
-				}
-				d[i][dir]++
-				mu.Unlock()
 			}
 		}()
 	}
