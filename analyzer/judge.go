@@ -141,10 +141,11 @@ type judgeEnv struct {
 	dns    *dnsCache
 	chains chainCache
 	devs   devices
-	// addrRows caches server addresses' catalog rows (addrcache.go).
-	addrRows addrRows
 	ends   *captureEnds // written between inputs by the reader
 	ev     *evidence    // nil unless evidence is written (SetRecorder)
+
+	// addrRows caches server addresses' catalog rows (addrcache.go).
+	addrRows addrRows
 }
 
 // newJudge returns a judge for cfg (defaults filled in) that reads where
@@ -285,7 +286,6 @@ var (
 func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 	a := f.app
 	syns := f.SynRetries + 1
-	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
 		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
@@ -297,12 +297,12 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		if syns == 1 {
 			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.synTime, synWait)
 		}
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, span)).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
 	case st == "REJ":
 		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL))
 	case (st == "SH" || st == "RSTOS0") && !answered:
 		if f.Resp.Packets == 0 {
-			return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)).absentAnswer(f.synTime, synWait)
+			return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
 		}
 	}
 	// Proxy refusals.
@@ -649,8 +649,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	if f.Proto == decode.ProtoTCP && proxied(f) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
 	}
-	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.def.Name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.lastNS {
 			fd.lastNS = f.Last
 			fd.Last = rfc3339(f.Last)
@@ -659,13 +658,16 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	}
 }
 
-func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
+// addAt counts a finding and returns it, or nil when it is not kept (past
+// maxTracked).
+func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) *Finding {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	fd := j.findings[k]
 	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
-		return
+		return nil
 	}
+	kept := fd != nil
 	if fd == nil {
 		fd = &Finding{
 			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(), sev: v.sev,
@@ -685,6 +687,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		if len(j.findings) < maxTracked {
 			j.findings[k] = fd
 			j.order = append(j.order, fd)
+			kept = true
 		} else {
 			// Past the cap a finding still streams, but is not kept.
 			j.untracked++
@@ -702,7 +705,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
-		return
+		return keptOnly(fd, kept)
 	}
 	// Evidence beside a count speaks of every flow it counts.
 	if v.evidence != fd.oneEv {
@@ -716,6 +719,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
 		r.FindingRepeated(fd)
 	}
+	return keptOnly(fd, kept)
 }
 
 // hostStat tallies an Apple flow under its host.
@@ -723,11 +727,11 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	key := at.host
 	h := j.hosts[key]
 	if h == nil {
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		if len(j.hosts) >= maxTracked {
 			j.untracked++
 			return
 		}
+		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		j.hosts[key] = h
 	}
 	h.Flows++
