@@ -156,7 +156,6 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			cat:  cfg.Catalog,
 			cfg:  cfg,
 			dns:  newDNSCache(cfg.MaxDNS),
-			devs: devices{m: make(map[netip.Addr]*DeviceSummary)},
 			ends: ends,
 		},
 		findings: make(map[findingKey]*Finding),
