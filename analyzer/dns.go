@@ -76,24 +76,6 @@ func (j *judge) dnsAnswer(f *Flow, a dnsAnswer) {
 	}
 }
 
-// dnsTCP splits a DNS-over-TCP direction into messages.
-func (e *flowEngine) dnsTCP(f *Flow, dir int, ts int64) {
-	s := &f.side(dir).stream
-	a := e.table.facts(f)
-	if a == nil {
-		return
-	}
-	off := a.half[dir].dnsTCPOff
-	if off >= len(s.buf) {
-		return
-	}
-	msgs, rest := dissect.SplitDNSTCP(s.buf[off:])
-	for _, m := range msgs {
-		e.dnsMessage(f, m, dir, ts, "tcp")
-	}
-	a.half[dir].dnsTCPOff = len(s.buf) - len(rest)
-}
-
 func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {
 	ev := DNSEvent{Type: "dns", TS: rfc3339(ts), Client: addrString(client), Server: addrString(server), Proto: proto,
 		RCode: dissect.DNSRCodeString(m.RCode), Answers: make([]DNSAnswer, 0, len(m.Answers))}

@@ -103,6 +103,8 @@ type flowEngine struct {
 	now    int64
 	lastGC int64
 	sink   flowSink
+	// feeders read flows' payload, one protocol each (feeders.go).
+	feeders [numFeeds]feeder
 
 	// dnsMsg is what DNS messages decode into; nothing keeps it past the
 	// sink's call.
@@ -192,6 +194,7 @@ func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
 	// DNS names repeat: keep their text; dnsEvent renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
+	e.feeders = newFeeders(e)
 	return e
 }
 
@@ -365,10 +368,7 @@ func (e *flowEngine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64)
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.Orig.stream.limit = int32(e.cfg.ClientBuffer)
-	f.Resp.stream.limit = int32(e.cfg.ServerBuffer)
-	f.Orig.stream.pool = &e.table.pool
-	f.Resp.stream.pool = &e.table.pool
+	e.startFeeders(f)
 	return f
 }
 
@@ -464,12 +464,6 @@ func (e *flowEngine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		}
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
-			// streamGrew may have turned the flow around: check both sides.
-			for d := range 2 {
-				if s := &f.side(d).stream; !s.closed() && !wantsMore(f, d) {
-					s.release()
-				}
-			}
 		}
 	}
 	class := int8(classHandshake)
@@ -511,26 +505,4 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.Unmap().String()
-}
-
-// wantsMore reports whether a dissector may still read direction dir's
-// buffer. Once none will, the buffer is dropped and later segments cost
-// only their counters.
-func wantsMore(f *Flow, dir int) bool {
-	if f.SPort == 53 || f.CPort == 53 {
-		return true // DNS over TCP: every message
-	}
-	a := f.app
-	if a == nil || !a.half[dir].tlsDone {
-		return true
-	}
-	if a.half[dir].httpTried || a.half[dir].tlsStart != 0 {
-		return false
-	}
-	b := f.side(dir).stream.buf
-	if dir == dirClient {
-		// A request method is at most 9 letters and a space.
-		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)
-	}
-	return len(b) < 5 || string(b[:5]) == "HTTP/"
 }

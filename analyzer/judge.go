@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/trust"
 )
 
 // maxTracked caps each per-key table of the report (findings, hosts,
@@ -102,7 +103,7 @@ type apnsState struct {
 // per-service, per-host and per-device tallies.
 type judge struct {
 	env        judgeEnv
-	trust      *trustStore
+	trust      *trust.Store
 	findings   map[findingKey]*Finding
 	order      []*Finding
 	hosts      map[string]*HostSummary
@@ -139,7 +140,7 @@ type judgeEnv struct {
 	cat    *catalog.Catalog
 	cfg    Config
 	dns    *dnsCache
-	chains chainCache
+	chains trust.Cache
 	devs   devices
 	ends   *captureEnds // written between inputs by the reader
 	ev     *evidence    // nil unless evidence is written (SetRecorder)

@@ -50,7 +50,7 @@ type Stats struct {
 	Packets   uint64 // packets the kernel received for the socket, dropped ones included
 	Drops     uint64 // packets dropped because the ring was full
 	Freezes   uint64 // times the ring's queue froze full
-	Blocks    uint64 // ring blocks walked
+	Blocks    uint64 // ring blocks handed over
 	BadBlocks uint64 // blocks whose walk ended at an inconsistency (BadBlock says the first)
 	BadBlock  string // the first inconsistency, or ""
 }
@@ -95,7 +95,7 @@ func Open(cfg Config) (*Socket, error) {
 	if cfg.Interface != "" {
 		ifi, err := net.InterfaceByName(cfg.Interface)
 		if err != nil {
-			return nil, fmt.Errorf("afring: %w", err)
+			return nil, fmt.Errorf("afring: interface %s: %w", cfg.Interface, err)
 		}
 		ifindex = ifi.Index
 	}
@@ -196,6 +196,7 @@ func (s *Socket) Next(deadline time.Time) (*Walker, error) {
 		}
 	}
 	s.held = true
+	s.blocks.Add(1)
 	s.w.Reset(s.block(s.cur), s.ether)
 	return &s.w, nil
 }
@@ -221,7 +222,6 @@ func (s *Socket) release() {
 		s.bad.Add(1)
 		s.badOnce.Do(func() { msg := err.Error(); s.badMsg.Store(&msg) })
 	}
-	s.blocks.Add(1)
 	atomic.StoreUint32(s.status(s.cur), unix.TP_STATUS_KERNEL)
 	s.held = false
 	if s.cur++; s.cur == s.nblk {

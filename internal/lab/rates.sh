@@ -5,25 +5,29 @@
 # orchard's CPU time per packet live with file mode on the same packets.
 #
 # Run as root from the repository (not part of go test):
-#   internal/lab/rates.sh [-t SECONDS] [-o OUTDIR] [-C] [RATE...]
+#   internal/lab/rates.sh [-t SECONDS] [-o OUTDIR] [-r ROUNDS] [-C] [RATE...]
 #
 #   -t  seconds per run (default 8)
-#   -C  only the CPU comparison, at the first rate
+#   -r  rounds of the CPU comparison per rate (default 2)
+#   -C  only the CPU comparison
 #   RATE  packets per second for tcpreplay (default: 25000 50000 100000
 #         200000 max; max is --topspeed)
 #
 # Needs ip, tcpreplay, tcpdump, jq and a Go toolchain with cgo. Output:
 # OUTDIR/rates.tsv (rate, tool, packets sent, sent/s, received, dropped,
-# CPU seconds) and cpu.tsv (live against file mode).
+# CPU seconds) and cpu.tsv (live against file mode, at every rate: each
+# rate's traffic is recorded once, then replayed live and read from the
+# file in alternating rounds, so the modes share the machine's load).
 set -euo pipefail
 
-secs=8 out="" cpuonly=0
-while getopts "t:o:Ch" opt; do
+secs=8 out="" cpuonly=0 rounds=2
+while getopts "t:o:r:Ch" opt; do
 	case $opt in
 	t) secs=$OPTARG ;;
+	r) rounds=$OPTARG ;;
 	o) out=$OPTARG ;;
 	C) cpuonly=1 ;;
-	*) sed -n '2,18p' "$0"; exit 2 ;;
+	*) sed -n '2,21p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -121,38 +125,45 @@ for rate in "${rates[@]}"; do
 done
 
 # CPU per packet, live against file mode, on the same packets: record a
-# run at the first rate, then replay it again live and read the file.
-rate=${rates[0]}
-ip netns exec "$sensor" tcpdump -i rt-s0 -w "$out/same.pcap" -B 32768 2>"$out/record.err" &
-cap_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$out/record.err" 2>/dev/null && break; sleep 0.1; done
-send "$rate" >/dev/null
-sleep 1
-kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
-# Live CPU is counted from just before the replay to a second after it
-# (not the rings' setup); file mode is the whole run.
-printf 'mode\tpackets\tuser_s\tsys_s\tus_per_packet\n' >"$out/cpu.tsv"
-line() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk -v u="$3" -v s="$4" -v n="$2" 'BEGIN { printf "%.2f", (u + s) * 1e6 / n }')" | tee -a "$out/cpu.tsv"; }
-for round in 1 2; do
-	for w in 1 2; do
-		/usr/bin/time -f '%U %S' -o "$out/file-time" "$out/orchard-static" --workers $w --format json -o "$out/file.json" "$out/same.pcap" 2>/dev/null
-		read -r u s <"$out/file-time"
-		line "file, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/file.json")" "$u" "$s"
-	done
-	for mode in afpacket pcap; do
+# run at each rate, then replay it again live and read the file, in
+# alternating rounds. Live CPU is the process' threads' time on the CPU
+# (schedstat, in ns) from just before the replay to a second after it (not
+# the rings' setup); file mode is the whole run (getrusage of the child,
+# to the microsecond).
+oncpu() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
+filecpu() { # BIN WORKERS FILE: seconds of CPU of a file run
+	(
+		"$1" --workers "$2" --format json -o "$out/file.json" "$3" 2>/dev/null
+		times
+	) | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.4f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+}
+printf 'rate\tmode\tworkers\tround\tpackets\tcpu_s\tus_per_packet\n' >"$out/cpu.tsv"
+line() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(awk -v c="$6" -v n="$5" 'BEGIN { printf "%.3f", c * 1e6 / n }')" | tee -a "$out/cpu.tsv"; }
+for rate in "${rates[@]}"; do
+	ip netns exec "$sensor" tcpdump -i rt-s0 -w "$out/same.pcap" -B 65536 2>"$out/record.err" &
+	cap_pid=$!
+	for _ in $(seq 100); do grep -q "listening on" "$out/record.err" 2>/dev/null && break; sleep 0.1; done
+	send "$rate" >/dev/null
+	sleep 1
+	kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
+	for round in $(seq "$rounds"); do
 		for w in 1 2; do
-			bin=$out/orchard-static
-			[ "$mode" = pcap ] && bin=$out/orchard-cgo
-			ip netns exec "$sensor" "$bin" -i rt-s0 --capture $mode --workers $w --format json -o "$out/live.json" 2>"$out/live.err" &
+			c=$(filecpu "$out/orchard-static" "$w" "$out/same.pcap")
+			line "$rate" file "$w" "$round" "$(jq -r '.capture.packets' "$out/file.json")" "$c"
+			ip netns exec "$sensor" "$out/orchard-static" -i rt-s0 --capture afpacket --workers "$w" --format json -o "$out/live.json" 2>"$out/live.err" &
 			cap_pid=$!
 			for _ in $(seq 100); do grep -q "capturing on" "$out/live.err" 2>/dev/null && break; sleep 0.1; done
-			read -r u0 s0 < <(usys "$cap_pid")
+			c0=$(oncpu "$cap_pid")
 			send "$rate" >/dev/null
 			sleep 1
-			read -r u1 s1 < <(usys "$cap_pid")
+			c1=$(oncpu "$cap_pid")
 			kill -INT "$cap_pid"; wait "$cap_pid" || true; cap_pid=""
-			line "live $mode, $w worker(s), round $round" "$(jq -r '.capture.packets' "$out/live.json")" "$(awk -v a="$u0" -v b="$u1" 'BEGIN { print b - a }')" "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
+			line "$rate" afpacket "$w" "$round" "$(jq -r '.capture.packets' "$out/live.json")" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')"
 		done
 	done
 done
+# The ratio per rate and worker count, as the range over the rounds
+# (each live round against the file round just before it).
+awk -F'\t' 'NR > 1 { k = $1 "\t" $3; if ($2 == "file") f[k] = $7; else { r = $7 / f[k]; if (!(k in lo) || r < lo[k]) lo[k] = r; if (r > hi[k]) hi[k] = r; order[k] = 1 } }
+	END { print "rate\tworkers\tlive/file"; for (k in order) printf "%s\t%.2f-%.2f\n", k, lo[k], hi[k] }' "$out/cpu.tsv" | sort -n | tee "$out/ratio.tsv"
 echo "rates: results in $out"
