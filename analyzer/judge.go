@@ -105,6 +105,7 @@ type judge struct {
 	env        judgeEnv
 	trust      *trust.Store
 	findings   map[findingKey]*Finding
+	keys       findingSet // the hashes of findings' keys (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
 	apns       map[netip.Addr]*apnsState
@@ -662,7 +663,11 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 // maxTracked).
 func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) *Finding {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
-	fd := j.findings[k]
+	var fd *Finding
+	h := j.keys.hash(&k)
+	if j.keys.has(h) {
+		fd = j.findings[k]
+	}
 	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
 		return nil
@@ -686,6 +691,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		if len(j.findings) < maxTracked {
 			j.findings[k] = fd
+			j.keys.add(h)
 			j.order = append(j.order, fd)
 			kept = true
 		} else {
