@@ -85,9 +85,13 @@ type Stats struct {
 	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
-	First        int64  `json:"-"`
-	Last         int64  `json:"-"`
-	OpenFlows    int    `json:"-"` // flows in the table now
+	// Evidence (SetRecorder): packets of open flows not kept (beyond 64
+	// a flow or 256 MiB in all), and packets the Recorder failed to write.
+	EvidenceDropped uint64 `json:"evidence_dropped,omitempty"`
+	EvidenceErrors  uint64 `json:"evidence_errors,omitempty"`
+	First           int64  `json:"-"`
+	Last            int64  `json:"-"`
+	OpenFlows       int    `json:"-"` // flows in the table now
 }
 
 // flowEngine turns frames into flows: it decodes them, reassembles IP
@@ -210,6 +214,9 @@ func (e *flowEngine) counters() Stats {
 	s.StateDenied = e.table.side.denied
 	s.FragDropped = e.frag.Dropped()
 	s.OpenFlows = e.table.flows.n
+	if e.ev != nil {
+		s.EvidenceDropped = e.ev.dropped
+	}
 	return s
 }
 

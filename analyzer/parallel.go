@@ -818,6 +818,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.StateDenied += w.StateDenied
 		s.FragDropped += w.FragDropped
 		s.OpenFlows += w.OpenFlows
+		s.EvidenceDropped += w.EvidenceDropped
 	}
 	return s
 }
