@@ -4,13 +4,14 @@
 //
 // One type per role:
 //
-//   - flowEngine (engine.go): decode, IP reassembly, the flow table, TCP
-//     state and stream buffers, the dissectors; it hands ended flows and
-//     DNS answers to a flowSink and knows nothing of findings;
+//   - flowEngine (engine.go): decode, IP reassembly (package defrag),
+//     the flow table, TCP state and stream buffers, the dissectors; it
+//     hands ended flows and DNS answers to a flowSink and knows nothing
+//     of findings;
 //   - judge (judge.go): attribution, the DNS cache, chain verdicts
-//     (package trust), the rules and the tallies; it is the one-worker
-//     engine's sink and holds no engine (what it reads beside the flows is
-//     judgeEnv);
+//     (package trust), server shapes (package shapes), the rules and the
+//     tallies; it is the one-worker engine's sink and holds no engine
+//     (what it reads beside the flows is judgeEnv);
 //   - the report (report.go): findings, hosts, services and devices, built
 //     from the judge's tallies;
 //   - Engine (wiring.go): the two wirings of those parts, one worker in

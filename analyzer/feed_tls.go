@@ -1,6 +1,9 @@
 package analyzer
 
-import "orchard/dissect"
+import (
+	"orchard/dissect"
+	"orchard/shapes"
+)
 
 // TLS limits: the client's ClientHello (a post-quantum one is about
 // 1.7 KB) and the records after it; the server's first flight, its
@@ -64,7 +67,7 @@ func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
-	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+maxShapeFlight ||
+	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+shapes.MaxFlight ||
 		dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
 		x.finished(f, a, dir)
 	}

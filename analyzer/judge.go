@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/shapes"
 	"orchard/trust"
 )
 
@@ -105,6 +106,7 @@ type judge struct {
 	env        judgeEnv
 	trust      *trust.Store
 	findings   map[findingKey]*Finding
+	keys       findingSet // the hashes of findings' keys (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
 	apns       map[netip.Addr]*apnsState
@@ -128,7 +130,7 @@ type judge struct {
 	noApp appFacts
 	// shapeBase is the embedded server-shape baseline, loaded when first
 	// needed; hops the farthest hop count per server network (intercept.go).
-	shapeBase *ShapeBaseline
+	shapeBase *shapes.Baseline
 	hops      map[netip.Prefix]uint8
 }
 
@@ -156,7 +158,6 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			cat:  cfg.Catalog,
 			cfg:  cfg,
 			dns:  newDNSCache(cfg.MaxDNS),
-			devs: devices{m: make(map[netip.Addr]*DeviceSummary)},
 			ends: ends,
 		},
 		findings: make(map[findingKey]*Finding),
@@ -313,7 +314,6 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 // without an answer, or a SYN answered by a reset.
 func handshakeVerdict(f *Flow) verdict {
 	syns := f.SynRetries + 1
-	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
 		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
@@ -325,11 +325,11 @@ func handshakeVerdict(f *Flow) verdict {
 		if syns == 1 {
 			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.synTime, synWait)
 		}
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, span)).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
 	case st == "REJ":
 		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL))
 	case (st == "SH" || st == "RSTOS0") && !answered && f.Resp.Packets == 0:
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
 	}
 	return verdict{}
 }
@@ -681,8 +681,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	if f.Proto == decode.ProtoTCP && proxied(f) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
 	}
-	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.def.Name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.lastNS {
 			fd.lastNS = f.Last
 			fd.Last = rfc3339(f.Last)
@@ -691,13 +690,20 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	}
 }
 
-func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
+// addAt counts a finding and returns it, or nil when it is not kept (past
+// maxTracked).
+func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) *Finding {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
-	fd := j.findings[k]
+	var fd *Finding
+	h := j.keys.hash(&k)
+	if j.keys.has(h) {
+		fd = j.findings[k]
+	}
 	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
-		return
+		return nil
 	}
+	kept := fd != nil
 	if fd == nil {
 		fd = &Finding{
 			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(), sev: v.sev,
@@ -716,7 +722,9 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		if len(j.findings) < maxTracked {
 			j.findings[k] = fd
+			j.keys.add(h)
 			j.order = append(j.order, fd)
+			kept = true
 		} else {
 			// Past the cap a finding still streams, but is not kept.
 			j.untracked++
@@ -734,7 +742,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
-		return
+		return keptOnly(fd, kept)
 	}
 	// Evidence beside a count speaks of every flow it counts.
 	if v.evidence != fd.oneEv {
@@ -748,6 +756,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
 		r.FindingRepeated(fd)
 	}
+	return keptOnly(fd, kept)
 }
 
 // hostStat tallies an Apple flow under its host.
@@ -755,11 +764,11 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	key := at.host
 	h := j.hosts[key]
 	if h == nil {
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		if len(j.hosts) >= maxTracked {
 			j.untracked++
 			return
 		}
+		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		j.hosts[key] = h
 	}
 	h.Flows++

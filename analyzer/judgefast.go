@@ -43,3 +43,11 @@ func hasPort(list []string, proto string, p uint16) bool {
 	}
 	return false
 }
+
+// keptOnly is fd when the judge keeps it, else nil.
+func keptOnly(fd *Finding, kept bool) *Finding {
+	if kept {
+		return fd
+	}
+	return nil
+}

@@ -488,11 +488,11 @@ func (w *worker) batch(b *batch) {
 			if counts {
 				w.rstats.Fragments++
 			}
-			dg := e.frag.add(pk, ts)
+			dg := e.frag.Add(pk, ts)
 			if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
 				continue
 			}
-			e.frag.done.restore(pk)
+			e.frag.Restore(pk)
 			link, frame = layers.LinkTypeRaw, dg
 			pk.WireLen = len(dg)
 			shared = true

@@ -143,24 +143,28 @@ func (s *DeviceSummary) fillStrings() {
 // devices tallies client devices; last caches the most recent one, since
 // consecutive flows mostly come from the same device.
 type devices struct {
-	m    map[netip.Addr]*DeviceSummary
+	idx  devIndex // the tallies, by address (devindex.go)
 	last *DeviceSummary
 	addr netip.Addr
+	// scratch is the tally of a device past maxTracked.
+	scratch DeviceSummary
 }
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
 // that is not kept (untracked is counted).
 func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 	var s *DeviceSummary
+	var h uint64
 	if d.last != nil && d.addr == f.Client {
 		s = d.last
-	} else if s = d.m[f.Client]; s == nil {
-		s = &DeviceSummary{addr: f.Client}
-		if len(d.m) >= maxTracked {
+	} else if s, h = d.idx.find(f.Client); s == nil {
+		if len(d.idx.devs) >= maxTracked {
 			*untracked++
-			return s
+			d.scratch = DeviceSummary{addr: f.Client}
+			return &d.scratch
 		}
-		d.m[f.Client] = s
+		s = &DeviceSummary{addr: f.Client}
+		d.idx.add(s, h)
 	}
 	d.last, d.addr = s, f.Client
 	if !s.hasMAC {
@@ -258,20 +262,20 @@ func (j *judge) hostList(withheld bool) []*HostSummary {
 // withheld, their flows do not count as failed.
 func (j *judge) deviceList(findings []*Finding, withheld bool) []*DeviceSummary {
 	var out []*DeviceSummary
-	for _, d := range j.env.devs.m {
+	for _, d := range j.env.devs.idx.devs {
 		d.Findings = 0
 		d.fillStrings()
 	}
 	for _, fd := range findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d := j.env.devs.m[a]; d != nil {
+			if d, _ := j.env.devs.idx.find(a); d != nil {
 				d.Findings++
-			} else if d := j.env.devs.m[a.Unmap()]; d != nil {
+			} else if d, _ := j.env.devs.idx.find(a.Unmap()); d != nil {
 				d.Findings++
 			}
 		}
 	}
-	for _, d := range j.env.devs.m {
+	for _, d := range j.env.devs.idx.devs {
 		if withheld && d.absentFailed > 0 {
 			c := *d
 			c.Failed -= d.absentFailed

@@ -62,7 +62,8 @@ type tool struct {
 	packets int
 	vs      *tool
 	unit    string
-	per     int // packets per unit
+	per     int     // packets per unit
+	target  float64 // units a second the row should reach (0: none)
 	err     error
 }
 
@@ -279,7 +280,7 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 		}
 		rate := humanRate(float64(pk) / s)
 		if t.unit != "" {
-			rate += fmt.Sprintf(" (%s %s/s)", humanRate(float64(pk/t.per)/s), t.unit)
+			rate += " (" + unitRate(float64(pk/t.per)/s, t.unit, t.target) + ")"
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, rate, ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
 	}
