@@ -1,98 +1,24 @@
 package analyzer
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
-	"orchard/capture"
-	"orchard/catalog"
 	"orchard/decode"
 	"orchard/defrag"
 	"orchard/dissect"
 	"orchard/flow"
-	"orchard/shapes"
 )
 
-// Config tunes an Engine. The zero value plus a catalog is a working setup.
-type Config struct {
-	// Catalog judges flows; nil means the embedded default catalog.
-	Catalog *catalog.Catalog
-	// MaxFlows caps the flow table (default 65536: 512 bytes a flow, plus
-	// the dissector state under StateBudget); the oldest flow is evicted,
-	// and counted, when it is full.
-	MaxFlows int
-	// MaxDNS caps the DNS answer cache (default 131072 addresses).
-	MaxDNS int
-	// Timeouts are the flow table's idle timeouts by packet time.
-	Timeouts flow.Timeouts
-	// ClientBuffer and ServerBuffer cap the bytes kept per direction for
-	// the dissectors (defaults 16 KiB and 64 KiB).
+// Limits are a flow engine's caps: its table's (MaxFlows, Timeouts), its
+// stream buffers' (ClientBuffer, ServerBuffer, BufferBudget) and its
+// dissectors' state (StateBudget). All must be set.
+type Limits struct {
+	MaxFlows                   int
+	Timeouts                   flow.Timeouts
 	ClientBuffer, ServerBuffer int
-	// BufferBudget caps the bytes held in all stream buffers together
-	// (default 64 MiB): beyond it new bytes are not kept, and the streams
-	// that were refused are counted in Stats.BufferDenied.
-	BufferBudget int
-	// StateBudget caps the memory of the dissectors' per-flow state
-	// together (facts, QUIC assemblers, TLS parsers, ClientHellos,
-	// certificates; default 64 MiB): beyond it flows are not dissected,
-	// and the refusals are counted in Stats.StateDenied.
-	StateBudget int
-	// AllHosts reports findings for non-Apple endpoints too.
-	AllHosts bool
-	// Sink receives events as they are decided; may be nil. With several
-	// workers it is still called from one goroutine at a time, in the
-	// order a single-threaded engine would call it.
-	Sink Sink
-	// Workers is the number of analysis goroutines: 0 or 1 analyses in
-	// the caller's goroutine; more shard flows over that many workers
-	// (see Parallel), with identical results.
-	Workers int
-	// ServerShapes is the baseline of Apple's server shapes that TLS
-	// answers are compared with (package shapes); nil means the
-	// embedded one. LearnShapes, when set, collects the shapes seen.
-	ServerShapes, LearnShapes *shapes.Baseline
-}
-
-// DefaultMaxFlows is the flow table's cap unless Config.MaxFlows says
-// otherwise: with the other caps' worth, it keeps a run under 300 MB.
-const DefaultMaxFlows = 65536
-
-// Sink receives the engine's events as they happen. Implementations must
-// copy what they keep: events are reused after the call returns.
-type Sink interface {
-	Flow(*FlowEvent)
-	DNS(*DNSEvent)
-	Finding(*Finding)
-}
-
-// Stats counts what the engine saw.
-type Stats struct {
-	Packets      uint64 `json:"packets"`
-	Bytes        uint64 `json:"bytes"`
-	TCP          uint64 `json:"tcp"`
-	UDP          uint64 `json:"udp"`
-	ICMP         uint64 `json:"icmp"`
-	NonIP        uint64 `json:"non_ip"`
-	Fragments    uint64 `json:"fragments"`
-	FragDropped  uint64 `json:"fragments_dropped,omitempty"` // datagrams never completed (or over the limits)
-	Undecodable  uint64 `json:"undecodable"`
-	Unsupported  uint64 `json:"unsupported_link"`
-	Flows        uint64 `json:"flows"`
-	FlowsEvicted uint64 `json:"flows_evicted"`
-	PeakFlows    int    `json:"peak_flows"`
-	DNSResponses uint64 `json:"dns_responses"`
-	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
-	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
-	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
-	// Evidence (SetRecorder): packets of open flows not kept (beyond 64
-	// a flow or 256 MiB in all), and packets the Recorder failed to write.
-	EvidenceDropped uint64 `json:"evidence_dropped,omitempty"`
-	EvidenceErrors  uint64 `json:"evidence_errors,omitempty"`
-	First           int64  `json:"-"`
-	Last            int64  `json:"-"`
-	OpenFlows       int    `json:"-"` // flows in the table now
+	BufferBudget, StateBudget  int
 }
 
 // flowEngine turns frames into flows: it decodes them, reassembles IP
@@ -102,7 +28,7 @@ type Stats struct {
 // One worker is one flowEngine (see Engine for the wirings); it is not
 // safe for concurrent use.
 type flowEngine struct {
-	cfg    Config
+	lim    Limits
 	dec    *decode.Decoder
 	pkt    decode.Packet
 	table  *flow.Table
@@ -119,7 +45,7 @@ type flowEngine struct {
 
 	// ev, when set, keeps the packets of open flows for evidence; cur is
 	// the frame being processed.
-	ev  *evidence
+	ev  *KeepState
 	cur flow.FrameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
@@ -136,58 +62,13 @@ type flowSink interface {
 	dnsAnswer(f *flow.Flow, a dnsAnswer)
 }
 
-// frameMeta is what a capture file says of a frame beyond its bytes.
-type frameMeta struct {
-	// proc and pid name the frame's process when the file carries it
-	// rather than the frame (tcpdump -k pcapng).
-	proc string
-	pid  int32
-	// chunk holds the frame's bytes, at chunkOff, when the capture reader
-	// read it into one: a multi-worker reader then hands the workers the
-	// frame without copying it.
-	chunk    *capture.Chunk
-	chunkOff int
-}
-
-// withDefaults fills in cfg's unset limits.
-func (cfg Config) withDefaults() (Config, error) {
-	if cfg.Catalog == nil {
-		c, err := catalog.Default()
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Catalog = c
-	}
-	if cfg.MaxFlows <= 0 {
-		cfg.MaxFlows = DefaultMaxFlows
-	}
-	if cfg.MaxDNS <= 0 {
-		cfg.MaxDNS = 131072
-	}
-	if cfg.ClientBuffer <= 0 {
-		cfg.ClientBuffer = 16 << 10
-	}
-	if cfg.ServerBuffer <= 0 {
-		cfg.ServerBuffer = 64 << 10
-	}
-	if cfg.BufferBudget <= 0 {
-		cfg.BufferBudget = 64 << 20
-	}
-	if cfg.StateBudget <= 0 {
-		cfg.StateBudget = 64 << 20
-	}
-	cfg.ClientBuffer = min(cfg.ClientBuffer, 1<<30)
-	cfg.ServerBuffer = min(cfg.ServerBuffer, 1<<30)
-	return cfg, nil
-}
-
-// newFlowEngine returns a flow engine for cfg (with its defaults filled
-// in) that hands its flows and DNS answers to sink.
-func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
-	e := &flowEngine{cfg: cfg, dec: decode.NewDecoder(), sink: sink}
-	e.table = flow.NewTable(cfg.MaxFlows, cfg.Timeouts, sink)
-	e.table.Pool.Budget = cfg.BufferBudget
-	e.table.Side.Budget = cfg.StateBudget
+// newFlowEngine returns a flow engine within lim that hands its flows and
+// DNS answers to sink.
+func newFlowEngine(lim Limits, sink flowSink) *flowEngine {
+	e := &flowEngine{lim: lim, dec: decode.NewDecoder(), sink: sink}
+	e.table = flow.NewTable(lim.MaxFlows, lim.Timeouts, sink)
+	e.table.Pool.Budget = lim.BufferBudget
+	e.table.Side.Budget = lim.StateBudget
 	// DNS names repeat: keep their text; dnsEvent renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
@@ -498,11 +379,4 @@ func isUnreachable(p *decode.Packet) bool {
 		return p.ICMPType == 3
 	}
 	return p.ICMPType == 1
-}
-
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.Unmap().String()
 }

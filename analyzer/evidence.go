@@ -17,19 +17,16 @@ type Recorder interface {
 }
 
 // Evidence limits: packets kept per flow, and bytes kept in all.
-const (
-	keepPerFlow   = 64
-	keepBudget    = 256 << 20
-	keepDNSPerKey = 4
-)
+const keepDNSPerKey = 4
 
 // evidence keeps the first packets of each open flow until the flow is
 // judged, and the DNS answers for Apple names, so that flagged flows can be
 // written out with the answers that named them.
 type evidence struct {
-	rec     Recorder
-	bytes   int
-	dropped uint64
+	rec Recorder
+	// KeepState is the budget the flow engine keeps packets within,
+	// shared with the DNS answers kept.
+	KeepState
 	dns     map[string][]flow.KeptPacket // by query name
 	dnsRing []string
 	written map[string]bool // DNS names already written
@@ -44,17 +41,6 @@ type evidence struct {
 func (e *Engine) SetRecorder(r Recorder) {
 	e.judge.env.ev = &evidence{rec: r, dns: make(map[string][]flow.KeptPacket), written: make(map[string]bool)}
 	e.run.setRecorder(e.judge.env.ev)
-}
-
-// keep copies the current frame into f's evidence, within the limits.
-func (e *flowEngine) keep(f *flow.Flow) {
-	ev, cur := e.ev, &e.cur
-	if len(f.Kept) >= keepPerFlow || ev.bytes+len(cur.Frame) > keepBudget {
-		ev.dropped++
-		return
-	}
-	ev.bytes += len(cur.Frame)
-	f.Kept = append(f.Kept, flow.KeptPacket{Link: cur.Link, TS: cur.TS, Frame: append([]byte(nil), cur.Frame...)})
 }
 
 // keepDNS remembers fr, a DNS answer's frame, as the answer for name.

@@ -71,7 +71,7 @@ func (e *flowEngine) startFeeders(f *flow.Flow) {
 	if f.Proto != decode.ProtoTCP {
 		return
 	}
-	for dir, size := range [2]int{e.cfg.ClientBuffer, e.cfg.ServerBuffer} {
+	for dir, size := range [2]int{e.lim.ClientBuffer, e.lim.ServerBuffer} {
 		most := 0
 		for k := range e.feeders {
 			if set&(1<<k) != 0 {

@@ -97,7 +97,7 @@ func (l *Lane) FrameNS(link layers.LinkType, frame []byte, ts int64, wireLen int
 	p := l.p
 	ls := p.lanes
 	idx := ls.idx.Add(1)
-	l.st.count(ts, wireLen)
+	l.st.Count(ts, wireLen)
 	if ts > l.now {
 		l.now = ts
 	}
@@ -176,18 +176,6 @@ func (l *Lane) Idle(now time.Time) {
 		b.ents = append(b.ents, batchEntry{kind: entTick, idx: l.p.lanes.idx.Add(1), ts: ns})
 	}
 	l.Flush()
-}
-
-// count counts a frame read at ts.
-func (st *Stats) count(ts int64, wireLen int) {
-	st.Packets++
-	st.Bytes += uint64(wireLen)
-	if st.First == 0 || ts < st.First {
-		st.First = ts
-	}
-	if ts > st.Last {
-		st.Last = ts
-	}
 }
 
 // put appends a copied frame to a batch and reports whether the batch is

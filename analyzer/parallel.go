@@ -246,7 +246,7 @@ func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *
 	wcfg.StateBudget = max(cfg.StateBudget/n, 1)
 	for i := 0; i < n; i++ {
 		w := &worker{id: i, p: p, in: make(chan *batch, batchesPerW), back: make(chan []*flow.Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
-		w.e = newFlowEngine(wcfg, w)
+		w.e = newFlowEngine(wcfg.flowLimits(), w)
 		p.workers = append(p.workers, w)
 	}
 	p.free = make(chan *batch, (batchesPerW+2)*n)
@@ -277,7 +277,7 @@ func (p *Parallel) setRecorder(ev *evidence) {
 		return
 	}
 	for _, w := range p.workers {
-		w.e.ev = &evidence{}
+		w.e.ev = &KeepState{}
 	}
 }
 

@@ -77,7 +77,7 @@ func New(cfg Config) (*Engine, error) {
 		e.par = newParallel(cfg, e.judge, &e.tl, &e.ends, cfg.Workers)
 		e.run = e.par
 	} else {
-		e.run = &serial{fe: newFlowEngine(cfg, e.judge), tl: &e.tl, ends: &e.ends}
+		e.run = &serial{fe: newFlowEngine(cfg.flowLimits(), e.judge), tl: &e.tl, ends: &e.ends}
 	}
 	return e, nil
 }
@@ -125,7 +125,7 @@ func (s *serial) idle(ns int64) { s.fe.idle(ns) }
 func (s *serial) read() uint64  { return s.fe.stats.Packets }
 func (s *serial) sync() bool    { return false }
 
-func (s *serial) setRecorder(ev *evidence) { s.fe.ev = ev }
+func (s *serial) setRecorder(ev *evidence) { s.fe.ev = &ev.KeepState }
 
 func (s *serial) totals() Stats {
 	st := s.fe.counters()
