@@ -105,7 +105,11 @@ func (cfg Config) withDefaults() (Config, error) {
 }
 
 // flowLimits are the flow engine's share of cfg.
-func (cfg Config) flowLimits() Limits {
-	return Limits{MaxFlows: cfg.MaxFlows, Timeouts: cfg.Timeouts, ClientBuffer: cfg.ClientBuffer, ServerBuffer: cfg.ServerBuffer,
+func (cfg Config) flowLimits() flow.Limits {
+	return flow.Limits{MaxFlows: cfg.MaxFlows, Timeouts: cfg.Timeouts, ClientBuffer: cfg.ClientBuffer, ServerBuffer: cfg.ServerBuffer,
 		BufferBudget: cfg.BufferBudget, StateBudget: cfg.StateBudget}
 }
+
+// Stats counts what the engine saw (see flow.Stats): the flow engines'
+// counters, summed over the workers, and the capture's span.
+type Stats = flow.Stats

@@ -95,7 +95,7 @@ func FuzzReassembly(f *testing.F) {
 			e.FrameNS(layers.LinkTypeRaw, pkt, t0+int64(i)*1e6, len(pkt))
 		}
 		// Each entry's own limits are checked by package defrag's fuzzer.
-		if n := e.flows().frag.Pending(); n > defrag.MaxDatagrams {
+		if n := e.flows().Frag.Pending(); n > defrag.MaxDatagrams {
 			t.Fatalf("reassembly table: %d datagrams pending, over %d", n, defrag.MaxDatagrams)
 		}
 		e.Finish()
@@ -126,7 +126,7 @@ func TestReassemblyAllocs(t *testing.T) {
 			t.Errorf("%s: %.1f allocations per datagram, want 0", name, allocs)
 		}
 	}
-	if fr := &e.flows().frag; fr.Dropped() != 0 || fr.Pending() != 0 {
+	if fr := &e.flows().Frag; fr.Dropped() != 0 || fr.Pending() != 0 {
 		t.Errorf("%d datagrams dropped, %d left", fr.Dropped(), fr.Pending())
 	}
 }

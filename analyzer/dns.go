@@ -8,12 +8,12 @@ import (
 )
 
 // dnsAnswer learns a response's addresses and judges it.
-func (j *judge) dnsAnswer(f *flow.Flow, a dnsAnswer) {
+func (j *judge) Answer(f *flow.Flow, a flow.Answer) {
 	e := &j.env
-	client, server, port, m, ts, proto := a.client, a.server, a.port, a.m, a.ts, a.proto
+	client, server, port, m, ts, proto := a.Client, a.Server, a.Port, a.Msg, a.TS, a.Proto
 	e.dns.add(client, m, ts)
 	if e.ev != nil && len(m.Answers) > 0 && len(m.Questions) > 0 && len(e.cat.MatchHost(m.Questions[0].Name)) > 0 {
-		e.keepDNS(m.Questions[0].Name, a.frame)
+		e.keepDNS(m.Questions[0].Name, a.Frame)
 	}
 	j.dnsResponse(f, &a)
 	if s := e.cfg.Sink; s != nil {

@@ -1,13 +1,13 @@
-// Package analyzer is orchard's pipeline: it reads captures, decodes packets,
-// tracks flows, feeds their first bytes to the dissectors, names each flow's
-// host, judges it against the catalog and aggregates findings.
+// Package analyzer is orchard's pipeline: it reads captures, hands their
+// frames to flow engines (package flow), names each ended flow's host,
+// judges it against the catalog and aggregates findings.
 //
 // One type per role:
 //
-//   - flowEngine (engine.go): decode, IP reassembly (package defrag),
-//     the flow table, TCP state and stream buffers, the dissectors; it
-//     hands ended flows and DNS answers to a flowSink and knows nothing
-//     of findings;
+//   - flow.Engine (package flow): decode, IP reassembly (package defrag),
+//     the flow table, TCP state and stream buffers, the feeders and the
+//     dissectors; it hands ended flows and DNS answers to a flow.Sink and
+//     knows nothing of findings;
 //   - judge (judge.go): attribution, the DNS cache, chain verdicts
 //     (package trust), server shapes (package shapes), the rules and the
 //     tallies; it is the one-worker engine's sink and holds no engine

@@ -277,7 +277,7 @@ func TestBufferBudget(t *testing.T) {
 			{0.03, true, fA | fP, 501, 101, string(rec), 0},
 			{0.04, true, fA | fP, 501 + uint32(len(rec)), 101, string(rec[5:]), 0},
 		})
-		if in := e.flows().table.Pool.InUse; in > budget {
+		if in := e.flows().Table.Pool.InUse; in > budget {
 			t.Fatalf("after %d flows %d bytes buffered, over the %d budget", i+1, in, budget)
 		}
 	}
@@ -285,7 +285,7 @@ func TestBufferBudget(t *testing.T) {
 		t.Error("no stream was refused a buffer")
 	}
 	e.Finish()
-	if in := e.flows().table.Pool.InUse; in != 0 {
+	if in := e.flows().Table.Pool.InUse; in != 0 {
 		t.Errorf("%d bytes still counted in use after every flow ended", in)
 	}
 }

@@ -26,7 +26,7 @@ type evidence struct {
 	rec Recorder
 	// KeepState is the budget the flow engine keeps packets within,
 	// shared with the DNS answers kept.
-	KeepState
+	flow.KeepState
 	dns     map[string][]flow.KeptPacket // by query name
 	dnsRing []string
 	written map[string]bool // DNS names already written
@@ -46,7 +46,7 @@ func (e *Engine) SetRecorder(r Recorder) {
 // keepDNS remembers fr, a DNS answer's frame, as the answer for name.
 func (e *judgeEnv) keepDNS(name string, fr flow.FrameRef) {
 	ev := e.ev
-	if ev == nil || ev.bytes+len(fr.Frame) > keepBudget {
+	if ev == nil || ev.Bytes+len(fr.Frame) > flow.KeepBudget {
 		return
 	}
 	l := ev.dns[name]
@@ -59,12 +59,12 @@ func (e *judgeEnv) keepDNS(name string, fr flow.FrameRef) {
 			old := ev.dnsRing[0]
 			ev.dnsRing = ev.dnsRing[1:]
 			for _, p := range ev.dns[old] {
-				ev.bytes -= len(p.Frame)
+				ev.Bytes -= len(p.Frame)
 			}
 			delete(ev.dns, old)
 		}
 	}
-	ev.bytes += len(fr.Frame)
+	ev.Bytes += len(fr.Frame)
 	ev.dns[name] = append(l, flow.KeptPacket{Link: fr.Link, TS: fr.TS, Frame: append([]byte(nil), fr.Frame...)})
 }
 
@@ -91,7 +91,7 @@ func (e *judgeEnv) releaseEvidence(f *flow.Flow, v verdict, at *attribution, rep
 		}
 	}
 	for _, p := range f.Kept {
-		ev.bytes -= len(p.Frame)
+		ev.Bytes -= len(p.Frame)
 	}
 	f.Kept = nil
 }
@@ -120,7 +120,7 @@ func (ev *evidence) write(p flow.KeptPacket) {
 
 // evidenceWarnings fills st's evidence counters from the judge's evidence
 // ev (nil: none is kept) and returns what the report must warn of.
-func evidenceWarnings(ev *evidence, st *Stats) []string {
+func evidenceWarnings(ev *evidence, st *flow.Stats) []string {
 	if ev == nil {
 		return nil
 	}
@@ -128,7 +128,7 @@ func evidenceWarnings(ev *evidence, st *Stats) []string {
 	var w []string
 	if st.EvidenceDropped > 0 {
 		w = append(w, strconv.FormatUint(st.EvidenceDropped, 10)+" packets of open flows were not kept as evidence (at most "+
-			strconv.Itoa(keepPerFlow)+" a flow, "+strconv.Itoa(keepBudget>>20)+" MiB in all): the evidence written may lack some")
+			strconv.Itoa(flow.KeepPerFlow)+" a flow, "+strconv.Itoa(flow.KeepBudget>>20)+" MiB in all): the evidence written may lack some")
 	}
 	if ev.errs > 0 {
 		w = append(w, strconv.FormatUint(ev.errs, 10)+" evidence packets could not be written: "+ev.firstErr.Error())

@@ -11,7 +11,7 @@ import (
 func onlyFlow(t *testing.T, e *Engine) *flow.Flow {
 	t.Helper()
 	var found *flow.Flow
-	for _, s := range e.flows().table.Flows.Slots {
+	for _, s := range e.flows().Table.Flows.Slots {
 		if s.Flow != nil {
 			if found != nil {
 				t.Fatal("more than one flow")
@@ -36,13 +36,13 @@ func TestFeedersChosen(t *testing.T) {
 		client, server uint8
 		climit, slimit int32
 	}{
-		{"TLS or HTTP", decode.ProtoTCP, 443, Config{}, 1<<feedHTTP | 1<<feedTLS, 1<<feedHTTP | 1<<feedTLS, tlsClientLimit, tlsServerLimit},
-		{"small buffers", decode.ProtoTCP, 443, Config{ClientBuffer: 4096, ServerBuffer: 8192}, 1<<feedHTTP | 1<<feedTLS, 1<<feedHTTP | 1<<feedTLS, 4096, 8192},
-		{"large buffers", decode.ProtoTCP, 443, Config{ClientBuffer: 1 << 20, ServerBuffer: 1 << 20}, 1<<feedHTTP | 1<<feedTLS, 1<<feedHTTP | 1<<feedTLS, tlsClientLimit, tlsServerLimit},
-		{"DNS over TCP", decode.ProtoTCP, 53, Config{ClientBuffer: 1 << 20}, 1 << feedDNS, 1 << feedDNS, 1 << 20, 64 << 10},
-		{"DNS", decode.ProtoUDP, 53, Config{}, 1 << feedDNS, 1 << feedDNS, 0, 0},
-		{"NTP", decode.ProtoUDP, 123, Config{}, 1 << feedNTP, 1 << feedNTP, 0, 0},
-		{"QUIC", decode.ProtoUDP, 443, Config{}, 1 << feedQUIC, 0, 0, 0},
+		{"TLS or HTTP", decode.ProtoTCP, 443, Config{}, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, flow.TLSClientLimit, flow.TLSServerLimit},
+		{"small buffers", decode.ProtoTCP, 443, Config{ClientBuffer: 4096, ServerBuffer: 8192}, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, 4096, 8192},
+		{"large buffers", decode.ProtoTCP, 443, Config{ClientBuffer: 1 << 20, ServerBuffer: 1 << 20}, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, 1<<flow.FeedHTTP | 1<<flow.FeedTLS, flow.TLSClientLimit, flow.TLSServerLimit},
+		{"DNS over TCP", decode.ProtoTCP, 53, Config{ClientBuffer: 1 << 20}, 1 << flow.FeedDNS, 1 << flow.FeedDNS, 1 << 20, 64 << 10},
+		{"DNS", decode.ProtoUDP, 53, Config{}, 1 << flow.FeedDNS, 1 << flow.FeedDNS, 0, 0},
+		{"NTP", decode.ProtoUDP, 123, Config{}, 1 << flow.FeedNTP, 1 << flow.FeedNTP, 0, 0},
+		{"QUIC", decode.ProtoUDP, 443, Config{}, 1 << flow.FeedQUIC, 0, 0, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,10 +77,10 @@ func TestFeedersRelease(t *testing.T) {
 	}{
 		{"HTTP request read", 80, []pkt{{0.2, false, fA | fP, 101, 501, get, 0}}, false, true, 0},
 		{"HTTP request and response read", 80, []pkt{{0.2, false, fA | fP, 101, 501, get, 0}, {0.3, true, fA | fP, 501, 101 + uint32(len(get)), "HTTP/1.1 200 OK\r\n\r\n", 0}}, false, false, 0},
-		{"HTTP request incomplete", 80, []pkt{{0.2, false, fA | fP, 101, 501, get[:20], 0}}, true, true, 1 << feedHTTP},
+		{"HTTP request incomplete", 80, []pkt{{0.2, false, fA | fP, 101, 501, get[:20], 0}}, true, true, 1 << flow.FeedHTTP},
 		{"neither HTTP nor TLS", 22, []pkt{{0.2, false, fA | fP, 101, 501, "SSH-2.0-OpenSSH_9.6\r\n", 0}}, false, true, 0},
-		{"too short to tell", 22, []pkt{{0.2, false, fA | fP, 101, 501, "SSH", 0}}, true, true, 1 << feedHTTP},
-		{"DNS over TCP reads every message", 53, []pkt{{0.2, false, fA | fP, 101, 501, "\x00\x13\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", 0}}, true, true, 1 << feedDNS},
+		{"too short to tell", 22, []pkt{{0.2, false, fA | fP, 101, 501, "SSH", 0}}, true, true, 1 << flow.FeedHTTP},
+		{"DNS over TCP reads every message", 53, []pkt{{0.2, false, fA | fP, 101, 501, "\x00\x13\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01", 0}}, true, true, 1 << flow.FeedDNS},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

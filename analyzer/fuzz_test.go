@@ -11,7 +11,7 @@ import (
 // FuzzEngineStreams plays arbitrary bytes as both directions of a TCP
 // connection (split at 0xff 0xff, in segments of varying size) and as UDP
 // datagrams on the ports the dissectors watch, so that the dispatch in
-// app.go (CONNECT then TLS, stream offsets, re-parse thresholds) meets
+// package flow's feeders (CONNECT then TLS, stream offsets, re-parse thresholds) meets
 // hostile input. It must never panic, hang or exceed the buffer caps.
 func FuzzEngineStreams(f *testing.F) {
 	hello := []byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 0}
@@ -61,8 +61,8 @@ func FuzzEngineStreams(f *testing.F) {
 			send(true, 0, 0, 0, data, decode.ProtoUDP)
 		}
 		e.Finish()
-		if e.flows().table.Pool.InUse != 0 {
-			t.Fatalf("%d stream bytes still in use after Finish", e.flows().table.Pool.InUse)
+		if e.flows().Table.Pool.InUse != 0 {
+			t.Fatalf("%d stream bytes still in use after Finish", e.flows().Table.Pool.InUse)
 		}
 	})
 }

@@ -532,8 +532,8 @@ var (
 )
 
 // dnsResponse judges one DNS response for an Apple name.
-func (j *judge) dnsResponse(f *flow.Flow, a *dnsAnswer) {
-	client, server, m, ts, proto := a.client, a.server, a.m, a.ts, a.proto
+func (j *judge) dnsResponse(f *flow.Flow, a *flow.Answer) {
+	client, server, m, ts, proto := a.Client, a.Server, a.Msg, a.TS, a.Proto
 	if len(m.Questions) == 0 || !isDeviceAddr(client) {
 		return // a multicast (mDNS) answer tells no device anything
 	}
@@ -575,7 +575,7 @@ func (j *judge) dnsResponse(f *flow.Flow, a *dnsAnswer) {
 		v.sev = SevInfo
 	}
 	if v.sev >= SevWarn {
-		j.env.writeAnswer(v, q.Name, a.frame)
+		j.env.writeAnswer(v, q.Name, a.Frame)
 	}
 	j.addAt(v, &at, client, server, 53, proto, ts, f)
 }

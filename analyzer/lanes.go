@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"orchard/decode"
+	"orchard/flow"
 )
 
 // A Lane feeds one worker of a multi-worker engine directly, for a source
@@ -32,13 +33,13 @@ type Lane struct {
 	i   int
 	now int64
 	gc  int64
-	st  Stats // this lane's packets, bytes and times
+	st  flow.Stats // this lane's packets, bytes and times
 
 	dec *decode.Decoder
 	pkt decode.Packet
 
 	mu  sync.Mutex // guards pub
-	pub Stats      // st as of the last flush
+	pub flow.Stats // st as of the last flush
 }
 
 // laneShared is the state the lanes of one engine share.
@@ -187,7 +188,7 @@ func (b *batch) put(idx uint64, kind uint8, link layers.LinkType, ts int64, wire
 }
 
 // laneStats adds the lanes' packet counters and times to s.
-func (ls *laneShared) addStats(s *Stats) {
+func (ls *laneShared) addStats(s *flow.Stats) {
 	for _, l := range ls.lanes {
 		l.mu.Lock()
 		st := l.pub
@@ -226,7 +227,7 @@ func (e *Engine) ForeignDropped() uint64 {
 // workers of a multi-worker engine run (as of their last batches): from
 // any goroutine when lanes feed it, else from the reader's goroutine. A
 // single-worker engine's must be read by its caller's goroutine, as Stats.
-func (e *Engine) ConcurrentStats() Stats {
+func (e *Engine) ConcurrentStats() flow.Stats {
 	p := e.par
 	if p == nil {
 		return e.Stats()

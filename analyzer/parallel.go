@@ -55,7 +55,7 @@ type Parallel struct {
 	workers []*worker
 
 	// reader state (the caller's goroutine)
-	stats   Stats // frames, bytes, times
+	stats   flow.Stats // frames, bytes, times
 	idx     uint64
 	now     int64
 	lastGC  int64
@@ -79,7 +79,7 @@ type Parallel struct {
 	marks   []uint64       // per worker: every event up to this packet index was sent
 	judged  [][]*flow.Flow // per worker: flows to give back
 	dnsFlow flow.Flow      // scratch flow for judging DNS answers
-	wstats  []Stats
+	wstats  []flow.Stats
 	rest    [][flow.NumClasses][]*flow.Flow // flows open at the end, per worker
 	finals  int
 	done    uint64 // events up to this packet index are judged
@@ -197,14 +197,14 @@ type dnsAnswerEvent struct {
 	mac     [2][6]byte
 	hasMAC  [2]bool
 	proc    string
-	a       dnsAnswer // its message and frame are the event's own copies
+	a       flow.Answer // its message and frame are the event's own copies
 }
 
 type evBatch struct {
 	w      int
 	events []pevent
 	upto   uint64
-	stats  Stats
+	stats  flow.Stats
 	final  bool
 	rest   [flow.NumClasses][]*flow.Flow
 }
@@ -218,7 +218,7 @@ type evQueue struct {
 type worker struct {
 	id     int
 	p      *Parallel
-	e      *flowEngine
+	e      *flow.Engine
 	in     chan *batch
 	back   chan []*flow.Flow        // judged flows, for reuse
 	spare  chan []pevent            // event lists the judge has copied, for reuse
@@ -229,7 +229,7 @@ type worker struct {
 	sub    uint64
 
 	pkt    decode.Packet
-	rstats Stats // decoding failures and fragments (shared frames: worker 0's)
+	rstats flow.Stats // decoding failures and fragments (shared frames: worker 0's)
 }
 
 // newParallel wires n workers for cfg (defaults filled in), each with its
@@ -246,7 +246,7 @@ func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *
 	wcfg.StateBudget = max(cfg.StateBudget/n, 1)
 	for i := 0; i < n; i++ {
 		w := &worker{id: i, p: p, in: make(chan *batch, batchesPerW), back: make(chan []*flow.Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
-		w.e = newFlowEngine(wcfg.flowLimits(), w)
+		w.e = flow.NewEngine(wcfg.flowLimits(), w)
 		p.workers = append(p.workers, w)
 	}
 	p.free = make(chan *batch, (batchesPerW+2)*n)
@@ -258,7 +258,7 @@ func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *
 	p.queues = make([]evQueue, n)
 	p.marks = make([]uint64, n)
 	p.judged = make([][]*flow.Flow, n)
-	p.wstats = make([]Stats, n)
+	p.wstats = make([]flow.Stats, n)
 	p.rest = make([][flow.NumClasses][]*flow.Flow, n)
 	return p
 }
@@ -277,7 +277,7 @@ func (p *Parallel) setRecorder(ev *evidence) {
 		return
 	}
 	for _, w := range p.workers {
-		w.e.ev = &KeepState{}
+		w.e.Keep = &flow.KeepState{}
 	}
 }
 
@@ -423,8 +423,8 @@ func (w *worker) run() {
 		}
 		if b.final {
 			e := w.e
-			for c := range e.table.Lists {
-				for f := e.table.Lists[c].Head; f != nil; f = f.Next {
+			for c := range e.Table.Lists {
+				for f := e.Table.Lists[c].Head; f != nil; f = f.Next {
 					eb.rest[c] = append(eb.rest[c], f)
 				}
 			}
@@ -443,7 +443,7 @@ func (w *worker) run() {
 func (w *worker) batch(b *batch) {
 	e := w.e
 	defer func() {
-		e.cur = flow.FrameRef{}
+		e.Cur = flow.FrameRef{}
 		if r := recover(); r != nil {
 			if _, ok := r.(interface{ Addr() uintptr }); !ok {
 				panic(r)
@@ -457,15 +457,15 @@ func (w *worker) batch(b *batch) {
 		w.idx = ent.idx
 		if ent.kind == entTick {
 			w.phase = 0
-			e.now, e.lastGC = max(e.now, ent.ts), ent.ts
-			e.table.Expire(ent.ts)
+			e.Now, e.LastGC = max(e.Now, ent.ts), ent.ts
+			e.Table.Expire(ent.ts)
 			continue
 		}
 		shared := ent.kind == entShared
 		counts := ent.kind == entPacket || shared && w.id == 0 // a shared frame is counted once
 		link, frame, ts := ent.link, b.frame(ent), ent.ts
 		pk := &w.pkt
-		if err := e.dec.Decode(link, frame, pk); err != nil {
+		if err := e.Dec.Decode(link, frame, pk); err != nil {
 			if counts {
 				switch err {
 				case decode.ErrNotIP:
@@ -480,7 +480,7 @@ func (w *worker) batch(b *batch) {
 		}
 		pk.WireLen = int(ent.wire)
 		if ent.kind == entForeign {
-			e.icmp(pk, ts) // only if the quoted flow is this worker's
+			e.ICMP(pk, ts) // only if the quoted flow is this worker's
 			continue
 		}
 		if pk.Fragment {
@@ -489,11 +489,11 @@ func (w *worker) batch(b *batch) {
 			if counts {
 				w.rstats.Fragments++
 			}
-			dg := e.frag.Add(pk, ts)
-			if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
+			dg := e.Frag.Add(pk, ts)
+			if dg == nil || e.Dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
 				continue
 			}
-			e.frag.Restore(pk)
+			e.Frag.Restore(pk)
 			link, frame = layers.LinkTypeRaw, dg
 			pk.WireLen = len(dg)
 			shared = true
@@ -509,15 +509,15 @@ func (w *worker) batch(b *batch) {
 			pk.PID = ent.pid
 		}
 		w.phase = 1
-		e.table.Idx = ent.idx
-		e.cur = flow.FrameRef{Link: link, Frame: frame, TS: ts}
-		e.packet(pk, ts)
+		e.Table.Idx = ent.idx
+		e.Cur = flow.FrameRef{Link: link, Frame: frame, TS: ts}
+		e.Packet(pk, ts)
 	}
 }
 
 // stats are the worker's counters and its share of the reader's.
-func (w *worker) stats() Stats {
-	s := w.e.counters()
+func (w *worker) stats() flow.Stats {
+	s := w.e.Counters()
 	if w.id != 0 {
 		s.FragDropped = 0 // every worker reassembles: count once
 	}
@@ -532,9 +532,9 @@ func (w *worker) stats() Stats {
 // done; its stream buffers stay with the worker.
 func (w *worker) FlowEnded(f *flow.Flow, evicted bool) {
 	f.HandedOff = true
-	if ev := w.e.ev; ev != nil {
+	if ev := w.e.Keep; ev != nil {
 		for _, k := range f.Kept {
-			ev.bytes -= len(k.Frame)
+			ev.Bytes -= len(k.Frame)
 		}
 	}
 	w.events = append(w.events, pevent{key: w.key(f), flow: f, evicted: evicted})
@@ -546,7 +546,7 @@ func (w *worker) reclaim() {
 		select {
 		case l := <-w.back:
 			for _, f := range l {
-				w.e.table.Recycle(f)
+				w.e.Table.Recycle(f)
 			}
 		default:
 			return
@@ -555,7 +555,7 @@ func (w *worker) reclaim() {
 }
 
 // dnsAnswer hands a DNS response to the judge.
-func (w *worker) dnsAnswer(f *flow.Flow, a dnsAnswer) {
+func (w *worker) Answer(f *flow.Flow, a flow.Answer) {
 	// a.m is the worker's scratch message, a.frame its batch's bytes: the
 	// judge gets copies.
 	var own *dissect.DNSMessage
@@ -564,10 +564,10 @@ func (w *worker) dnsAnswer(f *flow.Flow, a dnsAnswer) {
 	default:
 		own = new(dissect.DNSMessage)
 	}
-	a.m.CopyTo(own)
-	a.m = own
-	if a.frame.Frame != nil {
-		a.frame.Frame = append([]byte(nil), a.frame.Frame...)
+	a.Msg.CopyTo(own)
+	a.Msg = own
+	if a.Frame.Frame != nil {
+		a.Frame.Frame = append([]byte(nil), a.Frame.Frame...)
 	}
 	d := &dnsAnswerEvent{
 		fClient: f.Client, mac: [2][6]byte{f.Orig.MAC, f.Resp.MAC}, hasMAC: [2]bool{f.Orig.HasMAC, f.Resp.HasMAC}, proc: f.Proc,
@@ -670,7 +670,7 @@ func (p *Parallel) drain() {
 		}
 		if ev.dns != nil {
 			select {
-			case p.workers[best].dnsMsg <- ev.dns.a.m: // nothing keeps it
+			case p.workers[best].dnsMsg <- ev.dns.a.Msg: // nothing keeps it
 			default:
 			}
 		}
@@ -684,7 +684,7 @@ func (p *Parallel) apply(ev *pevent) {
 		f.Client, f.Proc = d.fClient, d.proc
 		f.Orig.MAC, f.Resp.MAC, f.Orig.HasMAC, f.Resp.HasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
 		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
-		p.judge.dnsAnswer(f, d.a)
+		p.judge.Answer(f, d.a)
 		return
 	}
 	p.judgeFlow(ev.flow, ev.evicted)
@@ -694,7 +694,7 @@ func (p *Parallel) judgeFlow(f *flow.Flow, evicted bool) {
 	if ev := p.judge.env.ev; ev != nil {
 		// The worker accounted for these bytes; releaseEvidence subtracts them.
 		for _, k := range f.Kept {
-			ev.bytes += len(k.Frame)
+			ev.Bytes += len(k.Frame)
 		}
 	}
 	p.judge.FlowEnded(f, evicted)
@@ -793,11 +793,11 @@ func (p *Parallel) settle() {
 func (p *Parallel) read() uint64 { return p.stats.Packets }
 
 // totals are the counters so far (see mergedStats).
-func (p *Parallel) totals() Stats { return p.mergedStats() }
+func (p *Parallel) totals() flow.Stats { return p.mergedStats() }
 
 // mergedStats adds the workers' counters to the reader's. Callers hold
 // p.mu or have stopped the workers.
-func (p *Parallel) mergedStats() Stats {
+func (p *Parallel) mergedStats() flow.Stats {
 	s := p.stats
 	if p.lanes != nil {
 		p.lanes.addStats(&s)

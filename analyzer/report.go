@@ -23,16 +23,16 @@ type Report struct {
 
 // CaptureInfo describes what was read.
 type CaptureInfo struct {
-	Files      []string `json:"files"`
-	First      string   `json:"first,omitempty"`
-	Last       string   `json:"last,omitempty"`
-	Duration   float64  `json:"duration"`
-	Packets    uint64   `json:"packets"`
-	Bytes      uint64   `json:"bytes"`
-	Flows      uint64   `json:"flows"`
-	AppleFlows uint64   `json:"apple_flows"`
-	Devices    int      `json:"devices"`
-	Stats      Stats    `json:"stats"`
+	Files      []string   `json:"files"`
+	First      string     `json:"first,omitempty"`
+	Last       string     `json:"last,omitempty"`
+	Duration   float64    `json:"duration"`
+	Packets    uint64     `json:"packets"`
+	Bytes      uint64     `json:"bytes"`
+	Flows      uint64     `json:"flows"`
+	AppleFlows uint64     `json:"apple_flows"`
+	Devices    int        `json:"devices"`
+	Stats      flow.Stats `json:"stats"`
 	// Visibility says what the capture could see (both directions, loss).
 	Visibility Visibility `json:"visibility"`
 	Warnings   []string   `json:"warnings,omitempty"`

@@ -449,7 +449,7 @@ func TestRulesDNS(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := udpFlow(ruleDNS, 53, 1, 1)
-			e.judge.dnsResponse(f, &dnsAnswer{client: ruleClient, server: ruleDNS, port: 53, m: c.m, ts: r0, proto: "udp"})
+			e.judge.dnsResponse(f, &flow.Answer{Client: ruleClient, Server: ruleDNS, Port: 53, Msg: c.m, TS: r0, Proto: "udp"})
 			got := e.judge.order
 			if c.want == "" {
 				if len(got) != 0 {

@@ -7,6 +7,7 @@ import (
 
 	"orchard/capture"
 	"orchard/catalog"
+	"orchard/flow"
 )
 
 // Engine is the analysis: feed it frames in time order (FrameNS, or
@@ -54,7 +55,7 @@ type pipeline interface {
 	// read is the number of frames handed to the analysis so far.
 	read() uint64
 	// totals returns the counters so far.
-	totals() Stats
+	totals() flow.Stats
 	// sync returns once every frame so far is judged, and reports whether
 	// a worker faulted on a mapped file since the last call.
 	sync() (faulted bool)
@@ -77,13 +78,13 @@ func New(cfg Config) (*Engine, error) {
 		e.par = newParallel(cfg, e.judge, &e.tl, &e.ends, cfg.Workers)
 		e.run = e.par
 	} else {
-		e.run = &serial{fe: newFlowEngine(cfg.flowLimits(), e.judge), tl: &e.tl, ends: &e.ends}
+		e.run = &serial{fe: flow.NewEngine(cfg.flowLimits(), e.judge), tl: &e.tl, ends: &e.ends}
 	}
 	return e, nil
 }
 
 // Stats returns the counters so far.
-func (e *Engine) Stats() Stats { return e.run.totals() }
+func (e *Engine) Stats() flow.Stats { return e.run.totals() }
 
 // FrameNS decodes and processes one captured frame. ts is the capture time
 // in Unix nanoseconds.
@@ -109,7 +110,7 @@ func (e *Engine) Idle(now time.Time) { e.run.idle(now.UnixNano()) }
 // serial is the one-worker wiring: the caller's goroutine decodes, runs
 // the flow engine and judges (the flow engine's sink), packet by packet.
 type serial struct {
-	fe   *flowEngine
+	fe   *flow.Engine
 	tl   *timeline
 	ends *captureEnds
 }
@@ -117,25 +118,25 @@ type serial struct {
 func (s *serial) frame(link layers.LinkType, frame []byte, ts int64, wireLen int, m frameMeta) {
 	// The span leaves outliers out (timeline.go).
 	s.tl.observe(ts)
-	s.fe.frame(link, frame, ts, wireLen, m.proc, m.pid)
+	s.fe.Frame(link, frame, ts, wireLen, m.proc, m.pid)
 }
 
 func (s *serial) flush()        {}
-func (s *serial) idle(ns int64) { s.fe.idle(ns) }
-func (s *serial) read() uint64  { return s.fe.stats.Packets }
+func (s *serial) idle(ns int64) { s.fe.Idle(ns) }
+func (s *serial) read() uint64  { return s.fe.Stats.Packets }
 func (s *serial) sync() bool    { return false }
 
-func (s *serial) setRecorder(ev *evidence) { s.fe.ev = &ev.KeepState }
+func (s *serial) setRecorder(ev *evidence) { s.fe.Keep = &ev.KeepState }
 
-func (s *serial) totals() Stats {
-	st := s.fe.counters()
+func (s *serial) totals() flow.Stats {
+	st := s.fe.Counters()
 	st.First, st.Last = s.tl.first, s.tl.last
 	return st
 }
 
 func (s *serial) finish() {
 	s.ends.addSpan(s.tl)
-	s.fe.table.Flush()
+	s.fe.Table.Flush()
 }
 
 func (s *serial) snapshot(build func() *Report) *Report { return build() }

@@ -13,7 +13,7 @@ type Stream struct {
 	Limit int32
 	base  uint32 // sequence number of buf[0]
 	// wants holds the feeders (1<<feedTLS, …) that still read the
-	// direction's bytes; none left, the buffer is let go (the analyzer's feeders).
+	// direction's bytes; none left, the buffer is let go (feeders.go).
 	Wants   uint8
 	started bool
 	Gap     bool // a hole that was never filled: nothing more is appended

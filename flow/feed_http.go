@@ -1,10 +1,9 @@
-package analyzer
+package flow
 
 import (
 	"bytes"
 
 	"orchard/dissect"
-	"orchard/flow"
 )
 
 // httpHeadLimit is the most of an HTTP head the feeder reads: as much as
@@ -13,13 +12,13 @@ const httpHeadLimit = 16 << 10
 
 // httpFeeder reads an HTTP/1 request head from the client and the
 // response head from the server: a plain request, or a CONNECT whose
-// tunnel then carries TLS from the end of the heads (appHalf.tlsStart).
-type httpFeeder struct{ e *flowEngine }
+// tunnel then carries TLS from the end of the heads (Half.TLSStart).
+type httpFeeder struct{ e *Engine }
 
-func (x httpFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
+func (x httpFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
 	a := f.App
 	h := &a.Half[dir]
-	if dir == flow.DirClient {
+	if dir == DirClient {
 		looks := dissect.LooksLikeHTTPRequest(b)
 		if !h.HTTPTried && h.TLSStart == 0 && looks {
 			r, err := dissect.ParseHTTPRequest(b)
@@ -33,7 +32,7 @@ func (x httpFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
 				}
 			} else {
 				h.HTTPTried = true
-				x.e.stats.Malformed++
+				x.e.Stats.Malformed++
 			}
 		}
 		// A request method is at most 9 letters and a space.
@@ -51,7 +50,7 @@ func (x httpFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
 			}
 		} else {
 			h.HTTPTried = true
-			x.e.stats.Malformed++
+			x.e.Stats.Malformed++
 		}
 	}
 	return h.HTTPTried || h.TLSStart != 0 || len(b) >= 5 && string(b[:5]) != "HTTP/"

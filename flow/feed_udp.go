@@ -1,23 +1,22 @@
-package analyzer
+package flow
 
 import (
 	"orchard/dissect"
-	"orchard/flow"
 )
 
 // ntpFeeder reads every NTP datagram: requests, replies and their
 // counts. A request from the side taken for the server turns the flow
 // around.
-type ntpFeeder struct{ e *flowEngine }
+type ntpFeeder struct{ e *Engine }
 
-func (x ntpFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
-	a := x.e.table.Facts(f)
+func (x ntpFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
+	a := x.e.Table.Facts(f)
 	if a == nil {
 		return false
 	}
 	n, err := dissect.ParseNTP(b)
 	if err != nil {
-		x.e.stats.Malformed++
+		x.e.Stats.Malformed++
 		return false
 	}
 	switch n.Mode {
@@ -27,7 +26,7 @@ func (x ntpFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
 			a.NTPFirst = ts
 		}
 		a.NTPRequests++
-		if dir == flow.DirServer && !f.Oriented {
+		if dir == DirServer && !f.Oriented {
 			f.Swap()
 		}
 		f.Oriented = true
@@ -52,13 +51,13 @@ func (ntpFeeder) limit(int) int { return 0 }
 // is complete (or eight came without one), then watches for a
 // short-header packet: the client has the server's handshake, whether or
 // not the capture saw it. The server's datagrams are not read.
-type quicFeeder struct{ e *flowEngine }
+type quicFeeder struct{ e *Engine }
 
 // quicMaxInitials is how many client Initials are read for a ClientHello.
 const quicMaxInitials = 8
 
-func (x quicFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
-	if dir != flow.DirClient {
+func (x quicFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
+	if dir != DirClient {
 		return true
 	}
 	if a := f.App; a != nil && (a.QUIC != nil || a.QUICPackets > 0) && len(b) > 0 && b[0]&0xc0 == 0x40 {
@@ -74,11 +73,11 @@ func (x quicFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
 }
 
 // initial reads a datagram that may carry a client Initial.
-func (x quicFeeder) initial(f *flow.Flow, b []byte) {
+func (x quicFeeder) initial(f *Flow, b []byte) {
 	if !isQUICInitialCandidate(b) {
 		return
 	}
-	t := x.e.table
+	t := x.e.Table
 	a := t.Facts(f)
 	if a == nil {
 		return
@@ -90,12 +89,12 @@ func (x quicFeeder) initial(f *flow.Flow, b []byte) {
 		}
 	}
 	if err := a.QUIC.AddDatagram(b); err != nil {
-		x.e.stats.Malformed++
+		x.e.Stats.Malformed++
 	}
 	if m := a.QUIC.ClientHelloMessage(); m != nil {
 		if ch, err := dissect.ParseClientHello(m); err != nil {
-			x.e.stats.Malformed++
-		} else if t.Charge(a, flow.HelloCost(ch)) {
+			x.e.Stats.Malformed++
+		} else if t.Charge(a, HelloCost(ch)) {
 			a.QUICHello = ch
 		}
 		a.QUICDone = true

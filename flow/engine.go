@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"time"
@@ -8,7 +8,6 @@ import (
 	"orchard/decode"
 	"orchard/defrag"
 	"orchard/dissect"
-	"orchard/flow"
 )
 
 // Limits are a flow engine's caps: its table's (MaxFlows, Timeouts), its
@@ -16,26 +15,26 @@ import (
 // dissectors' state (StateBudget). All must be set.
 type Limits struct {
 	MaxFlows                   int
-	Timeouts                   flow.Timeouts
+	Timeouts                   Timeouts
 	ClientBuffer, ServerBuffer int
 	BufferBudget, StateBudget  int
 }
 
-// flowEngine turns frames into flows: it decodes them, reassembles IP
+// Engine turns frames into flows: it decodes them, reassembles IP
 // fragments, keeps the flow table (TCP state, stream buffers) and drives
 // the dissectors. It hands what it decides, ended flows and DNS answers, to
 // its sink and knows nothing of findings, the catalog or other workers.
-// One worker is one flowEngine (see Engine for the wirings); it is not
-// safe for concurrent use.
-type flowEngine struct {
+// One worker is one Engine (the analyzer's Engine wires one or several);
+// it is not safe for concurrent use.
+type Engine struct {
 	lim    Limits
-	dec    *decode.Decoder
+	Dec    *decode.Decoder
 	pkt    decode.Packet
-	table  *flow.Table
-	stats  Stats
-	now    int64
-	lastGC int64
-	sink   flowSink
+	Table  *Table
+	Stats  Stats
+	Now    int64
+	LastGC int64
+	sink   Sink
 	// feeders read flows' payload, one protocol each (feeders.go).
 	feeders [numFeeds]feeder
 
@@ -43,73 +42,73 @@ type flowEngine struct {
 	// sink's call.
 	dnsMsg dissect.DNSMessage
 
-	// ev, when set, keeps the packets of open flows for evidence; cur is
+	// Keep, when set, keeps the packets of open flows for evidence; Cur is
 	// the frame being processed.
-	ev  *KeepState
-	cur flow.FrameRef
+	Keep *KeepState
+	Cur  FrameRef
 
-	// frag reassembles IP fragments before they reach the flow table.
-	frag defrag.Reassembler
+	// Frag reassembles IP fragments before they reach the flow table.
+	Frag defrag.Reassembler
 }
 
-// flowSink receives what a flowEngine decides. The judge is one (a single
+// Sink receives what an Engine decides. The judge is one (a single
 // worker); a worker of a Parallel is another, handing both to the judge's
 // goroutine.
-type flowSink interface {
-	flow.FlowEnder
-	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
+type Sink interface {
+	FlowEnder
+	// Answer is told of a DNS response on flow f. a.Msg is the engine's
 	// scratch message: copy what is kept.
-	dnsAnswer(f *flow.Flow, a dnsAnswer)
+	Answer(f *Flow, a Answer)
 }
 
-// newFlowEngine returns a flow engine within lim that hands its flows and
+// NewEngine returns a flow engine within lim that hands its flows and
 // DNS answers to sink.
-func newFlowEngine(lim Limits, sink flowSink) *flowEngine {
-	e := &flowEngine{lim: lim, dec: decode.NewDecoder(), sink: sink}
-	e.table = flow.NewTable(lim.MaxFlows, lim.Timeouts, sink)
-	e.table.Pool.Budget = lim.BufferBudget
-	e.table.Side.Budget = lim.StateBudget
-	// DNS names repeat: keep their text; dnsEvent renders addresses.
+func NewEngine(lim Limits, sink Sink) *Engine {
+	e := &Engine{lim: lim, Dec: decode.NewDecoder(), sink: sink}
+	e.Table = NewTable(lim.MaxFlows, lim.Timeouts, sink)
+	e.Table.Pool.Budget = lim.BufferBudget
+	e.Table.Side.Budget = lim.StateBudget
+	// DNS names repeat: keep their text; the judge renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
 	e.feeders = newFeeders(e)
 	return e
 }
 
-// counters returns the flow engine's counters so far (the times of the
+// Counters returns the flow engine's counters so far (the times of the
 // capture are the wiring's).
-func (e *flowEngine) counters() Stats {
-	s := e.stats
-	s.FlowsEvicted = e.table.Evicted
-	s.PeakFlows = e.table.Peak
-	s.BufferDenied = e.table.Pool.Denied
-	s.StateDenied = e.table.Side.Denied
-	s.FragDropped = e.frag.Dropped()
-	s.OpenFlows = e.table.Flows.N
-	if e.ev != nil {
-		s.EvidenceDropped = e.ev.dropped
+func (e *Engine) Counters() Stats {
+	s := e.Stats
+	s.FlowsEvicted = e.Table.Evicted
+	s.PeakFlows = e.Table.Peak
+	s.BufferDenied = e.Table.Pool.Denied
+	s.StateDenied = e.Table.Side.Denied
+	s.FragDropped = e.Frag.Dropped()
+	s.OpenFlows = e.Table.Flows.N
+	if e.Keep != nil {
+		s.EvidenceDropped = e.Keep.dropped
 	}
 	return s
 }
 
-// frame decodes and processes one captured frame. ts is the capture time;
+// Frame decodes and processes one captured frame. ts is the capture time;
 // proc and pid name its process when the capture file does.
-func (e *flowEngine) frame(link layers.LinkType, frame []byte, ts int64, wireLen int, proc string, pid int32) {
-	e.stats.Packets++
-	e.stats.Bytes += uint64(wireLen)
+func (e *Engine) Frame(link layers.LinkType, frame []byte, ts int64, wireLen int, proc string, pid int32) {
+	e.Stats.Packets++
+	e.Stats.Bytes += uint64(wireLen)
 	// The clock is the latest capture time of any frame, and idle flows
 	// expire about once a second of it.
-	e.clock(ts)
+	e.Clock(ts)
 	p := &e.pkt
-	e.cur = flow.FrameRef{Link: link, Frame: frame, TS: ts}
-	if err := e.dec.Decode(link, frame, p); err != nil {
+	e.Cur = FrameRef{Link: link, Frame: frame, TS: ts}
+	if err := e.Dec.Decode(link, frame, p); err != nil {
 		switch err {
 		case decode.ErrNotIP:
-			e.stats.NonIP++
+			e.Stats.NonIP++
 		case decode.ErrUnsupportedLink:
-			e.stats.Unsupported++
+			e.Stats.Unsupported++
 		default:
-			e.stats.Undecodable++
+			e.Stats.Undecodable++
 		}
 		return
 	}
@@ -122,79 +121,79 @@ func (e *flowEngine) frame(link layers.LinkType, frame []byte, ts int64, wireLen
 		p.ProcLen = uint8(copy(p.ProcBuf[:], proc))
 		p.PID = pid
 	}
-	e.packet(p, ts)
+	e.Packet(p, ts)
 }
 
-// clock advances the engine's clock to ts and expires idle flows about
+// Clock advances the engine's clock to ts and expires idle flows about
 // once a second of it.
-func (e *flowEngine) clock(ts int64) {
-	if ts > e.now {
-		e.now = ts
+func (e *Engine) Clock(ts int64) {
+	if ts > e.Now {
+		e.Now = ts
 	}
-	if e.now-e.lastGC > int64(time.Second) {
-		e.lastGC = e.now
-		e.table.Expire(e.now)
+	if e.Now-e.LastGC > int64(time.Second) {
+		e.LastGC = e.Now
+		e.Table.Expire(e.Now)
 	}
 }
 
 // reassemble files an IP fragment; when it completes its datagram, p
 // becomes the whole packet and reassemble reports true.
-func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
-	e.stats.Fragments++
-	dg := e.frag.Add(p, ts)
-	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
+func (e *Engine) reassemble(p *decode.Packet, ts int64) bool {
+	e.Stats.Fragments++
+	dg := e.Frag.Add(p, ts)
+	if dg == nil || e.Dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
 		return false
 	}
-	e.frag.Restore(p)
-	e.cur.Link, e.cur.Frame = layers.LinkTypeRaw, dg
+	e.Frag.Restore(p)
+	e.Cur.Link, e.Cur.Frame = layers.LinkTypeRaw, dg
 	return true
 }
 
-// idle tells the engine that no packet arrived until ns, so idle flows
+// Idle tells the engine that no packet arrived until ns, so idle flows
 // can expire on a quiet link.
-func (e *flowEngine) idle(ns int64) {
-	if e.now == 0 || ns-e.now < int64(time.Second) {
+func (e *Engine) Idle(ns int64) {
+	if e.Now == 0 || ns-e.Now < int64(time.Second) {
 		return
 	}
-	e.now = ns
-	e.lastGC = ns
-	e.table.Expire(ns)
+	e.Now = ns
+	e.LastGC = ns
+	e.Table.Expire(ns)
 }
 
-// packet processes one decoded packet at time ts (the engine's clock is
+// Packet processes one decoded packet at time ts (the engine's clock is
 // the caller's to keep).
-func (e *flowEngine) packet(p *decode.Packet, ts int64) {
+func (e *Engine) Packet(p *decode.Packet, ts int64) {
 	switch p.Proto {
 	case decode.ProtoTCP:
-		e.stats.TCP++
+		e.Stats.TCP++
 	case decode.ProtoUDP:
-		e.stats.UDP++
+		e.Stats.UDP++
 	case decode.ProtoICMP, decode.ProtoICMPv6:
-		e.stats.ICMP++
-		e.icmp(p, ts)
+		e.Stats.ICMP++
+		e.ICMP(p, ts)
 		return
 	default:
 		return
 	}
 	if p.Fragment && p.SrcPort == 0 && p.DstPort == 0 {
-		e.stats.Fragments++
+		e.Stats.Fragments++
 		return
 	}
 	if p.Fragment {
-		e.stats.Fragments++
+		e.Stats.Fragments++
 	}
-	k, srcIsA := flow.MakeKey(p)
-	f := e.table.Get(k)
+	k, srcIsA := MakeKey(p)
+	f := e.Table.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && e.isNewConnection(f, p, srcIsA) {
-		e.table.End(f, false)
+		e.Table.End(f, false)
 		f = nil
 	}
 	if f == nil {
 		f = e.newFlow(k, p, srcIsA, ts)
 	}
-	dir := flow.DirServer
+	dir := DirServer
 	if srcIsA == f.ClientIsA {
-		dir = flow.DirClient
+		dir = DirClient
 	}
 	f.Last = ts
 	sd := f.Side(dir)
@@ -206,13 +205,13 @@ func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 	if p.ProcLen > 0 && f.Proc == "" {
 		f.Proc, f.PID = p.Proc(), p.PID
 	}
-	if e.ev != nil && e.cur.Frame != nil {
+	if e.Keep != nil && e.Cur.Frame != nil {
 		e.keep(f)
 	}
 	if p.Proto == decode.ProtoTCP {
 		e.tcp(f, p, dir, ts)
 	} else {
-		e.table.Touch(f, flow.ClassUDP)
+		e.Table.Touch(f, ClassUDP)
 		if len(p.Payload) > 0 {
 			e.udpPayload(f, p, dir, ts)
 		}
@@ -221,23 +220,23 @@ func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 
 // isNewConnection reports whether a SYN reuses the 5-tuple of a finished
 // connection (port reuse), which then starts a new flow.
-func (e *flowEngine) isNewConnection(f *flow.Flow, p *decode.Packet, srcIsA bool) bool {
+func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 		return false
 	}
 	if srcIsA != f.ClientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
-	closed := f.FirstRST >= 0 || (f.Orig.Hist&flow.HFIN != 0 && f.Resp.Hist&flow.HFIN != 0)
-	if f.Orig.Hist&flow.HSYN == 0 {
+	closed := f.FirstRST >= 0 || (f.Orig.Hist&HFIN != 0 && f.Resp.Hist&HFIN != 0)
+	if f.Orig.Hist&HSYN == 0 {
 		return closed // seen from its middle: any SYN after its end is new
 	}
 	return closed && p.Seq != f.SynSeq
 }
 
-func (e *flowEngine) newFlow(k flow.Key, p *decode.Packet, srcIsA bool, ts int64) *flow.Flow {
-	f := e.table.Add(k, ts)
-	e.stats.Flows++
+func (e *Engine) newFlow(k Key, p *decode.Packet, srcIsA bool, ts int64) *Flow {
+	f := e.Table.Add(k, ts)
+	e.Stats.Flows++
 	f.Proto = p.Proto
 	f.VLAN = p.VLAN
 	srcClient, sure := orient(p)
@@ -260,7 +259,7 @@ func orient(p *decode.Packet) (srcIsClient, sure bool) {
 		return p.TCPFlags&decode.FlagACK == 0, true
 	}
 	if p.Proto == decode.ProtoUDP {
-		if c, ok := flow.UDPClientGuess(p); ok {
+		if c, ok := UDPClientGuess(p); ok {
 			return c, true
 		}
 	}
@@ -283,43 +282,43 @@ func servicePort(p uint16) bool {
 	return p < 1024
 }
 
-func (e *flowEngine) tcp(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
+func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	flags := p.TCPFlags
 	sd := f.Side(dir)
 	h := &sd.Hist
 	if flags&decode.FlagSYN != 0 {
 		if flags&decode.FlagACK == 0 {
-			if dir == flow.DirClient {
-				if *h&flow.HSYN != 0 {
+			if dir == DirClient {
+				if *h&HSYN != 0 {
 					f.SynRetries++
 				} else {
 					f.SynSeq = p.Seq
 					f.SynTime = ts
 				}
 			}
-			*h |= flow.HSYN
+			*h |= HSYN
 		} else {
-			if *h&flow.HSYNACK == 0 {
+			if *h&HSYNACK == 0 {
 				f.SynAckTime = ts
 			}
-			*h |= flow.HSYNACK
+			*h |= HSYNACK
 		}
 		sd.Stream.Start(p.Seq + 1)
 	} else if flags&decode.FlagACK != 0 {
-		*h |= flow.HACK
+		*h |= HACK
 	}
 	if flags&decode.FlagFIN != 0 {
-		*h |= flow.HFIN
+		*h |= HFIN
 	}
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
-		*h |= flow.HProgress
+		*h |= HProgress
 	}
 	sd.SeqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
 	switch {
 	case flags&decode.FlagRST != 0 && f.RSTReply(dir, p.Seq):
 		// Part of the handshake (resets.go): not a reset.
 	case flags&decode.FlagRST != 0:
-		*h |= flow.HRST
+		*h |= HRST
 		if f.FirstRST < 0 {
 			f.FirstRST = dir
 			f.RSTTime = ts
@@ -337,7 +336,7 @@ func (e *flowEngine) tcp(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
 		sd.LastIPID = p.IPID
 	}
 	if len(p.Payload) > 0 {
-		*h |= flow.HData
+		*h |= HData
 		s := &sd.Stream
 		seq := p.Seq
 		if flags&decode.FlagSYN != 0 {
@@ -347,25 +346,25 @@ func (e *flowEngine) tcp(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
 			e.streamGrew(f, dir, ts)
 		}
 	}
-	class := int8(flow.ClassHandshake)
+	class := int8(ClassHandshake)
 	switch {
-	case f.FirstRST >= 0 || (f.Orig.Hist&flow.HFIN != 0 && f.Resp.Hist&flow.HFIN != 0):
-		class = flow.ClassClosed
-	case f.Established() || (f.Orig.Hist&flow.HData != 0 && f.Resp.Hist&flow.HData != 0):
-		class = flow.ClassEstablished
+	case f.FirstRST >= 0 || (f.Orig.Hist&HFIN != 0 && f.Resp.Hist&HFIN != 0):
+		class = ClassClosed
+	case f.Established() || (f.Orig.Hist&HData != 0 && f.Resp.Hist&HData != 0):
+		class = ClassEstablished
 	}
-	e.table.Touch(f, class)
+	e.Table.Touch(f, class)
 }
 
-// icmp joins a destination-unreachable error to the flow it quotes.
-func (e *flowEngine) icmp(p *decode.Packet, ts int64) {
+// ICMP joins a destination-unreachable error to the flow it quotes.
+func (e *Engine) ICMP(p *decode.Packet, ts int64) {
 	if !p.Inner.Valid || !isUnreachable(p) {
 		return
 	}
 	in := p.Inner
 	q := decode.Packet{Src: in.Src, Dst: in.Dst, SrcPort: in.SrcPort, DstPort: in.DstPort, Proto: in.Proto}
-	k, _ := flow.MakeKey(&q)
-	f := e.table.Get(k)
+	k, _ := MakeKey(&q)
+	f := e.Table.Get(k)
 	if f == nil {
 		return
 	}

@@ -1,10 +1,9 @@
-package analyzer
+package flow
 
 import (
 	"math"
 
 	"orchard/decode"
-	"orchard/flow"
 )
 
 // A feeder reads one protocol from a flow's payload, as OpenGFW's
@@ -20,7 +19,7 @@ type feeder interface {
 	// UDP one datagram. It reports done when it needs no more of dir. A
 	// feeder may turn the flow around (a ClientHello from the side taken
 	// for the server); done then speaks of the side the bytes came from.
-	feed(f *flow.Flow, dir int, b []byte, ts int64) (done bool)
+	feed(f *Flow, dir int, b []byte, ts int64) (done bool)
 	// limit is the most bytes of a direction's stream the feeder reads:
 	// a TCP direction buffers no more than the largest limit of its
 	// feeders (and the configured buffer). Datagram feeders read no stream.
@@ -30,22 +29,22 @@ type feeder interface {
 // Feeders, in the order they read a flow's bytes: HTTP before TLS, since
 // a CONNECT's tunnel carries TLS after the proxy's answer.
 const (
-	feedDNS = iota // DNS messages, over UDP or TCP
-	feedHTTP
-	feedTLS
-	feedNTP
-	feedQUIC
+	FeedDNS = iota // DNS messages, over UDP or TCP
+	FeedHTTP
+	FeedTLS
+	FeedNTP
+	FeedQUIC
 	numFeeds
 )
 
 // newFeeders returns an engine's feeders, indexed by their constants.
-func newFeeders(e *flowEngine) [numFeeds]feeder {
+func newFeeders(e *Engine) [numFeeds]feeder {
 	return [numFeeds]feeder{
-		feedDNS:  dnsFeeder{e},
-		feedHTTP: httpFeeder{e},
-		feedTLS:  tlsFeeder{e},
-		feedNTP:  ntpFeeder{e},
-		feedQUIC: quicFeeder{e},
+		FeedDNS:  dnsFeeder{e},
+		FeedHTTP: httpFeeder{e},
+		FeedTLS:  tlsFeeder{e},
+		FeedNTP:  ntpFeeder{e},
+		FeedQUIC: quicFeeder{e},
 	}
 }
 
@@ -54,18 +53,18 @@ const noLimit = math.MaxInt32
 
 // startFeeders chooses the feeders of a new flow, and sizes its streams
 // by their limits.
-func (e *flowEngine) startFeeders(f *flow.Flow) {
+func (e *Engine) startFeeders(f *Flow) {
 	var set uint8
 	switch {
 	case f.Proto != decode.ProtoTCP:
 		set = udpFeeders(f)
 	case f.SPort == 53 || f.CPort == 53:
-		set = 1 << feedDNS
+		set = 1 << FeedDNS
 	default:
-		set = 1<<feedHTTP | 1<<feedTLS
+		set = 1<<FeedHTTP | 1<<FeedTLS
 	}
 	f.Orig.Stream.Wants, f.Resp.Stream.Wants = set, set
-	if set == 1<<feedQUIC {
+	if set == 1<<FeedQUIC {
 		f.Resp.Stream.Wants = 0 // the server's datagrams are not read
 	}
 	if f.Proto != decode.ProtoTCP {
@@ -80,30 +79,30 @@ func (e *flowEngine) startFeeders(f *flow.Flow) {
 		}
 		s := &f.Side(dir).Stream
 		s.Limit = int32(min(size, most))
-		s.Pool = &e.table.Pool
+		s.Pool = &e.Table.Pool
 	}
 }
 
 // udpFeeders chooses a UDP flow's feeders by its ports.
-func udpFeeders(f *flow.Flow) uint8 {
+func udpFeeders(f *Flow) uint8 {
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
-		return 1 << feedDNS
+		return 1 << FeedDNS
 	case f.SPort == 123 || f.CPort == 123:
-		return 1 << feedNTP
+		return 1 << FeedNTP
 	}
-	return 1 << feedQUIC
+	return 1 << FeedQUIC
 }
 
 // streamGrew feeds a TCP direction's buffer, after it grew, to its
 // feeders that want more, and lets go of each direction's buffer once
 // none of its feeders does.
-func (e *flowEngine) streamGrew(f *flow.Flow, dir int, ts int64) {
-	if e.table.Facts(f) == nil {
+func (e *Engine) streamGrew(f *Flow, dir int, ts int64) {
+	if e.Table.Facts(f) == nil {
 		return // the state budget is spent: the buffer stays, unread
 	}
 	e.feedAll(f, dir, nil, true, ts)
-	for _, sd := range [2]*flow.Endpoint{&f.Orig, &f.Resp} {
+	for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
 		if s := &sd.Stream; !s.Closed() && s.Wants == 0 {
 			s.Release()
 		}
@@ -111,14 +110,14 @@ func (e *flowEngine) streamGrew(f *flow.Flow, dir int, ts int64) {
 }
 
 // udpPayload feeds one UDP datagram to its direction's feeders.
-func (e *flowEngine) udpPayload(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
+func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 	e.feedAll(f, dir, p.Payload, false, ts)
 }
 
 // feedAll gives direction dir's bytes (a datagram, or with stream its
 // stream's buffer) to each of its feeders that wants more, in order, and
 // notes those done.
-func (e *flowEngine) feedAll(f *flow.Flow, dir int, datagram []byte, stream bool, ts int64) {
+func (e *Engine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
 	sd := f.Side(dir)
 	isA := f.ClientIsA
 	for k := range e.feeders {

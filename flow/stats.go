@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 // Stats counts what the engine saw.
 type Stats struct {

@@ -1,16 +1,15 @@
-package analyzer
+package flow
 
 import (
 	"orchard/decode"
 	"orchard/dissect"
-	"orchard/flow"
 )
 
 // dnsFeeder reads DNS messages: each UDP datagram, and the messages of a
 // TCP stream (port 53) as they complete. It wants every one.
-type dnsFeeder struct{ e *flowEngine }
+type dnsFeeder struct{ e *Engine }
 
-func (x dnsFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
+func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	if f.Proto == decode.ProtoUDP {
 		x.e.dnsMessage(f, b, dir, ts, "udp")
 		return false
