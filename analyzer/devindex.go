@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 )
@@ -16,10 +15,9 @@ import (
 // removed. A slot holds the top 32 bits of the hash and the position
 // plus one (0: empty); the table is at most half full.
 type devIndex struct {
-	slots []uint64
-	devs  []*DeviceSummary
-	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
-	seed  [2]uint64
+	probeTable
+	devs []*DeviceSummary
+	seed [2]uint64
 }
 
 func (x *devIndex) hash(a netip.Addr) uint64 {
@@ -57,25 +55,4 @@ func (x *devIndex) add(d *DeviceSummary, h uint64) {
 		x.resize(2 * len(x.slots))
 	}
 	x.place(h&^(1<<32-1) | uint64(len(x.devs)))
-}
-
-func (x *devIndex) place(s uint64) {
-	mask := uint64(len(x.slots) - 1)
-	i := s >> x.shift
-	for x.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	x.slots[i] = s
-}
-
-// resize lays the slots anew in a table of n (a power of two).
-func (x *devIndex) resize(n int) {
-	old := x.slots
-	x.slots = make([]uint64, n)
-	x.shift = 64 - uint(bits.TrailingZeros(uint(n)))
-	for _, s := range old {
-		if s != 0 {
-			x.place(s)
-		}
-	}
 }

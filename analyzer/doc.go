@@ -16,7 +16,7 @@
 //     from the judge's tallies;
 //   - Engine (wiring.go): the two wirings of those parts, one worker in
 //     the caller's goroutine, or N workers and a judging goroutine
-//     (Parallel, parallel.go): the only goroutines.
+//     (Parallel, parallel.go): the analyzer's only goroutines.
 //
 // It must never import the commands or the outputs that render its events
 // (ecs, eventjson, htmlreport, fleet, kafkaout, internal/sensor), nor the

@@ -14,10 +14,9 @@ import (
 // another key's (the map has the last word); one not in it is no key's.
 // Keys are never removed. It is at most half full.
 type findingSet struct {
-	slots []uint64 // hash | 1 (0: empty)
-	n     int
-	shift uint
-	seed  maphash.Seed
+	probeTable // slots: hash | 1 (0: empty)
+	n          int
+	seed       maphash.Seed
 }
 
 func (s *findingSet) hash(k *findingKey) uint64 {
@@ -63,24 +62,4 @@ func (s *findingSet) add(h uint64) {
 		s.resize(2 * len(s.slots))
 	}
 	s.place(h)
-}
-
-func (s *findingSet) place(h uint64) {
-	mask := uint64(len(s.slots) - 1)
-	i := h >> s.shift
-	for s.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.slots[i] = h
-}
-
-func (s *findingSet) resize(n int) {
-	old := s.slots
-	s.slots = make([]uint64, n)
-	s.shift = 64 - uint(bits.TrailingZeros(uint(n)))
-	for _, h := range old {
-		if h != 0 {
-			s.place(h)
-		}
-	}
 }
