@@ -9,7 +9,9 @@ import (
 	"orchard/capture"
 	"orchard/catalog"
 	"orchard/decode"
+	"orchard/defrag"
 	"orchard/dissect"
+	"orchard/shapes"
 )
 
 // Config tunes an Engine. The zero value plus a catalog is a working setup.
@@ -47,9 +49,9 @@ type Config struct {
 	// (see Parallel), with identical results.
 	Workers int
 	// ServerShapes is the baseline of Apple's server shapes that TLS
-	// answers are compared with (intercept_shapes.go); nil means the
+	// answers are compared with (package shapes); nil means the
 	// embedded one. LearnShapes, when set, collects the shapes seen.
-	ServerShapes, LearnShapes *ShapeBaseline
+	ServerShapes, LearnShapes *shapes.Baseline
 }
 
 // DefaultMaxFlows is the flow table's cap unless Config.MaxFlows says
@@ -83,9 +85,13 @@ type Stats struct {
 	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
-	First        int64  `json:"-"`
-	Last         int64  `json:"-"`
-	OpenFlows    int    `json:"-"` // flows in the table now
+	// Evidence (SetRecorder): packets of open flows not kept (beyond 64
+	// a flow or 256 MiB in all), and packets the Recorder failed to write.
+	EvidenceDropped uint64 `json:"evidence_dropped,omitempty"`
+	EvidenceErrors  uint64 `json:"evidence_errors,omitempty"`
+	First           int64  `json:"-"`
+	Last            int64  `json:"-"`
+	OpenFlows       int    `json:"-"` // flows in the table now
 }
 
 // flowEngine turns frames into flows: it decodes them, reassembles IP
@@ -116,7 +122,7 @@ type flowEngine struct {
 	cur frameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
-	frag defrag
+	frag defrag.Reassembler
 }
 
 // flowSink receives what a flowEngine decides. The judge is one (a single
@@ -206,8 +212,11 @@ func (e *flowEngine) counters() Stats {
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
 	s.StateDenied = e.table.side.denied
-	s.FragDropped = e.frag.dropped
+	s.FragDropped = e.frag.Dropped()
 	s.OpenFlows = e.table.flows.n
+	if e.ev != nil {
+		s.EvidenceDropped = e.ev.dropped
+	}
 	return s
 }
 
@@ -260,11 +269,11 @@ func (e *flowEngine) clock(ts int64) {
 // becomes the whole packet and reassemble reports true.
 func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
 	e.stats.Fragments++
-	dg := e.frag.add(p, ts)
+	dg := e.frag.Add(p, ts)
 	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
 		return false
 	}
-	e.frag.done.restore(p)
+	e.frag.Restore(p)
 	e.cur.link, e.cur.frame = layers.LinkTypeRaw, dg
 	return true
 }

@@ -1,6 +1,9 @@
 package analyzer
 
-import "orchard/dissect"
+import (
+	"orchard/dissect"
+	"orchard/shapes"
+)
 
 // TLS limits: the client's ClientHello (a post-quantum one is about
 // 1.7 KB) and the records after it; the server's first flight, its
@@ -30,17 +33,10 @@ func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 		}
 		return h.tlsDone
 	}
-	tp := h.tls
+	tp := x.parser(a, h, start)
 	if tp == nil {
-		if !x.e.table.charge(a, tlsParserCost) {
-			h.tlsDone = true
-			return true
-		}
-		tp = new(dissect.TLSStreamParser)
-		h.tls, h.tlsFrom = tp, start
-	} else if h.tlsFrom != start {
-		tp.Reset()
-		h.tlsFrom = start
+		h.tlsDone = true // the state budget is spent
+		return true
 	}
 	st, err := tp.Parse(tb)
 	// A server answering first with TLS before the client spoke is
@@ -71,7 +67,7 @@ func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
-	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+maxShapeFlight ||
+	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+shapes.MaxFlight ||
 		dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
 		x.finished(f, a, dir)
 	}
@@ -83,6 +79,23 @@ func (tlsFeeder) limit(dir int) int {
 		return tlsClientLimit
 	}
 	return tlsServerLimit
+}
+
+// parser returns the direction's TLS parser for the stream from start:
+// a new one charged to a at the first record (nil when the budget is
+// spent), reset when a CONNECT exchange moved the start.
+func (x tlsFeeder) parser(a *appFacts, h *appHalf, start int) *dissect.TLSStreamParser {
+	switch {
+	case h.tls == nil:
+		if !x.e.table.charge(a, tlsParserCost) {
+			return nil
+		}
+		h.tls, h.tlsFrom = new(dissect.TLSStreamParser), start
+	case h.tlsFrom != start:
+		h.tls.Reset()
+		h.tlsFrom = start
+	}
+	return h.tls
 }
 
 // client files what the client's records showed.

@@ -20,7 +20,7 @@ var historicPEM []byte
 // read-only once built and safe for concurrent use.
 type Store struct {
 	// days gives the roots trusted on a given day: Mozilla's and Apple's,
-	// and the public roots that have left the store since (trustday.go).
+	// and the public roots that have left the store since (days.go).
 	days *dayPools
 	// subjects holds every anchor's subject name: a chain whose missing
 	// issuer is a known anchor was signed by someone else (forged), not

@@ -2,6 +2,7 @@ package walls
 
 import (
 	"fmt"
+	"maps"
 	"os/exec"
 	"slices"
 	"strings"
@@ -54,6 +55,14 @@ var testTools = []string{
 var devCommands = []string{
 	"orchard/cmd/orchard-bench",
 	"orchard/internal/stress/cmd/orchard-stress",
+}
+
+// onlyOurs lists packages that may depend on only these of orchard's.
+var onlyOurs = map[string][]string{
+	// The server shapes read the dissectors' ServerHello.
+	"orchard/shapes": {"orchard/dissect"},
+	// Reassembly files the fragments decode found.
+	"orchard/defrag": {"orchard/decode"},
 }
 
 // cmdOnly lists third-party modules only the commands may import: the
@@ -115,15 +124,23 @@ func check(all map[string][]string) []string {
 			}
 		}
 	}
+	only := maps.Clone(onlyOurs)
 	for _, p := range pure {
+		only[p] = nil
+	}
+	for p, allow := range only {
 		ds, ok := all[p]
 		if !ok {
 			bad("package %s not found: update the walls", p)
 			continue
 		}
 		for _, d := range ds {
-			if isOurs(d) {
+			switch {
+			case !isOurs(d) || slices.Contains(allow, d):
+			case len(allow) == 0:
 				bad("%s imports %s: it must import nothing of orchard's", p, d)
+			default:
+				bad("%s imports %s: of orchard's it may import only %s", p, d, strings.Join(allow, ", "))
 			}
 		}
 	}
@@ -183,6 +200,9 @@ func TestWallsCatch(t *testing.T) {
 	for p := range never() {
 		all[p] = nil
 	}
+	for p := range onlyOurs {
+		all[p] = nil
+	}
 	all["orchard/decode"] = []string{"encoding/binary", "orchard/dissect"}
 	all["orchard/analyzer"] = []string{"orchard/decode", "orchard/htmlreport"}
 	all["orchard/ecs"] = []string{"orchard/eventjson", "orchard/kafkaout"}
@@ -190,6 +210,7 @@ func TestWallsCatch(t *testing.T) {
 	all["orchard/htmlreport"] = []string{"github.com/spf13/pflag"}
 	all["orchard/cmd/orchard"] = []string{"github.com/spf13/pflag", "orchard/internal/demo"}
 	all["orchard/cmd/orchard-bench"] = []string{"orchard/internal/stress"}
+	all["orchard/shapes"] = []string{"orchard/dissect", "orchard/catalog"}
 	delete(all, "orchard/trust")
 	want := []string{
 		"orchard/analyzer imports orchard/htmlreport: it must never depend on it",
@@ -198,6 +219,7 @@ func TestWallsCatch(t *testing.T) {
 		"orchard/ecs imports orchard/kafkaout: it must never depend on it",
 		"orchard/fleet imports orchard/cmd/orchard: nothing may import a command",
 		"orchard/htmlreport imports github.com/spf13/pflag: only commands may",
+		"orchard/shapes imports orchard/catalog: of orchard's it may import only orchard/dissect",
 		"package orchard/trust not found: update the walls",
 	}
 	if got := check(all); !slices.Equal(got, want) {
