@@ -109,19 +109,6 @@ func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 	return false, false
 }
 
-// finishApp runs the last dissection when a flow ends.
-func (j *judge) finishApp(f *Flow) {
-	a := f.app
-	if a == nil {
-		return
-	}
-	for _, q := range a.dnsPending {
-		j.dnsUnanswered(f, q)
-	}
-	clear(a.dnsPending)
-	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
-}
-
 // clientHello returns the flow's ClientHello from TLS or QUIC, if any.
 func (f *Flow) clientHello() *dissect.ClientHello {
 	if f.app == nil {
@@ -132,3 +119,6 @@ func (f *Flow) clientHello() *dissect.ClientHello {
 	}
 	return f.app.quicHello
 }
+
+// maxPendingQueries caps the unanswered queries remembered per flow.
+const maxPendingQueries = 32

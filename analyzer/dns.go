@@ -6,9 +6,6 @@ import (
 	"orchard/dissect"
 )
 
-// maxPendingQueries caps the unanswered queries remembered per flow.
-const maxPendingQueries = 32
-
 // dnsInternNames sizes the table of DNS names an engine's decoder reuses.
 const dnsInternNames = 16384
 
@@ -90,4 +87,42 @@ func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto 
 		ev.Answers = append(ev.Answers, DNSAnswer{Name: r.Name, Type: dissect.DNSTypeString(r.Type), TTL: r.TTL, Data: data})
 	}
 	return ev
+}
+
+// finishApp runs the last dissection when a flow ends.
+func (j *judge) finishApp(f *Flow) {
+	a := f.app
+	if a == nil {
+		return
+	}
+	for _, q := range a.dnsPending {
+		j.dnsUnanswered(f, q)
+	}
+	clear(a.dnsPending)
+	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
+}
+
+// unicastDNS reports whether a DNS flow is unicast DNS, which answers
+// every query; mDNS (5353) and LLMNR (5355) ask a link, often in vain.
+func unicastDNS(f *Flow) bool {
+	switch {
+	case f.SPort == 5353 || f.CPort == 5353 || f.SPort == 5355 || f.CPort == 5355:
+		return false
+	case !isDeviceAddr(f.Server):
+		return false // a multicast or broadcast "server"
+	}
+	return true
+}
+
+// isDeviceAddr reports whether a can be a device: not a multicast group, a
+// broadcast (limited, or the .255 of a subnet) or the unspecified address.
+func isDeviceAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+		return false
+	}
+	if a.Is4() && a.As4()[3] == 255 {
+		return false
+	}
+	return true
 }

@@ -129,20 +129,10 @@ type flowEngine struct {
 // worker); a worker of a Parallel is another, handing both to the judge's
 // goroutine.
 type flowSink interface {
-	// flowEnded is told of a flow that expired, was evicted or was left at
-	// the end. The flow is the table's: it is recycled after the call
-	// unless the sink sets handedOff.
-	flowEnded(f *Flow, evicted bool)
+	flowEnder
 	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
 	// scratch message: copy what is kept.
 	dnsAnswer(f *Flow, a dnsAnswer)
-}
-
-// frameRef is one frame as captured, for evidence.
-type frameRef struct {
-	link  layers.LinkType
-	frame []byte
-	ts    int64
 }
 
 // frameMeta is what a capture file says of a frame beyond its bytes.

@@ -21,13 +21,6 @@ const (
 	keepDNSPerKey = 4
 )
 
-type keptPacket struct {
-	link  layers.LinkType
-	ts    int64
-	frame []byte
-	note  string // set when written
-}
-
 // evidence keeps the first packets of each open flow until the flow is
 // judged, and the DNS answers for Apple names, so that flagged flows can be
 // written out with the answers that named them.
