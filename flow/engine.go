@@ -369,7 +369,7 @@ func (e *Engine) ICMP(p *decode.Packet, ts int64) {
 		return
 	}
 	f.ICMPCount++
-	f.ICMPType, f.ICMPCode, f.ICMPFrom = p.ICMPType, p.ICMPCode, p.Src
+	f.ICMPCode, f.ICMPFrom = p.ICMPCode, p.Src
 	f.Last = ts
 }
 

@@ -134,10 +134,11 @@ type Flow struct {
 	SynTime    int64 // first SYN
 	SynAckTime int64
 
-	// ICMP destination unreachable joined to this flow.
-	ICMPType, ICMPCode uint8
-	ICMPFrom           netip.Addr
-	ICMPCount          int
+	// ICMP destination unreachable joined to this flow (its type follows
+	// from ICMPFrom: 3 for ICMPv4, 1 for ICMPv6).
+	ICMPCode  uint8
+	ICMPFrom  netip.Addr
+	ICMPCount int
 
 	// Set by the application-layer dissection (the feeders): allocated when a
 	// dissector first looks at the flow's payload, so flows without one
