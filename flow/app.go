@@ -9,7 +9,7 @@ import (
 type Facts struct {
 	// half holds what the dissectors keep of each direction's stream,
 	// indexed by direction: turning the flow around swaps them.
-	Half [2]Half
+	half [2]appHalf
 
 	// TLS, client side.
 	Hello     *dissect.ClientHello
@@ -35,7 +35,7 @@ type Facts struct {
 	// counts stay in quicPackets and quicVersion (see quicInitials).
 	QUIC        *dissect.QUICAssembler
 	QUICHello   *dissect.ClientHello
-	QUICDone    bool
+	quicDone    bool
 	QUICShort   bool // the client sent 1-RTT packets: the server answered
 	QUICPackets int
 	QUICVersion uint32
@@ -57,17 +57,17 @@ type Facts struct {
 	cost int
 }
 
-// Half is what the dissectors keep of one direction's stream.
-type Half struct {
-	TLSStart int // offset of the TLS stream in the buffer (after a CONNECT exchange)
-	TLSWant  int // parse again once the buffer holds this many bytes
+// appHalf is what the dissectors keep of one direction's stream.
+type appHalf struct {
+	tlsStart int // offset of the TLS stream in the buffer (after a CONNECT exchange)
+	tlsWant  int // parse again once the buffer holds this many bytes
 	// tls parses the direction's TLS bytes as they complete records
 	// (allocated at the first record), from offset tlsFrom.
 	TLS       *dissect.TLSStreamParser
-	TLSFrom   int
-	DNSTCPOff int  // DNS over TCP: offset of the next message
-	TLSDone   bool // nothing more to parse as TLS
-	HTTPTried bool // the HTTP dissector had its say
+	tlsFrom   int
+	dnsTCPOff int  // DNS over TCP: offset of the next message
+	tlsDone   bool // nothing more to parse as TLS
+	httpTried bool // the HTTP dissector had its say
 }
 
 // PendingQuery is a DNS query of the flow waiting for its response.
@@ -82,7 +82,7 @@ type PendingQuery struct {
 // swap follows the flow turning around. Orientation changes before any
 // application data is attributed to a side, except for the buffers,
 // whose offsets follow them.
-func (a *Facts) swap() { a.Half[0], a.Half[1] = a.Half[1], a.Half[0] }
+func (a *Facts) swap() { a.half[0], a.half[1] = a.half[1], a.half[0] }
 
 // QUICInitials returns how many client Initials were decrypted and the
 // version of the first.
@@ -93,8 +93,8 @@ func (a *Facts) QUICInitials() (n int, version uint32) {
 	return a.QUICPackets, a.QUICVersion
 }
 
-// UDPClientGuess orients a UDP flow from its first payload when it can.
-func UDPClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
+// udpClientGuess orients a UDP flow from its first payload when it can.
+func udpClientGuess(p *decode.Packet) (srcIsClient, ok bool) {
 	b := p.Payload
 	switch {
 	case (p.SrcPort == 53 || p.DstPort == 53) && len(b) >= 3:

@@ -26,13 +26,13 @@ func (e *Engine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) 
 			return
 		}
 		a.DNSQueries++
-		a.Queried(m, ts)
+		a.queried(m, ts)
 		return
 	}
 	e.Stats.DNSResponses++
 	if a != nil {
 		a.DNSResponses++
-		a.Answered(m)
+		a.answered(m)
 	}
 	client, server, port := f.Client, f.Server, f.SPort
 	if dir == DirClient {

@@ -17,8 +17,8 @@ func (q *PendingQuery) sameQuestion(id uint16, qq *dissect.DNSQuestion) bool {
 	return q.ID == id && q.QType == qq.Type && strings.EqualFold(q.Name, qq.Name)
 }
 
-// Queried files a query of the flow, once however many copies are sent.
-func (a *Facts) Queried(m *dissect.DNSMessage, ts int64) {
+// queried files a query of the flow, once however many copies are sent.
+func (a *Facts) queried(m *dissect.DNSMessage, ts int64) {
 	qq := &m.Questions[0]
 	for i := range a.DNSPending {
 		if q := &a.DNSPending[i]; q.sameQuestion(m.ID, qq) {
@@ -31,9 +31,9 @@ func (a *Facts) Queried(m *dissect.DNSMessage, ts int64) {
 	}
 }
 
-// Answered removes the queries a response answers: those with its id and
+// answered removes the queries a response answers: those with its id and
 // question, or with its id alone when it repeats no question.
-func (a *Facts) Answered(m *dissect.DNSMessage) {
+func (a *Facts) answered(m *dissect.DNSMessage) {
 	kept := a.DNSPending[:0]
 	for _, q := range a.DNSPending {
 		match := q.ID == m.ID

@@ -66,8 +66,8 @@ type Sink interface {
 func NewEngine(lim Limits, sink Sink) *Engine {
 	e := &Engine{lim: lim, Dec: decode.NewDecoder(), sink: sink}
 	e.Table = NewTable(lim.MaxFlows, lim.Timeouts, sink)
-	e.Table.Pool.Budget = lim.BufferBudget
-	e.Table.Side.Budget = lim.StateBudget
+	e.Table.Pool.budget = lim.BufferBudget
+	e.Table.Side.budget = lim.StateBudget
 	// DNS names repeat: keep their text; the judge renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
@@ -80,9 +80,9 @@ func NewEngine(lim Limits, sink Sink) *Engine {
 func (e *Engine) Counters() Stats {
 	s := e.Stats
 	s.FlowsEvicted = e.Table.Evicted
-	s.PeakFlows = e.Table.Peak
-	s.BufferDenied = e.Table.Pool.Denied
-	s.StateDenied = e.Table.Side.Denied
+	s.PeakFlows = e.Table.peak
+	s.BufferDenied = e.Table.Pool.denied
+	s.StateDenied = e.Table.Side.denied
 	s.FragDropped = e.Frag.Dropped()
 	s.OpenFlows = e.Table.Flows.N
 	if e.Keep != nil {
@@ -182,7 +182,7 @@ func (e *Engine) Packet(p *decode.Packet, ts int64) {
 	if p.Fragment {
 		e.Stats.Fragments++
 	}
-	k, srcIsA := MakeKey(p)
+	k, srcIsA := makeKey(p)
 	f := e.Table.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && e.isNewConnection(f, p, srcIsA) {
 		e.Table.End(f, false)
@@ -192,7 +192,7 @@ func (e *Engine) Packet(p *decode.Packet, ts int64) {
 		f = e.newFlow(k, p, srcIsA, ts)
 	}
 	dir := DirServer
-	if srcIsA == f.ClientIsA {
+	if srcIsA == f.clientIsA {
 		dir = DirClient
 	}
 	f.Last = ts
@@ -211,7 +211,7 @@ func (e *Engine) Packet(p *decode.Packet, ts int64) {
 	if p.Proto == decode.ProtoTCP {
 		e.tcp(f, p, dir, ts)
 	} else {
-		e.Table.Touch(f, ClassUDP)
+		e.Table.touch(f, classUDP)
 		if len(p.Payload) > 0 {
 			e.udpPayload(f, p, dir, ts)
 		}
@@ -224,14 +224,14 @@ func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 		return false
 	}
-	if srcIsA != f.ClientIsA {
+	if srcIsA != f.clientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
 	closed := f.FirstRST >= 0 || (f.Orig.Hist&HFIN != 0 && f.Resp.Hist&HFIN != 0)
 	if f.Orig.Hist&HSYN == 0 {
 		return closed // seen from its middle: any SYN after its end is new
 	}
-	return closed && p.Seq != f.SynSeq
+	return closed && p.Seq != f.synSeq
 }
 
 func (e *Engine) newFlow(k Key, p *decode.Packet, srcIsA bool, ts int64) *Flow {
@@ -240,13 +240,13 @@ func (e *Engine) newFlow(k Key, p *decode.Packet, srcIsA bool, ts int64) *Flow {
 	f.Proto = p.Proto
 	f.VLAN = p.VLAN
 	srcClient, sure := orient(p)
-	f.Oriented = sure
+	f.oriented = sure
 	if srcClient {
 		f.Client, f.Server, f.CPort, f.SPort = p.Src, p.Dst, p.SrcPort, p.DstPort
-		f.ClientIsA = srcIsA
+		f.clientIsA = srcIsA
 	} else {
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
-		f.ClientIsA = !srcIsA
+		f.clientIsA = !srcIsA
 	}
 	e.startFeeders(f)
 	return f
@@ -259,7 +259,7 @@ func orient(p *decode.Packet) (srcIsClient, sure bool) {
 		return p.TCPFlags&decode.FlagACK == 0, true
 	}
 	if p.Proto == decode.ProtoUDP {
-		if c, ok := UDPClientGuess(p); ok {
+		if c, ok := udpClientGuess(p); ok {
 			return c, true
 		}
 	}
@@ -292,7 +292,7 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 				if *h&HSYN != 0 {
 					f.SynRetries++
 				} else {
-					f.SynSeq = p.Seq
+					f.synSeq = p.Seq
 					f.SynTime = ts
 				}
 			}
@@ -313,9 +313,9 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
 		*h |= HProgress
 	}
-	sd.SeqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
+	sd.seqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
 	switch {
-	case flags&decode.FlagRST != 0 && f.RSTReply(dir, p.Seq):
+	case flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq):
 		// Part of the handshake (resets.go): not a reset.
 	case flags&decode.FlagRST != 0:
 		*h |= HRST
@@ -324,10 +324,10 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 			f.RSTTime = ts
 			f.RSTTTL = p.TTL
 			f.RSTIPID = p.IPID
-			f.RSTGap = ts - f.Side(1-dir).LastSeen
+			f.RSTGap = ts - f.Side(1-dir).lastSeen
 		}
 	default:
-		f.NotePacket(dir, p, ts)
+		f.notePacket(dir, p, ts)
 		if !sd.TTLSet {
 			sd.FirstTTL = p.TTL
 			sd.TTLSet = true
@@ -346,14 +346,14 @@ func (e *Engine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 			e.streamGrew(f, dir, ts)
 		}
 	}
-	class := int8(ClassHandshake)
+	class := int8(classHandshake)
 	switch {
 	case f.FirstRST >= 0 || (f.Orig.Hist&HFIN != 0 && f.Resp.Hist&HFIN != 0):
-		class = ClassClosed
+		class = classClosed
 	case f.Established() || (f.Orig.Hist&HData != 0 && f.Resp.Hist&HData != 0):
-		class = ClassEstablished
+		class = classEstablished
 	}
-	e.Table.Touch(f, class)
+	e.Table.touch(f, class)
 }
 
 // ICMP joins a destination-unreachable error to the flow it quotes.
@@ -363,7 +363,7 @@ func (e *Engine) ICMP(p *decode.Packet, ts int64) {
 	}
 	in := p.Inner
 	q := decode.Packet{Src: in.Src, Dst: in.Dst, SrcPort: in.SrcPort, DstPort: in.DstPort, Proto: in.Proto}
-	k, _ := MakeKey(&q)
+	k, _ := makeKey(&q)
 	f := e.Table.Get(k)
 	if f == nil {
 		return

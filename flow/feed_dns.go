@@ -15,7 +15,7 @@ func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 		return false
 	}
 	a := f.App
-	off := a.Half[dir].DNSTCPOff
+	off := a.half[dir].dnsTCPOff
 	if off >= len(b) {
 		return false
 	}
@@ -23,7 +23,7 @@ func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	for _, m := range msgs {
 		x.e.dnsMessage(f, m, dir, ts, "tcp")
 	}
-	a.Half[dir].DNSTCPOff = len(b) - len(rest)
+	a.half[dir].dnsTCPOff = len(b) - len(rest)
 	return false
 }
 

@@ -21,48 +21,48 @@ type tlsFeeder struct{ e *Engine }
 
 func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	a := f.App
-	h := &a.Half[dir]
-	start := h.TLSStart
-	if h.TLSDone || start >= len(b) || len(b) < h.TLSWant {
-		return h.TLSDone
+	h := &a.half[dir]
+	start := h.tlsStart
+	if h.tlsDone || start >= len(b) || len(b) < h.tlsWant {
+		return h.tlsDone
 	}
 	tb := b[start:]
 	if !dissect.LooksLikeTLS(tb) {
 		if len(tb) >= 3 {
-			h.TLSDone = true
+			h.tlsDone = true
 		}
-		return h.TLSDone
+		return h.tlsDone
 	}
 	tp := x.parser(a, h, start)
 	if tp == nil {
-		h.TLSDone = true // the state budget is spent
+		h.tlsDone = true // the state budget is spent
 		return true
 	}
 	st, err := tp.Parse(tb)
 	// A server answering first with TLS before the client spoke is
 	// unusual: if the flow was not oriented by a SYN and the "server"
 	// sent a ClientHello, the guess was wrong.
-	if !f.Oriented && st.ClientHello != nil && dir == DirServer {
+	if !f.oriented && st.ClientHello != nil && dir == DirServer {
 		f.Swap()
-		f.Oriented = true
+		f.oriented = true
 		dir = DirClient
-		h = &a.Half[dir]
+		h = &a.half[dir]
 	}
-	f.Oriented = f.Oriented || st.ClientHello != nil || st.ServerHello != nil
+	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
 	if dir == DirClient {
 		x.client(a, st, ts)
 	} else {
 		x.server(f, a, st, ts)
 	}
 	if err != nil && !st.Incomplete {
-		h.TLSDone = true
+		h.tlsDone = true
 		x.e.Stats.Malformed++
 		return true
 	}
 	// Parse again only once the next record is complete.
-	h.TLSWant = start + st.Consumed + 1
+	h.tlsWant = start + st.Consumed + 1
 	if st.Incomplete {
-		h.TLSWant = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
+		h.tlsWant = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
 	}
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
@@ -71,7 +71,7 @@ func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 		dir == DirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
 		x.finished(f, a, dir)
 	}
-	return h.TLSDone
+	return h.tlsDone
 }
 
 func (tlsFeeder) limit(dir int) int {
@@ -84,16 +84,16 @@ func (tlsFeeder) limit(dir int) int {
 // parser returns the direction's TLS parser for the stream from start:
 // a new one charged to a at the first record (nil when the budget is
 // spent), reset when a CONNECT exchange moved the start.
-func (x tlsFeeder) parser(a *Facts, h *Half, start int) *dissect.TLSStreamParser {
+func (x tlsFeeder) parser(a *Facts, h *appHalf, start int) *dissect.TLSStreamParser {
 	switch {
 	case h.TLS == nil:
-		if !x.e.Table.Charge(a, TLSParserCost) {
+		if !x.e.Table.charge(a, tlsParserCost) {
 			return nil
 		}
-		h.TLS, h.TLSFrom = new(dissect.TLSStreamParser), start
-	case h.TLSFrom != start:
+		h.TLS, h.tlsFrom = new(dissect.TLSStreamParser), start
+	case h.tlsFrom != start:
 		h.TLS.Reset()
-		h.TLSFrom = start
+		h.tlsFrom = start
 	}
 	return h.TLS
 }
@@ -105,7 +105,7 @@ func (x tlsFeeder) client(a *Facts, st *dissect.TLSStream, ts int64) {
 	}
 	a.HelloSeen = true
 	a.Intercept.ClientSeen(st, ts)
-	if st.ClientHello != nil && a.Hello == nil && x.e.Table.Charge(a, HelloCost(st.ClientHello)) {
+	if st.ClientHello != nil && a.Hello == nil && x.e.Table.charge(a, helloCost(st.ClientHello)) {
 		a.Hello = st.ClientHello
 	}
 	// The parser belongs to the flow: its lists need no copy.
@@ -119,7 +119,7 @@ func (x tlsFeeder) server(f *Flow, a *Facts, st *dissect.TLSStream, ts int64) {
 		a.ServerHello = st.ServerHello
 	}
 	a.Intercept.ServerSeen(f, st, ts)
-	if len(st.Certificates) > 0 && a.Certs == nil && x.e.Table.Charge(a, CertsCost(st.Certificates)) {
+	if len(st.Certificates) > 0 && a.Certs == nil && x.e.Table.charge(a, certsCost(st.Certificates)) {
 		a.Certs = make([][]byte, len(st.Certificates))
 		for i, c := range st.Certificates {
 			a.Certs[i] = append([]byte(nil), c...)
@@ -132,12 +132,12 @@ func (x tlsFeeder) server(f *Flow, a *Facts, st *dissect.TLSStream, ts int64) {
 // finished ends the TLS dissection of one direction: its buffer and its
 // parser are let go (the records and alerts it found stay).
 func (x tlsFeeder) finished(f *Flow, a *Facts, dir int) {
-	h := &a.Half[dir]
-	h.TLSDone = true
+	h := &a.half[dir]
+	h.tlsDone = true
 	f.Side(dir).Stream.Release()
 	if h.TLS != nil {
 		h.TLS = nil
-		x.e.Table.Uncharge(a, TLSParserCost)
+		x.e.Table.uncharge(a, tlsParserCost)
 	}
 }
 

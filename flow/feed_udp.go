@@ -26,10 +26,10 @@ func (x ntpFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 			a.NTPFirst = ts
 		}
 		a.NTPRequests++
-		if dir == DirServer && !f.Oriented {
+		if dir == DirServer && !f.oriented {
 			f.Swap()
 		}
-		f.Oriented = true
+		f.oriented = true
 		if a.NTPReplies == 0 {
 			a.NTP = n
 		}
@@ -63,13 +63,13 @@ func (x quicFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
 	if a := f.App; a != nil && (a.QUIC != nil || a.QUICPackets > 0) && len(b) > 0 && b[0]&0xc0 == 0x40 {
 		a.QUICShort = true
 	}
-	if f.App == nil || !f.App.QUICDone {
+	if f.App == nil || !f.App.quicDone {
 		x.initial(f, b)
 	}
 	a := f.App
 	// Done once the handshake is known to have been answered, or when
 	// no Initial could be read (nothing then tells a short header).
-	return a != nil && (a.QUICShort || a.QUICDone && a.QUIC == nil && a.QUICPackets == 0)
+	return a != nil && (a.QUICShort || a.quicDone && a.QUIC == nil && a.QUICPackets == 0)
 }
 
 // initial reads a datagram that may carry a client Initial.
@@ -84,7 +84,7 @@ func (x quicFeeder) initial(f *Flow, b []byte) {
 	}
 	if a.QUIC == nil {
 		if a.QUIC = t.QUICAssembler(a); a.QUIC == nil {
-			a.QUICDone = true
+			a.quicDone = true
 			return
 		}
 	}
@@ -94,18 +94,18 @@ func (x quicFeeder) initial(f *Flow, b []byte) {
 	if m := a.QUIC.ClientHelloMessage(); m != nil {
 		if ch, err := dissect.ParseClientHello(m); err != nil {
 			x.e.Stats.Malformed++
-		} else if t.Charge(a, HelloCost(ch)) {
+		} else if t.charge(a, helloCost(ch)) {
 			a.QUICHello = ch
 		}
-		a.QUICDone = true
+		a.quicDone = true
 	} else if a.QUIC.Packets() >= quicMaxInitials {
-		a.QUICDone = true
+		a.quicDone = true
 	}
-	if a.QUICDone {
+	if a.quicDone {
 		// Keys, decryption and CRYPTO buffers are done with: keep what
 		// the judge reads, and recycle the rest now.
 		a.QUICPackets, a.QUICVersion = a.QUIC.Packets(), a.QUIC.Version()
-		t.PutQUIC(a, a.QUIC)
+		t.putQUIC(a, a.QUIC)
 		a.QUIC = nil
 	}
 }

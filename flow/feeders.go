@@ -119,7 +119,7 @@ func (e *Engine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
 // notes those done.
 func (e *Engine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
 	sd := f.Side(dir)
-	isA := f.ClientIsA
+	isA := f.clientIsA
 	for k := range e.feeders {
 		bit := uint8(1) << k
 		if sd.Stream.Wants&bit == 0 {
@@ -130,10 +130,10 @@ func (e *Engine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int6
 			b = sd.Stream.Buf
 		}
 		done := e.feeders[k].feed(f, dir, b, ts)
-		if f.ClientIsA != isA {
+		if f.clientIsA != isA {
 			// The feeder turned the flow around: the bytes are the
 			// other side's now.
-			isA, dir = f.ClientIsA, 1-dir
+			isA, dir = f.clientIsA, 1-dir
 			sd = f.Side(dir)
 		}
 		if done {

@@ -32,9 +32,9 @@ func (k *Key) equal(o *Key) bool {
 	return d == 0 && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
 }
 
-// MakeKey returns the canonical key of p's flow, and whether p's sender is
+// makeKey returns the canonical key of p's flow, and whether p's sender is
 // the key's a side.
-func MakeKey(p *decode.Packet) (k Key, srcIsA bool) {
+func makeKey(p *decode.Packet) (k Key, srcIsA bool) {
 	s, d := p.Src.As16(), p.Dst.As16()
 	k.proto = p.Proto
 	if less(&s, p.SrcPort, &d, p.DstPort) {
@@ -81,13 +81,13 @@ type Endpoint struct {
 	Stream Stream // the side's TCP bytes, while a dissector reads them
 
 	// lastSeen is the time of the side's last packet other than an RST
-	// (NotePacket; the judge reads it for forged resets).
-	LastSeen int64
+	// (notePacket; the judge reads it for forged resets).
+	lastSeen int64
 	// seq0 and maxAck are the side's first sequence number and highest
-	// ACK, for the capture-loss estimate (SeqAck, AckedBytes).
+	// ACK, for the capture-loss estimate (seqAck, AckedBytes).
 	seq0, maxAck uint32
 	// nextSeq is the highest sequence number sent, past its payload
-	// (NotePacket; the judge reads it for forged resets).
+	// (notePacket; the judge reads it for forged resets).
 	nextSeq uint32
 	Hist    uint16 // tcp history bits (HSYN …)
 	// lastIPID, firstTTL and lastTTL are the IP ID of the side's last
@@ -116,7 +116,7 @@ type Flow struct {
 	// around swaps them.
 	Orig, Resp Endpoint
 	// clientIsA is true when the client is the key's a side.
-	ClientIsA bool
+	clientIsA bool
 	VLAN      uint16
 	PID       int32
 	Proc      string
@@ -125,7 +125,7 @@ type Flow struct {
 
 	// TCP.
 	SynRetries int
-	SynSeq     uint32
+	synSeq     uint32
 	FirstRST   int   // direction of the first RST: -1 none
 	RSTTime    int64 // time of the first RST
 	RSTTTL     uint8 // TTL and IP ID of the first RST
@@ -154,7 +154,7 @@ type Flow struct {
 	Touched    uint64 // index of the packet that last moved it in its list
 	Class      int8
 	HandedOff  bool // a worker gave it to its Parallel's judge
-	Oriented   bool // orientation was decided by a SYN or an application message
+	oriented   bool // orientation was decided by a SYN or an application message
 }
 
 // Side returns the endpoint that sends in direction dir: Orig for
@@ -244,7 +244,7 @@ func (f *Flow) Swap() {
 	if f.FirstRST >= 0 {
 		f.FirstRST = 1 - f.FirstRST
 	}
-	f.ClientIsA = !f.ClientIsA
+	f.clientIsA = !f.clientIsA
 	if f.App != nil {
 		f.App.swap()
 	}

@@ -23,7 +23,7 @@ func TestFlowSwap(t *testing.T) {
 	f := &Flow{CPort: 443, SPort: 50000, FirstRST: DirClient, App: &Facts{}}
 	f.Orig = Endpoint{Packets: 3, Bytes: 100, Hist: HSYNACK, LastTTL: 52, seq0: 7}
 	f.Resp = Endpoint{Packets: 1, Hist: HSYN, LastTTL: 64, HasMAC: true}
-	f.App.Half[DirServer].HTTPTried = true
+	f.App.half[DirServer].httpTried = true
 	f.Swap()
 	switch {
 	case f.CPort != 50000 || f.SPort != 443:
@@ -34,8 +34,8 @@ func TestFlowSwap(t *testing.T) {
 		t.Errorf("server half %+v", f.Resp)
 	case f.FirstRST != DirServer:
 		t.Errorf("first RST from %d, want the server", f.FirstRST)
-	case !f.App.Half[DirClient].HTTPTried || f.App.Half[DirServer].HTTPTried:
-		t.Errorf("application halves not swapped: %+v", f.App.Half)
+	case !f.App.half[DirClient].httpTried || f.App.half[DirServer].httpTried:
+		t.Errorf("application halves not swapped: %+v", f.App.half)
 	case f.Side(DirClient) != &f.Orig || f.Side(DirServer) != &f.Resp:
 		t.Error("side does not name Orig and Resp")
 	}

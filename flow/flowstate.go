@@ -19,8 +19,8 @@ type sideState struct {
 	apps   []*Facts
 	quic   []*dissect.QUICAssembler
 	InUse  int    // bytes charged to flows in the table
-	Budget int    // cap on inUse; 0: none
-	Denied uint64 // dissector state refused for the budget
+	budget int    // cap on inUse; 0: none
+	denied uint64 // dissector state refused for the budget
 }
 
 // sideKeep bounds each free list of sideState.
@@ -30,11 +30,11 @@ const sideKeep = 1024
 const (
 	appFactsCost  = int(unsafe.Sizeof(Facts{}))
 	quicCost      = int(unsafe.Sizeof(dissect.QUICAssembler{})) + 4<<10 // keys and ciphers, decryption and CRYPTO buffers
-	TLSParserCost = int(unsafe.Sizeof(dissect.TLSStreamParser{})) + 1<<10
+	tlsParserCost = int(unsafe.Sizeof(dissect.TLSStreamParser{})) + 1<<10
 )
 
-// HelloCost estimates the memory of a parsed ClientHello.
-func HelloCost(ch *dissect.ClientHello) int {
+// helloCost estimates the memory of a parsed ClientHello.
+func helloCost(ch *dissect.ClientHello) int {
 	n := int(unsafe.Sizeof(*ch)) + len(ch.SNI) + 16*len(ch.ALPN)
 	for _, l := range [][]uint16{ch.CipherSuites, ch.Extensions, ch.SupportedVersions, ch.SupportedGroups, ch.KeyShareGroups, ch.SignatureAlgorithms} {
 		n += 2 * len(l)
@@ -45,8 +45,8 @@ func HelloCost(ch *dissect.ClientHello) int {
 	return n
 }
 
-// CertsCost is the memory of a copied certificate chain.
-func CertsCost(certs [][]byte) int {
+// certsCost is the memory of a copied certificate chain.
+func certsCost(certs [][]byte) int {
 	n := 24 * len(certs)
 	for _, c := range certs {
 		n += len(c)
@@ -54,12 +54,12 @@ func CertsCost(certs [][]byte) int {
 	return n
 }
 
-// Charge counts n more bytes of a's state against the budget; false when
+// charge counts n more bytes of a's state against the budget; false when
 // that would exceed it (nothing is charged then).
-func (t *Table) Charge(a *Facts, n int) bool {
+func (t *Table) charge(a *Facts, n int) bool {
 	s := &t.Side
-	if s.Budget > 0 && s.InUse+n > s.Budget {
-		s.Denied++
+	if s.budget > 0 && s.InUse+n > s.budget {
+		s.denied++
 		return false
 	}
 	s.InUse += n
@@ -67,8 +67,8 @@ func (t *Table) Charge(a *Facts, n int) bool {
 	return true
 }
 
-// Uncharge returns n bytes of a's charge, for state let go early.
-func (t *Table) Uncharge(a *Facts, n int) {
+// uncharge returns n bytes of a's charge, for state let go early.
+func (t *Table) uncharge(a *Facts, n int) {
 	n = min(n, a.cost)
 	t.Side.InUse -= n
 	a.cost -= n
@@ -90,8 +90,8 @@ func (t *Table) Facts(f *Flow) *Facts {
 		return f.App
 	}
 	s := &t.Side
-	if s.Budget > 0 && s.InUse+appFactsCost > s.Budget {
-		s.Denied++
+	if s.budget > 0 && s.InUse+appFactsCost > s.budget {
+		s.denied++
 		return nil
 	}
 	if n := len(s.apps); n > 0 {
@@ -109,7 +109,7 @@ func (t *Table) Facts(f *Flow) *Facts {
 // putFacts recycles a's memory once nothing refers to it.
 func (t *Table) putFacts(a *Facts) {
 	if a.QUIC != nil {
-		t.PutQUIC(a, a.QUIC)
+		t.putQUIC(a, a.QUIC)
 	}
 	t.Side.InUse -= a.cost
 	pend := a.DNSPending[:0]
@@ -123,7 +123,7 @@ func (t *Table) putFacts(a *Facts) {
 // QUICAssembler returns an empty QUIC Initial assembler charged to a, or
 // nil when the budget is spent.
 func (t *Table) QUICAssembler(a *Facts) *dissect.QUICAssembler {
-	if !t.Charge(a, quicCost) {
+	if !t.charge(a, quicCost) {
 		return nil
 	}
 	s := &t.Side
@@ -136,9 +136,9 @@ func (t *Table) QUICAssembler(a *Facts) *dissect.QUICAssembler {
 	return new(dissect.QUICAssembler)
 }
 
-// PutQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
-func (t *Table) PutQUIC(a *Facts, q *dissect.QUICAssembler) {
-	t.Uncharge(a, quicCost)
+// putQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
+func (t *Table) putQUIC(a *Facts, q *dissect.QUICAssembler) {
+	t.uncharge(a, quicCost)
 	q.Reset()
 	if s := &t.Side; len(s.quic) < sideKeep {
 		s.quic = append(s.quic, q)

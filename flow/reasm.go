@@ -189,8 +189,8 @@ const (
 type bufPool struct {
 	free   [poolClasses][][]byte
 	InUse  int    // capacity of the buffers handed out and not yet put back
-	Budget int    // cap on inUse; 0: none
-	Denied uint64 // buffers refused for the budget
+	budget int    // cap on inUse; 0: none
+	denied uint64 // buffers refused for the budget
 }
 
 func poolClass(c int) int {
@@ -206,8 +206,8 @@ func poolClass(c int) int {
 // more than the budget.
 func (p *bufPool) get(c int) []byte {
 	if p != nil {
-		if p.Budget > 0 && p.InUse+c > p.Budget {
-			p.Denied++
+		if p.budget > 0 && p.InUse+c > p.budget {
+			p.denied++
 			return nil
 		}
 		p.InUse += c

@@ -21,10 +21,10 @@ func (f *Flow) AckedBytes(d int) (uint64, bool) {
 	return uint64(n), true
 }
 
-// SeqAck files a TCP packet's sequence and acknowledgement numbers for the
+// seqAck files a TCP packet's sequence and acknowledgement numbers for the
 // capture-loss estimate: the first sequence number of its side (after
 // the SYN) and the highest ACK it sends.
-func (sd *Endpoint) SeqAck(seq, ack uint32, syn, isACK, rst bool) {
+func (sd *Endpoint) seqAck(seq, ack uint32, syn, isACK, rst bool) {
 	if !sd.seqSet {
 		sd.seq0, sd.seqSet = seq, true
 	}

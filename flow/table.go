@@ -9,10 +9,10 @@ import (
 
 // Flow classes, each with its own idle timeout and LRU list.
 const (
-	ClassHandshake   = iota // TCP without a completed handshake
-	ClassEstablished        // TCP established
-	ClassClosed             // TCP closed (FIN both ways or RST): kept briefly for stragglers
-	ClassUDP                // UDP
+	classHandshake   = iota // TCP without a completed handshake
+	classEstablished        // TCP established
+	classClosed             // TCP closed (FIN both ways or RST): kept briefly for stragglers
+	classUDP                // UDP
 	NumClasses
 )
 
@@ -209,7 +209,7 @@ type Table struct {
 	max     int
 	free    []*Flow
 	Evicted uint64
-	Peak    int
+	peak    int
 	sink    FlowEnder // told of every flow that ends
 	Pool    bufPool   // stream buffers of ended flows
 	Side    sideState // dissector state of ended flows
@@ -228,10 +228,10 @@ func NewTable(max int, t Timeouts, sink FlowEnder) *Table {
 		sink: sink,
 	}
 	tb.Flows.newSeed()
-	tb.timeout[ClassHandshake] = int64(t.Handshake)
-	tb.timeout[ClassEstablished] = int64(t.Established)
-	tb.timeout[ClassClosed] = int64(t.Closed)
-	tb.timeout[ClassUDP] = int64(t.UDP)
+	tb.timeout[classHandshake] = int64(t.Handshake)
+	tb.timeout[classEstablished] = int64(t.Established)
+	tb.timeout[classClosed] = int64(t.Closed)
+	tb.timeout[classUDP] = int64(t.UDP)
 	return tb
 }
 
@@ -287,14 +287,14 @@ func (t *Table) Add(k Key, now int64) *Flow {
 	f.First, f.Last = now, now
 	f.Class = -1
 	t.Flows.insert(f, t.Flows.hash(&k))
-	if t.Flows.N > t.Peak {
-		t.Peak = t.Flows.N
+	if t.Flows.N > t.peak {
+		t.peak = t.Flows.N
 	}
 	return f
 }
 
-// Touch moves f to the tail of the list of its class.
-func (t *Table) Touch(f *Flow, class int8) {
+// touch moves f to the tail of the list of its class.
+func (t *Table) touch(f *Flow, class int8) {
 	f.Touched = t.Idx
 	if f.Class == class && t.Lists[class].tail == f {
 		return // already the newest of its class

@@ -2,16 +2,16 @@ package flow
 
 import "orchard/decode"
 
-// NotePacket files a non-RST packet of direction dir: where its sequence
+// notePacket files a non-RST packet of direction dir: where its sequence
 // numbers reach, whether its IP IDs count up, when it was seen.
 // After the first RST, data that carries on the stream is the sign of a
 // forged reset; a packet far from it belongs to another connection and
 // leaves the stream's end where it was.
-func (f *Flow) NotePacket(dir int, p *decode.Packet, ts int64) {
+func (f *Flow) notePacket(dir int, p *decode.Packet, ts int64) {
 	r := f.Side(dir)
 	if f.FirstRST >= 0 && ts > f.RSTTime {
 		if !r.continues(p.Seq) {
-			r.LastSeen = ts
+			r.lastSeen = ts
 			return
 		}
 		if len(p.Payload) > 0 {
@@ -30,13 +30,13 @@ func (f *Flow) NotePacket(dir int, p *decode.Packet, ts int64) {
 		r.Counting = step >= 1 && step <= 64
 	}
 	r.ipidSet = true
-	r.LastSeen = ts
+	r.lastSeen = ts
 }
 
-// RSTReply reports whether an RST from dir is the one RFC 9293 (3.10.7.3)
+// rstReply reports whether an RST from dir is the one RFC 9293 (3.10.7.3)
 // requires of a client in SYN-SENT that receives an ACK not for its SYN:
 // <SEQ=SEG.ACK><CTL=RST>. It belongs to the handshake, which goes on.
-func (f *Flow) RSTReply(dir int, seq uint32) bool {
+func (f *Flow) rstReply(dir int, seq uint32) bool {
 	srv := &f.Resp
 	return dir == DirClient && srv.Hist&HSYNACK == 0 && srv.Hist&HACK != 0 && srv.ackSet && seq == srv.maxAck
 }
