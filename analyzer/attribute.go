@@ -25,6 +25,8 @@ type attribution struct {
 	// older is the row of the older edition that lists the flow's address,
 	// when only that edition names it.
 	older *catalog.Entry
+	// push caches isPush: 0 unknown, 1 yes, -1 no.
+	push int8
 }
 
 // attribute names a flow's host (SNI, then HTTP Host or CONNECT target,
@@ -58,10 +60,12 @@ func (e *judgeEnv) attribute(f *Flow) attribution {
 	// Through a proxy the server address is the proxy's: only a direct
 	// connection's address says anything about Apple.
 	direct := f.app.req == nil || f.app.req.Method != "CONNECT"
-	if len(at.entries) == 0 && direct && e.cat.IsAppleAddr(f.Server) {
-		at.entries = e.cat.MatchAddr(f.Server)
-		if at.host == "" {
-			at.host, at.source = addrString(f.Server), SourceIP
+	if len(at.entries) == 0 && direct {
+		if r := e.addrRows.get(e.cat, f.Server); len(r.rows) > 0 {
+			at.entries = r.rows
+			if at.host == "" {
+				at.host, at.source, at.push = r.text, SourceIP, pushOf(r.push)
+			}
 		}
 	}
 	if at.host == "" {
@@ -69,7 +73,7 @@ func (e *judgeEnv) attribute(f *Flow) attribution {
 		// reported or flows go to a sink.
 		at.source = SourceIP
 		if e.cfg.AllHosts || e.cfg.Sink != nil {
-			at.host = addrString(f.Server)
+			at.host = e.addrRows.get(e.cat, f.Server).text
 		}
 	}
 	at.apple = len(at.entries) > 0

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"orchard/defrag"
 	"orchard/internal/capgen"
 )
 
@@ -21,55 +22,11 @@ func bigDNSAnswer(n int) []byte {
 	return m
 }
 
-// fragments4 cuts an IPv4 packet into fragments of at most size payload
-// bytes (a multiple of 8).
-func fragments4(pkt []byte, size int) [][]byte {
-	ihl := int(pkt[0]&0x0f) * 4
-	hdr, data := pkt[:ihl], pkt[ihl:]
-	var out [][]byte
-	for off := 0; off < len(data); off += size {
-		end := min(off+size, len(data))
-		f := append(append([]byte(nil), hdr...), data[off:end]...)
-		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
-		fo := uint16(off / 8)
-		if end < len(data) {
-			fo |= 0x2000
-		}
-		binary.BigEndian.PutUint16(f[6:], fo)
-		out = append(out, f)
-	}
-	return out
-}
-
-// fragments6 cuts an IPv6 packet into fragments with a fragment header.
-func fragments6(pkt []byte, size int, id uint32) [][]byte {
-	hdr, data := pkt[:40], pkt[40:]
-	next := hdr[6]
-	var out [][]byte
-	for off := 0; off < len(data); off += size {
-		end := min(off+size, len(data))
-		f := append([]byte(nil), hdr...)
-		f[6] = 44
-		fh := make([]byte, 8)
-		fh[0] = next
-		fo := uint16(off)
-		if end < len(data) {
-			fo |= 1
-		}
-		binary.BigEndian.PutUint16(fh[2:], fo)
-		binary.BigEndian.PutUint32(fh[4:], id)
-		f = append(append(f, fh...), data[off:end]...)
-		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
-		out = append(out, f)
-	}
-	return out
-}
-
 func TestIPReassembly(t *testing.T) {
 	answer := bigDNSAnswer(60)
 	v4 := capgen.UDP{Src: netip.MustParseAddr("10.20.0.53"), Dst: netip.MustParseAddr("10.20.30.41"), SrcPort: 53, DstPort: 50000, Payload: answer, TTL: 60, IPID: 777}.IP()
 	v6 := capgen.UDP{Src: netip.MustParseAddr("fd00::53"), Dst: netip.MustParseAddr("fd00::41"), SrcPort: 53, DstPort: 50000, Payload: answer, TTL: 60}.IP()
-	f4, f6 := fragments4(v4, 256), fragments6(v6, 256, 99)
+	f4, f6 := capgen.Fragments4(v4, 256), capgen.Fragments6(v6, 256, 99)
 	rev := func(fs [][]byte) [][]byte {
 		out := append([][]byte(nil), fs...)
 		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -134,26 +91,12 @@ func FuzzReassembly(f *testing.F) {
 		}
 		base := capgen.UDP{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), SrcPort: 53, DstPort: 5000, Payload: make([]byte, 8), TTL: 9}.IP()
 		for i := 0; i+4 <= len(script) && i < 4096; i += 4 {
-			off := int(binary.BigEndian.Uint16(script[i:]))
-			n := int(script[i+2]) * 4
-			fl := script[i+3]
-			pkt := append(append([]byte(nil), base[:20]...), make([]byte, n)...)
-			binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
-			binary.BigEndian.PutUint16(pkt[4:], uint16(fl&3)) // a few identifications
-			fo := uint16(off & 0x1fff)
-			if fl&4 != 0 {
-				fo |= 0x2000
-			}
-			binary.BigEndian.PutUint16(pkt[6:], fo)
+			pkt := capgen.ScriptedFragment(base, script[i:i+4])
 			e.FrameNS(layers.LinkTypeRaw, pkt, t0+int64(i)*1e6, len(pkt))
 		}
-		if len(e.flows().frag.m) > fragMaxDatagrams || len(e.flows().frag.order) != len(e.flows().frag.m) || len(e.flows().frag.free) > fragMaxDatagrams {
-			t.Fatalf("reassembly table: %d entries, %d in order", len(e.flows().frag.m), len(e.flows().frag.order))
-		}
-		for _, en := range e.flows().frag.m {
-			if en.bytes > 2*fragMaxBytes || len(en.pieces) > fragMaxPieces {
-				t.Fatalf("entry over its limits: %d bytes, %d pieces", en.bytes, len(en.pieces))
-			}
+		// Each entry's own limits are checked by package defrag's fuzzer.
+		if n := e.flows().frag.Pending(); n > defrag.MaxDatagrams {
+			t.Fatalf("reassembly table: %d datagrams pending, over %d", n, defrag.MaxDatagrams)
 		}
 		e.Finish()
 	})
@@ -167,8 +110,8 @@ func TestReassemblyAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string][][]byte{
-		"ipv4": fragments4(capgen.UDP{Src: netip.MustParseAddr("10.20.0.1"), Dst: netip.MustParseAddr("10.20.0.2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60, IPID: 7}.IP(), 1024),
-		"ipv6": fragments6(capgen.UDP{Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("fd00::2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60}.IP(), 1024, 5),
+		"ipv4": capgen.Fragments4(capgen.UDP{Src: netip.MustParseAddr("10.20.0.1"), Dst: netip.MustParseAddr("10.20.0.2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60, IPID: 7}.IP(), 1024),
+		"ipv6": capgen.Fragments6(capgen.UDP{Src: netip.MustParseAddr("fd00::1"), Dst: netip.MustParseAddr("fd00::2"), SrcPort: 4000, DstPort: 5000, Payload: make([]byte, 3000), TTL: 60}.IP(), 1024, 5),
 	}
 	for name, frags := range cases {
 		ts := t0
@@ -183,8 +126,8 @@ func TestReassemblyAllocs(t *testing.T) {
 			t.Errorf("%s: %.1f allocations per datagram, want 0", name, allocs)
 		}
 	}
-	if e.flows().frag.dropped != 0 || len(e.flows().frag.m) != 0 {
-		t.Errorf("%d datagrams dropped, %d left", e.flows().frag.dropped, len(e.flows().frag.m))
+	if fr := &e.flows().frag; fr.Dropped() != 0 || fr.Pending() != 0 {
+		t.Errorf("%d datagrams dropped, %d left", fr.Dropped(), fr.Pending())
 	}
 }
 
@@ -194,7 +137,7 @@ func TestReassemblyAllocs(t *testing.T) {
 func TestOverlappingFragments(t *testing.T) {
 	src, dst := netip.MustParseAddr("fd00::53"), netip.MustParseAddr("fd00::41")
 	v6 := capgen.UDP{Src: src, Dst: dst, SrcPort: 53, DstPort: 50000, Payload: bigDNSAnswer(60), TTL: 60}.IP()
-	f6 := fragments6(v6, 408, 7)
+	f6 := capgen.Fragments6(v6, 408, 7)
 	// frag6 builds one IPv6 fragment of v6's payload at off, n bytes long.
 	frag6 := func(off, n int, more bool) []byte {
 		f := append([]byte(nil), v6[:40]...)

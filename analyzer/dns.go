@@ -6,9 +6,6 @@ import (
 	"orchard/dissect"
 )
 
-// maxPendingQueries caps the unanswered queries remembered per flow.
-const maxPendingQueries = 32
-
 // dnsInternNames sizes the table of DNS names an engine's decoder reuses.
 const dnsInternNames = 16384
 
@@ -76,24 +73,6 @@ func (j *judge) dnsAnswer(f *Flow, a dnsAnswer) {
 	}
 }
 
-// dnsTCP splits a DNS-over-TCP direction into messages.
-func (e *flowEngine) dnsTCP(f *Flow, dir int, ts int64) {
-	s := &f.side(dir).stream
-	a := e.table.facts(f)
-	if a == nil {
-		return
-	}
-	off := a.half[dir].dnsTCPOff
-	if off >= len(s.buf) {
-		return
-	}
-	msgs, rest := dissect.SplitDNSTCP(s.buf[off:])
-	for _, m := range msgs {
-		e.dnsMessage(f, m, dir, ts, "tcp")
-	}
-	a.half[dir].dnsTCPOff = len(s.buf) - len(rest)
-}
-
 func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {
 	ev := DNSEvent{Type: "dns", TS: rfc3339(ts), Client: addrString(client), Server: addrString(server), Proto: proto,
 		RCode: dissect.DNSRCodeString(m.RCode), Answers: make([]DNSAnswer, 0, len(m.Answers))}
@@ -108,4 +87,42 @@ func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto 
 		ev.Answers = append(ev.Answers, DNSAnswer{Name: r.Name, Type: dissect.DNSTypeString(r.Type), TTL: r.TTL, Data: data})
 	}
 	return ev
+}
+
+// finishApp runs the last dissection when a flow ends.
+func (j *judge) finishApp(f *Flow) {
+	a := f.app
+	if a == nil {
+		return
+	}
+	for _, q := range a.dnsPending {
+		j.dnsUnanswered(f, q)
+	}
+	clear(a.dnsPending)
+	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
+}
+
+// unicastDNS reports whether a DNS flow is unicast DNS, which answers
+// every query; mDNS (5353) and LLMNR (5355) ask a link, often in vain.
+func unicastDNS(f *Flow) bool {
+	switch {
+	case f.SPort == 5353 || f.CPort == 5353 || f.SPort == 5355 || f.CPort == 5355:
+		return false
+	case !isDeviceAddr(f.Server):
+		return false // a multicast or broadcast "server"
+	}
+	return true
+}
+
+// isDeviceAddr reports whether a can be a device: not a multicast group, a
+// broadcast (limited, or the .255 of a subnet) or the unspecified address.
+func isDeviceAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+		return false
+	}
+	if a.Is4() && a.As4()[3] == 255 {
+		return false
+	}
+	return true
 }

@@ -95,7 +95,49 @@ func TestDNSCacheMatchesMaps(t *testing.T) {
 // addresses each time, so the full cache replaces entries).
 func BenchmarkDNSCacheAdd(b *testing.B) {
 	const msgs = 4096
-	ms := make([]*dissect.DNSMessage, msgs)
+	ms := benchDNSMessages(msgs)
+	c := newDNSCache(16384)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.add(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), ms[i%msgs], int64(i))
+	}
+}
+
+// BenchmarkDNSCacheFull times learning responses of 20 answers into a
+// cache of the default size (131072 answers) from 50,000 clients, new
+// addresses each time (as orchard-stress -kind dns sends them), so every
+// answer evicts the oldest: the memory a resolver's SPAN sweeps through.
+func BenchmarkDNSCacheFull(b *testing.B) {
+	const msgs = 1 << 14
+	ms := benchDNSMessages(msgs)
+	c := newDNSCache(131072)
+	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	for i := 0; i < msgs; i++ { // fill it
+		c.add(client(i%50_000), ms[i], int64(i))
+	}
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		// Each round of msgs names addresses shifted by a round number,
+		// so none is in the cache any more.
+		m := ms[i%msgs]
+		r := byte(i / msgs)
+		for j := range m.Answers {
+			a := m.Answers[j].Addr.As4()
+			a[0] = 17 + r%64
+			m.Answers[j].Addr = netip.AddrFrom4(a)
+		}
+		c.add(client(i%50_000), m, int64(i))
+	}
+	cpu.report(b)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "responses/s")
+}
+
+// benchDNSMessages returns n responses of 20 answers, each of its own
+// name and addresses.
+func benchDNSMessages(n int) []*dissect.DNSMessage {
+	ms := make([]*dissect.DNSMessage, n)
 	for i := range ms {
 		m := &dissect.DNSMessage{Questions: []dissect.DNSQuestion{{Name: fmt.Sprintf("h%d.apple.com", i)}}}
 		for j := 0; j < 20; j++ {
@@ -104,10 +146,5 @@ func BenchmarkDNSCacheAdd(b *testing.B) {
 		}
 		ms[i] = m
 	}
-	c := newDNSCache(16384)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.add(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), ms[i%msgs], int64(i))
-	}
+	return ms
 }

@@ -1,7 +1,6 @@
 package analyzer
 
 import (
-	"net/netip"
 	"strings"
 
 	"orchard/dissect"
@@ -47,29 +46,4 @@ func (a *appFacts) answered(m *dissect.DNSMessage) {
 	}
 	clear(a.dnsPending[len(kept):])
 	a.dnsPending = kept
-}
-
-// unicastDNS reports whether a DNS flow is unicast DNS, which answers
-// every query; mDNS (5353) and LLMNR (5355) ask a link, often in vain.
-func unicastDNS(f *Flow) bool {
-	switch {
-	case f.SPort == 5353 || f.CPort == 5353 || f.SPort == 5355 || f.CPort == 5355:
-		return false
-	case !isDeviceAddr(f.Server):
-		return false // a multicast or broadcast "server"
-	}
-	return true
-}
-
-// isDeviceAddr reports whether a can be a device: not a multicast group, a
-// broadcast (limited, or the .255 of a subnet) or the unspecified address.
-func isDeviceAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
-		return false
-	}
-	if a.Is4() && a.As4()[3] == 255 {
-		return false
-	}
-	return true
 }

@@ -9,7 +9,9 @@ import (
 	"orchard/capture"
 	"orchard/catalog"
 	"orchard/decode"
+	"orchard/defrag"
 	"orchard/dissect"
+	"orchard/shapes"
 )
 
 // Config tunes an Engine. The zero value plus a catalog is a working setup.
@@ -47,9 +49,9 @@ type Config struct {
 	// (see Parallel), with identical results.
 	Workers int
 	// ServerShapes is the baseline of Apple's server shapes that TLS
-	// answers are compared with (intercept_shapes.go); nil means the
+	// answers are compared with (package shapes); nil means the
 	// embedded one. LearnShapes, when set, collects the shapes seen.
-	ServerShapes, LearnShapes *ShapeBaseline
+	ServerShapes, LearnShapes *shapes.Baseline
 }
 
 // DefaultMaxFlows is the flow table's cap unless Config.MaxFlows says
@@ -83,9 +85,13 @@ type Stats struct {
 	Malformed    uint64 `json:"malformed"`               // application messages the dissectors rejected
 	BufferDenied uint64 `json:"buffer_denied,omitempty"` // streams not buffered because BufferBudget was spent
 	StateDenied  uint64 `json:"state_denied,omitempty"`  // dissector state refused because StateBudget was spent
-	First        int64  `json:"-"`
-	Last         int64  `json:"-"`
-	OpenFlows    int    `json:"-"` // flows in the table now
+	// Evidence (SetRecorder): packets of open flows not kept (beyond 64
+	// a flow or 256 MiB in all), and packets the Recorder failed to write.
+	EvidenceDropped uint64 `json:"evidence_dropped,omitempty"`
+	EvidenceErrors  uint64 `json:"evidence_errors,omitempty"`
+	First           int64  `json:"-"`
+	Last            int64  `json:"-"`
+	OpenFlows       int    `json:"-"` // flows in the table now
 }
 
 // flowEngine turns frames into flows: it decodes them, reassembles IP
@@ -103,6 +109,8 @@ type flowEngine struct {
 	now    int64
 	lastGC int64
 	sink   flowSink
+	// feeders read flows' payload, one protocol each (feeders.go).
+	feeders [numFeeds]feeder
 
 	// dnsMsg is what DNS messages decode into; nothing keeps it past the
 	// sink's call.
@@ -114,27 +122,17 @@ type flowEngine struct {
 	cur frameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
-	frag defrag
+	frag defrag.Reassembler
 }
 
 // flowSink receives what a flowEngine decides. The judge is one (a single
 // worker); a worker of a Parallel is another, handing both to the judge's
 // goroutine.
 type flowSink interface {
-	// flowEnded is told of a flow that expired, was evicted or was left at
-	// the end. The flow is the table's: it is recycled after the call
-	// unless the sink sets handedOff.
-	flowEnded(f *Flow, evicted bool)
+	flowEnder
 	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
 	// scratch message: copy what is kept.
 	dnsAnswer(f *Flow, a dnsAnswer)
-}
-
-// frameRef is one frame as captured, for evidence.
-type frameRef struct {
-	link  layers.LinkType
-	frame []byte
-	ts    int64
 }
 
 // frameMeta is what a capture file says of a frame beyond its bytes.
@@ -192,6 +190,7 @@ func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
 	// DNS names repeat: keep their text; dnsEvent renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
+	e.feeders = newFeeders(e)
 	return e
 }
 
@@ -203,8 +202,11 @@ func (e *flowEngine) counters() Stats {
 	s.PeakFlows = e.table.peak
 	s.BufferDenied = e.table.pool.denied
 	s.StateDenied = e.table.side.denied
-	s.FragDropped = e.frag.dropped
+	s.FragDropped = e.frag.Dropped()
 	s.OpenFlows = e.table.flows.n
+	if e.ev != nil {
+		s.EvidenceDropped = e.ev.dropped
+	}
 	return s
 }
 
@@ -257,11 +259,11 @@ func (e *flowEngine) clock(ts int64) {
 // becomes the whole packet and reassemble reports true.
 func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
 	e.stats.Fragments++
-	dg := e.frag.add(p, ts)
+	dg := e.frag.Add(p, ts)
 	if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, p) != nil {
 		return false
 	}
-	e.frag.done.restore(p)
+	e.frag.Restore(p)
 	e.cur.link, e.cur.frame = layers.LinkTypeRaw, dg
 	return true
 }
@@ -365,10 +367,7 @@ func (e *flowEngine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64)
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
 		f.clientIsA = !srcIsA
 	}
-	f.Orig.stream.limit = int32(e.cfg.ClientBuffer)
-	f.Resp.stream.limit = int32(e.cfg.ServerBuffer)
-	f.Orig.stream.pool = &e.table.pool
-	f.Resp.stream.pool = &e.table.pool
+	e.startFeeders(f)
 	return f
 }
 
@@ -464,12 +463,6 @@ func (e *flowEngine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
 		}
 		if s.add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
-			// streamGrew may have turned the flow around: check both sides.
-			for d := range 2 {
-				if s := &f.side(d).stream; !s.closed() && !wantsMore(f, d) {
-					s.release()
-				}
-			}
 		}
 	}
 	class := int8(classHandshake)
@@ -495,7 +488,7 @@ func (e *flowEngine) icmp(p *decode.Packet, ts int64) {
 		return
 	}
 	f.ICMPCount++
-	f.ICMPType, f.ICMPCode, f.ICMPFrom = p.ICMPType, p.ICMPCode, p.Src
+	f.ICMPCode, f.ICMPFrom = p.ICMPCode, p.Src
 	f.Last = ts
 }
 
@@ -511,26 +504,4 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.Unmap().String()
-}
-
-// wantsMore reports whether a dissector may still read direction dir's
-// buffer. Once none will, the buffer is dropped and later segments cost
-// only their counters.
-func wantsMore(f *Flow, dir int) bool {
-	if f.SPort == 53 || f.CPort == 53 {
-		return true // DNS over TCP: every message
-	}
-	a := f.app
-	if a == nil || !a.half[dir].tlsDone {
-		return true
-	}
-	if a.half[dir].httpTried || a.half[dir].tlsStart != 0 {
-		return false
-	}
-	b := f.side(dir).stream.buf
-	if dir == dirClient {
-		// A request method is at most 9 letters and a space.
-		return len(b) < 16 || dissect.LooksLikeHTTPRequest(b)
-	}
-	return len(b) < 5 || string(b[:5]) == "HTTP/"
 }

@@ -21,13 +21,6 @@ const (
 	keepDNSPerKey = 4
 )
 
-type keptPacket struct {
-	link  layers.LinkType
-	ts    int64
-	frame []byte
-	note  string // set when written
-}
-
 // evidence keeps the first packets of each open flow until the flow is
 // judged, and the DNS answers for Apple names, so that flagged flows can be
 // written out with the answers that named them.
@@ -38,7 +31,10 @@ type evidence struct {
 	dns     map[string][]keptPacket // by query name
 	dnsRing []string
 	written map[string]bool // DNS names already written
-	errs    int
+	// errs counts the packets the Recorder failed to write; firstErr is
+	// the first failure.
+	errs     uint64
+	firstErr error
 }
 
 // SetRecorder makes the engine keep packets for evidence and hand those of
@@ -127,6 +123,27 @@ func findingNote(name, host string, port uint16) string {
 
 func (ev *evidence) write(p keptPacket) {
 	if err := ev.rec.WritePacket(p.link, p.ts, p.frame, p.note); err != nil {
+		if ev.errs == 0 {
+			ev.firstErr = err
+		}
 		ev.errs++
 	}
+}
+
+// evidenceWarnings fills st's evidence counters from the judge's evidence
+// ev (nil: none is kept) and returns what the report must warn of.
+func evidenceWarnings(ev *evidence, st *Stats) []string {
+	if ev == nil {
+		return nil
+	}
+	st.EvidenceErrors = ev.errs
+	var w []string
+	if st.EvidenceDropped > 0 {
+		w = append(w, strconv.FormatUint(st.EvidenceDropped, 10)+" packets of open flows were not kept as evidence (at most "+
+			strconv.Itoa(keepPerFlow)+" a flow, "+strconv.Itoa(keepBudget>>20)+" MiB in all): the evidence written may lack some")
+	}
+	if ev.errs > 0 {
+		w = append(w, strconv.FormatUint(ev.errs, 10)+" evidence packets could not be written: "+ev.firstErr.Error())
+	}
+	return w
 }

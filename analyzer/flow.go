@@ -132,10 +132,11 @@ type Flow struct {
 	synTime    int64 // first SYN
 	synAckTime int64
 
-	// ICMP destination unreachable joined to this flow.
-	ICMPType, ICMPCode uint8
-	ICMPFrom           netip.Addr
-	ICMPCount          int
+	// ICMP destination unreachable joined to this flow (its type follows
+	// from ICMPFrom: 3 for ICMPv4, 1 for ICMPv6).
+	ICMPCode  uint8
+	ICMPFrom  netip.Addr
+	ICMPCount int
 
 	// Set by the application-layer dissection (app.go): allocated when a
 	// dissector first looks at the flow's payload, so flows without one

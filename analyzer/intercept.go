@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"orchard/dissect"
+	"orchard/shapes"
 )
 
 // Findings of the interception signals that need no certificate (they
@@ -33,69 +34,6 @@ const (
 	termMinGap = 10e6 // the ServerHello comes at least 10 ms later than the SYN-ACK round trip…
 	termRatio  = 4    // …and at least 4 times that round trip
 )
-
-// interceptFacts are the few per-flow facts the interception signals need,
-// kept in the dissector's side structure.
-type interceptFacts struct {
-	helloAt  int64 // the packet that completed the ClientHello
-	serverAt int64 // the packet that completed the ServerHello
-	flight   [maxShapeFlight]uint16
-	flightN  uint8
-	frozen   bool // the client answered the server's first flight
-	hrr      bool // a HelloRetryRequest: the ServerHello's time is not one round trip
-	// lossy: by the ServerHello, a side had sent bytes twice or out of
-	// order (a retransmission): its time may be a retransmission timeout.
-	lossy bool
-}
-
-// clientSeen notes a parse of the client's TLS stream at time ts.
-func (ic *interceptFacts) clientSeen(st *dissect.TLSStream, ts int64) {
-	if st.ClientHello != nil && ic.helloAt == 0 {
-		ic.helloAt = ts
-	}
-	if ic.serverAt == 0 || ic.frozen {
-		return
-	}
-	for _, r := range st.Records {
-		if r.Type == 20 || r.Type == 23 {
-			ic.frozen = true
-			return
-		}
-	}
-}
-
-// serverSeen notes a parse of the server's TLS stream at time ts.
-func (ic *interceptFacts) serverSeen(f *Flow, st *dissect.TLSStream, ts int64) {
-	if st.ServerHello != nil && ic.serverAt == 0 {
-		ic.serverAt = ts
-		ic.hrr = st.HelloRetryRequest
-		// Every payload byte so far is in order in the buffers, or some
-		// were sent twice (or are held out of order): a loss.
-		for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
-			ic.lossy = ic.lossy || sd.Bytes > uint64(len(sd.stream.buf))
-		}
-	}
-	if ic.serverAt == 0 || ic.frozen {
-		return
-	}
-	ic.flightN = 0
-	hello := false
-	for _, r := range st.Records {
-		switch {
-		case !hello:
-			hello = r.Type == 22
-		case r.Type == 20:
-		case int(ic.flightN) < len(ic.flight):
-			ic.flight[ic.flightN] = uint16(min(r.Length, 0xffff))
-			ic.flightN++
-		}
-	}
-}
-
-// shapeFlightOf returns the flow's first flight as the baseline keeps it.
-func (ic *interceptFacts) shapeFlightOf() *shapeFlight {
-	return &shapeFlight{sizes: ic.flight, n: ic.flightN}
-}
 
 // termination returns the evidence of a TCP connection answered by a box
 // on the path, or "" when the timing shows none or cannot tell (a side
@@ -137,13 +75,13 @@ func downgraded(f *Flow) bool {
 	return false
 }
 
-// shapes returns the baseline the judge compares with.
-func (j *judge) shapes() *ShapeBaseline {
+// baseline returns the server shapes the judge compares with.
+func (j *judge) baseline() *shapes.Baseline {
 	if j.env.cfg.ServerShapes != nil {
 		return j.env.cfg.ServerShapes
 	}
 	if j.shapeBase == nil {
-		j.shapeBase = DefaultShapeBaseline()
+		j.shapeBase = shapes.Default()
 	}
 	return j.shapeBase
 }
@@ -155,30 +93,30 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	if a.serverHello == nil || !at.apple || at.source == SourceIP && at.host == "" {
 		return verdict{}
 	}
-	shape := serverShape(a.serverHello)
+	shape := shapes.Of(a.serverHello)
 	fl := a.ic.shapeFlightOf()
 	if l := j.env.cfg.LearnShapes; l != nil {
-		l.observe(at.host, shape, fl, "")
+		l.Observe(at.host, shape, fl, "")
 	}
 	term := termination(f)
-	chk := j.shapes().check(at.host, shape, fl)
+	chk := j.baseline().Check(at.host, shape, fl)
 	// A TLS 1.2 answer whose chain was checked and found genuine is the
 	// real server's choice, not a box's; a forged one is reported by the
 	// chain's verdict (tls.intercepted), which comes first.
-	down := downgraded(f) && chk.tls13 && len(a.certs) == 0
+	down := downgraded(f) && chk.TLS13 && len(a.certs) == 0
 	// A downgrade changes the shape's version: the shape is then not
 	// evidence beside it.
 	var diff []string
 	switch {
 	case down:
-	case !chk.shapeOK:
-		if chk.known {
+	case !chk.ShapeOK:
+		if chk.Known {
 			diff = append(diff, "server hello shape "+shape+" is not one "+at.host+" answers with")
 		} else {
 			diff = append(diff, "server hello shape "+shape+" is not among Apple's known server shapes")
 		}
-	case !chk.flightOK:
-		diff = append(diff, fmt.Sprintf("first flight of %d bytes where %s sends %d", fl.total(), at.host, chk.wantTotal))
+	case !chk.FlightOK:
+		diff = append(diff, fmt.Sprintf("first flight of %d bytes where %s sends %d", fl.Total(), at.host, chk.WantTotal))
 	}
 	var why []string
 	if term != "" {
@@ -196,7 +134,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	case term != "" && (down || len(diff) > 0):
 		// High when the comparison is with the host's own servers.
 		conf := "medium"
-		if chk.known {
+		if chk.Known {
 			conf = "high"
 		}
 		return defIntercepted.raise(ev + "; confidence " + conf + ": TLS inspection")

@@ -10,6 +10,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/internal/sharedtest"
+	"orchard/shapes"
 )
 
 var updateShapes = flag.Bool("update-shapes", false, "rewrite servershapes.tsv from the shared captures")
@@ -31,7 +32,7 @@ func isSignalFinding(f *analyzer.Finding) bool {
 // the signals that need no certificate. With -update-shapes it rewrites
 // the embedded baseline from what the captures' Apple servers answered.
 func TestServerShapesRealCaptures(t *testing.T) {
-	learn := analyzer.NewShapeBaseline()
+	learn := shapes.New()
 	for _, file := range sharedtest.Pcaps(t) {
 		base := filepath.Base(file)
 		t.Run(base, func(t *testing.T) {
@@ -53,14 +54,14 @@ func TestServerShapesRealCaptures(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *updateShapes {
-		if err := os.WriteFile("servershapes.tsv", buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join("..", "shapes", "servershapes.tsv"), buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	// Every shape learned is in the embedded baseline: it was refreshed
 	// from these captures.
-	embedded := analyzer.DefaultShapeBaseline()
+	embedded := shapes.Default()
 	if embedded.Hosts() < learn.Hosts() {
 		t.Errorf("the embedded baseline has %d hosts, the shared captures show %d: go test ./analyzer -run ServerShapesRealCaptures -update-shapes", embedded.Hosts(), learn.Hosts())
 	}
@@ -75,7 +76,7 @@ func TestLearnServerShapes(t *testing.T) {
 	if *shapesFrom == "" {
 		t.Skip("no -shapes-from captures")
 	}
-	learn := analyzer.DefaultShapeBaseline()
+	learn := shapes.Default()
 	before := learn.Hosts()
 	for _, file := range strings.Split(*shapesFrom, ",") {
 		learn.Source = filepath.Base(file)
@@ -85,7 +86,7 @@ func TestLearnServerShapes(t *testing.T) {
 	if err := learn.WriteTSV(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("servershapes.tsv", buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join("..", "shapes", "servershapes.tsv"), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("servershapes.tsv: %d hosts (%d before)", learn.Hosts(), before)

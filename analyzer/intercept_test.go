@@ -1,12 +1,12 @@
 package analyzer
 
 import (
-	"bytes"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"orchard/dissect"
+	"orchard/shapes"
 )
 
 const testShapes = "# test\n" +
@@ -14,7 +14,7 @@ const testShapes = "# test\n" +
 	"gsa.apple.com\t12:c02f:-:0000-ff01-000b-0010:http/1.1\t3326,333,4\t1\tlab\n"
 
 func TestIntercept(t *testing.T) {
-	base, err := ParseShapeBaseline(strings.NewReader(testShapes), "test.tsv")
+	base, err := shapes.Parse(strings.NewReader(testShapes), "test.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,60 +142,4 @@ func TestInterceptFacts(t *testing.T) {
 	if !ic2.lossy {
 		t.Error("retransmission not noticed")
 	}
-}
-
-func TestShapeBaselineRoundTrip(t *testing.T) {
-	b, err := ParseShapeBaseline(strings.NewReader(testShapes), "test.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := b.WriteTSV(&out); err != nil {
-		t.Fatal(err)
-	}
-	b2, err := ParseShapeBaseline(bytes.NewReader(out.Bytes()), "out.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out2 bytes.Buffer
-	_ = b2.WriteTSV(&out2)
-	if out.String() != out2.String() || !strings.Contains(out.String(), "gdmf.apple.com\t13:1301:001d:002b-0033:-\t52,4742,281,69\t3\tlab") {
-		t.Errorf("round trip:\n%s\n%s", out.String(), out2.String())
-	}
-	if DefaultShapeBaseline().Hosts() == 0 {
-		t.Error("embedded baseline is empty")
-	}
-}
-
-func TestShapeBaselineErrors(t *testing.T) {
-	for _, in := range []string{
-		"a\tb\n",
-		"h\tnot-a-shape\t-\t1\tx\n",
-		"h\t13:1301:001d:002b:-\t1,2,3,4,5\t1\tx\n",
-		"h\t13:1301:001d:002b:-\t99999\t1\tx\n",
-		"h\t13:1301:001d:002b:-\t-\t0\tx\n",
-	} {
-		if _, err := ParseShapeBaseline(strings.NewReader("# c\n"+in), "bad.tsv"); err == nil || !strings.Contains(err.Error(), "bad.tsv:2:") {
-			t.Errorf("%q: error %v, want one naming bad.tsv:2", in, err)
-		}
-	}
-}
-
-func FuzzParseShapeBaseline(f *testing.F) {
-	f.Add(testShapes)
-	f.Add(defaultShapesTSV)
-	f.Add("h\t13:1301:001d:002b:-\t1,2\t3\tx\r\n#\n")
-	f.Fuzz(func(t *testing.T, in string) {
-		b, err := ParseShapeBaseline(strings.NewReader(in), "fuzz.tsv")
-		if err != nil {
-			return
-		}
-		var out bytes.Buffer
-		if err := b.WriteTSV(&out); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ParseShapeBaseline(&out, "out.tsv"); err != nil {
-			t.Fatalf("written baseline does not parse: %v\n%s", err, out.String())
-		}
-	})
 }

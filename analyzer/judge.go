@@ -11,6 +11,8 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/shapes"
+	"orchard/trust"
 )
 
 // maxTracked caps each per-key table of the report (findings, hosts,
@@ -102,8 +104,9 @@ type apnsState struct {
 // per-service, per-host and per-device tallies.
 type judge struct {
 	env        judgeEnv
-	trust      *trustStore
+	trust      *trust.Store
 	findings   map[findingKey]*Finding
+	keys       findingSet // the hashes of findings' keys (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
 	apns       map[netip.Addr]*apnsState
@@ -127,7 +130,7 @@ type judge struct {
 	noApp appFacts
 	// shapeBase is the embedded server-shape baseline, loaded when first
 	// needed; hops the farthest hop count per server network (intercept.go).
-	shapeBase *ShapeBaseline
+	shapeBase *shapes.Baseline
 	hops      map[netip.Prefix]uint8
 }
 
@@ -139,21 +142,22 @@ type judgeEnv struct {
 	cat    *catalog.Catalog
 	cfg    Config
 	dns    *dnsCache
-	chains chainCache
+	chains trust.Cache
 	devs   devices
-	ends   *captureEnds // written between inputs by the reader
-	ev     *evidence    // nil unless evidence is written (SetRecorder)
+	// addrRows caches server addresses' catalog rows (addrcache.go).
+	addrRows addrRows
+	ends     *captureEnds // written between inputs by the reader
+	ev       *evidence    // nil unless evidence is written (SetRecorder)
 }
 
 // newJudge returns a judge for cfg (defaults filled in) that reads where
 // the inputs end from ends.
 func newJudge(cfg Config, ends *captureEnds) *judge {
-	return &judge{
+	j := &judge{
 		env: judgeEnv{
 			cat:  cfg.Catalog,
 			cfg:  cfg,
 			dns:  newDNSCache(cfg.MaxDNS),
-			devs: devices{m: make(map[netip.Addr]*DeviceSummary)},
 			ends: ends,
 		},
 		findings: make(map[findingKey]*Finding),
@@ -161,6 +165,8 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 		apns:     make(map[netip.Addr]*apnsState),
 		hops:     make(map[netip.Prefix]uint8),
 	}
+	j.env.addrRows.init()
+	return j
 }
 
 // flowEnded judges a flow the flow engine ended: its last dissection
@@ -278,10 +284,36 @@ var (
 		Advice: "The proxy refuses this Apple host: allow-list it (and exempt it from authentication)."}
 )
 
+// classifyTCP returns a TCP flow's root cause: the first of its rules,
+// in order, that raises a finding.
 func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
-	a := f.app
+	if v := handshakeVerdict(f); v.def != nil {
+		return v
+	}
+	if v := proxyVerdict(f); v.def != nil {
+		return v
+	}
+	if len(f.app.certs) > 0 {
+		if v := j.checkChain(f, at); v.def != nil {
+			return v
+		}
+	}
+	if v := helloVerdict(f, at); v.def != nil {
+		return v
+	}
+	if v := aborted(f); v.def != nil {
+		return v
+	}
+	if v := j.intercept(f, at); v.def != nil {
+		return v
+	}
+	return resetVerdict(f)
+}
+
+// handshakeVerdict judges the handshake: an ICMP error for it, SYNs
+// without an answer, or a SYN answered by a reset.
+func handshakeVerdict(f *Flow) verdict {
 	syns := f.SynRetries + 1
-	span := dur(f.Last - f.synTime)
 	if !f.Established() && f.ICMPCount > 0 {
 		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
@@ -293,74 +325,78 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 		if syns == 1 {
 			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.synTime, synWait)
 		}
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, span)).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
 	case st == "REJ":
 		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL))
-	case (st == "SH" || st == "RSTOS0") && !answered:
-		if f.Resp.Packets == 0 {
-			return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), span)).absentAnswer(f.synTime, synWait)
+	case (st == "SH" || st == "RSTOS0") && !answered && f.Resp.Packets == 0:
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
+	}
+	return verdict{}
+}
+
+// proxyVerdict judges a proxy's refusal: 403, 407 or 5xx from a proxy
+// (not an origin server's own error).
+func proxyVerdict(f *Flow) verdict {
+	a := f.app
+	r := a.resp
+	if r == nil || a.req == nil || r.Status != 403 && r.Status != 407 && r.Status < 500 || !proxied(f) {
+		return verdict{}
+	}
+	ev := fmt.Sprintf("%s %s via %s answered %d %s", a.req.Method, a.req.Target, socket(f), r.Status, r.Reason)
+	if r.Server != "" {
+		ev += " (server: " + r.Server + ")"
+	}
+	return defProxyDenied.raise(ev)
+}
+
+// helloVerdict judges a ClientHello on an established connection that no
+// ServerHello (nor any server byte) answered: swallowed, or answered by a
+// forged reset (a filter blocking by name).
+func helloVerdict(f *Flow, at *attribution) verdict {
+	a := f.app
+	if !a.helloSeen || a.serverHello != nil || f.Resp.Bytes != 0 || !f.Established() {
+		return verdict{}
+	}
+	if inj, why := injected(f); inj && f.firstRST == dirServer {
+		return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why))
+	}
+	ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
+	if ch := a.hello; ch != nil {
+		ev = fmt.Sprintf("ClientHello of %d bytes", ch.Length+4)
+		if pq := pqGroup(ch); pq != "" {
+			ev += " (" + pq + " key share)"
 		}
 	}
-	// Proxy refusals.
-	if r := a.resp; r != nil && a.req != nil && (r.Status == 403 || r.Status == 407 || r.Status >= 500) && proxied(f) {
-		what := a.req.Method + " " + a.req.Target
-		ev := fmt.Sprintf("%s via %s answered %d %s", what, socket(f), r.Status, r.Reason)
-		if r.Server != "" {
-			ev += " (server: " + r.Server + ")"
-		}
-		return defProxyDenied.raise(ev)
+	ev += fmt.Sprintf(", no ServerHello in %s", dur(f.Last-f.First))
+	if f.firstRST == dirServer {
+		ev += "; then RST from the server side"
+	} else if f.Orig.hist&(hFIN|hRST) != 0 {
+		ev += "; the client gave up"
 	}
-	// TLS.
-	if len(a.certs) > 0 {
-		if v := j.checkChain(f, at); v.def != nil {
-			return v
-		}
+	v := defHelloUnanswered.raise(ev)
+	if f.firstRST != dirServer {
+		v = v.absentAnswer(a.helloTime, helloWait)
 	}
-	if a.helloSeen && a.serverHello == nil && f.Resp.Bytes == 0 && f.Established() {
-		if inj, why := injected(f); inj && f.firstRST == dirServer {
-			// A filter that blocks by SNI answers the ClientHello with a forged reset.
-			return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why))
-		}
-		ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
-		if ch := a.hello; ch != nil {
-			ev = fmt.Sprintf("ClientHello of %d bytes", ch.Length+4)
-			if pq := pqGroup(ch); pq != "" {
-				ev += " (" + pq + " key share)"
-			}
-		}
-		ev += fmt.Sprintf(", no ServerHello in %s", dur(f.Last-f.First))
-		if f.firstRST == dirServer {
-			ev += "; then RST from the server side"
-		} else if f.Orig.hist&(hFIN|hRST) != 0 {
-			ev += "; the client gave up"
-		}
-		v := defHelloUnanswered.raise(ev)
-		if f.firstRST != dirServer {
-			v = v.absentAnswer(a.helloTime, helloWait)
-		}
+	return v
+}
+
+// resetVerdict judges the reset of an established connection: injected
+// (an error), or the server's own while neither side was closing (a
+// warning). A reset after either side's FIN is an abortive close (a
+// server with unread data), not a failure.
+func resetVerdict(f *Flow) verdict {
+	if f.firstRST < 0 || !f.Established() && f.Orig.hist&hData == 0 {
+		return verdict{}
+	}
+	inj, why := injected(f)
+	by := f.RSTBy()
+	switch {
+	case inj:
+		return defReset.raise(fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
+	case by == "server" && f.Orig.hist&hFIN == 0 && f.Resp.hist&hFIN == 0:
+		v := defReset.raise(fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes))
+		v.sev = defReset.Also
 		return v
-	}
-	if v := aborted(f); v.def != nil {
-		return v
-	}
-	if v := j.intercept(f, at); v.def != nil {
-		return v
-	}
-	// Resets of established connections.
-	if f.firstRST >= 0 && (f.Established() || f.Orig.hist&hData != 0) {
-		inj, why := injected(f)
-		by := f.RSTBy()
-		switch {
-		case inj:
-			return defReset.raise(fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
-		case by == "server" && f.Orig.hist&hFIN == 0 && f.Resp.hist&hFIN == 0:
-			// A reset after either side's FIN is an abortive close (a server
-			// with unread data), not a failure.
-			ev := fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes)
-			v := defReset.raise(ev)
-			v.sev = SevWarn
-			return v
-		}
 	}
 	return verdict{}
 }
@@ -605,15 +641,13 @@ func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
 }
 
 func isPush(at *attribution) bool {
+	if at.push != 0 {
+		return at.push > 0
+	}
 	if strings.HasSuffix(at.host, ".push.apple.com") || at.host == "push.apple.com" {
 		return true
 	}
-	for _, e := range at.entries {
-		if containsFold(e.Description, "push") && !e.IsCatchAll() {
-			return true
-		}
-	}
-	return false
+	return pushRows(at.entries)
 }
 
 func isPrivateRelay(h string) bool {
@@ -647,8 +681,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	if f.Proto == decode.ProtoTCP && proxied(f) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
 	}
-	j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f)
-	if fd := j.findings[findingKey{v.def.Name, at.host, f.Client, f.Server, port, v.undecided != ""}]; fd != nil {
+	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.lastNS {
 			fd.lastNS = f.Last
 			fd.Last = rfc3339(f.Last)
@@ -657,13 +690,20 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 	}
 }
 
-func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) {
+// addAt counts a finding and returns it, or nil when it is not kept (past
+// maxTracked).
+func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) *Finding {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
-	fd := j.findings[k]
+	var fd *Finding
+	h := j.keys.hash(&k)
+	if j.keys.has(h) {
+		fd = j.findings[k]
+	}
 	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
-		return
+		return nil
 	}
+	kept := fd != nil
 	if fd == nil {
 		fd = &Finding{
 			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(), sev: v.sev,
@@ -682,7 +722,9 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		if len(j.findings) < maxTracked {
 			j.findings[k] = fd
+			j.keys.add(h)
 			j.order = append(j.order, fd)
+			kept = true
 		} else {
 			// Past the cap a finding still streams, but is not kept.
 			j.untracked++
@@ -700,7 +742,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
-		return
+		return keptOnly(fd, kept)
 	}
 	// Evidence beside a count speaks of every flow it counts.
 	if v.evidence != fd.oneEv {
@@ -714,6 +756,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
 		r.FindingRepeated(fd)
 	}
+	return keptOnly(fd, kept)
 }
 
 // hostStat tallies an Apple flow under its host.
@@ -721,11 +764,11 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	key := at.host
 	h := j.hosts[key]
 	if h == nil {
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		if len(j.hosts) >= maxTracked {
 			j.untracked++
 			return
 		}
+		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		j.hosts[key] = h
 	}
 	h.Flows++
@@ -743,7 +786,7 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 	h.addPort(at.port, protoName(f.Proto))
 	if len(h.Servers) < maxHostServers {
-		h.addServer(addrString(f.Server))
+		h.addServer(j.env.addrRows.get(j.env.cat, f.Server).text)
 	}
 }
 

@@ -33,8 +33,8 @@ func TestWorkersPast4GiB(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w, err := e.ReadFile(context.Background(), path, nil); err != nil || w != "" {
-			t.Fatalf("%d workers: %v %s", workers, err, w)
+		if w, err := e.ReadFile(context.Background(), path, nil); err != nil || w != nil {
+			t.Fatalf("%d workers: %v %v", workers, err, w)
 		}
 		r := e.Finish()
 		if r.Capture.Packets != 600 {

@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -22,7 +21,10 @@ type Input struct {
 // InputResult is what reading one Input gave: a warning (cut short,
 // damaged after some packets), or an error when nothing of it was read.
 type InputResult struct {
-	Warning string
+	// Warning is set when the input was analysed only in part (see
+	// ReadFile: a *capture.TruncatedError, or damage wrapped with the
+	// count of packets before it) or changed while it was read.
+	Warning error
 	Err     error
 	Packets int64
 	// First and Last are the input's first and last packet times (Unix
@@ -112,7 +114,7 @@ func (e *Engine) ReadMerged(ctx context.Context, inputs []Input, progress Progre
 		// not known; name the mapped inputs.
 		for _, s := range srcs {
 			if s.f.Mapped() && res[s.in].Err == nil {
-				res[s.in].Warning = fmt.Sprintf("%s or another mapped input changed while being read", s.f.Name())
+				res[s.in].Warning = fmt.Errorf("%s or another mapped input changed while being read", s.f.Name())
 			}
 		}
 	}
@@ -132,12 +134,10 @@ func (e *Engine) advance(s *mergeSource, r *InputResult) (ok bool) {
 	err := s.f.Next(&s.p)
 	if err != nil {
 		s.done = true
-		switch {
+		switch w := partial(err, s.f.Packets()); {
 		case err == io.EOF:
-		case errors.As(err, new(*capture.TruncatedError)):
-			r.Warning = err.Error()
-		case s.f.Packets() > 0:
-			r.Warning = fmt.Sprintf("%v (analysed the %d packets before it)", err, s.f.Packets())
+		case w != nil:
+			r.Warning = w
 		default:
 			r.Err = err
 		}

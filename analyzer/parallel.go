@@ -488,11 +488,11 @@ func (w *worker) batch(b *batch) {
 			if counts {
 				w.rstats.Fragments++
 			}
-			dg := e.frag.add(pk, ts)
+			dg := e.frag.Add(pk, ts)
 			if dg == nil || e.dec.Decode(layers.LinkTypeRaw, dg, pk) != nil {
 				continue
 			}
-			e.frag.done.restore(pk)
+			e.frag.Restore(pk)
 			link, frame = layers.LinkTypeRaw, dg
 			pk.WireLen = len(dg)
 			shared = true
@@ -818,6 +818,7 @@ func (p *Parallel) mergedStats() Stats {
 		s.StateDenied += w.StateDenied
 		s.FragDropped += w.FragDropped
 		s.OpenFlows += w.OpenFlows
+		s.EvidenceDropped += w.EvidenceDropped
 	}
 	return s
 }

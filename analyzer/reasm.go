@@ -8,10 +8,13 @@ type stream struct {
 	buf []byte
 	// pend holds out-of-order segments; allocated at the first, since
 	// most streams never need it (the stream is part of every flow).
-	pend    *[]pendingSeg
-	pool    *bufPool // where buffers come from and go back to; nil: the heap
-	limit   int32
-	base    uint32 // sequence number of buf[0]
+	pend  *[]pendingSeg
+	pool  *bufPool // where buffers come from and go back to; nil: the heap
+	limit int32
+	base  uint32 // sequence number of buf[0]
+	// wants holds the feeders (1<<feedTLS, …) that still read the
+	// direction's bytes; none left, the buffer is let go (feeders.go).
+	wants   uint8
 	started bool
 	gap     bool // a hole that was never filled: nothing more is appended
 	full    bool // limit reached

@@ -92,7 +92,9 @@ type HostSummary struct {
 }
 
 func (h *HostSummary) addPort(p uint16, proto string) {
-	h.Ports = addUnique(h.Ports, proto+"/"+strconv.Itoa(int(p)), 16)
+	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
+		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
+	}
 }
 
 func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
@@ -141,24 +143,28 @@ func (s *DeviceSummary) fillStrings() {
 // devices tallies client devices; last caches the most recent one, since
 // consecutive flows mostly come from the same device.
 type devices struct {
-	m    map[netip.Addr]*DeviceSummary
+	idx  devIndex // the tallies, by address (devindex.go)
 	last *DeviceSummary
 	addr netip.Addr
+	// scratch is the tally of a device past maxTracked.
+	scratch DeviceSummary
 }
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
 // that is not kept (untracked is counted).
 func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
 	var s *DeviceSummary
+	var h uint64
 	if d.last != nil && d.addr == f.Client {
 		s = d.last
-	} else if s = d.m[f.Client]; s == nil {
-		s = &DeviceSummary{addr: f.Client}
-		if len(d.m) >= maxTracked {
+	} else if s, h = d.idx.find(f.Client); s == nil {
+		if len(d.idx.devs) >= maxTracked {
 			*untracked++
-			return s
+			d.scratch = DeviceSummary{addr: f.Client}
+			return &d.scratch
 		}
-		d.m[f.Client] = s
+		s = &DeviceSummary{addr: f.Client}
+		d.idx.add(s, h)
 	}
 	d.last, d.addr = s, f.Client
 	if !s.hasMAC {
@@ -187,6 +193,7 @@ func (e *Engine) report() *Report {
 	j := e.judge
 	j.judgeUnanswered()
 	st := e.Stats()
+	evWarn := evidenceWarnings(j.env.ev, &st)
 	r := &Report{
 		Capture: CaptureInfo{
 			Packets: st.Packets, Bytes: st.Bytes, Flows: st.Flows, AppleFlows: j.appleFlows,
@@ -207,59 +214,8 @@ func (e *Engine) report() *Report {
 	if r.Findings == nil {
 		r.Findings = []*Finding{}
 	}
-	// Hosts, most flows first.
-	for _, h := range j.hosts {
-		if withheld && h.absentFailed > 0 {
-			c := *h
-			c.Failed -= h.absentFailed
-			c.Undecided += h.absentFailed
-			h = &c
-		}
-		r.Hosts = append(r.Hosts, h)
-	}
-	sort.Slice(r.Hosts, func(a, b int) bool {
-		if r.Hosts[a].Failed != r.Hosts[b].Failed {
-			return r.Hosts[a].Failed > r.Hosts[b].Failed
-		}
-		if r.Hosts[a].Flows != r.Hosts[b].Flows {
-			return r.Hosts[a].Flows > r.Hosts[b].Flows
-		}
-		return r.Hosts[a].Host < r.Hosts[b].Host
-	})
-	if r.Hosts == nil {
-		r.Hosts = []*HostSummary{}
-	}
-	// Devices: count findings per client.
-	for _, d := range j.env.devs.m {
-		d.Findings = 0
-		d.fillStrings()
-	}
-	for _, fd := range r.Findings {
-		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d := j.env.devs.m[a]; d != nil {
-				d.Findings++
-			} else if d := j.env.devs.m[a.Unmap()]; d != nil {
-				d.Findings++
-			}
-		}
-	}
-	for _, d := range j.env.devs.m {
-		if withheld && d.absentFailed > 0 {
-			c := *d
-			c.Failed -= d.absentFailed
-			d = &c
-		}
-		r.Devices = append(r.Devices, d)
-	}
-	sort.Slice(r.Devices, func(a, b int) bool {
-		if r.Devices[a].AppleFlows != r.Devices[b].AppleFlows {
-			return r.Devices[a].AppleFlows > r.Devices[b].AppleFlows
-		}
-		return r.Devices[a].Address < r.Devices[b].Address
-	})
-	if r.Devices == nil {
-		r.Devices = []*DeviceSummary{}
-	}
+	r.Hosts = j.hostList(withheld)
+	r.Devices = j.deviceList(r.Findings, withheld)
 	r.Capture.Devices = len(r.Devices)
 	r.Services = e.services(r)
 	if j.untracked > 0 {
@@ -268,89 +224,174 @@ func (e *Engine) report() *Report {
 	if st.FlowsEvicted > 0 {
 		r.Capture.Warnings = append(r.Capture.Warnings, "flow table full: "+strconv.FormatUint(st.FlowsEvicted, 10)+" flows evicted early (raise --max-flows)")
 	}
+	r.Capture.Warnings = append(r.Capture.Warnings, evWarn...)
 	return r
+}
+
+// hostList returns the hosts, most failed flows first, then most flows.
+// When findings resting on absent answers are withheld, their flows count
+// as undecided.
+func (j *judge) hostList(withheld bool) []*HostSummary {
+	var out []*HostSummary
+	for _, h := range j.hosts {
+		if withheld && h.absentFailed > 0 {
+			c := *h
+			c.Failed -= h.absentFailed
+			c.Undecided += h.absentFailed
+			h = &c
+		}
+		out = append(out, h)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].Failed != out[b].Failed {
+			return out[a].Failed > out[b].Failed
+		}
+		if out[a].Flows != out[b].Flows {
+			return out[a].Flows > out[b].Flows
+		}
+		return out[a].Host < out[b].Host
+	})
+	if out == nil {
+		out = []*HostSummary{}
+	}
+	return out
+}
+
+// deviceList returns the devices, most Apple flows first, each with its
+// count of findings. When findings resting on absent answers are
+// withheld, their flows do not count as failed.
+func (j *judge) deviceList(findings []*Finding, withheld bool) []*DeviceSummary {
+	var out []*DeviceSummary
+	for _, d := range j.env.devs.idx.devs {
+		d.Findings = 0
+		d.fillStrings()
+	}
+	for _, fd := range findings {
+		if a, err := netip.ParseAddr(fd.Client); err == nil {
+			if d, _ := j.env.devs.idx.find(a); d != nil {
+				d.Findings++
+			} else if d, _ := j.env.devs.idx.find(a.Unmap()); d != nil {
+				d.Findings++
+			}
+		}
+	}
+	for _, d := range j.env.devs.idx.devs {
+		if withheld && d.absentFailed > 0 {
+			c := *d
+			c.Failed -= d.absentFailed
+			d = &c
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].AppleFlows != out[b].AppleFlows {
+			return out[a].AppleFlows > out[b].AppleFlows
+		}
+		return out[a].Address < out[b].Address
+	})
+	if out == nil {
+		out = []*DeviceSummary{}
+	}
+	return out
 }
 
 // services rolls hosts and findings up into catalog sections with a
 // verdict each. Every finding counts toward its section: a DNS failure
 // for a section's name fails it even if no flow followed.
 func (e *Engine) services(r *Report) []ServiceSummary {
-	bySec := map[string]*ServiceSummary{}
+	bySec := map[string]*sectionTally{}
 	var order []string
 	for _, en := range e.cat.Entries() {
 		if _, ok := bySec[en.Section]; !ok {
-			bySec[en.Section] = &ServiceSummary{Section: en.Section, Hosts: []string{}}
+			bySec[en.Section] = &sectionTally{s: ServiceSummary{Section: en.Section, Hosts: []string{}}}
 			order = append(order, en.Section)
 		}
 	}
-	addHost := func(s *ServiceSummary, h string) {
-		if len(s.Hosts) < 64 && !slices.Contains(s.Hosts, h) {
-			s.Hosts = append(s.Hosts, h)
-		}
-	}
 	for _, h := range r.Hosts {
-		s := bySec[h.Section]
-		if s == nil {
-			continue
+		if t := bySec[h.Section]; t != nil {
+			t.host(h)
 		}
-		addHost(s, h.Host)
-		s.Flows += h.Flows
-		s.OK += h.OK
-		s.Failed += h.Failed
-		s.Undecided += h.Undecided
 	}
-	intercepted := map[string]bool{}
-	warned := map[string]bool{}
-	seen := map[string]bool{}
 	for _, fd := range r.Findings {
-		s := bySec[fd.Section]
-		if s == nil {
-			continue
-		}
-		seen[fd.Section] = true
-		addHost(s, fd.Host)
-		def := lookupDef(fd.Finding)
-		if def == nil {
-			def = &FindingDef{} // not one of ours: counted as a flow's
-		}
-		switch {
-		case fd.Undecided != "":
-			if def.PerMessage {
-				s.Undecided += fd.Count
-			}
-		case fd.sev >= SevWarn:
-			warned[fd.Section] = true
-			if def.Intercepts {
-				intercepted[fd.Section] = true
-			}
-			if def.PerMessage {
-				// DNS answers are judged per message: no flow counted them.
-				s.Failed += fd.Count
-			}
+		if t := bySec[fd.Section]; t != nil {
+			t.finding(fd)
 		}
 	}
 	out := make([]ServiceSummary, 0, len(order))
 	for _, name := range order {
-		s := bySec[name]
-		switch {
-		case s.Flows == 0 && !seen[name]:
-			s.Verdict = "UNSEEN"
-		case intercepted[name]:
-			s.Verdict = "INTERCEPTED"
-		case s.Failed == 0 && warned[name]:
-			s.Verdict = "DEGRADED" // a warning that fails no flow (push fell back to 443)
-		case s.Failed == 0 && s.OK == 0 && s.Undecided > 0:
-			s.Verdict = "UNDECIDED"
-		case s.Failed == 0:
-			s.Verdict = "OK"
-		case s.OK == 0:
-			s.Verdict = "BLOCKED"
-		default:
-			s.Verdict = "DEGRADED"
-		}
-		out = append(out, *s)
+		t := bySec[name]
+		t.s.Verdict = t.verdict()
+		out = append(out, t.s)
 	}
 	return out
+}
+
+// sectionTally is one catalog section's summary as it is rolled up.
+type sectionTally struct {
+	s ServiceSummary
+	// seen: a finding names the section; warned: one of warn or error;
+	// intercepted: one of those whose definition Intercepts.
+	seen, warned, intercepted bool
+}
+
+// addHost lists h among the section's hosts (the first 64).
+func (t *sectionTally) addHost(h string) {
+	if len(t.s.Hosts) < 64 && !slices.Contains(t.s.Hosts, h) {
+		t.s.Hosts = append(t.s.Hosts, h)
+	}
+}
+
+// host adds a host's flows.
+func (t *sectionTally) host(h *HostSummary) {
+	t.addHost(h.Host)
+	t.s.Flows += h.Flows
+	t.s.OK += h.OK
+	t.s.Failed += h.Failed
+	t.s.Undecided += h.Undecided
+}
+
+// finding rolls a finding up as its definition says: a flow's finding is
+// in its host's tally already; one judged per DNS message adds its count.
+func (t *sectionTally) finding(fd *Finding) {
+	t.seen = true
+	t.addHost(fd.Host)
+	def := lookupDef(fd.Finding)
+	if def == nil {
+		def = &FindingDef{} // not one of ours: counted as a flow's
+	}
+	switch {
+	case fd.Undecided != "":
+		if def.PerMessage {
+			t.s.Undecided += fd.Count
+		}
+	case fd.sev >= SevWarn:
+		t.warned = true
+		t.intercepted = t.intercepted || def.Intercepts
+		if def.PerMessage {
+			t.s.Failed += fd.Count
+		}
+	}
+}
+
+// verdict is the section's verdict: OK, BLOCKED, INTERCEPTED, DEGRADED,
+// UNDECIDED or UNSEEN.
+func (t *sectionTally) verdict() string {
+	s := &t.s
+	switch {
+	case s.Flows == 0 && !t.seen:
+		return "UNSEEN"
+	case t.intercepted:
+		return "INTERCEPTED"
+	case s.Failed == 0 && t.warned:
+		return "DEGRADED" // a warning that fails no flow (push fell back to 443)
+	case s.Failed == 0 && s.OK == 0 && s.Undecided > 0:
+		return "UNDECIDED"
+	case s.Failed == 0:
+		return "OK"
+	case s.OK == 0:
+		return "BLOCKED"
+	}
+	return "DEGRADED"
 }
 
 // flowEvent renders a flow for the event stream.
@@ -373,6 +414,32 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 	if f.ICMPCount > 0 {
 		ev.ICMP = icmpName(f)
 	}
+	tlsEvent(&ev, f)
+	if r := a.req; r != nil {
+		ev.HTTPMethod, ev.HTTPHost, ev.UserAgent = r.Method, r.Host, r.UserAgent
+		if r.Method == "CONNECT" {
+			ev.ConnectTarget = r.Target
+		}
+	}
+	if r := a.resp; r != nil {
+		ev.HTTPStatus = r.Status
+	}
+	if a.ntpRequests > 0 || a.ntpReplies > 0 {
+		ev.NTPMode = a.ntp.ModeString()
+		s := int(a.ntp.Stratum)
+		ev.NTPStratum = &s
+		ev.NTPRefID = a.ntp.RefIDString()
+	}
+	if n, ver := a.quicInitials(); n > 0 {
+		ev.QUICVersion = dissect.QUICVersionString(ver)
+	}
+	return ev
+}
+
+// tlsEvent fills a flow event's TLS fields: the hello, the server's
+// answer and chain, the alerts.
+func tlsEvent(ev *FlowEvent, f *Flow) {
+	a := f.app
 	if ch := f.clientHello(); ch != nil {
 		ev.SNI, ev.ALPN, ev.JA4 = ch.SNI, ch.ALPN, ch.JA4(a.quicHello == ch)
 		ev.HelloBytes = ch.Length + 4
@@ -408,23 +475,4 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		alerts = append(alerts, "server: "+al.String())
 	}
 	ev.TLSAlert = strings.Join(alerts, "; ")
-	if r := a.req; r != nil {
-		ev.HTTPMethod, ev.HTTPHost, ev.UserAgent = r.Method, r.Host, r.UserAgent
-		if r.Method == "CONNECT" {
-			ev.ConnectTarget = r.Target
-		}
-	}
-	if r := a.resp; r != nil {
-		ev.HTTPStatus = r.Status
-	}
-	if a.ntpRequests > 0 || a.ntpReplies > 0 {
-		ev.NTPMode = a.ntp.ModeString()
-		s := int(a.ntp.Stratum)
-		ev.NTPStratum = &s
-		ev.NTPRefID = a.ntp.RefIDString()
-	}
-	if n, ver := a.quicInitials(); n > 0 {
-		ev.QUICVersion = dissect.QUICVersionString(ver)
-	}
-	return ev
 }

@@ -1,10 +1,6 @@
 package analyzer
 
-import (
-	"fmt"
-
-	"orchard/decode"
-)
+import "fmt"
 
 // A reset is "injected" only with evidence that its sender's peer did not
 // send it: its TTL or IP ID break the peer's pattern, it came sooner than
@@ -12,56 +8,6 @@ import (
 // the protocol calls for (a client answering an unexpected ACK during its
 // handshake) or one followed by another connection on the same ports is
 // none of these.
-
-// notePacket files a non-RST packet of direction dir: where its sequence
-// numbers reach, whether its IP IDs count up, when it was seen.
-// After the first RST, data that carries on the stream is the sign of a
-// forged reset; a packet far from it belongs to another connection and
-// leaves the stream's end where it was.
-func (f *Flow) notePacket(dir int, p *decode.Packet, ts int64) {
-	r := f.side(dir)
-	if f.firstRST >= 0 && ts > f.RSTTime {
-		if !r.continues(p.Seq) {
-			r.lastSeen = ts
-			return
-		}
-		if len(p.Payload) > 0 {
-			r.dataAfterRST = true
-		}
-	}
-	end := p.Seq + uint32(len(p.Payload))
-	if p.TCPFlags&decode.FlagSYN != 0 {
-		end++
-	}
-	if !r.nextSet || int32(end-r.nextSeq) > 0 {
-		r.nextSeq, r.nextSet = end, true
-	}
-	if r.ipidSet {
-		step := p.IPID - r.lastIPID
-		r.counting = step >= 1 && step <= 64
-	}
-	r.ipidSet = true
-	r.lastSeen = ts
-}
-
-// rstReply reports whether an RST from dir is the one RFC 9293 (3.10.7.3)
-// requires of a client in SYN-SENT that receives an ACK not for its SYN:
-// <SEQ=SEG.ACK><CTL=RST>. It belongs to the handshake, which goes on.
-func (f *Flow) rstReply(dir int, seq uint32) bool {
-	srv := &f.Resp
-	return dir == dirClient && srv.hist&hSYNACK == 0 && srv.hist&hACK != 0 && srv.ackSet && seq == srv.maxAck
-}
-
-// continues reports whether data at seq from the side carries on the
-// stream it sent before: within a window of its last byte. Data far from
-// it belongs to another connection on the same ports.
-func (r *Endpoint) continues(seq uint32) bool {
-	if !r.nextSet {
-		return true
-	}
-	d := int32(seq - r.nextSeq)
-	return d > -(1<<16) && d < 1<<16
-}
 
 // injected tells a forged RST from the peer's own, and says why.
 func injected(f *Flow) (bool, string) {

@@ -14,6 +14,7 @@ import (
 
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/trust"
 )
 
 // The judge's rules, each fed literal flows: what a rule raises (or does
@@ -262,9 +263,7 @@ func TestRulesChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(root)
-	e.judge.trust = &trustStore{days: &dayPools{base: pool}, subjects: map[string]bool{root.Subject.String(): true}}
+	e.judge.trust = trust.NewStore(root)
 	chain := func(ca *x509.Certificate, key *ecdsa.PrivateKey, name string, notAfter time.Time) *Flow {
 		f := data(handshake(tcpFlow(443), 20*ms), 1600, 3000)
 		f.app.serverHello = &dissect.ServerHello{Version: 0x0303}

@@ -16,15 +16,17 @@ import (
 type Progress func(name string, done, total int64)
 
 // ReadFile analyses one capture file ("-" is stdin). A file cut short is
-// analysed up to its last whole packet and reported as a warning; a file
-// that is not a capture returns an error naming it. Other files are
-// unaffected either way.
-func (e *Engine) ReadFile(ctx context.Context, name string, progress Progress) (warning string, err error) {
+// analysed up to its last whole packet and reported as a warning, a
+// *capture.TruncatedError naming the file and the offset; a file damaged
+// after some packets is analysed up to the damage, its warning wrapping
+// the *capture.FormatError (errors.As finds either). A file that is not a
+// capture returns an error naming it. Other files are unaffected either way.
+func (e *Engine) ReadFile(ctx context.Context, name string, progress Progress) (warning, err error) {
 	return e.ReadFrom(ctx, name, nil, progress)
 }
 
 // ReadFrom is ReadFile reading from r (stdin, a pipe) when r is not nil.
-func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progress Progress) (warning string, err error) {
+func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progress Progress) (warning, err error) {
 	var f *capture.File
 	if r != nil {
 		f, err = capture.OpenReader(name, r)
@@ -32,7 +34,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 		f, err = capture.Open(name)
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer f.Close()
 	if f.Mapped() {
@@ -44,10 +46,10 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 				if _, ok := r.(interface{ Addr() uintptr }); !ok {
 					panic(r)
 				}
-				warning, err = "", changedErr(name, f)
+				warning, err = nil, changedErr(name, f)
 			}
 			if e.run.sync() && err == nil {
-				warning, err = "", changedErr(name, f)
+				warning, err = nil, changedErr(name, f)
 			}
 		}()
 	}
@@ -58,7 +60,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {
 			if err := ctx.Err(); err != nil {
-				return "", err
+				return nil, err
 			}
 			if progress != nil {
 				progress(name, f.InputOffset(), f.Size())
@@ -69,15 +71,10 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 			if err == io.EOF {
 				break
 			}
-			var te *capture.TruncatedError
-			if errors.As(err, &te) {
-				return te.Error(), nil
+			if w := partial(err, f.Packets()); w != nil {
+				return w, nil
 			}
-			if f.Packets() > 0 {
-				// Analyse what came before the damage; say where it is.
-				return fmt.Sprintf("%v (analysed the %d packets before it)", err, f.Packets()), nil
-			}
-			return "", err
+			return nil, err
 		}
 		if e.filter != nil && e.filtered(&p) {
 			if e.filterStop {
@@ -92,7 +89,22 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	if progress != nil {
 		progress(name, f.InputOffset(), f.Size())
 	}
-	return "", nil
+	return nil, nil
+}
+
+// partial returns the warning of an input whose reading stopped at err
+// after n packets, or nil when err leaves nothing analysed: a truncation
+// as it is (a *capture.TruncatedError), other damage after some packets
+// wrapped with their count.
+func partial(err error, n int64) error {
+	switch {
+	case errors.Is(err, capture.ErrTruncated):
+		return err
+	case n > 0:
+		// Analyse what came before the damage; say where it is.
+		return fmt.Errorf("%w (analysed the %d packets before it)", err, n)
+	}
+	return nil
 }
 
 // changedErr reports a mapped file that shrank under the reader: where

@@ -189,12 +189,13 @@ func benchStress(b *testing.B, frames [][]byte, per int, unit string) {
 	}
 	ts := int64(1_800_000_000) * int64(time.Second)
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		f := frames[i%len(frames)]
 		ts += 500
 		e.FrameNS(layers.LinkTypeEthernet, f, ts, len(f))
 	}
+	cpu.report(b)
 	b.ReportMetric(float64(b.N)/float64(per)/b.Elapsed().Seconds(), unit+"/s")
 }
 

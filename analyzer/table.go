@@ -91,13 +91,13 @@ type flowIndex struct {
 func (x *flowIndex) hash(k *flowKey) uint64 {
 	le := binary.LittleEndian
 	s := &x.seed
-	h1 := mum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
-	h2 := mum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
+	h1 := flowMum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
+	h2 := flowMum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
 	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
-	return mum(ports^s[4], h1^h2^s[5])
+	return flowMum(ports^s[4], h1^h2^s[5])
 }
 
-func mum(a, b uint64) uint64 {
+func flowMum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
@@ -192,6 +192,14 @@ func (x *flowIndex) remove(f *Flow, h uint64) {
 	x.slots[i] = slot{}
 }
 
+// flowEnder is told of every flow that ends.
+type flowEnder interface {
+	// flowEnded is told of a flow that expired, was evicted or was left at
+	// the end. The flow is the table's: it is recycled after the call
+	// unless the sink sets handedOff.
+	flowEnded(f *Flow, evicted bool)
+}
+
 // table maps canonical keys to flows, expires them by packet time and keeps
 // their number under a hard cap.
 type table struct {
@@ -202,7 +210,7 @@ type table struct {
 	free    []*Flow
 	evicted uint64
 	peak    int
-	sink    flowSink  // told of every flow that ends
+	sink    flowEnder // told of every flow that ends
 	pool    bufPool   // stream buffers of ended flows
 	side    sideState // dissector state of ended flows
 	// idx is the index of the packet being processed, stamped on the
@@ -210,7 +218,7 @@ type table struct {
 	idx uint64
 }
 
-func newTable(max int, t Timeouts, sink flowSink) *table {
+func newTable(max int, t Timeouts, sink flowEnder) *table {
 	t = t.withDefaults()
 	tb := &table{
 		max:  max,

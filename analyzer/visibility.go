@@ -121,42 +121,6 @@ func (t *visTally) udp(f *Flow, c, s uint64) {
 	}
 }
 
-// maxAckedSpan bounds the bytes one flow's acknowledgements may claim:
-// beyond it the numbers are garbage (a reused port, a wrapped counter).
-const maxAckedSpan = 1 << 30
-
-// ackedBytes returns the payload bytes of direction d its peer
-// acknowledged, from d's first sequence number to the peer's highest ACK.
-func (f *Flow) ackedBytes(d int) (uint64, bool) {
-	sd, peer := f.side(d), f.side(1-d)
-	if !sd.seqSet || !peer.ackSet {
-		return 0, false
-	}
-	n := peer.maxAck - sd.seq0
-	if sd.hist&hFIN != 0 && n > 0 {
-		n-- // the FIN takes a sequence number
-	}
-	if n >= maxAckedSpan {
-		return 0, false
-	}
-	return uint64(n), true
-}
-
-// seqAck files a TCP packet's sequence and acknowledgement numbers for the
-// capture-loss estimate: the first sequence number of its side (after
-// the SYN) and the highest ACK it sends.
-func (sd *Endpoint) seqAck(seq, ack uint32, syn, isACK, rst bool) {
-	if !sd.seqSet {
-		sd.seq0, sd.seqSet = seq, true
-	}
-	if syn {
-		sd.seq0 = seq + 1
-	}
-	if isACK && !rst && (!sd.ackSet || int32(ack-sd.maxAck) > 0) {
-		sd.maxAck, sd.ackSet = ack, true
-	}
-}
-
 // finish decides the capture-wide statement.
 func (t *visTally) finish() Visibility {
 	v := t.v

@@ -65,8 +65,9 @@
 // (258, and 149 as macOS writes it) with the process name and PID, and
 // unencrypted 802.11 data frames, bare (105) or under radiotap (127).
 //
-// Subpackage capgen writes pcap and pcapng files and builds frames for
+// internal/capgen writes pcap and pcapng files and builds frames for
 // tests.
 //
-// This package must never import the analyzer, the dissectors or the catalog.
+// It is one of the pure packages: it must never import anything of
+// orchard's own.
 package capture

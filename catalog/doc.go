@@ -3,5 +3,6 @@
 // against it: exact host first, then the longest *.suffix wildcard, then
 // CIDR blocks for addresses.
 //
-// It must never import the analyzer or any packet library.
+// It is one of the pure packages: it must never import anything of
+// orchard's own, nor any packet library.
 package catalog

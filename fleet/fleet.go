@@ -1,6 +1,3 @@
-// Package fleet joins the reports of many orchard sensors into one view:
-// each sensor's verdict for each of Apple's service sections, the findings
-// that hit the most sensors and devices, and each sensor's capture health.
 package fleet
 
 import (

@@ -18,4 +18,7 @@
 // Fields added to the report's findings or capture information later are
 // shown generically, by their JSON names, until the page learns to present
 // them.
+//
+// It renders reports and must never import the other outputs (ecs,
+// eventjson, fleet, kafkaout, internal/sensor) or the commands.
 package htmlreport

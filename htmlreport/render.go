@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 
 	"orchard/analyzer"
 )
@@ -19,12 +20,16 @@ var pageSource string
 //go:embed page.css
 var pageCSS string
 
-// pageTemplate is parsed once; executing it is safe for concurrent use.
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"levelLabel": levelLabel,
-	"inc":        func(i int) int { return i + 1 },
-	"trimF":      func(id string) string { return strings.TrimPrefix(id, "f") },
-}).Parse(pageSource))
+// pageTemplate is parsed once, when a page is first written (not at
+// start-up: every run of orchard would pay for it); executing it is safe
+// for concurrent use.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"levelLabel": levelLabel,
+		"inc":        func(i int) int { return i + 1 },
+		"trimF":      func(id string) string { return strings.TrimPrefix(id, "f") },
+	}).Parse(pageSource))
+})
 
 // csp is the page's Content-Security-Policy: nothing may be loaded or run,
 // only the page's own style sheet (by its hash) applies.
@@ -55,7 +60,7 @@ type view struct {
 // Write renders the page as one self-contained HTML document.
 func (p *Page) Write(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := pageTemplate.Execute(bw, view{Page: p, CSS: template.CSS(pageCSS), CSP: csp()}); err != nil {
+	if err := pageTemplate().Execute(bw, view{Page: p, CSS: template.CSS(pageCSS), CSP: csp()}); err != nil {
 		return fmt.Errorf("htmlreport: render: %w", err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -1,8 +1,3 @@
-// Package kafkaout sends orchard's events to a Kafka topic with franz-go:
-// keyed by Community ID (so one flow's events land in one partition),
-// through an idempotent producer, asynchronously with a bounded buffer so a
-// slow or absent broker never stalls the capture. What could not be
-// buffered or delivered is counted, and Close flushes within a deadline.
 package kafkaout
 
 import (

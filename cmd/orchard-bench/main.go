@@ -1,20 +1,3 @@
-// Command orchard-bench times orchard against tshark, ndpiReader and
-// tcpdump on one large mixed capture, in the same run, on the same file.
-//
-// It builds the capture (at least --packets packets) by replicating the
-// shared bench mix (shared/bench/ndpi-mix.pcap.gz) with shifted times into
-// a temporary directory, plus a gzip'd and a zstd copy and a pcapng one
-// (editcap -F pcapng, when Wireshark's editcap is installed); builds orchard from the
-// repository it runs in (or uses --orchard); runs every tool --runs times,
-// keeping the fastest wall time and the largest peak RSS; and prints a
-// Markdown table, then the ratios the input formats are held to (pcapng
-// and zstd against plain pcap, zstd against gzip).
-//
-//	go run ./cmd/orchard-bench                      # from the repository root
-//	go run ./cmd/orchard-bench --packets 2000000 --runs 5
-//
-// Tools that are not installed are skipped. Nothing is written into the
-// repository.
 package main
 
 import (
@@ -79,7 +62,8 @@ type tool struct {
 	packets int
 	vs      *tool
 	unit    string
-	per     int // packets per unit
+	per     int     // packets per unit
+	target  float64 // units a second the row should reach (0: none)
 	err     error
 }
 
@@ -296,7 +280,7 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 		}
 		rate := humanRate(float64(pk) / s)
 		if t.unit != "" {
-			rate += fmt.Sprintf(" (%s %s/s)", humanRate(float64(pk/t.per)/s), t.unit)
+			rate += " (" + unitRate(float64(pk/t.per)/s, t.unit, t.target) + ")"
 		}
 		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, rate, ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
 	}

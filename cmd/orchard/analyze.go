@@ -313,7 +313,9 @@ func readMerged(ctx context.Context, eng *analyzer.Engine, o *options, files []s
 		err := openErr[i]
 		w := ""
 		if r := byFile[i]; r != nil {
-			w = r.Warning
+			if r.Warning != nil {
+				w = r.Warning.Error()
+			}
 			if err == nil {
 				err = r.Err
 			}
@@ -354,7 +356,10 @@ func readOne(ctx context.Context, eng *analyzer.Engine, name string, stdin io.Re
 	}
 	w, err := eng.ReadFrom(ctx, name, r, update)
 	prog.done()
-	return w, err
+	if w != nil {
+		return w.Error(), err
+	}
+	return "", err
 }
 
 func startProfile(name string) (func(), error) {

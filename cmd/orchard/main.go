@@ -1,5 +1,3 @@
-// Command orchard analyses packet captures and live traffic of Apple devices
-// and reports which Apple services the network blocks, resets or intercepts.
 package main
 
 import (

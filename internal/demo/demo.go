@@ -1,7 +1,3 @@
-// Package demo builds orchard's demo capture: one iPad on a school network
-// whose firewall, proxy and TLS inspection break several Apple services,
-// next to healthy connections and a blocked non-Apple host. Tests use it as
-// a golden case; `go run ./testdata/gen` writes it to testdata/.
 package demo
 
 import (

@@ -1,6 +1,3 @@
-// Package filltest sets every exported field of a value for tests that
-// compare an encoder with encoding/json, so a field the encoder does not
-// know shows as a difference.
 package filltest
 
 import "reflect"

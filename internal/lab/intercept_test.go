@@ -19,6 +19,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/internal/lab"
+	"orchard/shapes"
 )
 
 var interceptN = flag.Int("intercept-n", 30, "connections per path kind in TestInterceptionLab")
@@ -175,7 +176,7 @@ func TestInterceptionLab(t *testing.T) {
 	}
 	t.Logf("WAN relayed %d packets", wan.Packets())
 
-	learn := analyzer.NewShapeBaseline()
+	learn := shapes.New()
 	learn.Source = "lab direct"
 	evidence := map[string]string{}
 	judge := func(file string, cfg analyzer.Config) [][]string {

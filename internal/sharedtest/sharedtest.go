@@ -1,7 +1,3 @@
-// Package sharedtest locates the shared corpus of real captures for tests.
-//
-// Tests that read ../shared skip cleanly when it is absent, so a fresh clone
-// of the repository still passes.
 package sharedtest
 
 import (

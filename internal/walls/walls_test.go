@@ -1,7 +1,10 @@
 package walls
 
 import (
+	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +16,53 @@ var pure = []string{
 	"orchard/catalog",
 	"orchard/capture",
 	"orchard/decode",
+	"orchard/trust",
+	"orchard/communityid",
+	"orchard/kafkaout",
+	"orchard/internal/crash",
+	"orchard/internal/capgen",
+	"orchard/internal/filltest",
+	"orchard/internal/sharedtest",
+}
+
+// outputs render or ship what the analyzer decided. They are siblings:
+// none imports another (ecs builds on eventjson, the one exception), and
+// the analyzer imports none of them.
+var outputs = []string{
+	"orchard/ecs",
+	"orchard/eventjson",
+	"orchard/htmlreport",
+	"orchard/fleet",
+	"orchard/kafkaout",
+	"orchard/internal/sensor",
+}
+
+// outputBuildsOn are the imports between outputs that are allowed.
+var outputBuildsOn = map[string][]string{"orchard/ecs": {"orchard/eventjson"}}
+
+// testTools are for tests and development commands only: no shipped
+// package depends on them.
+var testTools = []string{
+	"orchard/internal/capgen",
+	"orchard/internal/demo",
+	"orchard/internal/stress",
+	"orchard/internal/lab",
+	"orchard/internal/filltest",
+	"orchard/internal/sharedtest",
+}
+
+// devCommands may use the test tools: they build inputs and time runs.
+var devCommands = []string{
+	"orchard/cmd/orchard-bench",
+	"orchard/internal/stress/cmd/orchard-stress",
+}
+
+// onlyOurs lists packages that may depend on only these of orchard's.
+var onlyOurs = map[string][]string{
+	// The server shapes read the dissectors' ServerHello.
+	"orchard/shapes": {"orchard/dissect"},
+	// Reassembly files the fragments decode found.
+	"orchard/defrag": {"orchard/decode"},
 }
 
 // cmdOnly lists third-party modules only the commands may import: the
@@ -20,6 +70,94 @@ var pure = []string{
 var cmdOnly = []string{
 	"github.com/olekukonko/tablewriter",
 	"github.com/spf13/pflag",
+}
+
+// never returns, per package, what it must never depend on: the walls
+// beyond purity.
+func never() map[string][]string {
+	m := map[string][]string{}
+	m["orchard/analyzer"] = append(slices.Clone(outputs), testTools...)
+	for _, o := range outputs {
+		for _, other := range outputs {
+			if other != o && !slices.Contains(outputBuildsOn[o], other) {
+				m[o] = append(m[o], other)
+			}
+		}
+	}
+	return m
+}
+
+// isOurs reports whether an import path is one of orchard's packages.
+func isOurs(p string) bool { return p == "orchard" || strings.HasPrefix(p, "orchard/") }
+
+// isTestTool reports whether a package is a test tool or lies inside one.
+func isTestTool(p string) bool {
+	for _, t := range testTools {
+		if p == t || strings.HasPrefix(p, t+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// check returns every wall broken in all, a map from each package to its
+// transitive dependencies.
+func check(all map[string][]string) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	for pkg, ds := range all {
+		isCmd := strings.HasPrefix(pkg, "orchard/cmd/")
+		shipped := !isTestTool(pkg) && !slices.Contains(devCommands, pkg) && pkg != "orchard/internal/walls"
+		for _, d := range ds {
+			if strings.HasPrefix(d, "orchard/cmd/") {
+				bad("%s imports %s: nothing may import a command", pkg, d)
+			}
+			if !isCmd {
+				for _, c := range cmdOnly {
+					if d == c || strings.HasPrefix(d, c+"/") {
+						bad("%s imports %s: only commands may", pkg, d)
+					}
+				}
+			}
+			if shipped && isTestTool(d) {
+				bad("%s imports %s: it is a test tool, and %s is shipped", pkg, d, pkg)
+			}
+		}
+	}
+	only := maps.Clone(onlyOurs)
+	for _, p := range pure {
+		only[p] = nil
+	}
+	for p, allow := range only {
+		ds, ok := all[p]
+		if !ok {
+			bad("package %s not found: update the walls", p)
+			continue
+		}
+		for _, d := range ds {
+			switch {
+			case !isOurs(d) || slices.Contains(allow, d):
+			case len(allow) == 0:
+				bad("%s imports %s: it must import nothing of orchard's", p, d)
+			default:
+				bad("%s imports %s: of orchard's it may import only %s", p, d, strings.Join(allow, ", "))
+			}
+		}
+	}
+	for p, deny := range never() {
+		ds, ok := all[p]
+		if !ok {
+			bad("package %s not found: update the walls", p)
+			continue
+		}
+		for _, d := range ds {
+			if slices.Contains(deny, d) {
+				bad("%s imports %s: it must never depend on it", p, d)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // deps returns each package of the module with its transitive dependencies.
@@ -47,31 +185,44 @@ func TestWalls(t *testing.T) {
 	if len(all) == 0 {
 		t.Fatal("go list found no packages")
 	}
-	for pkg, ds := range all {
-		isCmd := strings.HasPrefix(pkg, "orchard/cmd/")
-		for _, d := range ds {
-			if strings.HasPrefix(d, "orchard/cmd/") {
-				t.Errorf("%s imports %s: nothing may import a command", pkg, d)
-			}
-			if !isCmd {
-				for _, c := range cmdOnly {
-					if d == c || strings.HasPrefix(d, c+"/") {
-						t.Errorf("%s imports %s: only commands may", pkg, d)
-					}
-				}
-			}
-		}
+	for _, v := range check(all) {
+		t.Error(v)
 	}
+}
+
+// TestWallsCatch feeds the checker a module that breaks every kind of
+// wall, so TestWalls cannot pass by checking nothing.
+func TestWallsCatch(t *testing.T) {
+	all := map[string][]string{}
 	for _, p := range pure {
-		ds, ok := all[p]
-		if !ok {
-			t.Errorf("package %s not found: update the walls", p)
-			continue
-		}
-		for _, d := range ds {
-			if d == "orchard" || strings.HasPrefix(d, "orchard/") {
-				t.Errorf("%s imports %s: it must import nothing of orchard's", p, d)
-			}
-		}
+		all[p] = nil
+	}
+	for p := range never() {
+		all[p] = nil
+	}
+	for p := range onlyOurs {
+		all[p] = nil
+	}
+	all["orchard/decode"] = []string{"encoding/binary", "orchard/dissect"}
+	all["orchard/analyzer"] = []string{"orchard/decode", "orchard/htmlreport"}
+	all["orchard/ecs"] = []string{"orchard/eventjson", "orchard/kafkaout"}
+	all["orchard/fleet"] = []string{"orchard/cmd/orchard"}
+	all["orchard/htmlreport"] = []string{"github.com/spf13/pflag"}
+	all["orchard/cmd/orchard"] = []string{"github.com/spf13/pflag", "orchard/internal/demo"}
+	all["orchard/cmd/orchard-bench"] = []string{"orchard/internal/stress"}
+	all["orchard/shapes"] = []string{"orchard/dissect", "orchard/catalog"}
+	delete(all, "orchard/trust")
+	want := []string{
+		"orchard/analyzer imports orchard/htmlreport: it must never depend on it",
+		"orchard/cmd/orchard imports orchard/internal/demo: it is a test tool, and orchard/cmd/orchard is shipped",
+		"orchard/decode imports orchard/dissect: it must import nothing of orchard's",
+		"orchard/ecs imports orchard/kafkaout: it must never depend on it",
+		"orchard/fleet imports orchard/cmd/orchard: nothing may import a command",
+		"orchard/htmlreport imports github.com/spf13/pflag: only commands may",
+		"orchard/shapes imports orchard/catalog: of orchard's it may import only orchard/dissect",
+		"package orchard/trust not found: update the walls",
+	}
+	if got := check(all); !slices.Equal(got, want) {
+		t.Errorf("walls broken in the sample module:\n got %q\nwant %q", got, want)
 	}
 }

@@ -1,9 +1,3 @@
-// Command orchard-stress writes one of orchard's stress inputs (see
-// package stress) to a file or stdout, streaming, at any size:
-//
-//	go run ./internal/stress/cmd/orchard-stress -kind syn -n 5000000 -o syn.pcap
-//	go run ./internal/stress/cmd/orchard-stress -kind ng-idb -gzip -o idb.pcapng.gz
-//	go run ./internal/stress/cmd/orchard-stress -list
 package main
 
 import (

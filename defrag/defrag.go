@@ -1,4 +1,4 @@
-package analyzer
+package defrag
 
 import (
 	"encoding/binary"
@@ -7,13 +7,14 @@ import (
 	"orchard/decode"
 )
 
-// Reassembly limits: datagrams in progress, bytes per datagram, pieces per
-// datagram, and how long (capture time) an incomplete one is kept.
+// Reassembly limits: datagrams in progress (MaxDatagrams), bytes per
+// datagram, pieces per datagram, and how long (capture time) an incomplete
+// one is kept.
 const (
-	fragMaxDatagrams = 256
-	fragMaxBytes     = 65535
-	fragMaxPieces    = 64
-	fragTimeout      = 30e9
+	MaxDatagrams  = 256
+	fragMaxBytes  = 65535
+	fragMaxPieces = 64
+	fragTimeout   = 30e9
 )
 
 type fragKey struct {
@@ -45,9 +46,10 @@ type fragEntry struct {
 	procBuf        [20]byte
 }
 
-// defrag reassembles IPv4 and IPv6 fragments into whole datagrams, within
-// fixed limits; what cannot be completed is dropped and counted.
-type defrag struct {
+// Reassembler reassembles IPv4 and IPv6 fragments into whole datagrams,
+// within fixed limits; what cannot be completed is dropped and counted.
+// Its zero value is ready; it is not safe for concurrent use.
+type Reassembler struct {
 	m       map[fragKey]*fragEntry
 	order   []fragKey // oldest first, for eviction
 	dropped uint64
@@ -62,10 +64,11 @@ type defrag struct {
 // fragKeepBytes bounds the buffer a recycled entry keeps.
 const fragKeepBytes = 16 << 10
 
-// add files a fragment; when it completes its datagram, add returns a raw
-// IP packet (a fresh header and the reassembled payload) to decode as if
-// it had been captured whole.
-func (d *defrag) add(p *decode.Packet, ts int64) []byte {
+// Add files a fragment, decoded into p at capture time ts; when it
+// completes its datagram, Add returns a raw IP packet (a fresh header and
+// the reassembled payload) to decode as if it had been captured whole. The
+// packet is valid until the next call.
+func (d *Reassembler) Add(p *decode.Packet, ts int64) []byte {
 	if d.m == nil {
 		d.m = make(map[fragKey]*fragEntry)
 	}
@@ -73,7 +76,7 @@ func (d *defrag) add(p *decode.Packet, ts int64) []byte {
 	k := fragKey{src: p.Src.As16(), dst: p.Dst.As16(), id: p.FragID, proto: p.Proto, v6: p.IPVersion == 6}
 	e := d.m[k]
 	if e == nil {
-		if len(d.m) >= fragMaxDatagrams {
+		if len(d.m) >= MaxDatagrams {
 			d.evict(d.order[0])
 		}
 		e = d.entry(ts)
@@ -149,7 +152,7 @@ const (
 // a last fragment that ends before bytes already seen, or a second last
 // fragment with another end, contradicts the datagram: either drops it.
 // An exact copy of a piece (a retransmission) is ignored.
-func (d *defrag) check(e *fragEntry, off int, data []byte, last bool) int {
+func (d *Reassembler) check(e *fragEntry, off int, data []byte, last bool) int {
 	end := off + len(data)
 	if last && e.total >= 0 && end != e.total {
 		return fragBad
@@ -173,7 +176,7 @@ func (d *defrag) check(e *fragEntry, off int, data []byte, last bool) int {
 }
 
 // entry returns a fresh entry, recycled when one is free.
-func (d *defrag) entry(ts int64) *fragEntry {
+func (d *Reassembler) entry(ts int64) *fragEntry {
 	n := len(d.free)
 	if n == 0 {
 		return &fragEntry{first: ts, total: -1}
@@ -184,6 +187,17 @@ func (d *defrag) entry(ts int64) *fragEntry {
 	*e = fragEntry{first: ts, total: -1, pieces: pieces, data: data}
 	return e
 }
+
+// Restore gives p, the packet Add's datagram decodes to, the link-layer
+// facts of its fragments (MAC addresses, VLAN, process).
+func (d *Reassembler) Restore(p *decode.Packet) { d.done.restore(p) }
+
+// Dropped is the number of datagrams never completed: timed out, evicted,
+// over the limits, or with overlapping fragments.
+func (d *Reassembler) Dropped() uint64 { return d.dropped }
+
+// Pending is the number of datagrams being reassembled.
+func (d *Reassembler) Pending() int { return len(d.m) }
 
 // restore gives a reassembled packet the link-layer facts of its fragments.
 func (e *fragEntry) restore(p *decode.Packet) {
@@ -216,7 +230,7 @@ func ipHeader(p *decode.Packet, dg []byte) {
 	copy(h[24:], d[:])
 }
 
-func (d *defrag) expire(now int64) {
+func (d *Reassembler) expire(now int64) {
 	for len(d.order) > 0 {
 		e := d.m[d.order[0]]
 		if e != nil && now-e.first <= fragTimeout {
@@ -227,15 +241,15 @@ func (d *defrag) expire(now int64) {
 }
 
 // evict drops an incomplete datagram (counted).
-func (d *defrag) evict(k fragKey) {
+func (d *Reassembler) evict(k fragKey) {
 	if _, ok := d.m[k]; ok {
 		d.dropped++
 	}
 	d.remove(k)
 }
 
-func (d *defrag) remove(k fragKey) {
-	if e := d.m[k]; e != nil && cap(e.data) <= fragKeepBytes && len(d.free) < fragMaxDatagrams {
+func (d *Reassembler) remove(k fragKey) {
+	if e := d.m[k]; e != nil && cap(e.data) <= fragKeepBytes && len(d.free) < MaxDatagrams {
 		d.free = append(d.free, e)
 	}
 	delete(d.m, k)

@@ -1,4 +1,4 @@
-package analyzer
+package trust
 
 import (
 	"crypto/x509"

@@ -1,4 +1,4 @@
-package analyzer
+package shapes
 
 import (
 	"bufio"
@@ -12,29 +12,11 @@ import (
 	"orchard/dissect"
 )
 
-// A server shape is orchard's own fingerprint of a TLS server's answer: the
-// negotiated version, the cipher suite, the key-share group, the
-// ServerHello's extension types in the order sent and the ALPN chosen, as
-//
-//	13:1301:001d:002b-0033:h2
-//
-// (hex, "-" for an absent group, ALPN or extension list). Beside it the
-// server's first flight is kept as the sizes of its first records after
-// the ServerHello (change-cipher-spec records left out): in TLS 1.3 they
-// are the encrypted EncryptedExtensions, Certificate, CertificateVerify
-// and Finished, whose sizes follow the certificate chain's.
-//
-// The baseline (servershapes.tsv) lists, per Apple host, the shapes and
-// flights its real servers were seen to answer with. It is learned from
-// captures trusted to be free of inspection: the shared public captures
-// (go test ./analyzer -run ServerShapes -update-shapes), or an admin's own
-// (Config.LearnShapes).
-
 //go:embed servershapes.tsv
 var defaultShapesTSV string
 
-// maxShapeFlight is how many first-flight records a shape keeps.
-const maxShapeFlight = 4
+// MaxFlight is how many first-flight records a shape keeps.
+const MaxFlight = 4
 
 // maxShapeRows caps a baseline's rows (hosts × shapes × flights), so that a
 // hostile file or capture cannot grow it without bound.
@@ -44,9 +26,9 @@ const maxShapeRows = 1 << 16
 // a learned one and still match: signatures vary by a few bytes.
 const flightSlack = 24
 
-// ShapeBaseline is a set of known-good server shapes per host. The zero
-// value is not usable; make one with NewShapeBaseline or ParseShapeBaseline.
-type ShapeBaseline struct {
+// Baseline is a set of known-good server shapes per host. The zero
+// value is not usable; make one with New or Parse.
+type Baseline struct {
 	hosts map[string]*hostShapes
 	all   map[string]bool // every shape of every host
 	rows  int
@@ -57,34 +39,38 @@ type ShapeBaseline struct {
 
 type hostShapes struct {
 	shapes  map[string]int // shape → flows seen
-	flights []shapeFlight
+	flights []Flight
 	tls13   bool // the host was seen answering TLS 1.3
 }
 
-type shapeFlight struct {
-	shape  string
-	sizes  [maxShapeFlight]uint16
-	n      uint8
+// Flight is a server's first flight as a baseline keeps it: the sizes of
+// its first N records after the ServerHello.
+type Flight struct {
+	Sizes [MaxFlight]uint16
+	N     uint8
+
+	shape  string // what the baseline learned it with
 	flows  int
 	source string
 }
 
-func (s *shapeFlight) total() int {
+// Total is the flight's size in bytes.
+func (s *Flight) Total() int {
 	t := 0
-	for _, v := range s.sizes[:s.n] {
+	for _, v := range s.Sizes[:s.N] {
 		t += int(v)
 	}
 	return t
 }
 
-// NewShapeBaseline returns an empty baseline, for learning.
-func NewShapeBaseline() *ShapeBaseline {
-	return &ShapeBaseline{hosts: map[string]*hostShapes{}, all: map[string]bool{}}
+// New returns an empty baseline, for learning.
+func New() *Baseline {
+	return &Baseline{hosts: map[string]*hostShapes{}, all: map[string]bool{}}
 }
 
-// DefaultShapeBaseline returns the embedded baseline of Apple's servers.
-func DefaultShapeBaseline() *ShapeBaseline {
-	b, err := ParseShapeBaseline(strings.NewReader(defaultShapesTSV), "servershapes.tsv")
+// Default returns the embedded baseline of Apple's servers.
+func Default() *Baseline {
+	b, err := Parse(strings.NewReader(defaultShapesTSV), "servershapes.tsv")
 	if err != nil {
 		panic(err) // the embedded file is tested
 	}
@@ -92,10 +78,11 @@ func DefaultShapeBaseline() *ShapeBaseline {
 }
 
 // Hosts returns the number of hosts in the baseline.
-func (b *ShapeBaseline) Hosts() int { return len(b.hosts) }
+func (b *Baseline) Hosts() int { return len(b.hosts) }
 
-// observe adds one flow's shape and flight, seen in source.
-func (b *ShapeBaseline) observe(host, shape string, fl *shapeFlight, source string) {
+// Observe adds one flow's shape and its first flight (nil when unseen),
+// seen in source (the baseline's Source when empty).
+func (b *Baseline) Observe(host, shape string, fl *Flight, source string) {
 	if host == "" || shape == "" {
 		return
 	}
@@ -125,12 +112,12 @@ func (b *ShapeBaseline) observe(host, shape string, fl *shapeFlight, source stri
 	h.shapes[shape]++
 	b.all[shape] = true
 	h.tls13 = h.tls13 || strings.HasPrefix(shape, "13:")
-	if fl == nil || fl.n == 0 {
+	if fl == nil || fl.N == 0 {
 		return
 	}
 	for i := range h.flights {
 		g := &h.flights[i]
-		if g.shape == shape && g.n == fl.n && g.sizes == fl.sizes {
+		if g.shape == shape && g.N == fl.N && g.Sizes == fl.Sizes {
 			g.flows++
 			return
 		}
@@ -144,32 +131,34 @@ func (b *ShapeBaseline) observe(host, shape string, fl *shapeFlight, source stri
 	h.flights = append(h.flights, nf)
 }
 
-// shapeCheck is what the baseline says of one server answer.
-type shapeCheck struct {
-	known     bool // the host is in the baseline
-	tls13     bool // the host was seen answering TLS 1.3
-	shapeOK   bool // the shape is one the host (or, unknown, any Apple host) answered with
-	flightOK  bool // the flight matches a learned one (true when nothing to compare)
-	wantTotal int  // the nearest learned flight total, when flightOK is false
+// Result is what the baseline says of one server answer.
+type Result struct {
+	Known     bool // the host is in the baseline
+	TLS13     bool // the host was seen answering TLS 1.3
+	ShapeOK   bool // the shape is one the host (or, unknown, any Apple host) answered with
+	FlightOK  bool // the flight matches a learned one (true when nothing to compare)
+	WantTotal int  // the nearest learned flight total, when FlightOK is false
 }
 
-func (b *ShapeBaseline) check(host, shape string, fl *shapeFlight) shapeCheck {
+// Check compares a server's answer to host, its shape and first flight
+// (nil when unseen), with the baseline.
+func (b *Baseline) Check(host, shape string, fl *Flight) Result {
 	h := b.hosts[host]
 	if h == nil {
-		return shapeCheck{shapeOK: b.all[shape], flightOK: true}
+		return Result{ShapeOK: b.all[shape], FlightOK: true}
 	}
-	c := shapeCheck{known: true, tls13: h.tls13, shapeOK: h.shapes[shape] > 0, flightOK: true}
-	if fl == nil || fl.n == 0 || !c.shapeOK {
+	c := Result{Known: true, TLS13: h.tls13, ShapeOK: h.shapes[shape] > 0, FlightOK: true}
+	if fl == nil || fl.N == 0 || !c.ShapeOK {
 		return c
 	}
-	got, best, compared := fl.total(), -1, false
+	got, best, compared := fl.Total(), -1, false
 	for i := range h.flights {
 		g := &h.flights[i]
 		if g.shape != shape {
 			continue
 		}
 		compared = true
-		d := g.total() - got
+		d := g.Total() - got
 		if d < 0 {
 			d = -d
 		}
@@ -177,11 +166,11 @@ func (b *ShapeBaseline) check(host, shape string, fl *shapeFlight) shapeCheck {
 			return c
 		}
 		if best < 0 || d < abs(best-got) {
-			best = g.total()
+			best = g.Total()
 		}
 	}
 	if compared {
-		c.flightOK, c.wantTotal = false, best
+		c.FlightOK, c.WantTotal = false, best
 	}
 	return c
 }
@@ -193,8 +182,8 @@ func abs(x int) int {
 	return x
 }
 
-// serverShape returns the shape of a ServerHello ("" for nil).
-func serverShape(sh *dissect.ServerHello) string {
+// Of returns the shape of a ServerHello ("" for nil).
+func Of(sh *dissect.ServerHello) string {
 	if sh == nil {
 		return ""
 	}
@@ -245,11 +234,11 @@ func serverShape(sh *dissect.ServerHello) string {
 	return b.String()
 }
 
-// ParseShapeBaseline reads a baseline in the TSV format WriteTSV writes:
+// Parse reads a baseline in the TSV format WriteTSV writes:
 // host, shape, first-flight record sizes (comma-separated, or "-"), flows,
 // source; "#" starts a comment line. Errors name the file and the line.
-func ParseShapeBaseline(r io.Reader, name string) (*ShapeBaseline, error) {
-	b := NewShapeBaseline()
+func Parse(r io.Reader, name string) (*Baseline, error) {
+	b := New()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	line := 0
@@ -267,20 +256,20 @@ func ParseShapeBaseline(r io.Reader, name string) (*ShapeBaseline, error) {
 		if host == "" || !validShape(shape) {
 			return nil, fmt.Errorf("%s:%d: bad host or shape %q", name, line, shape)
 		}
-		var fl shapeFlight
+		var fl Flight
 		if col[2] != "-" {
 			parts := strings.Split(col[2], ",")
-			if len(parts) > maxShapeFlight {
-				return nil, fmt.Errorf("%s:%d: more than %d flight sizes", name, line, maxShapeFlight)
+			if len(parts) > MaxFlight {
+				return nil, fmt.Errorf("%s:%d: more than %d flight sizes", name, line, MaxFlight)
 			}
 			for i, p := range parts {
 				v, err := strconv.ParseUint(p, 10, 16)
 				if err != nil {
 					return nil, fmt.Errorf("%s:%d: flight size %q: %w", name, line, p, err)
 				}
-				fl.sizes[i] = uint16(v)
+				fl.Sizes[i] = uint16(v)
 			}
-			fl.n = uint8(len(parts))
+			fl.N = uint8(len(parts))
 		}
 		flows, err := strconv.Atoi(col[3])
 		if err != nil || flows < 1 {
@@ -289,11 +278,11 @@ func ParseShapeBaseline(r io.Reader, name string) (*ShapeBaseline, error) {
 		if b.rows >= maxShapeRows {
 			return nil, fmt.Errorf("%s:%d: more than %d rows", name, line, maxShapeRows)
 		}
-		b.observe(host, shape, &fl, col[4])
+		b.Observe(host, shape, &fl, col[4])
 		h := b.hosts[host]
 		h.shapes[shape] += flows - 1
 		for i := range h.flights {
-			if g := &h.flights[i]; g.shape == shape && g.sizes == fl.sizes && g.n == fl.n {
+			if g := &h.flights[i]; g.shape == shape && g.Sizes == fl.Sizes && g.N == fl.N {
 				g.flows += flows - 1
 			}
 		}
@@ -316,8 +305,8 @@ func validShape(s string) bool {
 	return !strings.ContainsAny(s, "\t\n\r ")
 }
 
-// WriteTSV writes the baseline, sorted, in the format ParseShapeBaseline reads.
-func (b *ShapeBaseline) WriteTSV(w io.Writer) error {
+// WriteTSV writes the baseline, sorted, in the format Parse reads.
+func (b *Baseline) WriteTSV(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "# orchard server shapes: host, shape (version:cipher:group:extensions:alpn), first-flight record sizes, flows, source")
 	hosts := make([]string, 0, len(b.hosts))
@@ -341,9 +330,9 @@ func (b *ShapeBaseline) WriteTSV(w io.Writer) error {
 					continue
 				}
 				left -= g.flows
-				sizes := make([]string, g.n)
+				sizes := make([]string, g.N)
 				for k := range sizes {
-					sizes[k] = strconv.Itoa(int(g.sizes[k]))
+					sizes[k] = strconv.Itoa(int(g.Sizes[k]))
 				}
 				rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%d\t%s", host, s, strings.Join(sizes, ","), g.flows, g.source))
 			}

@@ -1,4 +1,4 @@
-package analyzer
+package trust
 
 import (
 	"crypto/sha256"
@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// maxChainCache bounds the verified chains remembered per engine.
-const maxChainCache = 4096
+// maxCache bounds the verified chains a Cache remembers.
+const maxCache = 4096
 
-// chainCache remembers chain verdicts per engine: a server sends the same
+// Cache remembers chain verdicts (its zero value is empty and ready): a server sends the same
 // chain on every connection, and verifying its signatures costs far more
 // than the rest of the flow's analysis. A verdict is reused for the same
 // certificates and host at any time inside the validity window of every
@@ -18,12 +18,12 @@ const maxChainCache = 4096
 // at any time past the leaf's expiry (or before its start). The key is a
 // SHA-256 of the chain, so a crafted chain cannot collide with a cached
 // genuine one.
-type chainCache struct {
-	m map[[sha256.Size]byte]*chainVerdict
+type Cache struct {
+	m map[[sha256.Size]byte]*verdict
 }
 
-type chainVerdict struct {
-	res       chainResult
+type verdict struct {
+	res       Result
 	certs     []*x509.Certificate
 	err       error
 	notBefore time.Time
@@ -49,21 +49,22 @@ func chainKey(ders [][]byte, host string, epoch int) [sha256.Size]byte {
 	return k
 }
 
-// verify is t.verify through the cache.
-func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.Time) (chainResult, []*x509.Certificate, error) {
+// Verify is t.Verify through the cache. A Cache is not safe for
+// concurrent use.
+func (c *Cache) Verify(t *Store, ders [][]byte, host string, at time.Time) (Result, []*x509.Certificate, error) {
 	k := chainKey(ders, host, t.days.epoch(at))
 	if v, ok := c.m[k]; ok && !at.Before(v.notBefore) && !at.After(v.notAfter) {
 		return v.res, v.certs, v.err
 	}
-	res, certs, err := t.verify(ders, host, at)
+	res, certs, err := t.Verify(ders, host, at)
 	if len(certs) == 0 {
 		return res, certs, err
 	}
-	if res == chainExpired || res == chainNotYetValid {
+	if res == Expired || res == NotYetValid {
 		// Cached only when the leaf itself is out of date, as it then is
 		// on every chain at every time on the same side of its window.
 		leaf := certs[0]
-		v := &chainVerdict{res: res, certs: certs, err: err}
+		v := &verdict{res: res, certs: certs, err: err}
 		switch {
 		case at.After(leaf.NotAfter):
 			v.notBefore, v.notAfter = leaf.NotAfter.Add(time.Nanosecond), time.Unix(1<<62, 0)
@@ -75,7 +76,7 @@ func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.T
 		c.put(k, v)
 		return res, certs, err
 	}
-	v := &chainVerdict{res: res, certs: certs, err: err, notBefore: certs[0].NotBefore, notAfter: certs[0].NotAfter}
+	v := &verdict{res: res, certs: certs, err: err, notBefore: certs[0].NotBefore, notAfter: certs[0].NotAfter}
 	for _, x := range certs[1:] {
 		if x.NotBefore.After(v.notBefore) {
 			v.notBefore = x.NotBefore
@@ -91,9 +92,9 @@ func (c *chainCache) verify(t *trustStore, ders [][]byte, host string, at time.T
 	return res, certs, err
 }
 
-func (c *chainCache) put(k [sha256.Size]byte, v *chainVerdict) {
-	if c.m == nil || len(c.m) >= maxChainCache {
-		c.m = make(map[[sha256.Size]byte]*chainVerdict)
+func (c *Cache) put(k [sha256.Size]byte, v *verdict) {
+	if c.m == nil || len(c.m) >= maxCache {
+		c.m = make(map[[sha256.Size]byte]*verdict)
 	}
 	c.m[k] = v
 }

@@ -1,0 +1,143 @@
+package analyzer
+
+import (
+	"math"
+
+	"orchard/decode"
+)
+
+// A feeder reads one protocol from a flow's payload, as OpenGFW's
+// analyzers are fed a stream and Packetbeat's TCP plugins a parser's
+// bytes. Which feeders a flow gets is chosen when it starts, from its
+// protocol and ports; each direction's stream keeps the set of its
+// feeders that still want more (stream.wants). A TCP direction is
+// buffered while any of its feeders wants more, and its buffer let go
+// once none does: later segments then cost only their counters.
+type feeder interface {
+	// feed gives the feeder what direction dir sent: for TCP the whole
+	// stream buffered so far (the feeder remembers where it stopped), for
+	// UDP one datagram. It reports done when it needs no more of dir. A
+	// feeder may turn the flow around (a ClientHello from the side taken
+	// for the server); done then speaks of the side the bytes came from.
+	feed(f *Flow, dir int, b []byte, ts int64) (done bool)
+	// limit is the most bytes of a direction's stream the feeder reads:
+	// a TCP direction buffers no more than the largest limit of its
+	// feeders (and the configured buffer). Datagram feeders read no stream.
+	limit(dir int) int
+}
+
+// Feeders, in the order they read a flow's bytes: HTTP before TLS, since
+// a CONNECT's tunnel carries TLS after the proxy's answer.
+const (
+	feedDNS = iota // DNS messages, over UDP or TCP
+	feedHTTP
+	feedTLS
+	feedNTP
+	feedQUIC
+	numFeeds
+)
+
+// newFeeders returns an engine's feeders, indexed by their constants.
+func newFeeders(e *flowEngine) [numFeeds]feeder {
+	return [numFeeds]feeder{
+		feedDNS:  dnsFeeder{e},
+		feedHTTP: httpFeeder{e},
+		feedTLS:  tlsFeeder{e},
+		feedNTP:  ntpFeeder{e},
+		feedQUIC: quicFeeder{e},
+	}
+}
+
+// noLimit is the limit of a feeder that reads every byte (DNS over TCP).
+const noLimit = math.MaxInt32
+
+// startFeeders chooses the feeders of a new flow, and sizes its streams
+// by their limits.
+func (e *flowEngine) startFeeders(f *Flow) {
+	var set uint8
+	switch {
+	case f.Proto != decode.ProtoTCP:
+		set = udpFeeders(f)
+	case f.SPort == 53 || f.CPort == 53:
+		set = 1 << feedDNS
+	default:
+		set = 1<<feedHTTP | 1<<feedTLS
+	}
+	f.Orig.stream.wants, f.Resp.stream.wants = set, set
+	if set == 1<<feedQUIC {
+		f.Resp.stream.wants = 0 // the server's datagrams are not read
+	}
+	if f.Proto != decode.ProtoTCP {
+		return
+	}
+	for dir, size := range [2]int{e.cfg.ClientBuffer, e.cfg.ServerBuffer} {
+		most := 0
+		for k := range e.feeders {
+			if set&(1<<k) != 0 {
+				most = max(most, e.feeders[k].limit(dir))
+			}
+		}
+		s := &f.side(dir).stream
+		s.limit = int32(min(size, most))
+		s.pool = &e.table.pool
+	}
+}
+
+// udpFeeders chooses a UDP flow's feeders by its ports.
+func udpFeeders(f *Flow) uint8 {
+	switch {
+	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
+		return 1 << feedDNS
+	case f.SPort == 123 || f.CPort == 123:
+		return 1 << feedNTP
+	}
+	return 1 << feedQUIC
+}
+
+// streamGrew feeds a TCP direction's buffer, after it grew, to its
+// feeders that want more, and lets go of each direction's buffer once
+// none of its feeders does.
+func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
+	if e.table.facts(f) == nil {
+		return // the state budget is spent: the buffer stays, unread
+	}
+	e.feedAll(f, dir, nil, true, ts)
+	for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
+		if s := &sd.stream; !s.closed() && s.wants == 0 {
+			s.release()
+		}
+	}
+}
+
+// udpPayload feeds one UDP datagram to its direction's feeders.
+func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+	e.feedAll(f, dir, p.Payload, false, ts)
+}
+
+// feedAll gives direction dir's bytes (a datagram, or with stream its
+// stream's buffer) to each of its feeders that wants more, in order, and
+// notes those done.
+func (e *flowEngine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
+	sd := f.side(dir)
+	isA := f.clientIsA
+	for k := range e.feeders {
+		bit := uint8(1) << k
+		if sd.stream.wants&bit == 0 {
+			continue
+		}
+		b := datagram
+		if stream {
+			b = sd.stream.buf
+		}
+		done := e.feeders[k].feed(f, dir, b, ts)
+		if f.clientIsA != isA {
+			// The feeder turned the flow around: the bytes are the
+			// other side's now.
+			isA, dir = f.clientIsA, 1-dir
+			sd = f.side(dir)
+		}
+		if done {
+			sd.stream.wants &^= bit
+		}
+	}
+}
