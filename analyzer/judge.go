@@ -790,13 +790,6 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 	}
 }
 
-// sortedFindings returns the findings, most severe first, then by count.
-func (j *judge) sortedFindings() []*Finding {
-	out := append([]*Finding(nil), j.order...)
-	sortFindings(out)
-	return out
-}
-
 // sortFindings orders findings most severe first, then by name and host.
 func sortFindings(out []*Finding) {
 	sort.SliceStable(out, func(a, b int) bool {

@@ -60,9 +60,9 @@ type pipeline interface {
 	sync() (faulted bool)
 	// finish ends the input and judges every flow still open.
 	finish()
-	// snapshot returns build's report of what is judged so far, with the
-	// judge at rest.
-	snapshot(build func() *Report) *Report
+	// snapshot returns take's view of what is judged so far, taken with
+	// the judge at rest, into slabs allocated before.
+	snapshot(take func(*viewSlabs) *reportView) *reportView
 }
 
 // New returns an Engine for cfg.
@@ -77,7 +77,7 @@ func New(cfg Config) (*Engine, error) {
 		e.par = newParallel(cfg, e.judge, &e.tl, &e.ends, cfg.Workers)
 		e.run = e.par
 	} else {
-		e.run = &serial{fe: newFlowEngine(cfg, e.judge), tl: &e.tl, ends: &e.ends}
+		e.run = &serial{fe: newFlowEngine(cfg, e.judge), j: e.judge, tl: &e.tl, ends: &e.ends}
 	}
 	return e, nil
 }
@@ -110,6 +110,7 @@ func (e *Engine) Idle(now time.Time) { e.run.idle(now.UnixNano()) }
 // the flow engine and judges (the flow engine's sink), packet by packet.
 type serial struct {
 	fe   *flowEngine
+	j    *judge
 	tl   *timeline
 	ends *captureEnds
 }
@@ -138,4 +139,6 @@ func (s *serial) finish() {
 	s.fe.table.flush()
 }
 
-func (s *serial) snapshot(build func() *Report) *Report { return build() }
+func (s *serial) snapshot(take func(*viewSlabs) *reportView) *reportView {
+	return take(newSlabs(s.j.tableSizes()))
+}
