@@ -109,6 +109,7 @@ type judge struct {
 	keys       findingSet // the hashes of findings' keys (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
+	hostOrder  []*HostSummary // the hosts in the order first seen
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
@@ -770,6 +771,7 @@ func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
 		}
 		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		j.hosts[key] = h
+		j.hostOrder = append(j.hostOrder, h)
 	}
 	h.Flows++
 	switch {

@@ -28,7 +28,7 @@ type viewSlabs struct {
 
 // tableSizes are the lengths of the judge's findings, hosts and devices.
 func (j *judge) tableSizes() [3]int {
-	return [3]int{len(j.order), len(j.hosts), len(j.env.devs.idx.devs)}
+	return [3]int{len(j.order), len(j.hostOrder), len(j.env.devs.idx.devs)}
 }
 
 // newSlabs returns slabs for tables of sizes n, with room to spare for
@@ -66,13 +66,11 @@ func (e *Engine) view(s *viewSlabs) *reportView {
 	v.evWarn = evidenceWarnings(j.env.ev, &v.stats)
 	v.untracked = j.untracked
 	v.findings = make([]*Finding, len(j.order))
-	v.hosts = make([]*HostSummary, 0, len(j.hosts))
+	v.hosts = make([]*HostSummary, len(j.hostOrder))
 	v.devs = make([]*DeviceSummary, len(j.env.devs.idx.devs))
 	if s == nil {
 		copy(v.findings, j.order)
-		for _, h := range j.hosts {
-			v.hosts = append(v.hosts, h)
-		}
+		copy(v.hosts, j.hostOrder)
 		copy(v.devs, j.env.devs.idx.devs)
 		return v
 	}
@@ -82,10 +80,10 @@ func (e *Engine) view(s *viewSlabs) *reportView {
 		fs = append(fs, *fd)
 		v.findings[i] = &fs[i]
 	}
-	hs := slices.Grow(s.hosts[:0], len(j.hosts))
-	for _, h := range j.hosts {
+	hs := slices.Grow(s.hosts[:0], len(j.hostOrder))
+	for i, h := range j.hostOrder {
 		hs = append(hs, *h)
-		v.hosts = append(v.hosts, &hs[len(hs)-1])
+		v.hosts[i] = &hs[i]
 	}
 	ds := slices.Grow(s.devs[:0], len(v.devs))
 	for i, d := range j.env.devs.idx.devs {
