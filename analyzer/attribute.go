@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"orchard/catalog"
+	"orchard/flow"
 )
 
 // Name sources, in order of trust.
@@ -32,12 +33,12 @@ type attribution struct {
 // attribute names a flow's host (SNI, then HTTP Host or CONNECT target,
 // then the client's DNS answer, then Apple's address block) and looks it up
 // in the catalog.
-func (e *judgeEnv) attribute(f *Flow) attribution {
+func (e *judgeEnv) attribute(f *flow.Flow) attribution {
 	at := attribution{port: f.SPort}
-	if ch := f.clientHello(); ch != nil && ch.SNI != "" {
+	if ch := f.ClientHello(); ch != nil && ch.SNI != "" {
 		at.host, at.source = ch.SNI, SourceSNI
 	}
-	if r := f.app.req; r != nil {
+	if r := f.App.Request; r != nil {
 		switch {
 		case r.Method == "CONNECT" && r.ConnectHost != "":
 			if at.host == "" {
@@ -59,7 +60,7 @@ func (e *judgeEnv) attribute(f *Flow) attribution {
 	}
 	// Through a proxy the server address is the proxy's: only a direct
 	// connection's address says anything about Apple.
-	direct := f.app.req == nil || f.app.req.Method != "CONNECT"
+	direct := f.App.Request == nil || f.App.Request.Method != "CONNECT"
 	if len(at.entries) == 0 && direct {
 		if r := e.addrRows.get(e.cat, f.Server); len(r.rows) > 0 {
 			at.entries = r.rows

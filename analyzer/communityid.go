@@ -1,10 +1,13 @@
 package analyzer
 
-import "orchard/communityid"
+import (
+	"orchard/communityid"
+	"orchard/flow"
+)
 
 // flowCommunityID is the Community ID (v1, seed 0) of a flow, the key that
 // joins orchard's events with Zeek's, Suricata's and Wireshark's. It is
 // computed when an event or a finding is made, never per packet.
-func flowCommunityID(f *Flow) string {
+func flowCommunityID(f *flow.Flow) string {
 	return communityid.String(communityid.Tuple{Src: f.Client, Dst: f.Server, SrcPort: f.CPort, DstPort: f.SPort, Proto: f.Proto})
 }

@@ -4,13 +4,14 @@ import (
 	"net/netip"
 
 	"orchard/dissect"
+	"orchard/flow"
 )
 
 // dnsInternNames sizes the table of DNS names an engine's decoder reuses.
 const dnsInternNames = 16384
 
 // dnsMessage handles one DNS message seen on flow f in direction dir.
-func (e *flowEngine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto string) {
+func (e *flowEngine) dnsMessage(f *flow.Flow, b []byte, dir int, ts int64, proto string) {
 	// Nothing keeps the message past this call: decode into the engine's,
 	// reusing its slices (a worker hands a copy of a response to its
 	// Parallel's judge).
@@ -20,22 +21,22 @@ func (e *flowEngine) dnsMessage(f *Flow, b []byte, dir int, ts int64, proto stri
 		e.stats.Malformed++
 		return
 	}
-	a := e.table.facts(f)
+	a := e.table.Facts(f)
 	if !m.Response {
 		if len(m.Questions) == 0 || a == nil {
 			return
 		}
-		a.dnsQueries++
-		a.queried(m, ts)
+		a.DNSQueries++
+		a.Queried(m, ts)
 		return
 	}
 	e.stats.DNSResponses++
 	if a != nil {
-		a.dnsResponses++
-		a.answered(m)
+		a.DNSResponses++
+		a.Answered(m)
 	}
 	client, server, port := f.Client, f.Server, f.SPort
-	if dir == dirClient {
+	if dir == flow.DirClient {
 		// A response sent by our "client": the orientation was a guess.
 		client, server, port = f.Server, f.Client, f.CPort
 	}
@@ -53,11 +54,11 @@ type dnsAnswer struct {
 	m              *dissect.DNSMessage
 	ts             int64
 	proto          string
-	frame          frameRef // the frame that carried it, when evidence is kept
+	frame          flow.FrameRef // the frame that carried it, when evidence is kept
 }
 
 // dnsAnswer learns a response's addresses and judges it.
-func (j *judge) dnsAnswer(f *Flow, a dnsAnswer) {
+func (j *judge) dnsAnswer(f *flow.Flow, a dnsAnswer) {
 	e := &j.env
 	client, server, port, m, ts, proto := a.client, a.server, a.port, a.m, a.ts, a.proto
 	e.dns.add(client, m, ts)
@@ -90,21 +91,21 @@ func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto 
 }
 
 // finishApp runs the last dissection when a flow ends.
-func (j *judge) finishApp(f *Flow) {
-	a := f.app
+func (j *judge) finishApp(f *flow.Flow) {
+	a := f.App
 	if a == nil {
 		return
 	}
-	for _, q := range a.dnsPending {
+	for _, q := range a.DNSPending {
 		j.dnsUnanswered(f, q)
 	}
-	clear(a.dnsPending)
-	a.dnsPending = a.dnsPending[:0] // its memory is recycled with a
+	clear(a.DNSPending)
+	a.DNSPending = a.DNSPending[:0] // its memory is recycled with a
 }
 
 // unicastDNS reports whether a DNS flow is unicast DNS, which answers
 // every query; mDNS (5353) and LLMNR (5355) ask a link, often in vain.
-func unicastDNS(f *Flow) bool {
+func unicastDNS(f *flow.Flow) bool {
 	switch {
 	case f.SPort == 5353 || f.CPort == 5353 || f.SPort == 5355 || f.CPort == 5355:
 		return false

@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"strings"
+
+	"orchard/flow"
 )
 
 // A DNS query the capture saw no answer to was answered all the same when
@@ -61,14 +63,14 @@ func (j *judge) namedHash(client netip.Addr, name string) uint64 {
 
 // deferQuery keeps an unanswered query for the report; past the cap it
 // is judged at once.
-func (j *judge) deferQuery(v verdict, at *attribution, f *Flow, q pendingQuery) {
+func (j *judge) deferQuery(v verdict, at *attribution, f *flow.Flow, q flow.PendingQuery) {
 	if len(j.unanswered) >= maxTracked {
-		j.addAt(v, at, f.Client, f.Server, 53, protoName(f.Proto), q.ts, f)
+		j.addAt(v, at, f.Client, f.Server, 53, protoName(f.Proto), q.TS, f)
 		return
 	}
 	mac, ok := f.ClientMAC()
 	j.unanswered = append(j.unanswered, deferredQuery{v: v, at: *at, client: f.Client, server: f.Server, proto: f.Proto,
-		cport: f.CPort, sport: f.SPort, ts: q.ts, mac: mac, hasMAC: ok, proc: f.Proc, name: strings.TrimSuffix(strings.ToLower(q.name), ".")})
+		cport: f.CPort, sport: f.SPort, ts: q.TS, mac: mac, hasMAC: ok, proc: f.Proc, name: strings.TrimSuffix(strings.ToLower(q.Name), ".")})
 }
 
 // judgeUnanswered turns the waiting queries into findings, except those
@@ -82,8 +84,8 @@ func (j *judge) judgeUnanswered() {
 				continue
 			}
 		}
-		f := Flow{Client: d.client, Server: d.server, Proto: d.proto, CPort: d.cport, SPort: d.sport, Proc: d.proc}
-		f.Orig.mac, f.Orig.hasMAC = d.mac, d.hasMAC
+		f := flow.Flow{Client: d.client, Server: d.server, Proto: d.proto, CPort: d.cport, SPort: d.sport, Proc: d.proc}
+		f.Orig.MAC, f.Orig.HasMAC = d.mac, d.hasMAC
 		j.addAt(d.v, &d.at, d.client, d.server, 53, protoName(d.proto), d.ts, &f)
 	}
 	clear(j.unanswered)

@@ -11,6 +11,7 @@ import (
 	"orchard/decode"
 	"orchard/defrag"
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/shapes"
 )
 
@@ -25,7 +26,7 @@ type Config struct {
 	// MaxDNS caps the DNS answer cache (default 131072 addresses).
 	MaxDNS int
 	// Timeouts are the flow table's idle timeouts by packet time.
-	Timeouts Timeouts
+	Timeouts flow.Timeouts
 	// ClientBuffer and ServerBuffer cap the bytes kept per direction for
 	// the dissectors (defaults 16 KiB and 64 KiB).
 	ClientBuffer, ServerBuffer int
@@ -104,7 +105,7 @@ type flowEngine struct {
 	cfg    Config
 	dec    *decode.Decoder
 	pkt    decode.Packet
-	table  *table
+	table  *flow.Table
 	stats  Stats
 	now    int64
 	lastGC int64
@@ -119,7 +120,7 @@ type flowEngine struct {
 	// ev, when set, keeps the packets of open flows for evidence; cur is
 	// the frame being processed.
 	ev  *evidence
-	cur frameRef
+	cur flow.FrameRef
 
 	// frag reassembles IP fragments before they reach the flow table.
 	frag defrag.Reassembler
@@ -129,10 +130,10 @@ type flowEngine struct {
 // worker); a worker of a Parallel is another, handing both to the judge's
 // goroutine.
 type flowSink interface {
-	flowEnder
+	flow.FlowEnder
 	// dnsAnswer is told of a DNS response on flow f. a.m is the engine's
 	// scratch message: copy what is kept.
-	dnsAnswer(f *Flow, a dnsAnswer)
+	dnsAnswer(f *flow.Flow, a dnsAnswer)
 }
 
 // frameMeta is what a capture file says of a frame beyond its bytes.
@@ -184,9 +185,9 @@ func (cfg Config) withDefaults() (Config, error) {
 // in) that hands its flows and DNS answers to sink.
 func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
 	e := &flowEngine{cfg: cfg, dec: decode.NewDecoder(), sink: sink}
-	e.table = newTable(cfg.MaxFlows, cfg.Timeouts, sink)
-	e.table.pool.budget = cfg.BufferBudget
-	e.table.side.budget = cfg.StateBudget
+	e.table = flow.NewTable(cfg.MaxFlows, cfg.Timeouts, sink)
+	e.table.Pool.Budget = cfg.BufferBudget
+	e.table.Side.Budget = cfg.StateBudget
 	// DNS names repeat: keep their text; dnsEvent renders addresses.
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
@@ -198,12 +199,12 @@ func newFlowEngine(cfg Config, sink flowSink) *flowEngine {
 // capture are the wiring's).
 func (e *flowEngine) counters() Stats {
 	s := e.stats
-	s.FlowsEvicted = e.table.evicted
-	s.PeakFlows = e.table.peak
-	s.BufferDenied = e.table.pool.denied
-	s.StateDenied = e.table.side.denied
+	s.FlowsEvicted = e.table.Evicted
+	s.PeakFlows = e.table.Peak
+	s.BufferDenied = e.table.Pool.Denied
+	s.StateDenied = e.table.Side.Denied
 	s.FragDropped = e.frag.Dropped()
-	s.OpenFlows = e.table.flows.n
+	s.OpenFlows = e.table.Flows.N
 	if e.ev != nil {
 		s.EvidenceDropped = e.ev.dropped
 	}
@@ -219,7 +220,7 @@ func (e *flowEngine) frame(link layers.LinkType, frame []byte, ts int64, wireLen
 	// expire about once a second of it.
 	e.clock(ts)
 	p := &e.pkt
-	e.cur = frameRef{link: link, frame: frame, ts: ts}
+	e.cur = flow.FrameRef{Link: link, Frame: frame, TS: ts}
 	if err := e.dec.Decode(link, frame, p); err != nil {
 		switch err {
 		case decode.ErrNotIP:
@@ -251,7 +252,7 @@ func (e *flowEngine) clock(ts int64) {
 	}
 	if e.now-e.lastGC > int64(time.Second) {
 		e.lastGC = e.now
-		e.table.expire(e.now)
+		e.table.Expire(e.now)
 	}
 }
 
@@ -264,7 +265,7 @@ func (e *flowEngine) reassemble(p *decode.Packet, ts int64) bool {
 		return false
 	}
 	e.frag.Restore(p)
-	e.cur.link, e.cur.frame = layers.LinkTypeRaw, dg
+	e.cur.Link, e.cur.Frame = layers.LinkTypeRaw, dg
 	return true
 }
 
@@ -276,7 +277,7 @@ func (e *flowEngine) idle(ns int64) {
 	}
 	e.now = ns
 	e.lastGC = ns
-	e.table.expire(ns)
+	e.table.Expire(ns)
 }
 
 // packet processes one decoded packet at time ts (the engine's clock is
@@ -301,36 +302,36 @@ func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 	if p.Fragment {
 		e.stats.Fragments++
 	}
-	k, srcIsA := makeKey(p)
-	f := e.table.get(k)
+	k, srcIsA := flow.MakeKey(p)
+	f := e.table.Get(k)
 	if f != nil && p.Proto == decode.ProtoTCP && e.isNewConnection(f, p, srcIsA) {
-		e.table.end(f, false)
+		e.table.End(f, false)
 		f = nil
 	}
 	if f == nil {
 		f = e.newFlow(k, p, srcIsA, ts)
 	}
-	dir := dirServer
-	if srcIsA == f.clientIsA {
-		dir = dirClient
+	dir := flow.DirServer
+	if srcIsA == f.ClientIsA {
+		dir = flow.DirClient
 	}
 	f.Last = ts
-	sd := f.side(dir)
+	sd := f.Side(dir)
 	sd.Packets++
 	sd.Bytes += uint64(len(p.Payload))
-	if p.HasMAC && !sd.hasMAC {
-		sd.mac, sd.hasMAC = p.SrcMAC, true
+	if p.HasMAC && !sd.HasMAC {
+		sd.MAC, sd.HasMAC = p.SrcMAC, true
 	}
 	if p.ProcLen > 0 && f.Proc == "" {
 		f.Proc, f.PID = p.Proc(), p.PID
 	}
-	if e.ev != nil && e.cur.frame != nil {
+	if e.ev != nil && e.cur.Frame != nil {
 		e.keep(f)
 	}
 	if p.Proto == decode.ProtoTCP {
 		e.tcp(f, p, dir, ts)
 	} else {
-		e.table.touch(f, classUDP)
+		e.table.Touch(f, flow.ClassUDP)
 		if len(p.Payload) > 0 {
 			e.udpPayload(f, p, dir, ts)
 		}
@@ -339,33 +340,33 @@ func (e *flowEngine) packet(p *decode.Packet, ts int64) {
 
 // isNewConnection reports whether a SYN reuses the 5-tuple of a finished
 // connection (port reuse), which then starts a new flow.
-func (e *flowEngine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
+func (e *flowEngine) isNewConnection(f *flow.Flow, p *decode.Packet, srcIsA bool) bool {
 	if p.TCPFlags&(decode.FlagSYN|decode.FlagACK) != decode.FlagSYN {
 		return false
 	}
-	if srcIsA != f.clientIsA {
+	if srcIsA != f.ClientIsA {
 		return true // a SYN from the old server: a new connection the other way
 	}
-	closed := f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0)
-	if f.Orig.hist&hSYN == 0 {
+	closed := f.FirstRST >= 0 || (f.Orig.Hist&flow.HFIN != 0 && f.Resp.Hist&flow.HFIN != 0)
+	if f.Orig.Hist&flow.HSYN == 0 {
 		return closed // seen from its middle: any SYN after its end is new
 	}
-	return closed && p.Seq != f.synSeq
+	return closed && p.Seq != f.SynSeq
 }
 
-func (e *flowEngine) newFlow(k flowKey, p *decode.Packet, srcIsA bool, ts int64) *Flow {
-	f := e.table.add(k, ts)
+func (e *flowEngine) newFlow(k flow.Key, p *decode.Packet, srcIsA bool, ts int64) *flow.Flow {
+	f := e.table.Add(k, ts)
 	e.stats.Flows++
 	f.Proto = p.Proto
 	f.VLAN = p.VLAN
 	srcClient, sure := orient(p)
-	f.oriented = sure
+	f.Oriented = sure
 	if srcClient {
 		f.Client, f.Server, f.CPort, f.SPort = p.Src, p.Dst, p.SrcPort, p.DstPort
-		f.clientIsA = srcIsA
+		f.ClientIsA = srcIsA
 	} else {
 		f.Client, f.Server, f.CPort, f.SPort = p.Dst, p.Src, p.DstPort, p.SrcPort
-		f.clientIsA = !srcIsA
+		f.ClientIsA = !srcIsA
 	}
 	e.startFeeders(f)
 	return f
@@ -378,7 +379,7 @@ func orient(p *decode.Packet) (srcIsClient, sure bool) {
 		return p.TCPFlags&decode.FlagACK == 0, true
 	}
 	if p.Proto == decode.ProtoUDP {
-		if c, ok := udpClientGuess(p); ok {
+		if c, ok := flow.UDPClientGuess(p); ok {
 			return c, true
 		}
 	}
@@ -401,78 +402,78 @@ func servicePort(p uint16) bool {
 	return p < 1024
 }
 
-func (e *flowEngine) tcp(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) tcp(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
 	flags := p.TCPFlags
-	sd := f.side(dir)
-	h := &sd.hist
+	sd := f.Side(dir)
+	h := &sd.Hist
 	if flags&decode.FlagSYN != 0 {
 		if flags&decode.FlagACK == 0 {
-			if dir == dirClient {
-				if *h&hSYN != 0 {
+			if dir == flow.DirClient {
+				if *h&flow.HSYN != 0 {
 					f.SynRetries++
 				} else {
-					f.synSeq = p.Seq
-					f.synTime = ts
+					f.SynSeq = p.Seq
+					f.SynTime = ts
 				}
 			}
-			*h |= hSYN
+			*h |= flow.HSYN
 		} else {
-			if *h&hSYNACK == 0 {
-				f.synAckTime = ts
+			if *h&flow.HSYNACK == 0 {
+				f.SynAckTime = ts
 			}
-			*h |= hSYNACK
+			*h |= flow.HSYNACK
 		}
-		sd.stream.start(p.Seq + 1)
+		sd.Stream.Start(p.Seq + 1)
 	} else if flags&decode.FlagACK != 0 {
-		*h |= hACK
+		*h |= flow.HACK
 	}
 	if flags&decode.FlagFIN != 0 {
-		*h |= hFIN
+		*h |= flow.HFIN
 	}
 	if flags&(decode.FlagSYN|decode.FlagRST) == 0 && (flags&decode.FlagACK != 0 || len(p.Payload) > 0) {
-		*h |= hProgress
+		*h |= flow.HProgress
 	}
-	sd.seqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
+	sd.SeqAck(p.Seq, p.Ack, flags&decode.FlagSYN != 0, flags&decode.FlagACK != 0, flags&decode.FlagRST != 0)
 	switch {
-	case flags&decode.FlagRST != 0 && f.rstReply(dir, p.Seq):
+	case flags&decode.FlagRST != 0 && f.RSTReply(dir, p.Seq):
 		// Part of the handshake (resets.go): not a reset.
 	case flags&decode.FlagRST != 0:
-		*h |= hRST
-		if f.firstRST < 0 {
-			f.firstRST = dir
+		*h |= flow.HRST
+		if f.FirstRST < 0 {
+			f.FirstRST = dir
 			f.RSTTime = ts
 			f.RSTTTL = p.TTL
 			f.RSTIPID = p.IPID
-			f.rstGap = ts - f.side(1-dir).lastSeen
+			f.RSTGap = ts - f.Side(1-dir).LastSeen
 		}
 	default:
-		f.notePacket(dir, p, ts)
-		if !sd.ttlSet {
-			sd.firstTTL = p.TTL
-			sd.ttlSet = true
+		f.NotePacket(dir, p, ts)
+		if !sd.TTLSet {
+			sd.FirstTTL = p.TTL
+			sd.TTLSet = true
 		}
-		sd.lastTTL = p.TTL
-		sd.lastIPID = p.IPID
+		sd.LastTTL = p.TTL
+		sd.LastIPID = p.IPID
 	}
 	if len(p.Payload) > 0 {
-		*h |= hData
-		s := &sd.stream
+		*h |= flow.HData
+		s := &sd.Stream
 		seq := p.Seq
 		if flags&decode.FlagSYN != 0 {
 			seq++ // data on a SYN (TCP Fast Open) follows the SYN's sequence number
 		}
-		if s.add(seq, p.Payload) {
+		if s.Add(seq, p.Payload) {
 			e.streamGrew(f, dir, ts)
 		}
 	}
-	class := int8(classHandshake)
+	class := int8(flow.ClassHandshake)
 	switch {
-	case f.firstRST >= 0 || (f.Orig.hist&hFIN != 0 && f.Resp.hist&hFIN != 0):
-		class = classClosed
-	case f.Established() || (f.Orig.hist&hData != 0 && f.Resp.hist&hData != 0):
-		class = classEstablished
+	case f.FirstRST >= 0 || (f.Orig.Hist&flow.HFIN != 0 && f.Resp.Hist&flow.HFIN != 0):
+		class = flow.ClassClosed
+	case f.Established() || (f.Orig.Hist&flow.HData != 0 && f.Resp.Hist&flow.HData != 0):
+		class = flow.ClassEstablished
 	}
-	e.table.touch(f, class)
+	e.table.Touch(f, class)
 }
 
 // icmp joins a destination-unreachable error to the flow it quotes.
@@ -482,8 +483,8 @@ func (e *flowEngine) icmp(p *decode.Packet, ts int64) {
 	}
 	in := p.Inner
 	q := decode.Packet{Src: in.Src, Dst: in.Dst, SrcPort: in.SrcPort, DstPort: in.DstPort, Proto: in.Proto}
-	k, _ := makeKey(&q)
-	f := e.table.get(k)
+	k, _ := flow.MakeKey(&q)
+	f := e.table.Get(k)
 	if f == nil {
 		return
 	}

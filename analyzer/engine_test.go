@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"orchard/decode"
+	"orchard/flow"
 )
 
 // recSink records the events an engine emits.
@@ -137,7 +138,7 @@ func TestPortReuseStartsNewFlow(t *testing.T) {
 }
 
 func TestIdleExpiryAndCap(t *testing.T) {
-	e, s := newTestEngine(t, Config{MaxFlows: 4, Timeouts: Timeouts{Handshake: 10 * time.Second}})
+	e, s := newTestEngine(t, Config{MaxFlows: 4, Timeouts: flow.Timeouts{Handshake: 10 * time.Second}})
 	for i := 0; i < 10; i++ {
 		feedTCP(e, uint16(40000+i), 443, []pkt{{float64(i) * 0.1, false, fS, 1, 0, "", 0}})
 	}
@@ -191,38 +192,38 @@ func TestReassembly(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := stream{limit: 100}
-			s.start(1000)
+			s := flow.Stream{Limit: 100}
+			s.Start(1000)
 			for _, sg := range c.segs {
-				s.add(1000+sg.seq, []byte(sg.data))
+				s.Add(1000+sg.seq, []byte(sg.data))
 			}
-			if string(s.buf) != c.want || s.gap != c.gap {
-				t.Errorf("buf %q gap %v; want %q %v", s.buf, s.gap, c.want, c.gap)
+			if string(s.Buf) != c.want || s.Gap != c.gap {
+				t.Errorf("buf %q gap %v; want %q %v", s.Buf, s.Gap, c.want, c.gap)
 			}
 		})
 	}
 	// A gap that is never filled: the stream gives up cleanly.
-	s := stream{limit: 100}
-	s.start(0)
-	s.add(0, []byte("ab"))
-	for i := 0; i < maxPending+1; i++ {
-		s.add(uint32(10+i*2), []byte("zz"))
+	s := flow.Stream{Limit: 100}
+	s.Start(0)
+	s.Add(0, []byte("ab"))
+	for i := 0; i < flow.MaxPending+1; i++ {
+		s.Add(uint32(10+i*2), []byte("zz"))
 	}
-	if !s.gap || string(s.buf) != "ab" {
-		t.Errorf("gap not detected: %q %v", s.buf, s.gap)
+	if !s.Gap || string(s.Buf) != "ab" {
+		t.Errorf("gap not detected: %q %v", s.Buf, s.Gap)
 	}
 	// The limit caps the buffer.
-	s = stream{limit: 4}
-	s.add(7, []byte("abcdef"))
-	if string(s.buf) != "abcd" || !s.full {
-		t.Errorf("limit: %q full=%v", s.buf, s.full)
+	s = flow.Stream{Limit: 4}
+	s.Add(7, []byte("abcdef"))
+	if string(s.Buf) != "abcd" || !s.Full {
+		t.Errorf("limit: %q full=%v", s.Buf, s.Full)
 	}
 	// Sequence numbers wrap around.
-	s = stream{limit: 100}
-	s.add(0xfffffffe, []byte("ab"))
-	s.add(0, []byte("cd"))
-	if string(s.buf) != "abcd" {
-		t.Errorf("wrap: %q", s.buf)
+	s = flow.Stream{Limit: 100}
+	s.Add(0xfffffffe, []byte("ab"))
+	s.Add(0, []byte("cd"))
+	if string(s.Buf) != "abcd" {
+		t.Errorf("wrap: %q", s.Buf)
 	}
 }
 
@@ -276,7 +277,7 @@ func TestBufferBudget(t *testing.T) {
 			{0.03, true, fA | fP, 501, 101, string(rec), 0},
 			{0.04, true, fA | fP, 501 + uint32(len(rec)), 101, string(rec[5:]), 0},
 		})
-		if in := e.flows().table.pool.inUse; in > budget {
+		if in := e.flows().table.Pool.InUse; in > budget {
 			t.Fatalf("after %d flows %d bytes buffered, over the %d budget", i+1, in, budget)
 		}
 	}
@@ -284,7 +285,7 @@ func TestBufferBudget(t *testing.T) {
 		t.Error("no stream was refused a buffer")
 	}
 	e.Finish()
-	if in := e.flows().table.pool.inUse; in != 0 {
+	if in := e.flows().table.Pool.InUse; in != 0 {
 		t.Errorf("%d bytes still counted in use after every flow ended", in)
 	}
 }
@@ -292,17 +293,17 @@ func TestBufferBudget(t *testing.T) {
 // TestPendingBytesBounded sends many out-of-order segments: what waits for
 // the hole never exceeds the room the stream has left.
 func TestPendingBytesBounded(t *testing.T) {
-	s := stream{limit: 4096}
-	s.start(0)
-	for i := 0; i < maxPending; i++ {
-		s.add(uint32(100+i*1000), make([]byte, 3000))
+	s := flow.Stream{Limit: 4096}
+	s.Start(0)
+	for i := 0; i < flow.MaxPending; i++ {
+		s.Add(uint32(100+i*1000), make([]byte, 3000))
 	}
 	n := 0
-	for _, p := range s.pending() {
-		n += len(p.data)
+	for _, p := range s.Pending() {
+		n += len(p.Data)
 	}
-	if n > int(s.limit) {
-		t.Errorf("%d bytes pending for a %d-byte stream", n, s.limit)
+	if n > int(s.Limit) {
+		t.Errorf("%d bytes pending for a %d-byte stream", n, s.Limit)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"orchard/flow"
 )
 
 // Recorder receives the packets of flagged flows (--write-evidence), in the
@@ -28,7 +30,7 @@ type evidence struct {
 	rec     Recorder
 	bytes   int
 	dropped uint64
-	dns     map[string][]keptPacket // by query name
+	dns     map[string][]flow.KeptPacket // by query name
 	dnsRing []string
 	written map[string]bool // DNS names already written
 	// errs counts the packets the Recorder failed to write; firstErr is
@@ -40,25 +42,25 @@ type evidence struct {
 // SetRecorder makes the engine keep packets for evidence and hand those of
 // flagged flows to r.
 func (e *Engine) SetRecorder(r Recorder) {
-	e.judge.env.ev = &evidence{rec: r, dns: make(map[string][]keptPacket), written: make(map[string]bool)}
+	e.judge.env.ev = &evidence{rec: r, dns: make(map[string][]flow.KeptPacket), written: make(map[string]bool)}
 	e.run.setRecorder(e.judge.env.ev)
 }
 
 // keep copies the current frame into f's evidence, within the limits.
-func (e *flowEngine) keep(f *Flow) {
+func (e *flowEngine) keep(f *flow.Flow) {
 	ev, cur := e.ev, &e.cur
-	if len(f.kept) >= keepPerFlow || ev.bytes+len(cur.frame) > keepBudget {
+	if len(f.Kept) >= keepPerFlow || ev.bytes+len(cur.Frame) > keepBudget {
 		ev.dropped++
 		return
 	}
-	ev.bytes += len(cur.frame)
-	f.kept = append(f.kept, keptPacket{link: cur.link, ts: cur.ts, frame: append([]byte(nil), cur.frame...)})
+	ev.bytes += len(cur.Frame)
+	f.Kept = append(f.Kept, flow.KeptPacket{Link: cur.Link, TS: cur.TS, Frame: append([]byte(nil), cur.Frame...)})
 }
 
 // keepDNS remembers fr, a DNS answer's frame, as the answer for name.
-func (e *judgeEnv) keepDNS(name string, fr frameRef) {
+func (e *judgeEnv) keepDNS(name string, fr flow.FrameRef) {
 	ev := e.ev
-	if ev == nil || ev.bytes+len(fr.frame) > keepBudget {
+	if ev == nil || ev.bytes+len(fr.Frame) > keepBudget {
 		return
 	}
 	l := ev.dns[name]
@@ -71,19 +73,19 @@ func (e *judgeEnv) keepDNS(name string, fr frameRef) {
 			old := ev.dnsRing[0]
 			ev.dnsRing = ev.dnsRing[1:]
 			for _, p := range ev.dns[old] {
-				ev.bytes -= len(p.frame)
+				ev.bytes -= len(p.Frame)
 			}
 			delete(ev.dns, old)
 		}
 	}
-	ev.bytes += len(fr.frame)
-	ev.dns[name] = append(l, keptPacket{link: fr.link, ts: fr.ts, frame: append([]byte(nil), fr.frame...)})
+	ev.bytes += len(fr.Frame)
+	ev.dns[name] = append(l, flow.KeptPacket{Link: fr.Link, TS: fr.TS, Frame: append([]byte(nil), fr.Frame...)})
 }
 
 // releaseEvidence drops f's kept packets, writing them first when the
 // flow's verdict v is a reported finding of severity warn or above; the DNS
 // answers that named the host (at.host, when named by DNS) go with them.
-func (e *judgeEnv) releaseEvidence(f *Flow, v verdict, at *attribution, reported bool) {
+func (e *judgeEnv) releaseEvidence(f *flow.Flow, v verdict, at *attribution, reported bool) {
 	ev := e.ev
 	if ev == nil {
 		return
@@ -93,26 +95,26 @@ func (e *judgeEnv) releaseEvidence(f *Flow, v verdict, at *attribution, reported
 		if at.source == SourceDNS && !ev.written[at.host] {
 			ev.written[at.host] = true
 			for _, p := range ev.dns[at.host] {
-				p.note = "DNS answer naming the host of " + note
+				p.Note = "DNS answer naming the host of " + note
 				ev.write(p)
 			}
 		}
-		for _, p := range f.kept {
-			p.note = note
+		for _, p := range f.Kept {
+			p.Note = note
 			ev.write(p)
 		}
 	}
-	for _, p := range f.kept {
-		ev.bytes -= len(p.frame)
+	for _, p := range f.Kept {
+		ev.bytes -= len(p.Frame)
 	}
-	f.kept = nil
+	f.Kept = nil
 }
 
 // writeAnswer writes fr, a DNS answer that is itself the finding v for
 // the name host.
-func (e *judgeEnv) writeAnswer(v verdict, host string, fr frameRef) {
+func (e *judgeEnv) writeAnswer(v verdict, host string, fr flow.FrameRef) {
 	if e.ev != nil {
-		e.ev.write(keptPacket{link: fr.link, ts: fr.ts, frame: fr.frame, note: v.def.Name + " " + host})
+		e.ev.write(flow.KeptPacket{Link: fr.Link, TS: fr.TS, Frame: fr.Frame, Note: v.def.Name + " " + host})
 	}
 }
 
@@ -121,8 +123,8 @@ func findingNote(name, host string, port uint16) string {
 	return name + " " + host + ":" + strconv.Itoa(int(port))
 }
 
-func (ev *evidence) write(p keptPacket) {
-	if err := ev.rec.WritePacket(p.link, p.ts, p.frame, p.note); err != nil {
+func (ev *evidence) write(p flow.KeptPacket) {
+	if err := ev.rec.WritePacket(p.Link, p.TS, p.Frame, p.Note); err != nil {
 		if ev.errs == 0 {
 			ev.firstErr = err
 		}

@@ -3,19 +3,20 @@ package analyzer
 import (
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/flow"
 )
 
 // dnsFeeder reads DNS messages: each UDP datagram, and the messages of a
 // TCP stream (port 53) as they complete. It wants every one.
 type dnsFeeder struct{ e *flowEngine }
 
-func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
+func (x dnsFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
 	if f.Proto == decode.ProtoUDP {
 		x.e.dnsMessage(f, b, dir, ts, "udp")
 		return false
 	}
-	a := f.app
-	off := a.half[dir].dnsTCPOff
+	a := f.App
+	off := a.Half[dir].DNSTCPOff
 	if off >= len(b) {
 		return false
 	}
@@ -23,7 +24,7 @@ func (x dnsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	for _, m := range msgs {
 		x.e.dnsMessage(f, m, dir, ts, "tcp")
 	}
-	a.half[dir].dnsTCPOff = len(b) - len(rest)
+	a.Half[dir].DNSTCPOff = len(b) - len(rest)
 	return false
 }
 

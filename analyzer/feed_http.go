@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"orchard/dissect"
+	"orchard/flow"
 )
 
 // httpHeadLimit is the most of an HTTP head the feeder reads: as much as
@@ -15,45 +16,45 @@ const httpHeadLimit = 16 << 10
 // tunnel then carries TLS from the end of the heads (appHalf.tlsStart).
 type httpFeeder struct{ e *flowEngine }
 
-func (x httpFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
-	a := f.app
-	h := &a.half[dir]
-	if dir == dirClient {
+func (x httpFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
+	a := f.App
+	h := &a.Half[dir]
+	if dir == flow.DirClient {
 		looks := dissect.LooksLikeHTTPRequest(b)
-		if !h.httpTried && h.tlsStart == 0 && looks {
+		if !h.HTTPTried && h.TLSStart == 0 && looks {
 			r, err := dissect.ParseHTTPRequest(b)
 			if err == nil {
-				a.req = &r
+				a.Request = &r
 				if r.Complete {
-					h.httpTried = true
+					h.HTTPTried = true
 					if r.Method == "CONNECT" {
-						h.tlsStart = r.HeaderLen
+						h.TLSStart = r.HeaderLen
 					}
 				}
 			} else {
-				h.httpTried = true
+				h.HTTPTried = true
 				x.e.stats.Malformed++
 			}
 		}
 		// A request method is at most 9 letters and a space.
-		return h.httpTried || h.tlsStart != 0 || len(b) >= 16 && !looks
+		return h.HTTPTried || h.TLSStart != 0 || len(b) >= 16 && !looks
 	}
-	if a.req != nil && !h.httpTried && h.tlsStart == 0 && bytes.HasPrefix(b, []byte("HTTP/")) {
+	if a.Request != nil && !h.HTTPTried && h.TLSStart == 0 && bytes.HasPrefix(b, []byte("HTTP/")) {
 		r, err := dissect.ParseHTTPResponse(b)
 		if err == nil {
-			a.resp = &r
+			a.Response = &r
 			if r.Complete {
-				h.httpTried = true
-				if a.req.Method == "CONNECT" && r.Status/100 == 2 {
-					h.tlsStart = r.HeaderLen
+				h.HTTPTried = true
+				if a.Request.Method == "CONNECT" && r.Status/100 == 2 {
+					h.TLSStart = r.HeaderLen
 				}
 			}
 		} else {
-			h.httpTried = true
+			h.HTTPTried = true
 			x.e.stats.Malformed++
 		}
 	}
-	return h.httpTried || h.tlsStart != 0 || len(b) >= 5 && string(b[:5]) != "HTTP/"
+	return h.HTTPTried || h.TLSStart != 0 || len(b) >= 5 && string(b[:5]) != "HTTP/"
 }
 
 func (httpFeeder) limit(int) int { return httpHeadLimit }

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/shapes"
 )
 
@@ -19,63 +20,63 @@ const (
 // the side taken for the server turns the flow around.
 type tlsFeeder struct{ e *flowEngine }
 
-func (x tlsFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
-	a := f.app
-	h := &a.half[dir]
-	start := h.tlsStart
-	if h.tlsDone || start >= len(b) || len(b) < h.tlsWant {
-		return h.tlsDone
+func (x tlsFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
+	a := f.App
+	h := &a.Half[dir]
+	start := h.TLSStart
+	if h.TLSDone || start >= len(b) || len(b) < h.TLSWant {
+		return h.TLSDone
 	}
 	tb := b[start:]
 	if !dissect.LooksLikeTLS(tb) {
 		if len(tb) >= 3 {
-			h.tlsDone = true
+			h.TLSDone = true
 		}
-		return h.tlsDone
+		return h.TLSDone
 	}
 	tp := x.parser(a, h, start)
 	if tp == nil {
-		h.tlsDone = true // the state budget is spent
+		h.TLSDone = true // the state budget is spent
 		return true
 	}
 	st, err := tp.Parse(tb)
 	// A server answering first with TLS before the client spoke is
 	// unusual: if the flow was not oriented by a SYN and the "server"
 	// sent a ClientHello, the guess was wrong.
-	if !f.oriented && st.ClientHello != nil && dir == dirServer {
-		f.swap()
-		f.oriented = true
-		dir = dirClient
-		h = &a.half[dir]
+	if !f.Oriented && st.ClientHello != nil && dir == flow.DirServer {
+		f.Swap()
+		f.Oriented = true
+		dir = flow.DirClient
+		h = &a.Half[dir]
 	}
-	f.oriented = f.oriented || st.ClientHello != nil || st.ServerHello != nil
-	if dir == dirClient {
+	f.Oriented = f.Oriented || st.ClientHello != nil || st.ServerHello != nil
+	if dir == flow.DirClient {
 		x.client(a, st, ts)
 	} else {
 		x.server(f, a, st, ts)
 	}
 	if err != nil && !st.Incomplete {
-		h.tlsDone = true
+		h.TLSDone = true
 		x.e.stats.Malformed++
 		return true
 	}
 	// Parse again only once the next record is complete.
-	h.tlsWant = start + st.Consumed + 1
+	h.TLSWant = start + st.Consumed + 1
 	if st.Incomplete {
-		h.tlsWant = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
+		h.TLSWant = start + st.Consumed + nextRecordLen(tb[st.Consumed:])
 	}
 	// Once the stream is encrypted (for the server, past the records of a
 	// server shape's first flight; for the client, a few records past
 	// its hello have been seen), nothing more is needed from this side.
-	if dir == dirServer && st.Encrypted && st.RecordCount >= 2+shapes.MaxFlight ||
-		dir == dirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
+	if dir == flow.DirServer && st.Encrypted && st.RecordCount >= 2+shapes.MaxFlight ||
+		dir == flow.DirClient && (st.RecordCount >= 64 || tls13Past(a, st.Records) || midstream(st.Records)) {
 		x.finished(f, a, dir)
 	}
-	return h.tlsDone
+	return h.TLSDone
 }
 
 func (tlsFeeder) limit(dir int) int {
-	if dir == dirClient {
+	if dir == flow.DirClient {
 		return tlsClientLimit
 	}
 	return tlsServerLimit
@@ -84,60 +85,60 @@ func (tlsFeeder) limit(dir int) int {
 // parser returns the direction's TLS parser for the stream from start:
 // a new one charged to a at the first record (nil when the budget is
 // spent), reset when a CONNECT exchange moved the start.
-func (x tlsFeeder) parser(a *appFacts, h *appHalf, start int) *dissect.TLSStreamParser {
+func (x tlsFeeder) parser(a *flow.Facts, h *flow.Half, start int) *dissect.TLSStreamParser {
 	switch {
-	case h.tls == nil:
-		if !x.e.table.charge(a, tlsParserCost) {
+	case h.TLS == nil:
+		if !x.e.table.Charge(a, flow.TLSParserCost) {
 			return nil
 		}
-		h.tls, h.tlsFrom = new(dissect.TLSStreamParser), start
-	case h.tlsFrom != start:
-		h.tls.Reset()
-		h.tlsFrom = start
+		h.TLS, h.TLSFrom = new(dissect.TLSStreamParser), start
+	case h.TLSFrom != start:
+		h.TLS.Reset()
+		h.TLSFrom = start
 	}
-	return h.tls
+	return h.TLS
 }
 
 // client files what the client's records showed.
-func (x tlsFeeder) client(a *appFacts, st *dissect.TLSStream, ts int64) {
-	if !a.helloSeen {
-		a.helloTime = ts
+func (x tlsFeeder) client(a *flow.Facts, st *dissect.TLSStream, ts int64) {
+	if !a.HelloSeen {
+		a.HelloTime = ts
 	}
-	a.helloSeen = true
-	a.ic.clientSeen(st, ts)
-	if st.ClientHello != nil && a.hello == nil && x.e.table.charge(a, helloCost(st.ClientHello)) {
-		a.hello = st.ClientHello
+	a.HelloSeen = true
+	a.Intercept.ClientSeen(st, ts)
+	if st.ClientHello != nil && a.Hello == nil && x.e.table.Charge(a, flow.HelloCost(st.ClientHello)) {
+		a.Hello = st.ClientHello
 	}
 	// The parser belongs to the flow: its lists need no copy.
-	a.clientRecs = st.Records
-	a.clientAlert = st.Alerts
+	a.ClientRecs = st.Records
+	a.ClientAlert = st.Alerts
 }
 
 // server files what the server's records showed.
-func (x tlsFeeder) server(f *Flow, a *appFacts, st *dissect.TLSStream, ts int64) {
+func (x tlsFeeder) server(f *flow.Flow, a *flow.Facts, st *dissect.TLSStream, ts int64) {
 	if st.ServerHello != nil {
-		a.serverHello = st.ServerHello
+		a.ServerHello = st.ServerHello
 	}
-	a.ic.serverSeen(f, st, ts)
-	if len(st.Certificates) > 0 && a.certs == nil && x.e.table.charge(a, certsCost(st.Certificates)) {
-		a.certs = make([][]byte, len(st.Certificates))
+	a.Intercept.ServerSeen(f, st, ts)
+	if len(st.Certificates) > 0 && a.Certs == nil && x.e.table.Charge(a, flow.CertsCost(st.Certificates)) {
+		a.Certs = make([][]byte, len(st.Certificates))
 		for i, c := range st.Certificates {
-			a.certs[i] = append([]byte(nil), c...)
+			a.Certs[i] = append([]byte(nil), c...)
 		}
 	}
-	a.serverAlert = st.Alerts
-	a.serverEnc = st.Encrypted
+	a.ServerAlert = st.Alerts
+	a.ServerEnc = st.Encrypted
 }
 
 // finished ends the TLS dissection of one direction: its buffer and its
 // parser are let go (the records and alerts it found stay).
-func (x tlsFeeder) finished(f *Flow, a *appFacts, dir int) {
-	h := &a.half[dir]
-	h.tlsDone = true
-	f.side(dir).stream.release()
-	if h.tls != nil {
-		h.tls = nil
-		x.e.table.uncharge(a, tlsParserCost)
+func (x tlsFeeder) finished(f *flow.Flow, a *flow.Facts, dir int) {
+	h := &a.Half[dir]
+	h.TLSDone = true
+	f.Side(dir).Stream.Release()
+	if h.TLS != nil {
+		h.TLS = nil
+		x.e.table.Uncharge(a, flow.TLSParserCost)
 	}
 }
 
@@ -150,8 +151,8 @@ func midstream(recs []dissect.Record) bool {
 // tls13Past reports a TLS 1.3 client that has sent two encrypted records
 // after its hello: all it sends later is encrypted too (alerts included),
 // and what is judged of it (one short record before a close) is decided.
-func tls13Past(a *appFacts, recs []dissect.Record) bool {
-	if a.serverHello == nil || a.serverHello.Version != 0x0304 {
+func tls13Past(a *flow.Facts, recs []dissect.Record) bool {
+	if a.ServerHello == nil || a.ServerHello.Version != 0x0304 {
 		return false
 	}
 	n, hello := 0, false

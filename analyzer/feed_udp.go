@@ -1,14 +1,17 @@
 package analyzer
 
-import "orchard/dissect"
+import (
+	"orchard/dissect"
+	"orchard/flow"
+)
 
 // ntpFeeder reads every NTP datagram: requests, replies and their
 // counts. A request from the side taken for the server turns the flow
 // around.
 type ntpFeeder struct{ e *flowEngine }
 
-func (x ntpFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
-	a := x.e.table.facts(f)
+func (x ntpFeeder) feed(f *flow.Flow, dir int, b []byte, ts int64) bool {
+	a := x.e.table.Facts(f)
 	if a == nil {
 		return false
 	}
@@ -19,25 +22,25 @@ func (x ntpFeeder) feed(f *Flow, dir int, b []byte, ts int64) bool {
 	}
 	switch n.Mode {
 	case 3:
-		a.ntpClient = true
-		if a.ntpRequests == 0 {
-			a.ntpFirst = ts
+		a.NTPClient = true
+		if a.NTPRequests == 0 {
+			a.NTPFirst = ts
 		}
-		a.ntpRequests++
-		if dir == dirServer && !f.oriented {
-			f.swap()
+		a.NTPRequests++
+		if dir == flow.DirServer && !f.Oriented {
+			f.Swap()
 		}
-		f.oriented = true
-		if a.ntpReplies == 0 {
-			a.ntp = n
+		f.Oriented = true
+		if a.NTPReplies == 0 {
+			a.NTP = n
 		}
 	case 4:
-		a.ntpServer = true
-		a.ntpReplies++
-		a.ntp = n
+		a.NTPServer = true
+		a.NTPReplies++
+		a.NTP = n
 	default:
-		if a.ntpReplies == 0 {
-			a.ntp = n
+		if a.NTPReplies == 0 {
+			a.NTP = n
 		}
 	}
 	return false
@@ -54,57 +57,57 @@ type quicFeeder struct{ e *flowEngine }
 // quicMaxInitials is how many client Initials are read for a ClientHello.
 const quicMaxInitials = 8
 
-func (x quicFeeder) feed(f *Flow, dir int, b []byte, _ int64) bool {
-	if dir != dirClient {
+func (x quicFeeder) feed(f *flow.Flow, dir int, b []byte, _ int64) bool {
+	if dir != flow.DirClient {
 		return true
 	}
-	if a := f.app; a != nil && (a.quic != nil || a.quicPackets > 0) && len(b) > 0 && b[0]&0xc0 == 0x40 {
-		a.quicShort = true
+	if a := f.App; a != nil && (a.QUIC != nil || a.QUICPackets > 0) && len(b) > 0 && b[0]&0xc0 == 0x40 {
+		a.QUICShort = true
 	}
-	if f.app == nil || !f.app.quicDone {
+	if f.App == nil || !f.App.QUICDone {
 		x.initial(f, b)
 	}
-	a := f.app
+	a := f.App
 	// Done once the handshake is known to have been answered, or when
 	// no Initial could be read (nothing then tells a short header).
-	return a != nil && (a.quicShort || a.quicDone && a.quic == nil && a.quicPackets == 0)
+	return a != nil && (a.QUICShort || a.QUICDone && a.QUIC == nil && a.QUICPackets == 0)
 }
 
 // initial reads a datagram that may carry a client Initial.
-func (x quicFeeder) initial(f *Flow, b []byte) {
+func (x quicFeeder) initial(f *flow.Flow, b []byte) {
 	if !isQUICInitialCandidate(b) {
 		return
 	}
 	t := x.e.table
-	a := t.facts(f)
+	a := t.Facts(f)
 	if a == nil {
 		return
 	}
-	if a.quic == nil {
-		if a.quic = t.quicAssembler(a); a.quic == nil {
-			a.quicDone = true
+	if a.QUIC == nil {
+		if a.QUIC = t.QUICAssembler(a); a.QUIC == nil {
+			a.QUICDone = true
 			return
 		}
 	}
-	if err := a.quic.AddDatagram(b); err != nil {
+	if err := a.QUIC.AddDatagram(b); err != nil {
 		x.e.stats.Malformed++
 	}
-	if m := a.quic.ClientHelloMessage(); m != nil {
+	if m := a.QUIC.ClientHelloMessage(); m != nil {
 		if ch, err := dissect.ParseClientHello(m); err != nil {
 			x.e.stats.Malformed++
-		} else if t.charge(a, helloCost(ch)) {
-			a.quicHello = ch
+		} else if t.Charge(a, flow.HelloCost(ch)) {
+			a.QUICHello = ch
 		}
-		a.quicDone = true
-	} else if a.quic.Packets() >= quicMaxInitials {
-		a.quicDone = true
+		a.QUICDone = true
+	} else if a.QUIC.Packets() >= quicMaxInitials {
+		a.QUICDone = true
 	}
-	if a.quicDone {
+	if a.QUICDone {
 		// Keys, decryption and CRYPTO buffers are done with: keep what
 		// the judge reads, and recycle the rest now.
-		a.quicPackets, a.quicVersion = a.quic.Packets(), a.quic.Version()
-		t.putQUIC(a, a.quic)
-		a.quic = nil
+		a.QUICPackets, a.QUICVersion = a.QUIC.Packets(), a.QUIC.Version()
+		t.PutQUIC(a, a.QUIC)
+		a.QUIC = nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"orchard/decode"
+	"orchard/flow"
 )
 
 // A feeder reads one protocol from a flow's payload, as OpenGFW's
@@ -19,7 +20,7 @@ type feeder interface {
 	// UDP one datagram. It reports done when it needs no more of dir. A
 	// feeder may turn the flow around (a ClientHello from the side taken
 	// for the server); done then speaks of the side the bytes came from.
-	feed(f *Flow, dir int, b []byte, ts int64) (done bool)
+	feed(f *flow.Flow, dir int, b []byte, ts int64) (done bool)
 	// limit is the most bytes of a direction's stream the feeder reads:
 	// a TCP direction buffers no more than the largest limit of its
 	// feeders (and the configured buffer). Datagram feeders read no stream.
@@ -53,7 +54,7 @@ const noLimit = math.MaxInt32
 
 // startFeeders chooses the feeders of a new flow, and sizes its streams
 // by their limits.
-func (e *flowEngine) startFeeders(f *Flow) {
+func (e *flowEngine) startFeeders(f *flow.Flow) {
 	var set uint8
 	switch {
 	case f.Proto != decode.ProtoTCP:
@@ -63,9 +64,9 @@ func (e *flowEngine) startFeeders(f *Flow) {
 	default:
 		set = 1<<feedHTTP | 1<<feedTLS
 	}
-	f.Orig.stream.wants, f.Resp.stream.wants = set, set
+	f.Orig.Stream.Wants, f.Resp.Stream.Wants = set, set
 	if set == 1<<feedQUIC {
-		f.Resp.stream.wants = 0 // the server's datagrams are not read
+		f.Resp.Stream.Wants = 0 // the server's datagrams are not read
 	}
 	if f.Proto != decode.ProtoTCP {
 		return
@@ -77,14 +78,14 @@ func (e *flowEngine) startFeeders(f *Flow) {
 				most = max(most, e.feeders[k].limit(dir))
 			}
 		}
-		s := &f.side(dir).stream
-		s.limit = int32(min(size, most))
-		s.pool = &e.table.pool
+		s := &f.Side(dir).Stream
+		s.Limit = int32(min(size, most))
+		s.Pool = &e.table.Pool
 	}
 }
 
 // udpFeeders chooses a UDP flow's feeders by its ports.
-func udpFeeders(f *Flow) uint8 {
+func udpFeeders(f *flow.Flow) uint8 {
 	switch {
 	case f.SPort == 53 || f.SPort == 5353 && f.CPort == 5353 || f.CPort == 53:
 		return 1 << feedDNS
@@ -97,47 +98,47 @@ func udpFeeders(f *Flow) uint8 {
 // streamGrew feeds a TCP direction's buffer, after it grew, to its
 // feeders that want more, and lets go of each direction's buffer once
 // none of its feeders does.
-func (e *flowEngine) streamGrew(f *Flow, dir int, ts int64) {
-	if e.table.facts(f) == nil {
+func (e *flowEngine) streamGrew(f *flow.Flow, dir int, ts int64) {
+	if e.table.Facts(f) == nil {
 		return // the state budget is spent: the buffer stays, unread
 	}
 	e.feedAll(f, dir, nil, true, ts)
-	for _, sd := range [2]*Endpoint{&f.Orig, &f.Resp} {
-		if s := &sd.stream; !s.closed() && s.wants == 0 {
-			s.release()
+	for _, sd := range [2]*flow.Endpoint{&f.Orig, &f.Resp} {
+		if s := &sd.Stream; !s.Closed() && s.Wants == 0 {
+			s.Release()
 		}
 	}
 }
 
 // udpPayload feeds one UDP datagram to its direction's feeders.
-func (e *flowEngine) udpPayload(f *Flow, p *decode.Packet, dir int, ts int64) {
+func (e *flowEngine) udpPayload(f *flow.Flow, p *decode.Packet, dir int, ts int64) {
 	e.feedAll(f, dir, p.Payload, false, ts)
 }
 
 // feedAll gives direction dir's bytes (a datagram, or with stream its
 // stream's buffer) to each of its feeders that wants more, in order, and
 // notes those done.
-func (e *flowEngine) feedAll(f *Flow, dir int, datagram []byte, stream bool, ts int64) {
-	sd := f.side(dir)
-	isA := f.clientIsA
+func (e *flowEngine) feedAll(f *flow.Flow, dir int, datagram []byte, stream bool, ts int64) {
+	sd := f.Side(dir)
+	isA := f.ClientIsA
 	for k := range e.feeders {
 		bit := uint8(1) << k
-		if sd.stream.wants&bit == 0 {
+		if sd.Stream.Wants&bit == 0 {
 			continue
 		}
 		b := datagram
 		if stream {
-			b = sd.stream.buf
+			b = sd.Stream.Buf
 		}
 		done := e.feeders[k].feed(f, dir, b, ts)
-		if f.clientIsA != isA {
+		if f.ClientIsA != isA {
 			// The feeder turned the flow around: the bytes are the
 			// other side's now.
-			isA, dir = f.clientIsA, 1-dir
-			sd = f.side(dir)
+			isA, dir = f.ClientIsA, 1-dir
+			sd = f.Side(dir)
 		}
 		if done {
-			sd.stream.wants &^= bit
+			sd.Stream.Wants &^= bit
 		}
 	}
 }

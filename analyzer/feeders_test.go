@@ -4,18 +4,19 @@ import (
 	"testing"
 
 	"orchard/decode"
+	"orchard/flow"
 )
 
 // onlyFlow returns the one flow in e's table.
-func onlyFlow(t *testing.T, e *Engine) *Flow {
+func onlyFlow(t *testing.T, e *Engine) *flow.Flow {
 	t.Helper()
-	var found *Flow
-	for _, s := range e.flows().table.flows.slots {
-		if s.f != nil {
+	var found *flow.Flow
+	for _, s := range e.flows().table.Flows.Slots {
+		if s.Flow != nil {
 			if found != nil {
 				t.Fatal("more than one flow")
 			}
-			found = s.f
+			found = s.Flow
 		}
 	}
 	if found == nil {
@@ -52,11 +53,11 @@ func TestFeedersChosen(t *testing.T) {
 			}
 			e.Packet(&p, t0)
 			f := onlyFlow(t, e)
-			if f.Orig.stream.wants != c.client || f.Resp.stream.wants != c.server {
-				t.Errorf("feeders %05b / %05b, want %05b / %05b", f.Orig.stream.wants, f.Resp.stream.wants, c.client, c.server)
+			if f.Orig.Stream.Wants != c.client || f.Resp.Stream.Wants != c.server {
+				t.Errorf("feeders %05b / %05b, want %05b / %05b", f.Orig.Stream.Wants, f.Resp.Stream.Wants, c.client, c.server)
 			}
-			if f.Orig.stream.limit != c.climit || f.Resp.stream.limit != c.slimit {
-				t.Errorf("limits %d / %d, want %d / %d", f.Orig.stream.limit, f.Resp.stream.limit, c.climit, c.slimit)
+			if f.Orig.Stream.Limit != c.climit || f.Resp.Stream.Limit != c.slimit {
+				t.Errorf("limits %d / %d, want %d / %d", f.Orig.Stream.Limit, f.Resp.Stream.Limit, c.climit, c.slimit)
 			}
 		})
 	}
@@ -86,14 +87,14 @@ func TestFeedersRelease(t *testing.T) {
 			e, _ := newTestEngine(t, Config{})
 			feedTCP(e, 50000, c.port, append(append([]pkt{}, hs...), c.script...))
 			f := onlyFlow(t, e)
-			if got := !f.Orig.stream.closed(); got != c.client {
-				t.Errorf("client buffered %v, want %v (feeders %05b)", got, c.client, f.Orig.stream.wants)
+			if got := !f.Orig.Stream.Closed(); got != c.client {
+				t.Errorf("client buffered %v, want %v (feeders %05b)", got, c.client, f.Orig.Stream.Wants)
 			}
-			if got := !f.Resp.stream.closed(); got != c.server {
-				t.Errorf("server buffered %v, want %v (feeders %05b)", got, c.server, f.Resp.stream.wants)
+			if got := !f.Resp.Stream.Closed(); got != c.server {
+				t.Errorf("server buffered %v, want %v (feeders %05b)", got, c.server, f.Resp.Stream.Wants)
 			}
-			if f.Orig.stream.wants != c.cwants {
-				t.Errorf("client feeders %05b, want %05b", f.Orig.stream.wants, c.cwants)
+			if f.Orig.Stream.Wants != c.cwants {
+				t.Errorf("client feeders %05b, want %05b", f.Orig.Stream.Wants, c.cwants)
 			}
 		})
 	}

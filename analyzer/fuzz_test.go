@@ -61,8 +61,8 @@ func FuzzEngineStreams(f *testing.F) {
 			send(true, 0, 0, 0, data, decode.ProtoUDP)
 		}
 		e.Finish()
-		if e.flows().table.pool.inUse != 0 {
-			t.Fatalf("%d stream bytes still in use after Finish", e.flows().table.pool.inUse)
+		if e.flows().table.Pool.InUse != 0 {
+			t.Fatalf("%d stream bytes still in use after Finish", e.flows().table.Pool.InUse)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/shapes"
 )
 
@@ -39,14 +40,14 @@ const (
 // on the path, or "" when the timing shows none or cannot tell (a side
 // not captured, a retried SYN, a HelloRetryRequest, a retransmission
 // before the ServerHello, an explicit proxy the device chose).
-func termination(f *Flow) string {
-	a := f.app
-	ic := &a.ic
-	if f.SynRetries != 0 || f.synTime == 0 || f.synAckTime <= f.synTime || ic.hrr || ic.lossy || proxied(f) ||
-		ic.helloAt == 0 || ic.serverAt <= ic.helloAt || ic.helloAt < f.synAckTime {
+func termination(f *flow.Flow) string {
+	a := f.App
+	ic := &a.Intercept
+	if f.SynRetries != 0 || f.SynTime == 0 || f.SynAckTime <= f.SynTime || ic.HRR || ic.Lossy || proxied(f) ||
+		ic.HelloAt == 0 || ic.ServerAt <= ic.HelloAt || ic.HelloAt < f.SynAckTime {
 		return ""
 	}
-	syn, hello := f.synAckTime-f.synTime, ic.serverAt-ic.helloAt
+	syn, hello := f.SynAckTime-f.SynTime, ic.ServerAt-ic.HelloAt
 	if hello < termMinGap+syn || hello < termRatio*syn {
 		return ""
 	}
@@ -62,12 +63,12 @@ func msString(ns int64) string {
 }
 
 // downgraded reports a TLS 1.3 offer answered with an older version.
-func downgraded(f *Flow) bool {
-	a := f.app
-	if a.hello == nil || a.serverHello == nil || a.serverHello.Version >= 0x0304 {
+func downgraded(f *flow.Flow) bool {
+	a := f.App
+	if a.Hello == nil || a.ServerHello == nil || a.ServerHello.Version >= 0x0304 {
 		return false
 	}
-	for _, v := range a.hello.SupportedVersions {
+	for _, v := range a.Hello.SupportedVersions {
 		if v == 0x0304 {
 			return true
 		}
@@ -88,13 +89,13 @@ func (j *judge) baseline() *shapes.Baseline {
 
 // intercept judges the signals that need no certificate: TCP termination
 // by timing, the server's shape against the baseline, and a downgrade.
-func (j *judge) intercept(f *Flow, at *attribution) verdict {
-	a := f.app
-	if a.serverHello == nil || !at.apple || at.source == SourceIP && at.host == "" {
+func (j *judge) intercept(f *flow.Flow, at *attribution) verdict {
+	a := f.App
+	if a.ServerHello == nil || !at.apple || at.source == SourceIP && at.host == "" {
 		return verdict{}
 	}
-	shape := shapes.Of(a.serverHello)
-	fl := a.ic.shapeFlightOf()
+	shape := shapes.Of(a.ServerHello)
+	fl := a.Intercept.ShapeFlightOf()
 	if l := j.env.cfg.LearnShapes; l != nil {
 		l.Observe(at.host, shape, fl, "")
 	}
@@ -103,7 +104,7 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 	// A TLS 1.2 answer whose chain was checked and found genuine is the
 	// real server's choice, not a box's; a forged one is reported by the
 	// chain's verdict (tls.intercepted), which comes first.
-	down := downgraded(f) && chk.TLS13 && len(a.certs) == 0
+	down := downgraded(f) && chk.TLS13 && len(a.Certs) == 0
 	// A downgrade changes the shape's version: the shape is then not
 	// evidence beside it.
 	var diff []string
@@ -123,10 +124,10 @@ func (j *judge) intercept(f *Flow, at *attribution) verdict {
 		why = append(why, term)
 	}
 	if down {
-		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.serverHello.Version)+" by a host that answers TLS 1.3")
+		why = append(why, "the device offered TLS 1.3 and was answered "+dissect.TLSVersionString(a.ServerHello.Version)+" by a host that answers TLS 1.3")
 	}
 	why = append(why, diff...)
-	if ttl := f.Resp.firstTTL; f.Resp.ttlSet {
+	if ttl := f.Resp.FirstTTL; f.Resp.TTLSet {
 		why = append(why, j.hopNote(f, term != "", hops(ttl), ttl)...)
 	}
 	ev := strings.Join(why, "; ")
@@ -161,7 +162,7 @@ func hops(ttl uint8) int {
 // hopNote remembers the hop count of flows whose timing shows no box, per
 // server network (IPv4 /16, IPv6 /32), and for a terminated flow says how
 // much nearer than those its server's packets came from.
-func (j *judge) hopNote(f *Flow, terminated bool, h int, ttl uint8) []string {
+func (j *judge) hopNote(f *flow.Flow, terminated bool, h int, ttl uint8) []string {
 	p, err := f.Server.Unmap().Prefix(16)
 	if f.Server.Is6() && !f.Server.Is4In6() {
 		p, err = f.Server.Prefix(32)
@@ -170,7 +171,7 @@ func (j *judge) hopNote(f *Flow, terminated bool, h int, ttl uint8) []string {
 		return nil
 	}
 	if !terminated {
-		if f.SynRetries == 0 && f.synAckTime > f.synTime && f.synTime != 0 {
+		if f.SynRetries == 0 && f.SynAckTime > f.SynTime && f.SynTime != 0 {
 			if old, ok := j.hops[p]; ok || len(j.hops) < maxTracked {
 				j.hops[p] = uint8(max(int(old), h))
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/shapes"
 )
 
@@ -72,21 +73,21 @@ func TestIntercept(t *testing.T) {
 			if c.offer13 {
 				ch.SupportedVersions = []uint16{0x0a0a, 0x0304, 0x0303}
 			}
-			f := &Flow{Server: netip.MustParseAddr("17.253.3.3"), synTime: t0, synAckTime: t0 + c.syn, SynRetries: c.synRetries, firstRST: -1, app: &appFacts{hello: ch, serverHello: &sh}}
-			f.Resp.firstTTL, f.Resp.ttlSet = 64, true
-			ic := &f.app.ic
-			ic.helloAt = t0 + c.syn + ms/10
+			f := &flow.Flow{Server: netip.MustParseAddr("17.253.3.3"), SynTime: t0, SynAckTime: t0 + c.syn, SynRetries: c.synRetries, FirstRST: -1, App: &flow.Facts{Hello: ch, ServerHello: &sh}}
+			f.Resp.FirstTTL, f.Resp.TTLSet = 64, true
+			ic := &f.App.Intercept
+			ic.HelloAt = t0 + c.syn + ms/10
 			if c.hello > 0 {
-				ic.serverAt = ic.helloAt + c.hello
+				ic.ServerAt = ic.HelloAt + c.hello
 			}
-			ic.flight, ic.hrr, ic.lossy = c.flight, c.hrr, c.lossy
+			ic.Flight, ic.HRR, ic.Lossy = c.flight, c.hrr, c.lossy
 			for _, v := range c.flight {
 				if v != 0 {
-					ic.flightN++
+					ic.FlightN++
 				}
 			}
 			if c.certs {
-				f.app.certs = [][]byte{{1}}
+				f.App.Certs = [][]byte{{1}}
 			}
 			v := e.judge.intercept(f, &attribution{host: c.host, source: SourceSNI, apple: c.apple})
 			if v.name() != c.want || !strings.Contains(v.evidence, c.wantEv) {
@@ -104,15 +105,15 @@ func TestInterceptHops(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := e.judge
-	direct := &Flow{Server: netip.MustParseAddr("17.253.1.1"), synTime: 1e9, synAckTime: 1e9 + 30e6}
+	direct := &flow.Flow{Server: netip.MustParseAddr("17.253.1.1"), SynTime: 1e9, SynAckTime: 1e9 + 30e6}
 	if n := j.hopNote(direct, false, hops(58), 58); n != nil {
 		t.Errorf("unterminated flow: %v", n)
 	}
-	near := &Flow{Server: netip.MustParseAddr("17.253.200.2")}
+	near := &flow.Flow{Server: netip.MustParseAddr("17.253.200.2")}
 	if n := j.hopNote(near, true, hops(64), 64); len(n) != 1 || n[0] != "server packets arrive with TTL 64 (0 hops away), 6 nearer than the other flows to 17.253.0.0/16" {
 		t.Errorf("got %v", n)
 	}
-	other := &Flow{Server: netip.MustParseAddr("17.57.1.1")}
+	other := &flow.Flow{Server: netip.MustParseAddr("17.57.1.1")}
 	if n := j.hopNote(other, true, hops(64), 64); len(n) != 1 || strings.Contains(n[0], "nearer") {
 		t.Errorf("another network: %v", n)
 	}
@@ -121,25 +122,25 @@ func TestInterceptHops(t *testing.T) {
 // TestInterceptFacts: the first flight is the records after the
 // ServerHello's, CCS left out, until the client answers it.
 func TestInterceptFacts(t *testing.T) {
-	f := &Flow{}
-	var ic interceptFacts
-	ic.clientSeen(&dissect.TLSStream{ClientHello: &dissect.ClientHello{}, Records: []dissect.Record{{Type: 22, Length: 512}, {Type: 20, Length: 1}}}, 5)
+	f := &flow.Flow{}
+	var ic flow.InterceptFacts
+	ic.ClientSeen(&dissect.TLSStream{ClientHello: &dissect.ClientHello{}, Records: []dissect.Record{{Type: 22, Length: 512}, {Type: 20, Length: 1}}}, 5)
 	srv := &dissect.TLSStream{ServerHello: &dissect.ServerHello{Version: 0x0304}, Records: []dissect.Record{{Type: 22, Length: 90}, {Type: 20, Length: 1}, {Type: 23, Length: 52}}}
-	ic.serverSeen(f, srv, 9)
+	ic.ServerSeen(f, srv, 9)
 	srv.Records = append(srv.Records, dissect.Record{Type: 23, Length: 4742}, dissect.Record{Type: 23, Length: 281}, dissect.Record{Type: 23, Length: 69})
-	ic.serverSeen(f, srv, 10)
-	ic.clientSeen(&dissect.TLSStream{Records: []dissect.Record{{Type: 22, Length: 512}, {Type: 20, Length: 1}, {Type: 23, Length: 53}}}, 11)
+	ic.ServerSeen(f, srv, 10)
+	ic.ClientSeen(&dissect.TLSStream{Records: []dissect.Record{{Type: 22, Length: 512}, {Type: 20, Length: 1}, {Type: 23, Length: 53}}}, 11)
 	srv.Records = append(srv.Records, dissect.Record{Type: 23, Length: 300})
-	ic.serverSeen(f, srv, 12)
-	if ic.helloAt != 5 || ic.serverAt != 9 || ic.flightN != 4 || ic.flight != [4]uint16{52, 4742, 281, 69} || ic.lossy {
+	ic.ServerSeen(f, srv, 12)
+	if ic.HelloAt != 5 || ic.ServerAt != 9 || ic.FlightN != 4 || ic.Flight != [4]uint16{52, 4742, 281, 69} || ic.Lossy {
 		t.Errorf("got %+v", ic)
 	}
 	// A byte counted that the buffers do not hold: a retransmission.
-	f2 := &Flow{}
+	f2 := &flow.Flow{}
 	f2.Orig.Bytes = 600
-	var ic2 interceptFacts
-	ic2.serverSeen(f2, srv, 9)
-	if !ic2.lossy {
+	var ic2 flow.InterceptFacts
+	ic2.ServerSeen(f2, srv, 9)
+	if !ic2.Lossy {
 		t.Error("retransmission not noticed")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"orchard/catalog"
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/shapes"
 	"orchard/trust"
 )
@@ -128,7 +129,7 @@ type judge struct {
 	// vis tallies what the capture saw of each TCP flow.
 	vis visTally
 	// noApp stands for the facts of a flow no dissector looked at.
-	noApp appFacts
+	noApp flow.Facts
 	// shapeBase is the embedded server-shape baseline, loaded when first
 	// needed; hops the farthest hop count per server network (intercept.go).
 	shapeBase *shapes.Baseline
@@ -170,19 +171,19 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 	return j
 }
 
-// flowEnded judges a flow the flow engine ended: its last dissection
+// FlowEnded judges a flow the flow engine ended: its last dissection
 // (queries left unanswered), then its verdict.
-func (j *judge) flowEnded(f *Flow, evicted bool) {
+func (j *judge) FlowEnded(f *flow.Flow, evicted bool) {
 	j.finishApp(f)
 	j.flow(f, evicted)
 }
 
 // flow judges one ended flow.
-func (j *judge) flow(f *Flow, evicted bool) {
+func (j *judge) flow(f *flow.Flow, evicted bool) {
 	e := &j.env
-	if f.app == nil {
-		f.app = &j.noApp // read only
-		defer func() { f.app = nil }()
+	if f.App == nil {
+		f.App = &j.noApp // read only
+		defer func() { f.App = nil }()
 	}
 	at := e.attribute(f)
 	report := at.apple || e.cfg.AllHosts
@@ -235,7 +236,7 @@ var defPortUnlisted = FindingDef{Name: FindPortUnlisted, Severity: SevInfo, Unit
 	Advice: "Informational: Apple does not list this port for the host."}
 
 // classify returns the flow's one root cause, or an empty verdict.
-func (j *judge) classify(f *Flow, at *attribution) verdict {
+func (j *judge) classify(f *flow.Flow, at *attribution) verdict {
 	switch f.Proto {
 	case decode.ProtoTCP:
 		if v := j.classifyTCP(f, at); v.def != nil {
@@ -287,14 +288,14 @@ var (
 
 // classifyTCP returns a TCP flow's root cause: the first of its rules,
 // in order, that raises a finding.
-func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
+func (j *judge) classifyTCP(f *flow.Flow, at *attribution) verdict {
 	if v := handshakeVerdict(f); v.def != nil {
 		return v
 	}
 	if v := proxyVerdict(f); v.def != nil {
 		return v
 	}
-	if len(f.app.certs) > 0 {
+	if len(f.App.Certs) > 0 {
 		if v := j.checkChain(f, at); v.def != nil {
 			return v
 		}
@@ -313,37 +314,37 @@ func (j *judge) classifyTCP(f *Flow, at *attribution) verdict {
 
 // handshakeVerdict judges the handshake: an ICMP error for it, SYNs
 // without an answer, or a SYN answered by a reset.
-func handshakeVerdict(f *Flow) verdict {
+func handshakeVerdict(f *flow.Flow) verdict {
 	syns := f.SynRetries + 1
 	if !f.Established() && f.ICMPCount > 0 {
 		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
 	// A client that acknowledges or sends after its SYN was answered,
 	// whether or not the capture saw the answer.
-	answered := f.Orig.hist&hProgress != 0
+	answered := f.Orig.Hist&flow.HProgress != 0
 	switch st := f.State(); {
 	case st == "S0" && !answered:
 		if syns == 1 {
-			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.synTime, synWait)
+			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.SynTime, synWait)
 		}
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
 	case st == "REJ":
-		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.synTime), f.RSTTTL))
+		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.SynTime), f.RSTTTL))
 	case (st == "SH" || st == "RSTOS0") && !answered && f.Resp.Packets == 0:
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.synTime))).absentAnswer(f.synTime, synWait)
+		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
 	}
 	return verdict{}
 }
 
 // proxyVerdict judges a proxy's refusal: 403, 407 or 5xx from a proxy
 // (not an origin server's own error).
-func proxyVerdict(f *Flow) verdict {
-	a := f.app
-	r := a.resp
-	if r == nil || a.req == nil || r.Status != 403 && r.Status != 407 && r.Status < 500 || !proxied(f) {
+func proxyVerdict(f *flow.Flow) verdict {
+	a := f.App
+	r := a.Response
+	if r == nil || a.Request == nil || r.Status != 403 && r.Status != 407 && r.Status < 500 || !proxied(f) {
 		return verdict{}
 	}
-	ev := fmt.Sprintf("%s %s via %s answered %d %s", a.req.Method, a.req.Target, socket(f), r.Status, r.Reason)
+	ev := fmt.Sprintf("%s %s via %s answered %d %s", a.Request.Method, a.Request.Target, socket(f), r.Status, r.Reason)
 	if r.Server != "" {
 		ev += " (server: " + r.Server + ")"
 	}
@@ -353,30 +354,30 @@ func proxyVerdict(f *Flow) verdict {
 // helloVerdict judges a ClientHello on an established connection that no
 // ServerHello (nor any server byte) answered: swallowed, or answered by a
 // forged reset (a filter blocking by name).
-func helloVerdict(f *Flow, at *attribution) verdict {
-	a := f.app
-	if !a.helloSeen || a.serverHello != nil || f.Resp.Bytes != 0 || !f.Established() {
+func helloVerdict(f *flow.Flow, at *attribution) verdict {
+	a := f.App
+	if !a.HelloSeen || a.ServerHello != nil || f.Resp.Bytes != 0 || !f.Established() {
 		return verdict{}
 	}
-	if inj, why := injected(f); inj && f.firstRST == dirServer {
-		return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.synTime), at.host, why))
+	if inj, why := injected(f); inj && f.FirstRST == flow.DirServer {
+		return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.SynTime), at.host, why))
 	}
 	ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
-	if ch := a.hello; ch != nil {
+	if ch := a.Hello; ch != nil {
 		ev = fmt.Sprintf("ClientHello of %d bytes", ch.Length+4)
 		if pq := pqGroup(ch); pq != "" {
 			ev += " (" + pq + " key share)"
 		}
 	}
 	ev += fmt.Sprintf(", no ServerHello in %s", dur(f.Last-f.First))
-	if f.firstRST == dirServer {
+	if f.FirstRST == flow.DirServer {
 		ev += "; then RST from the server side"
-	} else if f.Orig.hist&(hFIN|hRST) != 0 {
+	} else if f.Orig.Hist&(flow.HFIN|flow.HRST) != 0 {
 		ev += "; the client gave up"
 	}
 	v := defHelloUnanswered.raise(ev)
-	if f.firstRST != dirServer {
-		v = v.absentAnswer(a.helloTime, helloWait)
+	if f.FirstRST != flow.DirServer {
+		v = v.absentAnswer(a.HelloTime, helloWait)
 	}
 	return v
 }
@@ -385,8 +386,8 @@ func helloVerdict(f *Flow, at *attribution) verdict {
 // (an error), or the server's own while neither side was closing (a
 // warning). A reset after either side's FIN is an abortive close (a
 // server with unread data), not a failure.
-func resetVerdict(f *Flow) verdict {
-	if f.firstRST < 0 || !f.Established() && f.Orig.hist&hData == 0 {
+func resetVerdict(f *flow.Flow) verdict {
+	if f.FirstRST < 0 || !f.Established() && f.Orig.Hist&flow.HData == 0 {
 		return verdict{}
 	}
 	inj, why := injected(f)
@@ -394,7 +395,7 @@ func resetVerdict(f *Flow) verdict {
 	switch {
 	case inj:
 		return defReset.raise(fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
-	case by == "server" && f.Orig.hist&hFIN == 0 && f.Resp.hist&hFIN == 0:
+	case by == "server" && f.Orig.Hist&flow.HFIN == 0 && f.Resp.Hist&flow.HFIN == 0:
 		v := defReset.raise(fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes))
 		v.sev = defReset.Also
 		return v
@@ -422,28 +423,28 @@ var (
 		Advice: "UDP 443 (QUIC) is blocked: services fall back to TCP, slower; allow it if you can."}
 )
 
-func (j *judge) classifyUDP(f *Flow, at *attribution) verdict {
-	a := f.app
+func (j *judge) classifyUDP(f *flow.Flow, at *attribution) verdict {
+	a := f.App
 	switch {
 	case f.SPort == 53 || f.CPort == 53:
 		return verdict{} // judged per message
-	case a.ntpClient && a.ntpReplies == 0:
-		if a.ntpRequests == 1 {
-			return defNTPUnanswered.raise("1 NTP request, no reply").absentAnswer(a.ntpFirst, ntpWait)
+	case a.NTPClient && a.NTPReplies == 0:
+		if a.NTPRequests == 1 {
+			return defNTPUnanswered.raise("1 NTP request, no reply").absentAnswer(a.NTPFirst, ntpWait)
 		}
-		return defNTPUnanswered.raise(fmt.Sprintf("%d NTP requests over %s, no reply", a.ntpRequests, dur(f.Last-f.First))).absentAnswer(a.ntpFirst, ntpWait)
-	case a.ntpReplies > 0:
-		n := a.ntp
+		return defNTPUnanswered.raise(fmt.Sprintf("%d NTP requests over %s, no reply", a.NTPRequests, dur(f.Last-f.First))).absentAnswer(a.NTPFirst, ntpWait)
+	case a.NTPReplies > 0:
+		n := a.NTP
 		if k := n.KissCode(); k != "" {
 			return defNTPBad.raise("server sent kiss-o'-death " + k)
 		}
 		if n.Leap == 3 || n.Stratum >= 16 {
 			return defNTPBad.raise(fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum))
 		}
-	case f.SPort == 443 && f.Resp.Packets == 0 && f.Orig.Packets > 0 && !a.quicShort:
+	case f.SPort == 443 && f.Resp.Packets == 0 && f.Orig.Packets > 0 && !a.QUICShort:
 		sev := defUDPUnanswered.Severity
 		ev := fmt.Sprintf("%d UDP datagram%s to port 443", f.Orig.Packets, plural(int(f.Orig.Packets)))
-		if n, ver := a.quicInitials(); n > 0 {
+		if n, ver := a.QUICInitials(); n > 0 {
 			ev = fmt.Sprintf("%d QUIC Initial%s (%s), no reply", n, plural(n), dissect.QUICVersionString(ver))
 		} else {
 			ev += ", no reply"
@@ -471,26 +472,26 @@ const adviceInspection = "TLS inspection breaks Apple services: exempt Apple hos
 // aborted recognises a client that gave up right after the server's first
 // flight: a plaintext fatal alert (TLS 1.2) or, in TLS 1.3, one short
 // encrypted record and a close with no application data.
-func aborted(f *Flow) verdict {
-	a := f.app
-	if a.serverHello == nil {
+func aborted(f *flow.Flow) verdict {
+	a := f.App
+	if a.ServerHello == nil {
 		return verdict{}
 	}
-	for _, al := range a.clientAlert {
+	for _, al := range a.ClientAlert {
 		if al.Level == 2 {
 			return defAborted.raise("client sent alert " + al.String() + " after the server's certificate")
 		}
 	}
-	if !a.serverEnc || a.serverHello.Version != 0x0304 {
+	if !a.ServerEnc || a.ServerHello.Version != 0x0304 {
 		return verdict{}
 	}
-	closed := f.Orig.hist&(hFIN|hRST) != 0
+	closed := f.Orig.Hist&(flow.HFIN|flow.HRST) != 0
 	if !closed {
 		return verdict{}
 	}
 	var appRecs, appLen int
 	seenHello := false
-	for _, r := range a.clientRecs {
+	for _, r := range a.ClientRecs {
 		if r.Type == 22 {
 			seenHello = true
 			continue
@@ -502,7 +503,7 @@ func aborted(f *Flow) verdict {
 	}
 	if appRecs == 1 && appLen <= 40 {
 		how := "FIN"
-		if f.Orig.hist&hRST != 0 {
+		if f.Orig.Hist&flow.HRST != 0 {
 			how = "RST"
 		}
 		return defAborted.raise(fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how))
@@ -532,7 +533,7 @@ var (
 )
 
 // dnsResponse judges one DNS response for an Apple name.
-func (j *judge) dnsResponse(f *Flow, a *dnsAnswer) {
+func (j *judge) dnsResponse(f *flow.Flow, a *dnsAnswer) {
 	client, server, m, ts, proto := a.client, a.server, a.m, a.ts, a.proto
 	if len(m.Questions) == 0 || !isDeviceAddr(client) {
 		return // a multicast (mDNS) answer tells no device anything
@@ -580,21 +581,21 @@ func (j *judge) dnsResponse(f *Flow, a *dnsAnswer) {
 	j.addAt(v, &at, client, server, 53, proto, ts, f)
 }
 
-func (j *judge) dnsUnanswered(f *Flow, q pendingQuery) {
+func (j *judge) dnsUnanswered(f *flow.Flow, q flow.PendingQuery) {
 	if !unicastDNS(f) {
 		return // mDNS and LLMNR queries need no answer
 	}
-	entries := j.env.cat.MatchHost(q.name)
+	entries := j.env.cat.MatchHost(q.Name)
 	if len(entries) == 0 && !j.env.cfg.AllHosts {
 		return
 	}
-	at := attribution{host: q.name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
+	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
 	at.best = bestEntry(entries, 443, "tcp")
-	v := defDNSUnanswered.raise(fmt.Sprintf("%s %s to %s, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server)))
-	if q.copies > 1 {
-		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.name, dissect.DNSTypeString(q.qtype), addrString(f.Server), q.copies)
+	v := defDNSUnanswered.raise(fmt.Sprintf("%s %s to %s, no answer", q.Name, dissect.DNSTypeString(q.QType), addrString(f.Server)))
+	if q.Copies > 1 {
+		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.Name, dissect.DNSTypeString(q.QType), addrString(f.Server), q.Copies)
 	}
-	v = j.cutOff(v.absentAnswer(q.ts, dnsWait), f.Last)
+	v = j.cutOff(v.absentAnswer(q.TS, dnsWait), f.Last)
 	j.deferQuery(v, &at, f, q)
 }
 
@@ -607,7 +608,7 @@ var defAPNSFallback = FindingDef{Name: FindAPNSFallback, Severity: SevWarn, Unit
 
 // pushFallback notes push failures on 5223 and working push connections
 // on 443, and reports once per device when a failure came first.
-func (j *judge) pushFallback(f *Flow, at *attribution, v verdict) {
+func (j *judge) pushFallback(f *flow.Flow, at *attribution, v verdict) {
 	if !isPush(at) || f.Proto != decode.ProtoTCP {
 		return
 	}
@@ -677,7 +678,7 @@ func isSinkhole(a netip.Addr) bool {
 
 // add records a finding for flow f. Through a proxy the server and port
 // are the proxy's socket, and the finding names what was asked of it.
-func (j *judge) add(v verdict, f *Flow, at *attribution) {
+func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
 	port, proxy, target := at.port, "", ""
 	if f.Proto == decode.ProtoTCP && proxied(f) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
@@ -693,7 +694,7 @@ func (j *judge) add(v verdict, f *Flow, at *attribution) {
 
 // addAt counts a finding and returns it, or nil when it is not kept (past
 // maxTracked).
-func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *Flow) *Finding {
+func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, port uint16, proto string, ts int64, f *flow.Flow) *Finding {
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	var fd *Finding
 	h := j.keys.hash(&k)
@@ -761,7 +762,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 }
 
 // hostStat tallies an Apple flow under its host.
-func (j *judge) hostStat(f *Flow, at *attribution, v verdict) {
+func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
 	key := at.host
 	h := j.hosts[key]
 	if h == nil {
@@ -805,7 +806,7 @@ func sortFindings(out []*Finding) {
 	})
 }
 
-func icmpName(f *Flow) string {
+func icmpName(f *flow.Flow) string {
 	if f.ICMPFrom.Is4() || f.ICMPFrom.Is4In6() {
 		names := map[uint8]string{0: "net unreachable", 1: "host unreachable", 2: "protocol unreachable", 3: "port unreachable",
 			4: "fragmentation needed", 6: "destination network unknown", 7: "destination host unknown",

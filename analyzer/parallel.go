@@ -13,6 +13,7 @@ import (
 	"orchard/decode"
 	"orchard/dissect"
 
+	"orchard/flow"
 	"orchard/internal/crash"
 )
 
@@ -75,11 +76,11 @@ type Parallel struct {
 	mu      sync.Mutex // guards what follows, and the judge's state
 	cond    *sync.Cond
 	queues  []evQueue
-	marks   []uint64  // per worker: every event up to this packet index was sent
-	judged  [][]*Flow // per worker: flows to give back
-	dnsFlow Flow      // scratch flow for judging DNS answers
+	marks   []uint64       // per worker: every event up to this packet index was sent
+	judged  [][]*flow.Flow // per worker: flows to give back
+	dnsFlow flow.Flow      // scratch flow for judging DNS answers
 	wstats  []Stats
-	rest    [][numClasses][]*Flow // flows open at the end, per worker
+	rest    [][flow.NumClasses][]*flow.Flow // flows open at the end, per worker
 	finals  int
 	done    uint64        // events up to this packet index are judged
 	held    time.Duration // how long the last snapshot stopped the judge
@@ -183,7 +184,7 @@ func (a *evKey) less(b *evKey) bool {
 // pevent is an ended flow or a DNS answer for the judge.
 type pevent struct {
 	key     evKey
-	flow    *Flow
+	flow    *flow.Flow
 	evicted bool
 	dns     *dnsAnswerEvent
 }
@@ -206,7 +207,7 @@ type evBatch struct {
 	upto   uint64
 	stats  Stats
 	final  bool
-	rest   [numClasses][]*Flow
+	rest   [flow.NumClasses][]*flow.Flow
 }
 
 type evQueue struct {
@@ -220,7 +221,7 @@ type worker struct {
 	p      *Parallel
 	e      *flowEngine
 	in     chan *batch
-	back   chan []*Flow             // judged flows, for reuse
+	back   chan []*flow.Flow        // judged flows, for reuse
 	spare  chan []pevent            // event lists the judge has copied, for reuse
 	dnsMsg chan *dissect.DNSMessage // DNS messages the judge is done with, for reuse
 	events []pevent
@@ -245,7 +246,7 @@ func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *
 	wcfg.BufferBudget = max(cfg.BufferBudget/n, 1)
 	wcfg.StateBudget = max(cfg.StateBudget/n, 1)
 	for i := 0; i < n; i++ {
-		w := &worker{id: i, p: p, in: make(chan *batch, batchesPerW), back: make(chan []*Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
+		w := &worker{id: i, p: p, in: make(chan *batch, batchesPerW), back: make(chan []*flow.Flow, 4), spare: make(chan []pevent, batchesPerW+1), dnsMsg: make(chan *dissect.DNSMessage, 256)}
 		w.e = newFlowEngine(wcfg, w)
 		p.workers = append(p.workers, w)
 	}
@@ -257,9 +258,9 @@ func newParallel(cfg Config, j *judge, tl *timeline, ends *captureEnds, n int) *
 	p.judgeDone = make(chan struct{})
 	p.queues = make([]evQueue, n)
 	p.marks = make([]uint64, n)
-	p.judged = make([][]*Flow, n)
+	p.judged = make([][]*flow.Flow, n)
 	p.wstats = make([]Stats, n)
-	p.rest = make([][numClasses][]*Flow, n)
+	p.rest = make([][flow.NumClasses][]*flow.Flow, n)
 	return p
 }
 
@@ -423,8 +424,8 @@ func (w *worker) run() {
 		}
 		if b.final {
 			e := w.e
-			for c := range e.table.lists {
-				for f := e.table.lists[c].head; f != nil; f = f.next {
+			for c := range e.table.Lists {
+				for f := e.table.Lists[c].Head; f != nil; f = f.Next {
 					eb.rest[c] = append(eb.rest[c], f)
 				}
 			}
@@ -443,7 +444,7 @@ func (w *worker) run() {
 func (w *worker) batch(b *batch) {
 	e := w.e
 	defer func() {
-		e.cur = frameRef{}
+		e.cur = flow.FrameRef{}
 		if r := recover(); r != nil {
 			if _, ok := r.(interface{ Addr() uintptr }); !ok {
 				panic(r)
@@ -458,7 +459,7 @@ func (w *worker) batch(b *batch) {
 		if ent.kind == entTick {
 			w.phase = 0
 			e.now, e.lastGC = max(e.now, ent.ts), ent.ts
-			e.table.expire(ent.ts)
+			e.table.Expire(ent.ts)
 			continue
 		}
 		shared := ent.kind == entShared
@@ -509,8 +510,8 @@ func (w *worker) batch(b *batch) {
 			pk.PID = ent.pid
 		}
 		w.phase = 1
-		e.table.idx = ent.idx
-		e.cur = frameRef{link: link, frame: frame, ts: ts}
+		e.table.Idx = ent.idx
+		e.cur = flow.FrameRef{Link: link, Frame: frame, TS: ts}
 		e.packet(pk, ts)
 	}
 }
@@ -528,13 +529,13 @@ func (w *worker) stats() Stats {
 	return s
 }
 
-// flowEnded hands an ended flow to the judge, which gives it back when
+// FlowEnded hands an ended flow to the judge, which gives it back when
 // done; its stream buffers stay with the worker.
-func (w *worker) flowEnded(f *Flow, evicted bool) {
-	f.handedOff = true
+func (w *worker) FlowEnded(f *flow.Flow, evicted bool) {
+	f.HandedOff = true
 	if ev := w.e.ev; ev != nil {
-		for _, k := range f.kept {
-			ev.bytes -= len(k.frame)
+		for _, k := range f.Kept {
+			ev.bytes -= len(k.Frame)
 		}
 	}
 	w.events = append(w.events, pevent{key: w.key(f), flow: f, evicted: evicted})
@@ -546,7 +547,7 @@ func (w *worker) reclaim() {
 		select {
 		case l := <-w.back:
 			for _, f := range l {
-				w.e.table.recycle(f)
+				w.e.table.Recycle(f)
 			}
 		default:
 			return
@@ -555,7 +556,7 @@ func (w *worker) reclaim() {
 }
 
 // dnsAnswer hands a DNS response to the judge.
-func (w *worker) dnsAnswer(f *Flow, a dnsAnswer) {
+func (w *worker) dnsAnswer(f *flow.Flow, a dnsAnswer) {
 	// a.m is the worker's scratch message, a.frame its batch's bytes: the
 	// judge gets copies.
 	var own *dissect.DNSMessage
@@ -566,21 +567,21 @@ func (w *worker) dnsAnswer(f *Flow, a dnsAnswer) {
 	}
 	a.m.CopyTo(own)
 	a.m = own
-	if a.frame.frame != nil {
-		a.frame.frame = append([]byte(nil), a.frame.frame...)
+	if a.frame.Frame != nil {
+		a.frame.Frame = append([]byte(nil), a.frame.Frame...)
 	}
 	d := &dnsAnswerEvent{
-		fClient: f.Client, mac: [2][6]byte{f.Orig.mac, f.Resp.mac}, hasMAC: [2]bool{f.Orig.hasMAC, f.Resp.hasMAC}, proc: f.Proc,
+		fClient: f.Client, mac: [2][6]byte{f.Orig.MAC, f.Resp.MAC}, hasMAC: [2]bool{f.Orig.HasMAC, f.Resp.HasMAC}, proc: f.Proc,
 		fServer: f.Server, fPorts: [2]uint16{f.CPort, f.SPort}, fProto: f.Proto,
 		a: a,
 	}
 	w.events = append(w.events, pevent{key: w.key(nil), dns: d})
 }
 
-func (w *worker) key(f *Flow) evKey {
+func (w *worker) key(f *flow.Flow) evKey {
 	k := evKey{idx: w.idx, phase: w.phase}
 	if w.phase == 0 && f != nil {
-		k.class, k.touched = f.class, f.touched
+		k.class, k.touched = f.Class, f.Touched
 	} else {
 		k.sub = w.sub
 		w.sub++
@@ -682,7 +683,7 @@ func (p *Parallel) apply(ev *pevent) {
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
 		f.Client, f.Proc = d.fClient, d.proc
-		f.Orig.mac, f.Resp.mac, f.Orig.hasMAC, f.Resp.hasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
+		f.Orig.MAC, f.Resp.MAC, f.Orig.HasMAC, f.Resp.HasMAC = d.mac[0], d.mac[1], d.hasMAC[0], d.hasMAC[1]
 		f.Server, f.CPort, f.SPort, f.Proto = d.fServer, d.fPorts[0], d.fPorts[1], d.fProto
 		p.judge.dnsAnswer(f, d.a)
 		return
@@ -690,14 +691,14 @@ func (p *Parallel) apply(ev *pevent) {
 	p.judgeFlow(ev.flow, ev.evicted)
 }
 
-func (p *Parallel) judgeFlow(f *Flow, evicted bool) {
+func (p *Parallel) judgeFlow(f *flow.Flow, evicted bool) {
 	if ev := p.judge.env.ev; ev != nil {
 		// The worker accounted for these bytes; releaseEvidence subtracts them.
-		for _, k := range f.kept {
-			ev.bytes += len(k.frame)
+		for _, k := range f.Kept {
+			ev.bytes += len(k.Frame)
 		}
 	}
-	p.judge.flowEnded(f, evicted)
+	p.judge.FlowEnded(f, evicted)
 }
 
 // finish ends the input and judges the flows still open as a single
@@ -710,11 +711,11 @@ func (p *Parallel) finish() {
 		p.flushAll(true)
 		p.wg.Wait()
 		<-p.judgeDone
-		var lists [numClasses][]*Flow
+		var lists [flow.NumClasses][]*flow.Flow
 		for c := range lists {
 			lists[c] = mergeTouched(p.rest, c)
 		}
-		var pos [numClasses]int
+		var pos [flow.NumClasses]int
 		for {
 			oldest := -1
 			for c := range lists {
@@ -735,14 +736,14 @@ func (p *Parallel) finish() {
 
 // mergeTouched merges the workers' lists of class c by the packet that
 // last touched each flow: the order of the single engine's list.
-func mergeTouched(rest [][numClasses][]*Flow, c int) []*Flow {
-	var out []*Flow
+func mergeTouched(rest [][flow.NumClasses][]*flow.Flow, c int) []*flow.Flow {
+	var out []*flow.Flow
 	pos := make([]int, len(rest))
 	for {
 		best := -1
 		for w := range rest {
 			l := rest[w][c]
-			if pos[w] < len(l) && (best < 0 || l[pos[w]].touched < rest[best][c][pos[best]].touched) {
+			if pos[w] < len(l) && (best < 0 || l[pos[w]].Touched < rest[best][c][pos[best]].Touched) {
 				best = w
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"orchard/flow"
 )
 
 // proxyPort reports ports web proxies listen on; a Via header from a server
@@ -21,18 +23,18 @@ func proxyPort(p uint16) bool {
 // headers), or the answer comes from one (407, Proxy-Authenticate,
 // Proxy-Agent, a local proxy's Via). An origin server's own 5xx is none
 // of these.
-func proxied(f *Flow) bool {
-	a := f.app
+func proxied(f *flow.Flow) bool {
+	a := f.App
 	if a == nil {
 		return false
 	}
-	if r := a.req; r != nil {
+	if r := a.Request; r != nil {
 		t := strings.ToLower(r.Target)
 		if r.Method == "CONNECT" || r.ProxyHeaders || strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
 			return true
 		}
 	}
-	if r := a.resp; r != nil {
+	if r := a.Response; r != nil {
 		if r.Status == 407 || r.ProxyAuthenticate != "" || r.ProxyAgent {
 			return true
 		}
@@ -45,8 +47,8 @@ func proxied(f *Flow) bool {
 
 // proxyTarget is what a proxied request asked the proxy for: the CONNECT
 // target, or the host (and port) of a forwarded request.
-func proxyTarget(f *Flow) string {
-	r := f.app.req
+func proxyTarget(f *flow.Flow) string {
+	r := f.App.Request
 	switch {
 	case r == nil:
 		return ""
@@ -67,4 +69,4 @@ func hostPort(h string, p uint16) string {
 }
 
 // socket is the server side of a flow, as "addr:port".
-func socket(f *Flow) string { return netip.AddrPortFrom(f.Server.Unmap(), f.SPort).String() }
+func socket(f *flow.Flow) string { return netip.AddrPortFrom(f.Server.Unmap(), f.SPort).String() }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"orchard/dissect"
+	"orchard/flow"
 )
 
 // Report is the result of an analysis: the JSON document of --format json.
@@ -152,7 +153,7 @@ type devices struct {
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
 // that is not kept (untracked is counted).
-func (d *devices) get(f *Flow, untracked *uint64) *DeviceSummary {
+func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 	var s *DeviceSummary
 	var h uint64
 	if d.last != nil && d.addr == f.Client {
@@ -393,8 +394,8 @@ func (t *sectionTally) verdict() string {
 }
 
 // flowEvent renders a flow for the event stream.
-func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
-	a := f.app
+func (j *judge) flowEvent(f *flow.Flow, at *attribution, evicted bool) FlowEvent {
+	a := f.App
 	ev := FlowEvent{
 		Type: "flow", Proto: protoName(f.Proto), Client: addrString(f.Client), ClientPort: f.CPort,
 		Server: addrString(f.Server), Port: f.SPort, VLAN: f.VLAN, Process: f.Proc, PID: f.PID,
@@ -413,22 +414,22 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 		ev.ICMP = icmpName(f)
 	}
 	tlsEvent(&ev, f)
-	if r := a.req; r != nil {
+	if r := a.Request; r != nil {
 		ev.HTTPMethod, ev.HTTPHost, ev.UserAgent = r.Method, r.Host, r.UserAgent
 		if r.Method == "CONNECT" {
 			ev.ConnectTarget = r.Target
 		}
 	}
-	if r := a.resp; r != nil {
+	if r := a.Response; r != nil {
 		ev.HTTPStatus = r.Status
 	}
-	if a.ntpRequests > 0 || a.ntpReplies > 0 {
-		ev.NTPMode = a.ntp.ModeString()
-		s := int(a.ntp.Stratum)
+	if a.NTPRequests > 0 || a.NTPReplies > 0 {
+		ev.NTPMode = a.NTP.ModeString()
+		s := int(a.NTP.Stratum)
 		ev.NTPStratum = &s
-		ev.NTPRefID = a.ntp.RefIDString()
+		ev.NTPRefID = a.NTP.RefIDString()
 	}
-	if n, ver := a.quicInitials(); n > 0 {
+	if n, ver := a.QUICInitials(); n > 0 {
 		ev.QUICVersion = dissect.QUICVersionString(ver)
 	}
 	return ev
@@ -436,25 +437,25 @@ func (j *judge) flowEvent(f *Flow, at *attribution, evicted bool) FlowEvent {
 
 // tlsEvent fills a flow event's TLS fields: the hello, the server's
 // answer and chain, the alerts.
-func tlsEvent(ev *FlowEvent, f *Flow) {
-	a := f.app
-	if ch := f.clientHello(); ch != nil {
-		ev.SNI, ev.ALPN, ev.JA4 = ch.SNI, ch.ALPN, ch.JA4(a.quicHello == ch)
+func tlsEvent(ev *FlowEvent, f *flow.Flow) {
+	a := f.App
+	if ch := f.ClientHello(); ch != nil {
+		ev.SNI, ev.ALPN, ev.JA4 = ch.SNI, ch.ALPN, ch.JA4(a.QUICHello == ch)
 		ev.HelloBytes = ch.Length + 4
 		ev.TLSPQ = pqGroup(ch) != ""
-		if a.serverHello == nil {
+		if a.ServerHello == nil {
 			ev.TLSVersion = dissect.TLSVersionString(ch.MaxVersion())
 		}
 	}
-	if sh := a.serverHello; sh != nil {
+	if sh := a.ServerHello; sh != nil {
 		ev.TLSVersion = dissect.TLSVersionString(sh.Version)
 		ev.TLSCipher = dissect.CipherSuiteString(sh.CipherSuite)
 		if sh.Group != 0 {
 			ev.TLSGroup = dissect.GroupString(sh.Group)
 		}
 	}
-	if len(a.certs) > 0 {
-		certs, _ := dissect.ParseCertificates(a.certs)
+	if len(a.Certs) > 0 {
+		certs, _ := dissect.ParseCertificates(a.Certs)
 		for _, c := range certs {
 			if c == nil {
 				continue
@@ -466,10 +467,10 @@ func tlsEvent(ev *FlowEvent, f *Flow) {
 		}
 	}
 	var alerts []string
-	for _, al := range a.clientAlert {
+	for _, al := range a.ClientAlert {
 		alerts = append(alerts, "client: "+al.String())
 	}
-	for _, al := range a.serverAlert {
+	for _, al := range a.ServerAlert {
 		alerts = append(alerts, "server: "+al.String())
 	}
 	ev.TLSAlert = strings.Join(alerts, "; ")

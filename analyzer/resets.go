@@ -1,6 +1,10 @@
 package analyzer
 
-import "fmt"
+import (
+	"fmt"
+
+	"orchard/flow"
+)
 
 // A reset is "injected" only with evidence that its sender's peer did not
 // send it: its TTL or IP ID break the peer's pattern, it came sooner than
@@ -10,38 +14,38 @@ import "fmt"
 // none of these.
 
 // injected tells a forged RST from the peer's own, and says why.
-func injected(f *Flow) (bool, string) {
-	d := f.firstRST
+func injected(f *flow.Flow) (bool, string) {
+	d := f.FirstRST
 	if d < 0 {
 		return false, ""
 	}
 	side := "server"
-	if d == dirClient {
+	if d == flow.DirClient {
 		side = "client"
 	}
-	peer := f.side(d)
-	if peer.dataAfterRST {
+	peer := f.Side(d)
+	if peer.DataAfterRST {
 		return true, "the " + side + " kept sending data after it"
 	}
-	if peer.ttlSet {
-		diff := int(f.RSTTTL) - int(peer.lastTTL)
+	if peer.TTLSet {
+		diff := int(f.RSTTTL) - int(peer.LastTTL)
 		if diff < 0 {
 			diff = -diff
 		}
 		if diff >= 3 {
-			return true, fmt.Sprintf("TTL %d, the %s's packets had TTL %d", f.RSTTTL, side, peer.lastTTL)
+			return true, fmt.Sprintf("TTL %d, the %s's packets had TTL %d", f.RSTTTL, side, peer.LastTTL)
 		}
 	}
-	if peer.counting && f.RSTIPID != 0 {
-		if step := f.RSTIPID - peer.lastIPID; step > 4096 && step < 65536-4096 {
-			return true, fmt.Sprintf("IP ID %d, while the %s's packets counted up to %d", f.RSTIPID, side, peer.lastIPID)
+	if peer.Counting && f.RSTIPID != 0 {
+		if step := f.RSTIPID - peer.LastIPID; step > 4096 && step < 65536-4096 {
+			return true, fmt.Sprintf("IP ID %d, while the %s's packets counted up to %d", f.RSTIPID, side, peer.LastIPID)
 		}
 	}
-	if d == dirServer && f.synTime > 0 && f.synAckTime > f.synTime {
+	if d == flow.DirServer && f.SynTime > 0 && f.SynAckTime > f.SynTime {
 		// Captured beside the client, the server answers no sooner than
 		// its handshake's round trip.
-		if rtt := f.synAckTime - f.synTime; rtt >= 2e6 && f.rstGap >= 0 && f.rstGap < rtt/2 {
-			return true, fmt.Sprintf("it came %s after the client's packet, sooner than the server's round trip of %s", dur(f.rstGap), dur(rtt))
+		if rtt := f.SynAckTime - f.SynTime; rtt >= 2e6 && f.RSTGap >= 0 && f.RSTGap < rtt/2 {
+			return true, fmt.Sprintf("it came %s after the client's packet, sooner than the server's round trip of %s", dur(f.RSTGap), dur(rtt))
 		}
 	}
 	return false, ""

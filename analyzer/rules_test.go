@@ -14,6 +14,7 @@ import (
 
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/flow"
 	"orchard/trust"
 )
 
@@ -35,57 +36,57 @@ var (
 
 // tcpFlow is a TCP flow from the device to an Apple server on port,
 // started at r0, that nobody answered yet.
-func tcpFlow(port uint16) *Flow {
-	return &Flow{Proto: decode.ProtoTCP, Client: ruleClient, Server: ruleApple, CPort: 50000, SPort: port,
-		First: r0, Last: r0, synTime: r0, firstRST: -1, app: &appFacts{},
-		Orig: Endpoint{Packets: 1, hist: hSYN}}
+func tcpFlow(port uint16) *flow.Flow {
+	return &flow.Flow{Proto: decode.ProtoTCP, Client: ruleClient, Server: ruleApple, CPort: 50000, SPort: port,
+		First: r0, Last: r0, SynTime: r0, FirstRST: -1, App: &flow.Facts{},
+		Orig: flow.Endpoint{Packets: 1, Hist: flow.HSYN}}
 }
 
 // handshake completes f's handshake after rtt, both sides' packets
 // arriving with TTL 52 (the server's) and 64 (the device's).
-func handshake(f *Flow, rtt int64) *Flow {
-	f.synAckTime = f.synTime + rtt
-	f.Orig.hist |= hACK | hProgress
-	f.Resp.hist |= hSYNACK | hACK
+func handshake(f *flow.Flow, rtt int64) *flow.Flow {
+	f.SynAckTime = f.SynTime + rtt
+	f.Orig.Hist |= flow.HACK | flow.HProgress
+	f.Resp.Hist |= flow.HSYNACK | flow.HACK
 	f.Orig.Packets, f.Resp.Packets = 3, 2
-	f.Orig.lastTTL, f.Orig.ttlSet = 64, true
-	f.Resp.firstTTL, f.Resp.lastTTL, f.Resp.ttlSet = 52, 52, true
-	f.Last = f.synAckTime + 100*ms
+	f.Orig.LastTTL, f.Orig.TTLSet = 64, true
+	f.Resp.FirstTTL, f.Resp.LastTTL, f.Resp.TTLSet = 52, 52, true
+	f.Last = f.SynAckTime + 100*ms
 	return f
 }
 
 // data has each side send payload.
-func data(f *Flow, client, server uint64) *Flow {
+func data(f *flow.Flow, client, server uint64) *flow.Flow {
 	f.Orig.Bytes, f.Resp.Bytes = client, server
 	if client > 0 {
-		f.Orig.hist |= hData
+		f.Orig.Hist |= flow.HData
 	}
 	if server > 0 {
-		f.Resp.hist |= hData
+		f.Resp.Hist |= flow.HData
 	}
 	return f
 }
 
 // reset has dir send the first RST at ts with the given TTL, 50 ms after
 // its peer's last packet.
-func reset(f *Flow, dir int, ts int64, ttl uint8) *Flow {
-	f.firstRST, f.RSTTime, f.RSTTTL, f.rstGap = dir, ts, ttl, 50*ms
-	f.side(dir).hist |= hRST
+func reset(f *flow.Flow, dir int, ts int64, ttl uint8) *flow.Flow {
+	f.FirstRST, f.RSTTime, f.RSTTTL, f.RSTGap = dir, ts, ttl, 50*ms
+	f.Side(dir).Hist |= flow.HRST
 	f.Last = max(f.Last, ts)
 	return f
 }
 
 // udpFlow is a UDP exchange from the device to server:port.
-func udpFlow(server netip.Addr, port uint16, sent, answered uint64) *Flow {
-	return &Flow{Proto: decode.ProtoUDP, Client: ruleClient, Server: server, CPort: 50001, SPort: port,
-		First: r0, Last: r0 + 4e9, firstRST: -1, app: &appFacts{},
-		Orig: Endpoint{Packets: sent}, Resp: Endpoint{Packets: answered}}
+func udpFlow(server netip.Addr, port uint16, sent, answered uint64) *flow.Flow {
+	return &flow.Flow{Proto: decode.ProtoUDP, Client: ruleClient, Server: server, CPort: 50001, SPort: port,
+		First: r0, Last: r0 + 4e9, FirstRST: -1, App: &flow.Facts{},
+		Orig: flow.Endpoint{Packets: sent}, Resp: flow.Endpoint{Packets: answered}}
 }
 
 // ruleCase is one literal flow and what the rules must make of it.
 type ruleCase struct {
 	name string
-	f    *Flow
+	f    *flow.Flow
 	host string // the flow's host; default albert.apple.com
 	port uint16 // the port the host was reached on, when not the flow's (a CONNECT's target)
 	want string // the finding, "" for none
@@ -94,7 +95,7 @@ type ruleCase struct {
 }
 
 // appleAt attributes a flow to host as the engine would, from the catalog.
-func appleAt(e *Engine, f *Flow, host string) attribution {
+func appleAt(e *Engine, f *flow.Flow, host string) attribution {
 	at := attribution{host: host, source: SourceSNI, port: f.SPort}
 	at.entries = e.cat.MatchHost(host)
 	at.apple = len(at.entries) > 0
@@ -150,10 +151,10 @@ func TestRulesTCP(t *testing.T) {
 	retried := tcpFlow(5223)
 	retried.SynRetries, retried.Orig.Packets, retried.Last = 3, 4, r0+7e9
 	gaveUp := tcpFlow(443)
-	gaveUp.Orig.hist |= hFIN
+	gaveUp.Orig.Hist |= flow.HFIN
 	gaveUp.Last = r0 + 2e9
 	acked := tcpFlow(443)
-	acked.Orig.hist |= hACK | hProgress // the SYN-ACK fell out of the capture
+	acked.Orig.Hist |= flow.HACK | flow.HProgress // the SYN-ACK fell out of the capture
 	icmp := tcpFlow(443)
 	icmp.ICMPCount, icmp.ICMPCode, icmp.ICMPFrom = 1, 13, ruleRouter
 	icmpLate := handshake(tcpFlow(443), 20*ms)
@@ -165,37 +166,37 @@ func TestRulesTCP(t *testing.T) {
 		{name: "SYN unanswered, client gave up", f: gaveUp, want: FindSYNUnanswered, sev: SevError, ev: "the client gave up after 2.0s"},
 		{name: "SYN answered out of sight", f: acked},
 		{name: "SYN answered", f: handshake(tcpFlow(443), 20*ms)},
-		{name: "SYN rejected", f: reset(tcpFlow(443), dirServer, r0+3*ms, 61), want: FindSYNRejected, sev: SevError, ev: "SYN answered by RST after 3ms (TTL 61)"},
+		{name: "SYN rejected", f: reset(tcpFlow(443), flow.DirServer, r0+3*ms, 61), want: FindSYNRejected, sev: SevError, ev: "SYN answered by RST after 3ms (TTL 61)"},
 		{name: "ICMP unreachable", f: icmp, want: FindICMPUnreachable, sev: SevError, ev: "ICMP communication administratively prohibited (3/13) from 10.20.0.1 after 1 SYN"},
 		{name: "ICMP after the handshake", f: icmpLate},
-		{name: "reset injected by TTL", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 250),
+		{name: "reset injected by TTL", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 250),
 			want: FindReset, sev: SevError, ev: "RST from the server side looks injected: TTL 250, the server's packets had TTL 52"},
-		{name: "reset by the server", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52),
+		{name: "reset by the server", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52),
 			want: FindReset, sev: SevWarn, ev: "connection reset by the server after 200ms, 800 bytes sent, 4000 received"},
-		{name: "reset injected by timing", f: func() *Flow {
-			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52)
-			f.rstGap = ms
+		{name: "reset injected by timing", f: func() *flow.Flow {
+			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52)
+			f.RSTGap = ms
 			return f
 		}(), want: FindReset, sev: SevError, ev: "it came 1ms after the client's packet, sooner than the server's round trip of 20ms"},
-		{name: "reset injected, the server carried on", f: func() *Flow {
-			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52)
-			f.Resp.dataAfterRST = true
+		{name: "reset injected, the server carried on", f: func() *flow.Flow {
+			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52)
+			f.Resp.DataAfterRST = true
 			return f
 		}(), want: FindReset, sev: SevError, ev: "the server kept sending data after it"},
-		{name: "reset injected by IP ID", f: func() *Flow {
-			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52)
-			f.Resp.counting, f.Resp.lastIPID, f.RSTIPID = true, 1200, 40000
+		{name: "reset injected by IP ID", f: func() *flow.Flow {
+			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52)
+			f.Resp.Counting, f.Resp.LastIPID, f.RSTIPID = true, 1200, 40000
 			return f
 		}(), want: FindReset, sev: SevError, ev: "IP ID 40000, while the server's packets counted up to 1200"},
-		{name: "reset with the server's IP ID", f: func() *Flow {
-			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52)
-			f.Resp.counting, f.Resp.lastIPID, f.RSTIPID = true, 1200, 1201
+		{name: "reset with the server's IP ID", f: func() *flow.Flow {
+			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52)
+			f.Resp.Counting, f.Resp.LastIPID, f.RSTIPID = true, 1200, 1201
 			return f
 		}(), want: FindReset, sev: SevWarn, ev: "connection reset by the server"},
-		{name: "reset by the client", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirClient, r0+200*ms, 64)},
-		{name: "reset after a FIN", f: func() *Flow {
-			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), dirServer, r0+200*ms, 52)
-			f.Orig.hist |= hFIN
+		{name: "reset by the client", f: reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirClient, r0+200*ms, 64)},
+		{name: "reset after a FIN", f: func() *flow.Flow {
+			f := reset(data(handshake(tcpFlow(443), 20*ms), 800, 4000), flow.DirServer, r0+200*ms, 52)
+			f.Orig.Hist |= flow.HFIN
 			return f
 		}()},
 	}
@@ -208,31 +209,31 @@ func TestRulesTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	pq := &dissect.ClientHello{Length: 1520, SNI: "albert.apple.com", KeyShareGroups: []uint16{0x11EC}}
-	hello := func(f *Flow) *Flow {
-		f.app.helloSeen, f.app.helloTime, f.app.hello = true, f.synAckTime+ms, pq
-		f.Orig.Bytes, f.Orig.hist = 1524, f.Orig.hist|hData
+	hello := func(f *flow.Flow) *flow.Flow {
+		f.App.HelloSeen, f.App.HelloTime, f.App.Hello = true, f.SynAckTime+ms, pq
+		f.Orig.Bytes, f.Orig.Hist = 1524, f.Orig.Hist|flow.HData
 		return f
 	}
 	unanswered := hello(handshake(tcpFlow(443), 20*ms))
-	unanswered.Orig.hist |= hFIN
+	unanswered.Orig.Hist |= flow.HFIN
 	unanswered.Last = r0 + 12200*ms
-	injectedRST := reset(hello(handshake(tcpFlow(443), 20*ms)), dirServer, r0+54*ms, 250)
+	injectedRST := reset(hello(handshake(tcpFlow(443), 20*ms)), flow.DirServer, r0+54*ms, 250)
 	answered := hello(handshake(tcpFlow(443), 20*ms))
-	answered.app.serverHello = &dissect.ServerHello{Version: 0x0303}
+	answered.App.ServerHello = &dissect.ServerHello{Version: 0x0303}
 	answered.Resp.Bytes = 3000
 
-	alert := func(level uint8) *Flow {
+	alert := func(level uint8) *flow.Flow {
 		f := data(hello(handshake(tcpFlow(443), 20*ms)), 1600, 3000)
-		f.app.serverHello = &dissect.ServerHello{Version: 0x0303}
-		f.app.clientAlert = []dissect.Alert{{Level: level, Description: 42}}
+		f.App.ServerHello = &dissect.ServerHello{Version: 0x0303}
+		f.App.ClientAlert = []dissect.Alert{{Level: level, Description: 42}}
 		return f
 	}
-	tls13 := func(records ...dissect.Record) *Flow {
+	tls13 := func(records ...dissect.Record) *flow.Flow {
 		f := data(hello(handshake(tcpFlow(443), 20*ms)), 1600, 3000)
-		f.app.serverHello = &dissect.ServerHello{Version: 0x0304}
-		f.app.serverEnc = true
-		f.app.clientRecs = records
-		f.Orig.hist |= hFIN
+		f.App.ServerHello = &dissect.ServerHello{Version: 0x0304}
+		f.App.ServerEnc = true
+		f.App.ClientRecs = records
+		f.Orig.Hist |= flow.HFIN
 		return f
 	}
 	hs, short, long := dissect.Record{Type: 22, Length: 1520}, dissect.Record{Type: 23, Length: 19}, dissect.Record{Type: 23, Length: 300}
@@ -264,10 +265,10 @@ func TestRulesChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.judge.trust = trust.NewStore(root)
-	chain := func(ca *x509.Certificate, key *ecdsa.PrivateKey, name string, notAfter time.Time) *Flow {
+	chain := func(ca *x509.Certificate, key *ecdsa.PrivateKey, name string, notAfter time.Time) *flow.Flow {
 		f := data(handshake(tcpFlow(443), 20*ms), 1600, 3000)
-		f.app.serverHello = &dissect.ServerHello{Version: 0x0303}
-		f.app.certs = [][]byte{testLeaf(t, ca, key, name, now.AddDate(0, -2, 0), notAfter)}
+		f.App.ServerHello = &dissect.ServerHello{Version: 0x0303}
+		f.App.Certs = [][]byte{testLeaf(t, ca, key, name, now.AddDate(0, -2, 0), notAfter)}
 		return f
 	}
 	cases := []ruleCase{
@@ -324,19 +325,19 @@ func TestRulesProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	via := func(method, target string, status int, reason string) *Flow {
+	via := func(method, target string, status int, reason string) *flow.Flow {
 		f := data(handshake(tcpFlow(3128), 2*ms), 200, 300)
 		f.Server = ruleProxy
-		f.app.req = &dissect.HTTPRequest{Method: method, Target: target, Complete: true}
+		f.App.Request = &dissect.HTTPRequest{Method: method, Target: target, Complete: true}
 		if method == "CONNECT" {
-			f.app.req.ConnectHost, f.app.req.ConnectPort = "idmsa.apple.com", 443
+			f.App.Request.ConnectHost, f.App.Request.ConnectPort = "idmsa.apple.com", 443
 		}
-		f.app.resp = &dissect.HTTPResponse{Status: status, Reason: reason, Server: "squid/5.7", Complete: true}
+		f.App.Response = &dissect.HTTPResponse{Status: status, Reason: reason, Server: "squid/5.7", Complete: true}
 		return f
 	}
 	origin := data(handshake(tcpFlow(80), 20*ms), 200, 300)
-	origin.app.req = &dissect.HTTPRequest{Method: "GET", Target: "/", Host: "appldnld.apple.com", Complete: true}
-	origin.app.resp = &dissect.HTTPResponse{Status: 503, Reason: "Service Unavailable", Complete: true}
+	origin.App.Request = &dissect.HTTPRequest{Method: "GET", Target: "/", Host: "appldnld.apple.com", Complete: true}
+	origin.App.Response = &dissect.HTTPResponse{Status: 503, Reason: "Service Unavailable", Complete: true}
 
 	cases := []ruleCase{
 		{name: "CONNECT refused", f: via("CONNECT", "idmsa.apple.com:443", 407, "Proxy Authentication Required"), host: "idmsa.apple.com", port: 443,
@@ -355,10 +356,10 @@ func TestRulesUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	timeServer := netip.MustParseAddr("17.253.4.125")
-	ntp := func(requests, replies int, n dissect.NTP) *Flow {
+	ntp := func(requests, replies int, n dissect.NTP) *flow.Flow {
 		f := udpFlow(timeServer, 123, uint64(requests), uint64(replies))
-		f.app.ntpClient, f.app.ntpRequests, f.app.ntpReplies, f.app.ntpFirst, f.app.ntp = true, requests, replies, r0, n
-		f.app.ntpServer = replies > 0
+		f.App.NTPClient, f.App.NTPRequests, f.App.NTPReplies, f.App.NTPFirst, f.App.NTP = true, requests, replies, r0, n
+		f.App.NTPServer = replies > 0
 		return f
 	}
 	var rate dissect.NTP
@@ -367,7 +368,7 @@ func TestRulesUDP(t *testing.T) {
 	healthy := dissect.NTP{Mode: 4, Stratum: 2, RefID: [4]byte{17, 253, 4, 253}}
 	quic := func(host string, short bool, answered uint64) ruleCase {
 		f := udpFlow(netip.MustParseAddr("17.248.147.6"), 443, 3, answered)
-		f.app.quicPackets, f.app.quicVersion, f.app.quicShort = 3, dissect.QUICVersion1, short
+		f.App.QUICPackets, f.App.QUICVersion, f.App.QUICShort = 3, dissect.QUICVersion1, short
 		return ruleCase{f: f, host: host}
 	}
 	relay := quic("mask.icloud.com", false, 0)
@@ -398,7 +399,7 @@ func TestRulesPortUnlisted(t *testing.T) {
 		{name: "port the catalog does not list", f: data(handshake(tcpFlow(8081), 20*ms), 200, 300), want: FindPortUnlisted, sev: SevInfo,
 			ev: "albert.apple.com reached on tcp/8081, which the catalog does not list for it"},
 		{name: "listed port", f: data(handshake(tcpFlow(443), 20*ms), 200, 300)},
-		{name: "unlisted port, no answer from the server", f: func() *Flow {
+		{name: "unlisted port, no answer from the server", f: func() *flow.Flow {
 			f := handshake(tcpFlow(8081), 20*ms)
 			f.Resp.Packets = 0
 			return f
@@ -470,7 +471,7 @@ func TestRulesDNS(t *testing.T) {
 }
 
 func TestRulesDNSUnanswered(t *testing.T) {
-	q := pendingQuery{id: 7, qtype: 1, name: "appldnld.apple.com", ts: r0, copies: 2}
+	q := flow.PendingQuery{ID: 7, QType: 1, Name: "appldnld.apple.com", TS: r0, Copies: 2}
 	cases := []struct {
 		name   string
 		server netip.Addr
@@ -516,7 +517,7 @@ func TestRulesDNSUnanswered(t *testing.T) {
 // TestRulesPushFallback: push that failed on 5223 and then worked on 443
 // is apns.fallback, once per device; working on 443 first is not.
 func TestRulesPushFallback(t *testing.T) {
-	push := func(e *Engine, f *Flow) {
+	push := func(e *Engine, f *flow.Flow) {
 		host := "courier.push.apple.com"
 		if f.SPort == 5223 {
 			host = "27-courier.push.apple.com"
@@ -524,21 +525,21 @@ func TestRulesPushFallback(t *testing.T) {
 		at := appleAt(e, f, host)
 		e.judge.pushFallback(f, &at, e.judge.classify(f, &at))
 	}
-	failed := func() *Flow { return tcpFlow(5223) }
-	worked := func(start int64) *Flow {
+	failed := func() *flow.Flow { return tcpFlow(5223) }
+	worked := func(start int64) *flow.Flow {
 		f := data(handshake(tcpFlow(443), 20*ms), 600, 900)
-		f.First, f.synTime = start, start
+		f.First, f.SynTime = start, start
 		return f
 	}
 	cases := []struct {
 		name  string
-		flows []*Flow
+		flows []*flow.Flow
 		want  int
 	}{
-		{"5223 failed, then 443 worked", []*Flow{failed(), worked(r0 + 8e9)}, 1},
-		{"443 worked, then 5223 failed", []*Flow{worked(r0 - 60e9), failed()}, 0},
-		{"5223 failed twice, 443 twice", []*Flow{failed(), failed(), worked(r0 + 8e9), worked(r0 + 9e9)}, 1},
-		{"5223 failed only", []*Flow{failed()}, 0},
+		{"5223 failed, then 443 worked", []*flow.Flow{failed(), worked(r0 + 8e9)}, 1},
+		{"443 worked, then 5223 failed", []*flow.Flow{worked(r0 - 60e9), failed()}, 0},
+		{"5223 failed twice, 443 twice", []*flow.Flow{failed(), failed(), worked(r0 + 8e9), worked(r0 + 9e9)}, 1},
+		{"5223 failed only", []*flow.Flow{failed()}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

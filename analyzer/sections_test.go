@@ -7,6 +7,7 @@ import (
 
 	"orchard/decode"
 	"orchard/dissect"
+	"orchard/flow"
 )
 
 // TestSections: which catalog row names a flow, on literal flows.
@@ -29,9 +30,9 @@ func TestSections(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := &Flow{Proto: decode.ProtoTCP, Client: netip.MustParseAddr("192.168.1.20"), Server: netip.MustParseAddr(c.server), CPort: 50000, SPort: c.port, app: &appFacts{}}
+			f := &flow.Flow{Proto: decode.ProtoTCP, Client: netip.MustParseAddr("192.168.1.20"), Server: netip.MustParseAddr(c.server), CPort: 50000, SPort: c.port, App: &flow.Facts{}}
 			if c.host != "" {
-				f.app.req = &dissect.HTTPRequest{Method: "GET", Target: "/", Host: c.host}
+				f.App.Request = &dissect.HTTPRequest{Method: "GET", Target: "/", Host: c.host}
 			}
 			at := e.judge.env.attribute(f)
 			if at.section() != c.section || !strings.Contains(strings.ToLower(at.service()), strings.ToLower(c.service)) {

@@ -88,7 +88,7 @@ func TestStressMemoryBounds(t *testing.T) {
 			var atFull, atQ3 int64
 			for i, f := range frames {
 				switch {
-				case full < 0 && e.flows().table.flows.n == maxFlows:
+				case full < 0 && e.flows().table.Flows.N == maxFlows:
 					full, atFull = i, liveHeap()
 				case i == q3:
 					atQ3 = liveHeap()
@@ -115,7 +115,7 @@ func TestStressMemoryBounds(t *testing.T) {
 				t.Errorf("heap grew %d bytes a packet with the table full, want at most %d", growth, c.growth)
 			}
 			e.Finish()
-			if in := e.flows().table.side.inUse; in != 0 {
+			if in := e.flows().table.Side.InUse; in != 0 {
 				t.Errorf("%d bytes of dissector state still charged after the end", in)
 			}
 			runtime.KeepAlive(frames)

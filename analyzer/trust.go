@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"orchard/flow"
 	"orchard/trust"
 )
 
@@ -31,7 +32,7 @@ var (
 const adviceClock = "Check the device and the capture clock; a genuine certificate was outside its validity."
 
 // checkChain turns a chain verdict into a finding.
-func (j *judge) checkChain(f *Flow, at *attribution) verdict {
+func (j *judge) checkChain(f *flow.Flow, at *attribution) verdict {
 	if j.trust == nil {
 		j.trust = trust.Load()
 	}
@@ -39,7 +40,7 @@ func (j *judge) checkChain(f *Flow, at *attribution) verdict {
 	if at.source == SourceIP {
 		host = ""
 	}
-	res, certs, err := j.env.chains.Verify(j.trust, f.app.certs, host, time.Unix(0, f.First))
+	res, certs, err := j.env.chains.Verify(j.trust, f.App.Certs, host, time.Unix(0, f.First))
 	if res == trust.OK && host != "" {
 		j.publicChain(host)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"orchard/flow"
 	"orchard/trust"
 )
 
@@ -41,8 +42,8 @@ func TestPrivateCAOutsideApple(t *testing.T) {
 	j := e.judge
 	j.trust = trust.NewStore(public)
 	judge := func(der []byte, host string, apple bool) string {
-		f := &Flow{First: now.UnixNano(), app: &appFacts{}}
-		f.app.certs = [][]byte{der}
+		f := &flow.Flow{First: now.UnixNano(), App: &flow.Facts{}}
+		f.App.Certs = [][]byte{der}
 		return j.checkChain(f, &attribution{host: host, source: SourceSNI, apple: apple}).name()
 	}
 	if v := judge(leaf(private, privateKey, "wiki.corp.example"), "wiki.corp.example", false); v != "" {

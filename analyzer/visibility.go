@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"orchard/decode"
+	"orchard/flow"
 )
 
 // Visibility says how much of the traffic the capture saw, the way Zeek
@@ -65,7 +66,7 @@ type visTally struct {
 }
 
 // flow counts one ended flow.
-func (t *visTally) flow(f *Flow) {
+func (t *visTally) flow(f *flow.Flow) {
 	c, s := f.Orig.Packets, f.Resp.Packets
 	if f.Proto == decode.ProtoUDP {
 		t.udp(f, c, s)
@@ -78,16 +79,16 @@ func (t *visTally) flow(f *Flow) {
 	case c > 0 && s > 0:
 		t.v.BothSides++
 		for d := range 2 {
-			acked, ok := f.ackedBytes(d)
+			acked, ok := f.AckedBytes(d)
 			if !ok {
 				continue
 			}
 			t.v.AckedBytes += acked
-			if acked > f.side(d).Bytes {
-				t.v.MissedBytes += acked - f.side(d).Bytes
+			if acked > f.Side(d).Bytes {
+				t.v.MissedBytes += acked - f.Side(d).Bytes
 			}
 		}
-	case s == 0 && f.Orig.hist&hProgress != 0:
+	case s == 0 && f.Orig.Hist&flow.HProgress != 0:
 		t.v.DevicesOnly++
 	case c == 0 && s > 0:
 		t.v.ServersOnly++
@@ -101,16 +102,16 @@ func (t *visTally) flow(f *Flow) {
 // proves a request, seen or not; requests alone prove nothing by
 // themselves (the server may be down), but when no flow at all shows both
 // sides, they say the capture sees one way.
-func (t *visTally) udp(f *Flow, c, s uint64) {
-	a := f.app // never nil while judged (judge.flow)
-	request := a.dnsQueries > 0 || a.ntpClient || a.quic != nil || a.quicPackets > 0
-	answer := a.dnsResponses > 0 || a.ntpServer || f.SPort == 443 && c == 0 && s > 0 // QUIC's server speaks only when spoken to
+func (t *visTally) udp(f *flow.Flow, c, s uint64) {
+	a := f.App // never nil while judged (judge.flow)
+	request := a.DNSQueries > 0 || a.NTPClient || a.QUIC != nil || a.QUICPackets > 0
+	answer := a.DNSResponses > 0 || a.NTPServer || f.SPort == 443 && c == 0 && s > 0 // QUIC's server speaks only when spoken to
 	switch {
 	case !isDeviceAddr(f.Server) || !isDeviceAddr(f.Client) || f.SPort == 5353 || f.SPort == 5355:
 		// multicast and link-local name resolution need no answer
 	case c > 0 && s > 0:
 		t.v.UDPBothSides++
-	case s == 0 && a.quicShort:
+	case s == 0 && a.QUICShort:
 		// QUIC 1-RTT from the client: the server's handshake came unseen.
 		t.v.DevicesOnly++
 		t.v.Flows++

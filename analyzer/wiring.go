@@ -136,7 +136,7 @@ func (s *serial) totals() Stats {
 
 func (s *serial) finish() {
 	s.ends.addSpan(s.tl)
-	s.fe.table.flush()
+	s.fe.table.Flush()
 }
 
 func (s *serial) snapshot(take func(*viewSlabs) *reportView) *reportView {

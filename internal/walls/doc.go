@@ -2,7 +2,8 @@
 // orchard's packages, so a shortcut that would tangle them fails CI. Data
 // flows one way: the pure packages (capture, decode, dissect, catalog,
 // trust, communityid, kafkaout and a few helpers) import nothing of
-// orchard's, shapes only dissect and defrag only decode; the analyzer builds on them and imports no output; the
+// orchard's, shapes only dissect, defrag only decode, flow only decode, dissect
+// and shapes; the analyzer builds on them and imports no output; the
 // outputs (ecs, eventjson, htmlreport, fleet, kafkaout, internal/sensor)
 // are siblings that do not import each other (ecs builds on eventjson);
 // only the commands import tablewriter and pflag; nothing imports a

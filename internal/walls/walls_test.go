@@ -63,6 +63,9 @@ var onlyOurs = map[string][]string{
 	"orchard/shapes": {"orchard/dissect"},
 	// Reassembly files the fragments decode found.
 	"orchard/defrag": {"orchard/decode"},
+	// The flow table keys decoded packets and keeps the dissectors'
+	// per-flow state (a TLS first flight is sized as shapes sizes it).
+	"orchard/flow": {"orchard/decode", "orchard/dissect", "orchard/shapes"},
 }
 
 // cmdOnly lists third-party modules only the commands may import: the

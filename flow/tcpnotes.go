@@ -1,21 +1,21 @@
-package analyzer
+package flow
 
 import "orchard/decode"
 
-// notePacket files a non-RST packet of direction dir: where its sequence
+// NotePacket files a non-RST packet of direction dir: where its sequence
 // numbers reach, whether its IP IDs count up, when it was seen.
 // After the first RST, data that carries on the stream is the sign of a
 // forged reset; a packet far from it belongs to another connection and
 // leaves the stream's end where it was.
-func (f *Flow) notePacket(dir int, p *decode.Packet, ts int64) {
-	r := f.side(dir)
-	if f.firstRST >= 0 && ts > f.RSTTime {
+func (f *Flow) NotePacket(dir int, p *decode.Packet, ts int64) {
+	r := f.Side(dir)
+	if f.FirstRST >= 0 && ts > f.RSTTime {
 		if !r.continues(p.Seq) {
-			r.lastSeen = ts
+			r.LastSeen = ts
 			return
 		}
 		if len(p.Payload) > 0 {
-			r.dataAfterRST = true
+			r.DataAfterRST = true
 		}
 	}
 	end := p.Seq + uint32(len(p.Payload))
@@ -26,19 +26,19 @@ func (f *Flow) notePacket(dir int, p *decode.Packet, ts int64) {
 		r.nextSeq, r.nextSet = end, true
 	}
 	if r.ipidSet {
-		step := p.IPID - r.lastIPID
-		r.counting = step >= 1 && step <= 64
+		step := p.IPID - r.LastIPID
+		r.Counting = step >= 1 && step <= 64
 	}
 	r.ipidSet = true
-	r.lastSeen = ts
+	r.LastSeen = ts
 }
 
-// rstReply reports whether an RST from dir is the one RFC 9293 (3.10.7.3)
+// RSTReply reports whether an RST from dir is the one RFC 9293 (3.10.7.3)
 // requires of a client in SYN-SENT that receives an ACK not for its SYN:
 // <SEQ=SEG.ACK><CTL=RST>. It belongs to the handshake, which goes on.
-func (f *Flow) rstReply(dir int, seq uint32) bool {
+func (f *Flow) RSTReply(dir int, seq uint32) bool {
 	srv := &f.Resp
-	return dir == dirClient && srv.hist&hSYNACK == 0 && srv.hist&hACK != 0 && srv.ackSet && seq == srv.maxAck
+	return dir == DirClient && srv.Hist&HSYNACK == 0 && srv.Hist&HACK != 0 && srv.ackSet && seq == srv.maxAck
 }
 
 // continues reports whether data at seq from the side carries on the

@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"unsafe"
@@ -16,11 +16,11 @@ import (
 // counted (Stats.StateDenied). Free lists recycle facts and assemblers;
 // each is bounded, and what does not fit is left to the collector.
 type sideState struct {
-	apps   []*appFacts
+	apps   []*Facts
 	quic   []*dissect.QUICAssembler
-	inUse  int    // bytes charged to flows in the table
-	budget int    // cap on inUse; 0: none
-	denied uint64 // dissector state refused for the budget
+	InUse  int    // bytes charged to flows in the table
+	Budget int    // cap on inUse; 0: none
+	Denied uint64 // dissector state refused for the budget
 }
 
 // sideKeep bounds each free list of sideState.
@@ -28,13 +28,13 @@ const sideKeep = 1024
 
 // Estimated costs of dissector state, in bytes, for the budget.
 const (
-	appFactsCost  = int(unsafe.Sizeof(appFacts{}))
+	appFactsCost  = int(unsafe.Sizeof(Facts{}))
 	quicCost      = int(unsafe.Sizeof(dissect.QUICAssembler{})) + 4<<10 // keys and ciphers, decryption and CRYPTO buffers
-	tlsParserCost = int(unsafe.Sizeof(dissect.TLSStreamParser{})) + 1<<10
+	TLSParserCost = int(unsafe.Sizeof(dissect.TLSStreamParser{})) + 1<<10
 )
 
-// helloCost estimates the memory of a parsed ClientHello.
-func helloCost(ch *dissect.ClientHello) int {
+// HelloCost estimates the memory of a parsed ClientHello.
+func HelloCost(ch *dissect.ClientHello) int {
 	n := int(unsafe.Sizeof(*ch)) + len(ch.SNI) + 16*len(ch.ALPN)
 	for _, l := range [][]uint16{ch.CipherSuites, ch.Extensions, ch.SupportedVersions, ch.SupportedGroups, ch.KeyShareGroups, ch.SignatureAlgorithms} {
 		n += 2 * len(l)
@@ -45,8 +45,8 @@ func helloCost(ch *dissect.ClientHello) int {
 	return n
 }
 
-// certsCost is the memory of a copied certificate chain.
-func certsCost(certs [][]byte) int {
+// CertsCost is the memory of a copied certificate chain.
+func CertsCost(certs [][]byte) int {
 	n := 24 * len(certs)
 	for _, c := range certs {
 		n += len(c)
@@ -54,79 +54,79 @@ func certsCost(certs [][]byte) int {
 	return n
 }
 
-// charge counts n more bytes of a's state against the budget; false when
+// Charge counts n more bytes of a's state against the budget; false when
 // that would exceed it (nothing is charged then).
-func (t *table) charge(a *appFacts, n int) bool {
-	s := &t.side
-	if s.budget > 0 && s.inUse+n > s.budget {
-		s.denied++
+func (t *Table) Charge(a *Facts, n int) bool {
+	s := &t.Side
+	if s.Budget > 0 && s.InUse+n > s.Budget {
+		s.Denied++
 		return false
 	}
-	s.inUse += n
+	s.InUse += n
 	a.cost += n
 	return true
 }
 
-// uncharge returns n bytes of a's charge, for state let go early.
-func (t *table) uncharge(a *appFacts, n int) {
+// Uncharge returns n bytes of a's charge, for state let go early.
+func (t *Table) Uncharge(a *Facts, n int) {
 	n = min(n, a.cost)
-	t.side.inUse -= n
+	t.Side.InUse -= n
 	a.cost -= n
 }
 
 // release returns the charge of an ending flow's state. The state itself
 // lives on until the flow is judged and recycled.
-func (t *table) release(f *Flow) {
-	if a := f.app; a != nil {
-		t.side.inUse -= a.cost
+func (t *Table) release(f *Flow) {
+	if a := f.App; a != nil {
+		t.Side.InUse -= a.cost
 		a.cost = 0
 	}
 }
 
-// facts returns f's application facts, allocating them at the first
+// Facts returns f's application facts, allocating them at the first
 // dissector that needs them; nil when the state budget is spent.
-func (t *table) facts(f *Flow) *appFacts {
-	if f.app != nil {
-		return f.app
+func (t *Table) Facts(f *Flow) *Facts {
+	if f.App != nil {
+		return f.App
 	}
-	s := &t.side
-	if s.budget > 0 && s.inUse+appFactsCost > s.budget {
-		s.denied++
+	s := &t.Side
+	if s.Budget > 0 && s.InUse+appFactsCost > s.Budget {
+		s.Denied++
 		return nil
 	}
 	if n := len(s.apps); n > 0 {
-		f.app = s.apps[n-1]
+		f.App = s.apps[n-1]
 		s.apps[n-1] = nil
 		s.apps = s.apps[:n-1]
 	} else {
-		f.app = new(appFacts)
+		f.App = new(Facts)
 	}
-	s.inUse += appFactsCost
-	f.app.cost = appFactsCost
-	return f.app
+	s.InUse += appFactsCost
+	f.App.cost = appFactsCost
+	return f.App
 }
 
 // putFacts recycles a's memory once nothing refers to it.
-func (t *table) putFacts(a *appFacts) {
-	if a.quic != nil {
-		t.putQUIC(a, a.quic)
+func (t *Table) putFacts(a *Facts) {
+	if a.QUIC != nil {
+		t.PutQUIC(a, a.QUIC)
 	}
-	t.side.inUse -= a.cost
-	pend := a.dnsPending[:0]
-	clear(a.dnsPending)
-	*a = appFacts{dnsPending: pend[:0:min(cap(pend), maxPendingQueries)]}
-	if s := &t.side; len(s.apps) < sideKeep {
+	t.Side.InUse -= a.cost
+	pend := a.DNSPending[:0]
+	clear(a.DNSPending)
+	*a = Facts{DNSPending: pend[:0:min(cap(pend), maxPendingQueries)]}
+	if s := &t.Side; len(s.apps) < sideKeep {
 		s.apps = append(s.apps, a)
 	}
 }
 
-// quicAssembler returns an empty QUIC Initial assembler charged to a, or
+// QUICAssembler returns an empty QUIC Initial assembler charged to a, or
 // nil when the budget is spent.
-func (t *table) quicAssembler(a *appFacts) *dissect.QUICAssembler {
-	if !t.charge(a, quicCost) {
+func (t *Table) QUICAssembler(a *Facts) *dissect.QUICAssembler {
+	if !t.Charge(a, quicCost) {
 		return nil
 	}
-	s := &t.side
+	s := &t.Side
 	if n := len(s.quic); n > 0 {
 		q := s.quic[n-1]
 		s.quic[n-1] = nil
@@ -136,11 +136,11 @@ func (t *table) quicAssembler(a *appFacts) *dissect.QUICAssembler {
 	return new(dissect.QUICAssembler)
 }
 
-// putQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
-func (t *table) putQUIC(a *appFacts, q *dissect.QUICAssembler) {
-	t.uncharge(a, quicCost)
+// PutQUIC recycles a's assembler q: its keys are dropped, its buffers kept.
+func (t *Table) PutQUIC(a *Facts, q *dissect.QUICAssembler) {
+	t.Uncharge(a, quicCost)
 	q.Reset()
-	if s := &t.side; len(s.quic) < sideKeep {
+	if s := &t.Side; len(s.quic) < sideKeep {
 		s.quic = append(s.quic, q)
 	}
 }

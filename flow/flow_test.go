@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"testing"
@@ -20,23 +20,23 @@ func TestFlowSize(t *testing.T) {
 // TestFlowSwap checks that turning a flow around exchanges its two
 // halves whole, and its addresses, ports and application halves with them.
 func TestFlowSwap(t *testing.T) {
-	f := &Flow{CPort: 443, SPort: 50000, firstRST: dirClient, app: &appFacts{}}
-	f.Orig = Endpoint{Packets: 3, Bytes: 100, hist: hSYNACK, lastTTL: 52, seq0: 7}
-	f.Resp = Endpoint{Packets: 1, hist: hSYN, lastTTL: 64, hasMAC: true}
-	f.app.half[dirServer].httpTried = true
-	f.swap()
+	f := &Flow{CPort: 443, SPort: 50000, FirstRST: DirClient, App: &Facts{}}
+	f.Orig = Endpoint{Packets: 3, Bytes: 100, Hist: HSYNACK, LastTTL: 52, seq0: 7}
+	f.Resp = Endpoint{Packets: 1, Hist: HSYN, LastTTL: 64, HasMAC: true}
+	f.App.Half[DirServer].HTTPTried = true
+	f.Swap()
 	switch {
 	case f.CPort != 50000 || f.SPort != 443:
 		t.Errorf("ports %d → %d", f.CPort, f.SPort)
-	case f.Orig.Packets != 1 || f.Orig.hist != hSYN || f.Orig.lastTTL != 64 || !f.Orig.hasMAC:
+	case f.Orig.Packets != 1 || f.Orig.Hist != HSYN || f.Orig.LastTTL != 64 || !f.Orig.HasMAC:
 		t.Errorf("client half %+v", f.Orig)
-	case f.Resp.Packets != 3 || f.Resp.Bytes != 100 || f.Resp.hist != hSYNACK || f.Resp.seq0 != 7:
+	case f.Resp.Packets != 3 || f.Resp.Bytes != 100 || f.Resp.Hist != HSYNACK || f.Resp.seq0 != 7:
 		t.Errorf("server half %+v", f.Resp)
-	case f.firstRST != dirServer:
-		t.Errorf("first RST from %d, want the server", f.firstRST)
-	case !f.app.half[dirClient].httpTried || f.app.half[dirServer].httpTried:
-		t.Errorf("application halves not swapped: %+v", f.app.half)
-	case f.side(dirClient) != &f.Orig || f.side(dirServer) != &f.Resp:
+	case f.FirstRST != DirServer:
+		t.Errorf("first RST from %d, want the server", f.FirstRST)
+	case !f.App.Half[DirClient].HTTPTried || f.App.Half[DirServer].HTTPTried:
+		t.Errorf("application halves not swapped: %+v", f.App.Half)
+	case f.Side(DirClient) != &f.Orig || f.Side(DirServer) != &f.Resp:
 		t.Error("side does not name Orig and Resp")
 	}
 }

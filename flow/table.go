@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"encoding/binary"
@@ -9,11 +9,11 @@ import (
 
 // Flow classes, each with its own idle timeout and LRU list.
 const (
-	classHandshake   = iota // TCP without a completed handshake
-	classEstablished        // TCP established
-	classClosed             // TCP closed (FIN both ways or RST): kept briefly for stragglers
-	classUDP                // UDP
-	numClasses
+	ClassHandshake   = iota // TCP without a completed handshake
+	ClassEstablished        // TCP established
+	ClassClosed             // TCP closed (FIN both ways or RST): kept briefly for stragglers
+	ClassUDP                // UDP
+	NumClasses
 )
 
 // Timeouts are the idle timeouts of the flow table, by packet time.
@@ -41,37 +41,37 @@ func (t Timeouts) withDefaults() Timeouts {
 }
 
 // lru is an intrusive doubly-linked list of flows, oldest first.
-type lru struct{ head, tail *Flow }
+type lru struct{ Head, tail *Flow }
 
 func (l *lru) push(f *Flow) {
-	f.prev, f.next = l.tail, nil
+	f.prev, f.Next = l.tail, nil
 	if l.tail != nil {
-		l.tail.next = f
+		l.tail.Next = f
 	} else {
-		l.head = f
+		l.Head = f
 	}
 	l.tail = f
 }
 
 func (l *lru) remove(f *Flow) {
 	if f.prev != nil {
-		f.prev.next = f.next
+		f.prev.Next = f.Next
 	} else {
-		l.head = f.next
+		l.Head = f.Next
 	}
-	if f.next != nil {
-		f.next.prev = f.prev
+	if f.Next != nil {
+		f.Next.prev = f.prev
 	} else {
 		l.tail = f.prev
 	}
-	f.prev, f.next = nil, nil
+	f.prev, f.Next = nil, nil
 }
 
 // slot is one entry of the flow index: the flow and the hash of its key
 // (f == nil: empty).
 type slot struct {
 	hash uint64
-	f    *Flow
+	Flow *Flow
 }
 
 // flowIndex is an open-addressing hash table of flows, with linear probing
@@ -80,24 +80,24 @@ type slot struct {
 // Its hash is keyed with a random seed: addresses and ports come from the
 // wire, and an unkeyed hash would let crafted flows share one probe chain.
 type flowIndex struct {
-	slots []slot
+	Slots []slot
 	shift uint // 64 - log2(len(slots)): a hash's home slot is hash >> shift
-	n     int
+	N     int
 	seed  [6]uint64
 }
 
 // hash returns the keyed hash of k: three 64x64->128-bit multiplications
 // folded (hi ^ lo), as in wyhash.
-func (x *flowIndex) hash(k *flowKey) uint64 {
+func (x *flowIndex) hash(k *Key) uint64 {
 	le := binary.LittleEndian
 	s := &x.seed
-	h1 := flowMum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
-	h2 := flowMum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
+	h1 := mum(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1])
+	h2 := mum(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3])
 	ports := uint64(k.pa)<<24 | uint64(k.pb)<<8 | uint64(k.proto)
-	return flowMum(ports^s[4], h1^h2^s[5])
+	return mum(ports^s[4], h1^h2^s[5])
 }
 
-func flowMum(a, b uint64) uint64 {
+func mum(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
@@ -112,131 +112,134 @@ func (x *flowIndex) newSeed() {
 const minIndexSlots = 1024
 
 func (x *flowIndex) init(size int) {
-	x.slots = make([]slot, size)
+	x.Slots = make([]slot, size)
 	x.shift = 64 - uint(bits.TrailingZeros(uint(size)))
-	x.n = 0
+	x.N = 0
 }
 
 // get returns the flow of k (whose hash is h), or nil.
-func (x *flowIndex) get(k *flowKey, h uint64) *Flow {
-	if x.slots == nil {
+func (x *flowIndex) get(k *Key, h uint64) *Flow {
+	if x.Slots == nil {
 		return nil
 	}
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.Slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.f == nil {
+		s := &x.Slots[i]
+		if s.Flow == nil {
 			return nil
 		}
-		if s.hash == h && s.f.key.equal(k) {
-			return s.f
+		if s.hash == h && s.Flow.key.equal(k) {
+			return s.Flow
 		}
 	}
 }
 
 // insert adds f, whose key has hash h and is not in the index.
 func (x *flowIndex) insert(f *Flow, h uint64) {
-	if x.slots == nil {
+	if x.Slots == nil {
 		x.init(minIndexSlots)
-	} else if 2*(x.n+1) > len(x.slots) {
+	} else if 2*(x.N+1) > len(x.Slots) {
 		x.grow()
 	}
 	x.place(f, h)
-	x.n++
+	x.N++
 }
 
 func (x *flowIndex) place(f *Flow, h uint64) {
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.Slots) - 1)
 	i := h >> x.shift
-	for x.slots[i].f != nil {
+	for x.Slots[i].Flow != nil {
 		i = (i + 1) & mask
 	}
-	x.slots[i] = slot{hash: h, f: f}
+	x.Slots[i] = slot{hash: h, Flow: f}
 }
 
 func (x *flowIndex) grow() {
-	old, n := x.slots, x.n
+	old, n := x.Slots, x.N
 	x.init(2 * len(old))
 	for _, s := range old {
-		if s.f != nil {
-			x.place(s.f, s.hash)
+		if s.Flow != nil {
+			x.place(s.Flow, s.hash)
 		}
 	}
-	x.n = n
+	x.N = n
 }
 
 // remove deletes f, whose key has hash h, and shifts back the entries
 // after it that probed past its slot, so lookups stay correct.
 func (x *flowIndex) remove(f *Flow, h uint64) {
-	if x.slots == nil {
+	if x.Slots == nil {
 		return
 	}
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.Slots) - 1)
 	i := h >> x.shift
-	for x.slots[i].f != f {
-		if x.slots[i].f == nil {
+	for x.Slots[i].Flow != f {
+		if x.Slots[i].Flow == nil {
 			return // not indexed
 		}
 		i = (i + 1) & mask
 	}
-	x.n--
-	for j := (i + 1) & mask; x.slots[j].f != nil; j = (j + 1) & mask {
+	x.N--
+	for j := (i + 1) & mask; x.Slots[j].Flow != nil; j = (j + 1) & mask {
 		// The entry at j may move to the hole at i unless its home slot
 		// lies cyclically in (i, j].
-		home := x.slots[j].hash >> x.shift
+		home := x.Slots[j].hash >> x.shift
 		if (j-home)&mask >= (j-i)&mask {
-			x.slots[i] = x.slots[j]
+			x.Slots[i] = x.Slots[j]
 			i = j
 		}
 	}
-	x.slots[i] = slot{}
+	x.Slots[i] = slot{}
 }
 
-// flowEnder is told of every flow that ends.
-type flowEnder interface {
+// FlowEnder is told of every flow that ends.
+type FlowEnder interface {
 	// flowEnded is told of a flow that expired, was evicted or was left at
 	// the end. The flow is the table's: it is recycled after the call
-	// unless the sink sets handedOff.
-	flowEnded(f *Flow, evicted bool)
+	// unless the sink sets HandedOff.
+	FlowEnded(f *Flow, evicted bool)
 }
 
-// table maps canonical keys to flows, expires them by packet time and keeps
+// Table maps canonical keys to flows, expires them by packet time and keeps
 // their number under a hard cap.
-type table struct {
-	flows   flowIndex
-	lists   [numClasses]lru
-	timeout [numClasses]int64
+type Table struct {
+	Flows   flowIndex
+	Lists   [NumClasses]lru
+	timeout [NumClasses]int64
 	max     int
 	free    []*Flow
-	evicted uint64
-	peak    int
-	sink    flowEnder // told of every flow that ends
-	pool    bufPool   // stream buffers of ended flows
-	side    sideState // dissector state of ended flows
+	Evicted uint64
+	Peak    int
+	sink    FlowEnder // told of every flow that ends
+	Pool    bufPool   // stream buffers of ended flows
+	Side    sideState // dissector state of ended flows
 	// idx is the index of the packet being processed, stamped on the
 	// flows it touches (the merge order of a Parallel).
-	idx uint64
+	Idx uint64
 }
 
-func newTable(max int, t Timeouts, sink flowEnder) *table {
+// NewTable returns an empty table of at most max flows, with the idle
+// timeouts t (their defaults where unset), that tells sink of every flow
+// that ends.
+func NewTable(max int, t Timeouts, sink FlowEnder) *Table {
 	t = t.withDefaults()
-	tb := &table{
+	tb := &Table{
 		max:  max,
 		sink: sink,
 	}
-	tb.flows.newSeed()
-	tb.timeout[classHandshake] = int64(t.Handshake)
-	tb.timeout[classEstablished] = int64(t.Established)
-	tb.timeout[classClosed] = int64(t.Closed)
-	tb.timeout[classUDP] = int64(t.UDP)
+	tb.Flows.newSeed()
+	tb.timeout[ClassHandshake] = int64(t.Handshake)
+	tb.timeout[ClassEstablished] = int64(t.Established)
+	tb.timeout[ClassClosed] = int64(t.Closed)
+	tb.timeout[ClassUDP] = int64(t.UDP)
 	return tb
 }
 
-// get returns the flow of k, or nil. It is flowIndex.get with the hash and
+// Get returns the flow of k, or nil. It is flowIndex.get with the hash and
 // the key comparison written out: it runs once per packet.
-func (t *table) get(k flowKey) *Flow {
-	x := &t.flows
-	if x.slots == nil {
+func (t *Table) Get(k Key) *Flow {
+	x := &t.Flows
+	if x.Slots == nil {
 		return nil
 	}
 	le := binary.LittleEndian
@@ -249,10 +252,10 @@ func (t *table) get(k flowKey) *Flow {
 	hi, lo = bits.Mul64(b0^s[2], b1^s[3])
 	hi, lo = bits.Mul64(ports^s[4], h1^hi^lo^s[5])
 	h := hi ^ lo
-	mask := uint64(len(x.slots) - 1)
+	mask := uint64(len(x.Slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
-		sl := &x.slots[i]
-		f := sl.f
+		sl := &x.Slots[i]
+		f := sl.Flow
 		if f == nil {
 			return nil
 		}
@@ -266,10 +269,10 @@ func (t *table) get(k flowKey) *Flow {
 	}
 }
 
-// add inserts a new flow for k, evicting the least recently seen flow when
+// Add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
-func (t *table) add(k flowKey, now int64) *Flow {
-	if t.flows.n >= t.max {
+func (t *Table) Add(k Key, now int64) *Flow {
+	if t.Flows.N >= t.max {
 		t.evictOldest()
 	}
 	var f *Flow
@@ -280,74 +283,74 @@ func (t *table) add(k flowKey, now int64) *Flow {
 		f = new(Flow)
 	}
 	f.key = k
-	f.firstRST = -1
+	f.FirstRST = -1
 	f.First, f.Last = now, now
-	f.class = -1
-	t.flows.insert(f, t.flows.hash(&k))
-	if t.flows.n > t.peak {
-		t.peak = t.flows.n
+	f.Class = -1
+	t.Flows.insert(f, t.Flows.hash(&k))
+	if t.Flows.N > t.Peak {
+		t.Peak = t.Flows.N
 	}
 	return f
 }
 
-// touch moves f to the tail of the list of its class.
-func (t *table) touch(f *Flow, class int8) {
-	f.touched = t.idx
-	if f.class == class && t.lists[class].tail == f {
+// Touch moves f to the tail of the list of its class.
+func (t *Table) Touch(f *Flow, class int8) {
+	f.Touched = t.Idx
+	if f.Class == class && t.Lists[class].tail == f {
 		return // already the newest of its class
 	}
-	if f.class >= 0 {
-		t.lists[f.class].remove(f)
+	if f.Class >= 0 {
+		t.Lists[f.Class].remove(f)
 	}
-	f.class = class
-	t.lists[class].push(f)
+	f.Class = class
+	t.Lists[class].push(f)
 }
 
-// expire ends every flow idle for longer than its class's timeout.
-func (t *table) expire(now int64) {
-	for c := range t.lists {
-		l := &t.lists[c]
-		for l.head != nil && now-l.head.Last > t.timeout[c] {
-			t.end(l.head, false)
+// Expire ends every flow idle for longer than its class's timeout.
+func (t *Table) Expire(now int64) {
+	for c := range t.Lists {
+		l := &t.Lists[c]
+		for l.Head != nil && now-l.Head.Last > t.timeout[c] {
+			t.End(l.Head, false)
 		}
 	}
 }
 
-func (t *table) evictOldest() {
+func (t *Table) evictOldest() {
 	var oldest *Flow
-	for c := range t.lists {
-		if h := t.lists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+	for c := range t.Lists {
+		if h := t.Lists[c].Head; h != nil && (oldest == nil || h.Last < oldest.Last) {
 			oldest = h
 		}
 	}
 	if oldest != nil {
-		t.evicted++
-		t.end(oldest, true)
+		t.Evicted++
+		t.End(oldest, true)
 	}
 }
 
-// end removes f, reports it and recycles it.
-func (t *table) end(f *Flow, evicted bool) {
-	if f.class >= 0 {
-		t.lists[f.class].remove(f)
+// End removes f, reports it and recycles it.
+func (t *Table) End(f *Flow, evicted bool) {
+	if f.Class >= 0 {
+		t.Lists[f.Class].remove(f)
 	}
-	t.flows.remove(f, t.flows.hash(&f.key))
+	t.Flows.remove(f, t.Flows.hash(&f.key))
 	t.release(f)
-	t.sink.flowEnded(f, evicted)
-	t.pool.put(f.Orig.stream.buf)
-	t.pool.put(f.Resp.stream.buf)
-	if f.handedOff {
+	t.sink.FlowEnded(f, evicted)
+	t.Pool.put(f.Orig.Stream.Buf)
+	t.Pool.put(f.Resp.Stream.Buf)
+	if f.HandedOff {
 		// A Parallel's judge has it now, and gives it back when done.
-		f.Orig.stream.buf, f.Resp.stream.buf = nil, nil
+		f.Orig.Stream.Buf, f.Resp.Stream.Buf = nil, nil
 		return
 	}
-	t.recycle(f)
+	t.Recycle(f)
 }
 
-// recycle keeps f for a later add.
-func (t *table) recycle(f *Flow) {
-	if f.app != nil {
-		t.putFacts(f.app)
+// Recycle keeps f for a later add.
+func (t *Table) Recycle(f *Flow) {
+	if f.App != nil {
+		t.putFacts(f.App)
 	}
 	*f = Flow{}
 	if len(t.free) < 4096 {
@@ -355,18 +358,18 @@ func (t *table) recycle(f *Flow) {
 	}
 }
 
-// flush ends every flow, oldest first (end of input).
-func (t *table) flush() {
+// Flush ends every flow, oldest first (end of input).
+func (t *Table) Flush() {
 	for {
 		var oldest *Flow
-		for c := range t.lists {
-			if h := t.lists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+		for c := range t.Lists {
+			if h := t.Lists[c].Head; h != nil && (oldest == nil || h.Last < oldest.Last) {
 				oldest = h
 			}
 		}
 		if oldest == nil {
 			return
 		}
-		t.end(oldest, false)
+		t.End(oldest, false)
 	}
 }

@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"encoding/binary"
@@ -9,13 +9,13 @@ import (
 
 // Direction indexes per-direction counters: 0 is client → server.
 const (
-	dirClient = 0
-	dirServer = 1
+	DirClient = 0
+	DirServer = 1
 )
 
-// flowKey is the canonical 5-tuple: the smaller (address, port) first, so
+// Key is the canonical 5-tuple: the smaller (address, port) first, so
 // both directions of a flow share one key. Fixed-size and pointer-free.
-type flowKey struct {
+type Key struct {
 	a, b   [16]byte
 	pa, pb uint16
 	proto  uint8
@@ -23,7 +23,7 @@ type flowKey struct {
 
 // equal reports whether k and o are the same key; word compares, cheaper
 // than the generated 37-byte memory comparison.
-func (k *flowKey) equal(o *flowKey) bool {
+func (k *Key) equal(o *Key) bool {
 	le := binary.LittleEndian
 	d := (le.Uint64(k.a[:8]) ^ le.Uint64(o.a[:8])) |
 		(le.Uint64(k.a[8:]) ^ le.Uint64(o.a[8:])) |
@@ -32,7 +32,9 @@ func (k *flowKey) equal(o *flowKey) bool {
 	return d == 0 && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
 }
 
-func makeKey(p *decode.Packet) (k flowKey, srcIsA bool) {
+// MakeKey returns the canonical key of p's flow, and whether p's sender is
+// the key's a side.
+func MakeKey(p *decode.Packet) (k Key, srcIsA bool) {
 	s, d := p.Src.As16(), p.Dst.As16()
 	k.proto = p.Proto
 	if less(&s, p.SrcPort, &d, p.DstPort) {
@@ -57,15 +59,15 @@ func less(a *[16]byte, pa uint16, b *[16]byte, pb uint16) bool {
 
 // tcp history bits, per direction.
 const (
-	hSYN    uint16 = 1 << iota // SYN without ACK
-	hSYNACK                    // SYN with ACK
-	hACK                       // pure or piggy-backed ACK (not on a SYN)
-	hData                      // payload
-	hFIN
-	hRST
+	HSYN    uint16 = 1 << iota // SYN without ACK
+	HSYNACK                    // SYN with ACK
+	HACK                       // pure or piggy-backed ACK (not on a SYN)
+	HData                      // payload
+	HFIN
+	HRST
 	// hProgress: an ACK without SYN or RST, or payload. From a client after
 	// its SYN it proves the SYN was answered, seen or not.
-	hProgress
+	HProgress
 )
 
 // Endpoint is what a flow knows of one of its two sides, as gopacket's
@@ -76,35 +78,35 @@ type Endpoint struct {
 	Packets uint64 // packets sent
 	Bytes   uint64 // payload bytes sent
 
-	stream stream // the side's TCP bytes, while a dissector reads them
+	Stream Stream // the side's TCP bytes, while a dissector reads them
 
 	// lastSeen is the time of the side's last packet other than an RST
-	// (resets.go).
-	lastSeen int64
+	// (NotePacket; the judge reads it for forged resets).
+	LastSeen int64
 	// seq0 and maxAck are the side's first sequence number and highest
-	// ACK, for the capture-loss estimate (visibility.go).
+	// ACK, for the capture-loss estimate (SeqAck, AckedBytes).
 	seq0, maxAck uint32
 	// nextSeq is the highest sequence number sent, past its payload
-	// (resets.go).
+	// (NotePacket; the judge reads it for forged resets).
 	nextSeq uint32
-	hist    uint16 // tcp history bits (hSYN …)
+	Hist    uint16 // tcp history bits (HSYN …)
 	// lastIPID, firstTTL and lastTTL are the IP ID of the side's last
 	// non-RST packet and the TTL of its first and last one.
-	lastIPID          uint16
-	mac               [6]byte // the side's Ethernet source address, when the link had one
-	firstTTL, lastTTL uint8
-	hasMAC            bool
-	ttlSet            bool
+	LastIPID          uint16
+	MAC               [6]byte // the side's Ethernet source address, when the link had one
+	FirstTTL, LastTTL uint8
+	HasMAC            bool
+	TTLSet            bool
 	seqSet, ackSet    bool
 	nextSet           bool
 	ipidSet           bool
-	counting          bool // the side's IP IDs count up (a shared or per-flow counter)
-	dataAfterRST      bool // payload seen from the side after the first RST
+	Counting          bool // the side's IP IDs count up (a shared or per-flow counter)
+	DataAfterRST      bool // payload seen from the side after the first RST
 }
 
 // Flow is one connection (TCP) or exchange (UDP) oriented client → server.
 type Flow struct {
-	key    flowKey
+	key    Key
 	Proto  uint8
 	Client netip.Addr
 	Server netip.Addr
@@ -114,7 +116,7 @@ type Flow struct {
 	// around swaps them.
 	Orig, Resp Endpoint
 	// clientIsA is true when the client is the key's a side.
-	clientIsA bool
+	ClientIsA bool
 	VLAN      uint16
 	PID       int32
 	Proc      string
@@ -123,14 +125,14 @@ type Flow struct {
 
 	// TCP.
 	SynRetries int
-	synSeq     uint32
-	firstRST   int   // direction of the first RST: -1 none
+	SynSeq     uint32
+	FirstRST   int   // direction of the first RST: -1 none
 	RSTTime    int64 // time of the first RST
 	RSTTTL     uint8 // TTL and IP ID of the first RST
 	RSTIPID    uint16
-	rstGap     int64 // time from the peer's last packet to the first RST
-	synTime    int64 // first SYN
-	synAckTime int64
+	RSTGap     int64 // time from the peer's last packet to the first RST
+	SynTime    int64 // first SYN
+	SynAckTime int64
 
 	// ICMP destination unreachable joined to this flow (its type follows
 	// from ICMPFrom: 3 for ICMPv4, 1 for ICMPv6).
@@ -138,27 +140,27 @@ type Flow struct {
 	ICMPFrom  netip.Addr
 	ICMPCount int
 
-	// Set by the application-layer dissection (app.go): allocated when a
+	// Set by the application-layer dissection (the feeders): allocated when a
 	// dissector first looks at the flow's payload, so flows without one
 	// (a SYN flood, unknown UDP) cost none of it. The judge sees an empty
 	// one for those.
-	app *appFacts
+	App *Facts
 
 	// kept packets for --write-evidence
-	kept []keptPacket
+	Kept []KeptPacket
 
 	// table bookkeeping
-	prev, next *Flow
-	touched    uint64 // index of the packet that last moved it in its list
-	class      int8
-	handedOff  bool // a worker gave it to its Parallel's judge
-	oriented   bool // orientation was decided by a SYN or an application message
+	prev, Next *Flow
+	Touched    uint64 // index of the packet that last moved it in its list
+	Class      int8
+	HandedOff  bool // a worker gave it to its Parallel's judge
+	Oriented   bool // orientation was decided by a SYN or an application message
 }
 
-// side returns the endpoint that sends in direction dir: Orig for
-// dirClient, Resp for dirServer.
-func (f *Flow) side(dir int) *Endpoint {
-	if dir == dirClient {
+// Side returns the endpoint that sends in direction dir: Orig for
+// DirClient, Resp for DirServer.
+func (f *Flow) Side(dir int) *Endpoint {
+	if dir == DirClient {
 		return &f.Orig
 	}
 	return &f.Resp
@@ -169,17 +171,17 @@ func (f *Flow) State() string {
 	if f.Proto != decode.ProtoTCP {
 		return ""
 	}
-	c, s := f.Orig.hist, f.Resp.hist
-	syn := c&hSYN != 0
-	synack := s&hSYNACK != 0
+	c, s := f.Orig.Hist, f.Resp.Hist
+	syn := c&HSYN != 0
+	synack := s&HSYNACK != 0
 	switch {
 	case syn && !synack:
 		switch {
-		case s&hRST != 0:
+		case s&HRST != 0:
 			return "REJ"
-		case c&hRST != 0:
+		case c&HRST != 0:
 			return "RSTOS0"
-		case c&hFIN != 0:
+		case c&HFIN != 0:
 			return "SH"
 		case s != 0:
 			return "OTH"
@@ -187,9 +189,9 @@ func (f *Flow) State() string {
 		return "S0"
 	case !syn && synack:
 		switch {
-		case s&hRST != 0:
+		case s&HRST != 0:
 			return "RSTRH"
-		case s&hFIN != 0:
+		case s&HFIN != 0:
 			return "SHR"
 		}
 		return "OTH"
@@ -198,15 +200,15 @@ func (f *Flow) State() string {
 	}
 	// Established (SYN and SYN-ACK seen).
 	switch {
-	case f.firstRST == dirClient:
+	case f.FirstRST == DirClient:
 		return "RSTO"
-	case f.firstRST == dirServer:
+	case f.FirstRST == DirServer:
 		return "RSTR"
-	case c&hFIN != 0 && s&hFIN != 0:
+	case c&HFIN != 0 && s&HFIN != 0:
 		return "SF"
-	case c&hFIN != 0:
+	case c&HFIN != 0:
 		return "S2"
-	case s&hFIN != 0:
+	case s&HFIN != 0:
 		return "S3"
 	}
 	return "S1"
@@ -214,7 +216,7 @@ func (f *Flow) State() string {
 
 // Established reports whether the TCP handshake completed (SYN and SYN-ACK seen).
 func (f *Flow) Established() bool {
-	return f.Orig.hist&hSYN != 0 && f.Resp.hist&hSYNACK != 0
+	return f.Orig.Hist&HSYN != 0 && f.Resp.Hist&HSYNACK != 0
 }
 
 // ServerAnswered reports whether the server sent anything at all.
@@ -222,28 +224,28 @@ func (f *Flow) ServerAnswered() bool { return f.Resp.Packets > 0 }
 
 // RSTBy returns "client", "server" or "" for the sender of the first RST.
 func (f *Flow) RSTBy() string {
-	switch f.firstRST {
-	case dirClient:
+	switch f.FirstRST {
+	case DirClient:
 		return "client"
-	case dirServer:
+	case DirServer:
 		return "server"
 	}
 	return ""
 }
 
 // ClientMAC returns the client's Ethernet address, if the link carried one.
-func (f *Flow) ClientMAC() ([6]byte, bool) { return f.Orig.mac, f.Orig.hasMAC }
+func (f *Flow) ClientMAC() ([6]byte, bool) { return f.Orig.MAC, f.Orig.HasMAC }
 
-// swap reverses the flow's orientation (the first packet was the server's).
-func (f *Flow) swap() {
+// Swap reverses the flow's orientation (the first packet was the server's).
+func (f *Flow) Swap() {
 	f.Client, f.Server = f.Server, f.Client
 	f.CPort, f.SPort = f.SPort, f.CPort
 	f.Orig, f.Resp = f.Resp, f.Orig
-	if f.firstRST >= 0 {
-		f.firstRST = 1 - f.firstRST
+	if f.FirstRST >= 0 {
+		f.FirstRST = 1 - f.FirstRST
 	}
-	f.clientIsA = !f.clientIsA
-	if f.app != nil {
-		f.app.swap()
+	f.ClientIsA = !f.ClientIsA
+	if f.App != nil {
+		f.App.swap()
 	}
 }

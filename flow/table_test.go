@@ -1,4 +1,4 @@
-package analyzer
+package flow
 
 import (
 	"math/rand/v2"
@@ -7,8 +7,8 @@ import (
 
 // randKey returns one of a small universe of keys, so that lookups,
 // deletions and re-insertions of the same key are frequent.
-func randKey(r *rand.Rand, universe int) flowKey {
-	var k flowKey
+func randKey(r *rand.Rand, universe int) Key {
+	var k Key
 	v := r.IntN(universe)
 	k.a[15] = byte(v)
 	k.a[14] = byte(v >> 8)
@@ -24,10 +24,10 @@ func randKey(r *rand.Rand, universe int) flowKey {
 func TestFlowIndexMatchesMap(t *testing.T) {
 	for _, universe := range []int{50, 3000, 100000} {
 		r := rand.New(rand.NewPCG(1, uint64(universe)))
-		var tb table
-		x := &tb.flows
+		var tb Table
+		x := &tb.Flows
 		x.newSeed()
-		ref := make(map[flowKey]*Flow)
+		ref := make(map[Key]*Flow)
 		for step := 0; step < 200000; step++ {
 			k := randKey(r, universe)
 			h := x.hash(&k)
@@ -35,7 +35,7 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 			if got != want {
 				t.Fatalf("universe %d step %d: get = %p, want %p", universe, step, got, want)
 			}
-			if got := tb.get(k); got != want {
+			if got := tb.Get(k); got != want {
 				t.Fatalf("universe %d step %d: table.get = %p, want %p", universe, step, got, want)
 			}
 			switch {
@@ -47,8 +47,8 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 				x.remove(want, h)
 				delete(ref, k)
 			}
-			if x.n != len(ref) {
-				t.Fatalf("universe %d step %d: n = %d, want %d", universe, step, x.n, len(ref))
+			if x.N != len(ref) {
+				t.Fatalf("universe %d step %d: n = %d, want %d", universe, step, x.N, len(ref))
 			}
 		}
 		for k, f := range ref {
@@ -56,8 +56,8 @@ func TestFlowIndexMatchesMap(t *testing.T) {
 				t.Fatalf("universe %d: final get = %p, want %p", universe, g, f)
 			}
 		}
-		if 2*x.n > len(x.slots) {
-			t.Fatalf("load %d/%d over one half", x.n, len(x.slots))
+		if 2*x.N > len(x.Slots) {
+			t.Fatalf("load %d/%d over one half", x.N, len(x.Slots))
 		}
 	}
 }
@@ -68,9 +68,9 @@ func TestFlowIndexCollisions(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	var x flowIndex
 	x.init(minIndexSlots)
-	ref := make(map[flowKey]*Flow)
+	ref := make(map[Key]*Flow)
 	// Hashes whose top bits are all ones start at the last slot and wrap.
-	hash := func(k *flowKey) uint64 { return ^uint64(0)>>2 | uint64(k.pa%4)<<62 | uint64(k.a[15]) }
+	hash := func(k *Key) uint64 { return ^uint64(0)>>2 | uint64(k.pa%4)<<62 | uint64(k.a[15]) }
 	for step := 0; step < 100000; step++ {
 		k := randKey(r, 400)
 		h := hash(&k)
@@ -103,15 +103,15 @@ func FuzzFlowIndex(f *testing.F) {
 	f.Add([]byte{1, 3, 5, 7, 0x83, 9, 0x81, 11, 0x87, 3})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		var x flowIndex
-		hash := func(k *flowKey) uint64 {
+		hash := func(k *Key) uint64 {
 			if k.a[0]&1 != 0 {
 				return uint64(k.a[0]%4)<<62 | uint64(k.a[0])
 			}
 			return x.hash(k)
 		}
-		ref := make(map[flowKey]*Flow)
+		ref := make(map[Key]*Flow)
 		for _, op := range ops {
-			var k flowKey
+			var k Key
 			k.a[0] = op & 0x3f
 			k.proto = 17
 			h := hash(&k)
@@ -128,8 +128,8 @@ func FuzzFlowIndex(f *testing.F) {
 				x.remove(want, h)
 				delete(ref, k)
 			}
-			if x.n != len(ref) {
-				t.Fatalf("n = %d, want %d", x.n, len(ref))
+			if x.N != len(ref) {
+				t.Fatalf("n = %d, want %d", x.N, len(ref))
 			}
 		}
 		for k, fl := range ref {
@@ -148,7 +148,7 @@ func TestFlowIndexSpread(t *testing.T) {
 		var x flowIndex
 		x.newSeed()
 		for i := 0; i < 60000; i++ {
-			var k flowKey
+			var k Key
 			k.a = [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}
 			k.b = [16]byte{10: 0xff, 11: 0xff, 12: 17, 13: 253}
 			k.pa, k.pb, k.proto = 443, 50000, 6
@@ -160,10 +160,10 @@ func TestFlowIndexSpread(t *testing.T) {
 			}
 			x.insert(&Flow{key: k}, x.hash(&k))
 		}
-		mask := uint64(len(x.slots) - 1)
+		mask := uint64(len(x.Slots) - 1)
 		longest := uint64(0)
-		for i, s := range x.slots {
-			if s.f != nil {
+		for i, s := range x.Slots {
+			if s.Flow != nil {
 				longest = max(longest, (uint64(i)-s.hash>>x.shift)&mask)
 			}
 		}
@@ -177,8 +177,8 @@ func TestFlowIndexSpread(t *testing.T) {
 // table.get against ==, with keys that differ in one byte or field (the
 // index would find a false match only on a full hash collision as well).
 func TestKeyEqual(t *testing.T) {
-	base := flowKey{a: [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}, b: [16]byte{0: 0x20, 1: 0x01, 8: 0xff, 15: 9}, pa: 443, pb: 50000, proto: 6}
-	variants := []flowKey{base}
+	base := Key{a: [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}, b: [16]byte{0: 0x20, 1: 0x01, 8: 0xff, 15: 9}, pa: 443, pb: 50000, proto: 6}
+	variants := []Key{base}
 	for i := 0; i < 16; i++ {
 		for _, bit := range []byte{1, 0x80} {
 			k := base
@@ -204,9 +204,9 @@ func TestKeyEqual(t *testing.T) {
 	k.a[7] = 0
 	k.a[8] = 0xff
 	variants = append(variants, k)
-	var tb table
-	tb.flows.newSeed()
-	tb.flows.init(minIndexSlots)
+	var tb Table
+	tb.Flows.newSeed()
+	tb.Flows.init(minIndexSlots)
 	for i := range variants {
 		f := &Flow{key: variants[i]}
 		for j := range variants {
@@ -216,10 +216,10 @@ func TestKeyEqual(t *testing.T) {
 			}
 			// A full hash collision: f sits where j's key is looked for,
 			// under j's hash, and only the key comparison decides.
-			h := tb.flows.hash(&variants[j])
-			clear(tb.flows.slots)
-			tb.flows.slots[h>>tb.flows.shift] = slot{hash: h, f: f}
-			if got := tb.get(variants[j]) == f; got != want {
+			h := tb.Flows.hash(&variants[j])
+			clear(tb.Flows.Slots)
+			tb.Flows.Slots[h>>tb.Flows.shift] = slot{hash: h, Flow: f}
+			if got := tb.Get(variants[j]) == f; got != want {
 				t.Fatalf("table.get: %d finds %d: %v", j, i, got)
 			}
 		}
