@@ -136,3 +136,62 @@ func BenchmarkSnapshotView(b *testing.B) {
 	b.StopTimer()
 	e.Finish()
 }
+
+// TestSnapshotOwnsItsReport reads whole snapshots (as an interval report
+// is written) while lanes keep the judge adding to the same findings,
+// hosts and devices: under -race, a report that shared the judge's
+// records would race with it.
+func TestSnapshotOwnsItsReport(t *testing.T) {
+	e, err := New(Config{Workers: 2, MaxFlows: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lanes := e.Lanes()
+	mac := [2][6]byte{{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}}
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	for li, l := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ts := int64(1_800_000_000) * int64(time.Second)
+			for i := 0; !stop.Load(); i++ {
+				// Eight clients, four servers, two ports: the same
+				// findings again and again, each flow evicted soon.
+				s := capgen.TCP{
+					Src: netip.AddrFrom4([4]byte{10, 0, byte(li), byte(i % 8)}), Dst: netip.AddrFrom4([4]byte{17, 253, 0, byte(i % 4)}),
+					SrcPort: uint16(1024 + i%50000), DstPort: []uint16{443, 5223}[i%2], Flags: capgen.SYN, Seq: uint32(i), TTL: 64,
+				}
+				frame := s.Ethernet(mac[0], mac[1])
+				ts += int64(time.Microsecond)
+				l.FrameNS(layers.LinkTypeEthernet, frame, ts, len(frame))
+				if i%64 == 0 {
+					l.Flush()
+				}
+			}
+			l.Flush()
+		}()
+	}
+	for range 20 {
+		r := e.Snapshot()
+		n := 0
+		for _, fd := range r.Findings {
+			n += fd.Count + len(fd.Evidence) + len(fd.Last)
+		}
+		for _, h := range r.Hosts {
+			n += h.Flows + len(h.Ports) + len(h.Servers) + len(h.Findings)
+		}
+		for _, d := range r.Devices {
+			n += d.Flows + d.Findings + len(d.Processes) + len(d.Address)
+		}
+		if n == 0 && len(r.Findings) > 0 {
+			t.Fatal("empty report records")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if r := e.Finish(); len(r.Findings) == 0 || len(r.Hosts) == 0 {
+		t.Errorf("%d findings, %d hosts: the lanes made none", len(r.Findings), len(r.Hosts))
+	}
+}
