@@ -110,6 +110,7 @@ type judge struct {
 	keys       findingSet // the hashes of findings' keys (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
+	hostOrder  []*HostSummary // the hosts in the order first seen
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
 	// untracked counts findings, hosts, devices and push states beyond maxTracked.
@@ -771,6 +772,7 @@ func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
 		}
 		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
 		j.hosts[key] = h
+		j.hostOrder = append(j.hostOrder, h)
 	}
 	h.Flows++
 	switch {
@@ -789,13 +791,6 @@ func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
 	if len(h.Servers) < maxHostServers {
 		h.addServer(j.env.addrRows.get(j.env.cat, f.Server).text)
 	}
-}
-
-// sortedFindings returns the findings, most severe first, then by count.
-func (j *judge) sortedFindings() []*Finding {
-	out := append([]*Finding(nil), j.order...)
-	sortFindings(out)
-	return out
 }
 
 // sortFindings orders findings most severe first, then by name and host.

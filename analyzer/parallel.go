@@ -82,7 +82,8 @@ type Parallel struct {
 	wstats  []flow.Stats
 	rest    [][flow.NumClasses][]*flow.Flow // flows open at the end, per worker
 	finals  int
-	done    uint64 // events up to this packet index are judged
+	done    uint64        // events up to this packet index are judged
+	held    time.Duration // how long the last snapshot stopped the judge
 }
 
 const (
@@ -754,15 +755,25 @@ func mergeTouched(rest [][flow.NumClasses][]*flow.Flow, c int) []*flow.Flow {
 	}
 }
 
-// snapshot returns build's report so far: every packet read is processed
-// and judged first, and the judge rests while it builds.
-func (p *Parallel) snapshot(build func() *Report) *Report {
+// snapshot returns take's view so far: every packet read is processed
+// and judged first, and the judge rests while take runs. take only
+// copies what the report reads, into slabs allocated before the judge
+// stops; the report is built after, with the judge at work.
+func (p *Parallel) snapshot(take func(*viewSlabs) *reportView) *reportView {
 	p.settle()
-	if !p.ended {
-		p.mu.Lock()
-		defer p.mu.Unlock()
+	if p.ended {
+		return take(newSlabs(p.judge.tableSizes()))
 	}
-	return build()
+	p.mu.Lock()
+	n := p.judge.tableSizes()
+	p.mu.Unlock()
+	s := newSlabs(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t0 := time.Now()
+	v := take(s)
+	p.held = time.Since(t0)
+	return v
 }
 
 // sync returns once every packet read so far is processed and judged, and

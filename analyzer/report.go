@@ -1,9 +1,9 @@
 package analyzer
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -181,28 +181,28 @@ func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 // be fed afterwards.
 func (e *Engine) Finish() *Report {
 	e.run.finish()
-	return e.report()
+	return e.report(e.view(nil))
 }
 
 // Snapshot returns the report so far without ending open flows (live
-// --report-every): flows still open are not judged yet.
+// --report-every): flows still open are not judged yet. The judge rests
+// only while what the report reads is copied; the report is built after.
 func (e *Engine) Snapshot() *Report {
-	return e.run.snapshot(e.report)
+	return e.report(e.run.snapshot(e.view))
 }
 
-func (e *Engine) report() *Report {
-	j := e.judge
-	j.judgeUnanswered()
-	st := e.Stats()
-	evWarn := evidenceWarnings(j.env.ev, &st)
+// report builds the report of v.
+func (e *Engine) report(v *reportView) *Report {
+	st := v.stats
 	r := &Report{
 		Capture: CaptureInfo{
-			Packets: st.Packets, Bytes: st.Bytes, Flows: st.Flows, AppleFlows: j.appleFlows,
+			Packets: st.Packets, Bytes: st.Bytes, Flows: st.Flows, AppleFlows: v.appleFlows,
 			Stats: st, Files: []string{},
 		},
-		Findings: j.sortedFindings(),
+		Findings: v.findings,
 	}
-	r.Capture.Visibility = j.vis.finish()
+	sortFindings(r.Findings)
+	r.Capture.Visibility = v.vis
 	withheld, why := r.Capture.Visibility.withholds()
 	if withheld {
 		r.Findings, r.Capture.Visibility.Withheld = withhold(r.Findings, why)
@@ -212,29 +212,29 @@ func (e *Engine) report() *Report {
 		r.Capture.First, r.Capture.Last = rfc3339(st.First), rfc3339(st.Last)
 		r.Capture.Duration = time.Duration(st.Last - st.First).Seconds()
 	}
-	if r.Findings == nil {
+	if len(r.Findings) == 0 {
 		r.Findings = []*Finding{}
 	}
-	r.Hosts = j.hostList(withheld)
-	r.Devices = j.deviceList(r.Findings, withheld)
+	r.Hosts = hostList(v.hosts, withheld)
+	r.Devices = deviceList(v.devs, r.Findings, withheld)
 	r.Capture.Devices = len(r.Devices)
 	r.Services = e.services(r)
-	if j.untracked > 0 {
-		r.Capture.Warnings = append(r.Capture.Warnings, strconv.FormatUint(j.untracked, 10)+" findings, hosts or devices beyond the report's tracking cap of "+strconv.Itoa(maxTracked)+" each were not kept")
+	if v.untracked > 0 {
+		r.Capture.Warnings = append(r.Capture.Warnings, strconv.FormatUint(v.untracked, 10)+" findings, hosts or devices beyond the report's tracking cap of "+strconv.Itoa(maxTracked)+" each were not kept")
 	}
 	if st.FlowsEvicted > 0 {
 		r.Capture.Warnings = append(r.Capture.Warnings, "flow table full: "+strconv.FormatUint(st.FlowsEvicted, 10)+" flows evicted early (raise --max-flows)")
 	}
-	r.Capture.Warnings = append(r.Capture.Warnings, evWarn...)
+	r.Capture.Warnings = append(r.Capture.Warnings, v.evWarn...)
 	return r
 }
 
 // hostList returns the hosts, most failed flows first, then most flows.
 // When findings resting on absent answers are withheld, their flows count
 // as undecided.
-func (j *judge) hostList(withheld bool) []*HostSummary {
-	var out []*HostSummary
-	for _, h := range j.hosts {
+func hostList(hosts []*HostSummary, withheld bool) []*HostSummary {
+	out := make([]*HostSummary, 0, len(hosts))
+	for _, h := range hosts {
 		if withheld && h.absentFailed > 0 {
 			c := *h
 			c.Failed -= h.absentFailed
@@ -243,40 +243,41 @@ func (j *judge) hostList(withheld bool) []*HostSummary {
 		}
 		out = append(out, h)
 	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Failed != out[b].Failed {
-			return out[a].Failed > out[b].Failed
+	slices.SortFunc(out, func(a, b *HostSummary) int {
+		if a.Failed != b.Failed {
+			return cmp.Compare(b.Failed, a.Failed)
 		}
-		if out[a].Flows != out[b].Flows {
-			return out[a].Flows > out[b].Flows
+		if a.Flows != b.Flows {
+			return cmp.Compare(b.Flows, a.Flows)
 		}
-		return out[a].Host < out[b].Host
+		return strings.Compare(a.Host, b.Host)
 	})
-	if out == nil {
-		out = []*HostSummary{}
-	}
 	return out
 }
 
 // deviceList returns the devices, most Apple flows first, each with its
-// count of findings. When findings resting on absent answers are
-// withheld, their flows do not count as failed.
-func (j *judge) deviceList(findings []*Finding, withheld bool) []*DeviceSummary {
-	var out []*DeviceSummary
-	for _, d := range j.env.devs.idx.devs {
+// count of findings (it sets their Findings and strings). When findings
+// resting on absent answers are withheld, their flows do not count as
+// failed.
+func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*DeviceSummary {
+	var idx devIndex
+	for _, d := range devs {
 		d.Findings = 0
 		d.fillStrings()
+		_, h := idx.find(d.addr)
+		idx.add(d, h)
 	}
 	for _, fd := range findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d, _ := j.env.devs.idx.find(a); d != nil {
+			if d, _ := idx.find(a); d != nil {
 				d.Findings++
-			} else if d, _ := j.env.devs.idx.find(a.Unmap()); d != nil {
+			} else if d, _ := idx.find(a.Unmap()); d != nil {
 				d.Findings++
 			}
 		}
 	}
-	for _, d := range j.env.devs.idx.devs {
+	out := make([]*DeviceSummary, 0, len(devs))
+	for _, d := range devs {
 		if withheld && d.absentFailed > 0 {
 			c := *d
 			c.Failed -= d.absentFailed
@@ -284,15 +285,12 @@ func (j *judge) deviceList(findings []*Finding, withheld bool) []*DeviceSummary 
 		}
 		out = append(out, d)
 	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].AppleFlows != out[b].AppleFlows {
-			return out[a].AppleFlows > out[b].AppleFlows
+	slices.SortFunc(out, func(a, b *DeviceSummary) int {
+		if a.AppleFlows != b.AppleFlows {
+			return cmp.Compare(b.AppleFlows, a.AppleFlows)
 		}
-		return out[a].Address < out[b].Address
+		return strings.Compare(a.Address, b.Address)
 	})
-	if out == nil {
-		out = []*DeviceSummary{}
-	}
 	return out
 }
 

@@ -61,9 +61,9 @@ type pipeline interface {
 	sync() (faulted bool)
 	// finish ends the input and judges every flow still open.
 	finish()
-	// snapshot returns build's report of what is judged so far, with the
-	// judge at rest.
-	snapshot(build func() *Report) *Report
+	// snapshot returns take's view of what is judged so far, taken with
+	// the judge at rest, into slabs allocated before.
+	snapshot(take func(*viewSlabs) *reportView) *reportView
 }
 
 // New returns an Engine for cfg.
@@ -78,7 +78,7 @@ func New(cfg Config) (*Engine, error) {
 		e.par = newParallel(cfg, e.judge, &e.tl, &e.ends, cfg.Workers)
 		e.run = e.par
 	} else {
-		e.run = &serial{fe: flow.NewEngine(cfg.flowLimits(), e.judge), tl: &e.tl, ends: &e.ends}
+		e.run = &serial{fe: flow.NewEngine(cfg.flowLimits(), e.judge), j: e.judge, tl: &e.tl, ends: &e.ends}
 	}
 	return e, nil
 }
@@ -111,6 +111,7 @@ func (e *Engine) Idle(now time.Time) { e.run.idle(now.UnixNano()) }
 // the flow engine and judges (the flow engine's sink), packet by packet.
 type serial struct {
 	fe   *flow.Engine
+	j    *judge
 	tl   *timeline
 	ends *captureEnds
 }
@@ -139,4 +140,6 @@ func (s *serial) finish() {
 	s.fe.Table.Flush()
 }
 
-func (s *serial) snapshot(build func() *Report) *Report { return build() }
+func (s *serial) snapshot(take func(*viewSlabs) *reportView) *reportView {
+	return take(newSlabs(s.j.tableSizes()))
+}
