@@ -41,7 +41,7 @@ func (x *devIndex) find(a netip.Addr) (*DeviceSummary, uint64) {
 			return nil, h
 		}
 		if s&^(1<<32-1) == tag {
-			if d := x.devs[uint32(s)-1]; d.addr == a {
+			if d := x.devs[uint32(s)-1]; d.Tally.Addr == a {
 				return d, h
 			}
 		}

@@ -3,6 +3,8 @@ package analyzer
 import (
 	"net/netip"
 	"testing"
+
+	"orchard/report"
 )
 
 // TestDevIndexMatchesMap indexes many addresses, IPv4 also in its mapped
@@ -24,7 +26,7 @@ func TestDevIndexMatchesMap(t *testing.T) {
 				t.Fatalf("round %d: find(%v) = %p, want %p", round, a, d, m[a])
 			}
 			if d == nil {
-				d = &DeviceSummary{addr: a}
+				d = &DeviceSummary{Tally: report.DeviceTally{Addr: a}}
 				m[a] = d
 				x.add(d, h)
 			}

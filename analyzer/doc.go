@@ -13,7 +13,9 @@
 //     tallies; it is the one-worker engine's sink and holds no engine
 //     (what it reads beside the flows is judgeEnv);
 //   - the report (report.go): findings, hosts, services and devices, built
-//     from the judge's tallies;
+//     from the judge's tallies into the types of package report, which
+//     holds the event and report types below the judge (types.go keeps
+//     the analyzer's names for them as aliases);
 //   - Engine (wiring.go): the two wirings of those parts, one worker in
 //     the caller's goroutine, or N workers and a judging goroutine
 //     (Parallel, parallel.go): the analyzer's only goroutines.

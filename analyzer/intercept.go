@@ -138,11 +138,11 @@ func (j *judge) intercept(f *flow.Flow, at *attribution) verdict {
 		if chk.Known {
 			conf = "high"
 		}
-		return defIntercepted.raise(ev + "; confidence " + conf + ": TLS inspection")
+		return raise(&defIntercepted, ev+"; confidence "+conf+": TLS inspection")
 	case down:
-		return defDowngraded.raise(ev)
+		return raise(&defDowngraded, ev)
 	case term != "":
-		return defMiddlebox.raise(ev + "; the server's answer is Apple's: a transparent proxy, not inspection")
+		return raise(&defMiddlebox, ev+"; the server's answer is Apple's: a transparent proxy, not inspection")
 	}
 	return verdict{}
 }

@@ -12,6 +12,7 @@ import (
 	"orchard/decode"
 	"orchard/dissect"
 	"orchard/flow"
+	"orchard/report"
 	"orchard/shapes"
 	"orchard/trust"
 )
@@ -208,7 +209,7 @@ func (j *judge) flow(f *flow.Flow, evicted bool) {
 		if v.sev >= SevWarn {
 			dev.Failed++
 			if v.absent {
-				dev.absentFailed++
+				dev.Tally.AbsentFailed++
 			}
 		}
 	}
@@ -248,7 +249,7 @@ func (j *judge) classify(f *flow.Flow, at *attribution) verdict {
 		}
 	}
 	if at.apple && at.best != nil && !at.portListed(protoName(f.Proto)) && f.ServerAnswered() && f.SPort != 53 {
-		return defPortUnlisted.raise(fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port))
+		return raise(&defPortUnlisted, fmt.Sprintf("%s reached on %s/%d, which the catalog does not list for it", at.host, protoName(f.Proto), at.port))
 	}
 	return verdict{}
 }
@@ -317,7 +318,7 @@ func (j *judge) classifyTCP(f *flow.Flow, at *attribution) verdict {
 func handshakeVerdict(f *flow.Flow) verdict {
 	syns := f.SynRetries + 1
 	if !f.Established() && f.ICMPCount > 0 {
-		return defICMPUnreachable.raise(fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
+		return raise(&defICMPUnreachable, fmt.Sprintf("%s from %s after %d SYN%s", icmpName(f), addrString(f.ICMPFrom), syns, plural(syns)))
 	}
 	// A client that acknowledges or sends after its SYN was answered,
 	// whether or not the capture saw the answer.
@@ -325,13 +326,13 @@ func handshakeVerdict(f *flow.Flow) verdict {
 	switch st := f.State(); {
 	case st == "S0" && !answered:
 		if syns == 1 {
-			return defSYNUnanswered.raise("1 SYN, no reply").absentAnswer(f.SynTime, synWait)
+			return raise(&defSYNUnanswered, "1 SYN, no reply").absentAnswer(f.SynTime, synWait)
 		}
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
+		return raise(&defSYNUnanswered, fmt.Sprintf("%d SYNs over %s, no reply", syns, dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
 	case st == "REJ":
-		return defSYNRejected.raise(fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.SynTime), f.RSTTTL))
+		return raise(&defSYNRejected, fmt.Sprintf("SYN answered by RST after %s (TTL %d)", dur(f.RSTTime-f.SynTime), f.RSTTTL))
 	case (st == "SH" || st == "RSTOS0") && !answered && f.Resp.Packets == 0:
-		return defSYNUnanswered.raise(fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
+		return raise(&defSYNUnanswered, fmt.Sprintf("%d SYN%s, no reply; the client gave up after %s", syns, plural(syns), dur(f.Last-f.SynTime))).absentAnswer(f.SynTime, synWait)
 	}
 	return verdict{}
 }
@@ -348,7 +349,7 @@ func proxyVerdict(f *flow.Flow) verdict {
 	if r.Server != "" {
 		ev += " (server: " + r.Server + ")"
 	}
-	return defProxyDenied.raise(ev)
+	return raise(&defProxyDenied, ev)
 }
 
 // helloVerdict judges a ClientHello on an established connection that no
@@ -360,7 +361,7 @@ func helloVerdict(f *flow.Flow, at *attribution) verdict {
 		return verdict{}
 	}
 	if inj, why := injected(f); inj && f.FirstRST == flow.DirServer {
-		return defReset.raise(fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.SynTime), at.host, why))
+		return raise(&defReset, fmt.Sprintf("RST %s after the ClientHello for %s looks injected: %s (a filter blocking by name)", dur(f.RSTTime-f.SynTime), at.host, why))
 	}
 	ev := fmt.Sprintf("ClientHello of %d bytes", f.Orig.Bytes)
 	if ch := a.Hello; ch != nil {
@@ -375,7 +376,7 @@ func helloVerdict(f *flow.Flow, at *attribution) verdict {
 	} else if f.Orig.Hist&(flow.HFIN|flow.HRST) != 0 {
 		ev += "; the client gave up"
 	}
-	v := defHelloUnanswered.raise(ev)
+	v := raise(&defHelloUnanswered, ev)
 	if f.FirstRST != flow.DirServer {
 		v = v.absentAnswer(a.HelloTime, helloWait)
 	}
@@ -394,9 +395,9 @@ func resetVerdict(f *flow.Flow) verdict {
 	by := f.RSTBy()
 	switch {
 	case inj:
-		return defReset.raise(fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
+		return raise(&defReset, fmt.Sprintf("RST from the %s side looks injected: %s", by, why))
 	case by == "server" && f.Orig.Hist&flow.HFIN == 0 && f.Resp.Hist&flow.HFIN == 0:
-		v := defReset.raise(fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes))
+		v := raise(&defReset, fmt.Sprintf("connection reset by the server after %s, %d bytes sent, %d received", dur(f.RSTTime-f.First), f.Orig.Bytes, f.Resp.Bytes))
 		v.sev = defReset.Also
 		return v
 	}
@@ -430,16 +431,16 @@ func (j *judge) classifyUDP(f *flow.Flow, at *attribution) verdict {
 		return verdict{} // judged per message
 	case a.NTPClient && a.NTPReplies == 0:
 		if a.NTPRequests == 1 {
-			return defNTPUnanswered.raise("1 NTP request, no reply").absentAnswer(a.NTPFirst, ntpWait)
+			return raise(&defNTPUnanswered, "1 NTP request, no reply").absentAnswer(a.NTPFirst, ntpWait)
 		}
-		return defNTPUnanswered.raise(fmt.Sprintf("%d NTP requests over %s, no reply", a.NTPRequests, dur(f.Last-f.First))).absentAnswer(a.NTPFirst, ntpWait)
+		return raise(&defNTPUnanswered, fmt.Sprintf("%d NTP requests over %s, no reply", a.NTPRequests, dur(f.Last-f.First))).absentAnswer(a.NTPFirst, ntpWait)
 	case a.NTPReplies > 0:
 		n := a.NTP
 		if k := n.KissCode(); k != "" {
-			return defNTPBad.raise("server sent kiss-o'-death " + k)
+			return raise(&defNTPBad, "server sent kiss-o'-death "+k)
 		}
 		if n.Leap == 3 || n.Stratum >= 16 {
-			return defNTPBad.raise(fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum))
+			return raise(&defNTPBad, fmt.Sprintf("server is unsynchronised (leap %d, stratum %d)", n.Leap, n.Stratum))
 		}
 	case f.SPort == 443 && f.Resp.Packets == 0 && f.Orig.Packets > 0 && !a.QUICShort:
 		sev := defUDPUnanswered.Severity
@@ -453,7 +454,7 @@ func (j *judge) classifyUDP(f *flow.Flow, at *attribution) verdict {
 			sev = SevInfo
 			ev += "; iCloud Private Relay blocked (how Apple tells networks to turn it off)"
 		}
-		v := defUDPUnanswered.raise(ev)
+		v := raise(&defUDPUnanswered, ev)
 		v.sev = sev
 		return v.absentAnswer(f.First, udpWait)
 	}
@@ -479,7 +480,7 @@ func aborted(f *flow.Flow) verdict {
 	}
 	for _, al := range a.ClientAlert {
 		if al.Level == 2 {
-			return defAborted.raise("client sent alert " + al.String() + " after the server's certificate")
+			return raise(&defAborted, "client sent alert "+al.String()+" after the server's certificate")
 		}
 	}
 	if !a.ServerEnc || a.ServerHello.Version != 0x0304 {
@@ -506,7 +507,7 @@ func aborted(f *flow.Flow) verdict {
 		if f.Orig.Hist&flow.HRST != 0 {
 			how = "RST"
 		}
-		return defAborted.raise(fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how))
+		return raise(&defAborted, fmt.Sprintf("TLS 1.3: after the server's flight the client sent one %d-byte encrypted record (an alert) and a %s, no data: certificate rejected", appLen, how))
 	}
 	return verdict{}
 }
@@ -554,16 +555,16 @@ func (j *judge) dnsResponse(f *flow.Flow, a *flow.Answer) {
 				continue
 			}
 			if isSinkhole(r.Addr) {
-				v = defDNSSinkhole.raise(fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server)))
+				v = raise(&defDNSSinkhole, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server)))
 				break
 			}
 		}
 		if v.def == nil && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
-			v = defDNSFailure.raise(fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type)))
+			v = raise(&defDNSFailure, fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type)))
 			v.sev = SevInfo
 		}
 	case 2, 3, 5:
-		v = defDNSFailure.raise(fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server)))
+		v = raise(&defDNSFailure, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server)))
 		if m.RCode == 3 && relay {
 			v.sev = SevInfo
 			v.evidence += ": iCloud Private Relay turned off by the network, as Apple documents"
@@ -591,7 +592,7 @@ func (j *judge) dnsUnanswered(f *flow.Flow, q flow.PendingQuery) {
 	}
 	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
 	at.best = bestEntry(entries, 443, "tcp")
-	v := defDNSUnanswered.raise(fmt.Sprintf("%s %s to %s, no answer", q.Name, dissect.DNSTypeString(q.QType), addrString(f.Server)))
+	v := raise(&defDNSUnanswered, fmt.Sprintf("%s %s to %s, no answer", q.Name, dissect.DNSTypeString(q.QType), addrString(f.Server)))
 	if q.Copies > 1 {
 		v.evidence = fmt.Sprintf("%s %s to %s sent %d times, no answer", q.Name, dissect.DNSTypeString(q.QType), addrString(f.Server), q.Copies)
 	}
@@ -638,7 +639,7 @@ func (j *judge) pushFallback(f *flow.Flow, at *attribution, v verdict) {
 		return
 	}
 	st.reported = true
-	fv := defAPNSFallback.raise(fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host))
+	fv := raise(&defAPNSFallback, fmt.Sprintf("push over port 5223 failed (%d connection%s), then the device reached %s on 443", st.fails, plural(st.fails), st.host))
 	j.add(fv, f, at)
 }
 
@@ -684,8 +685,8 @@ func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
 		port, proxy, target = f.SPort, socket(f), proxyTarget(f)
 	}
 	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
-		if f.Last > fd.lastNS {
-			fd.lastNS = f.Last
+		if f.Last > fd.Tally.LastNS {
+			fd.Tally.LastNS = f.Last
 			fd.Last = rfc3339(f.Last)
 		}
 		fd.Proxy, fd.Target = proxy, target
@@ -708,12 +709,13 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	kept := fd != nil
 	if fd == nil {
 		fd = &Finding{
-			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(), sev: v.sev,
-			Undecided: v.undecided, absent: v.absent,
-			Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section(),
+			Type: "finding", Finding: v.def.Name, Severity: v.sev.String(),
+			Undecided: v.undecided,
+			Host:      at.host, NameSource: at.source, Service: at.service(), Section: at.section(),
 			Client: addrString(client), Server: addrString(server), Port: port, Proto: proto,
-			Evidence: v.evidence, Advice: v.def.advice(at), firstNS: ts, lastNS: ts,
+			Evidence: v.evidence, Advice: advice(v.def, at),
 			First: rfc3339(ts), Last: rfc3339(ts),
+			Tally: report.FindingTally{Sev: v.sev, Absent: v.absent, FirstNS: ts, LastNS: ts},
 		}
 		if f != nil {
 			if mac, ok := f.ClientMAC(); ok && f.Client == client {
@@ -733,24 +735,24 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 	}
 	fd.Count++
-	if ts < fd.firstNS {
-		fd.firstNS, fd.First = ts, rfc3339(ts)
+	if ts < fd.Tally.FirstNS {
+		fd.Tally.FirstNS, fd.First = ts, rfc3339(ts)
 	}
-	if ts > fd.lastNS {
-		fd.lastNS, fd.Last = ts, rfc3339(ts)
+	if ts > fd.Tally.LastNS {
+		fd.Tally.LastNS, fd.Last = ts, rfc3339(ts)
 	}
 	if fd.Count == 1 {
-		fd.oneEv = v.evidence
+		fd.Tally.OneEv = v.evidence
 		if s := j.env.cfg.Sink; s != nil {
 			s.Finding(fd)
 		}
 		return keptOnly(fd, kept)
 	}
 	// Evidence beside a count speaks of every flow it counts.
-	if v.evidence != fd.oneEv {
-		fd.mixed = true
+	if v.evidence != fd.Tally.OneEv {
+		fd.Tally.Mixed = true
 	}
-	if fd.mixed {
+	if fd.Tally.Mixed {
 		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, v.def.Unit, v.evidence)
 	} else {
 		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
@@ -779,25 +781,25 @@ func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
 	case v.def != nil && v.sev >= SevWarn:
 		h.Failed++
 		if v.absent {
-			h.absentFailed++
+			h.Tally.AbsentFailed++
 		}
-		h.addFinding(v.def.Name)
+		addFinding(h, v.def.Name)
 	case v.undecided != "":
 		h.Undecided++
 	default:
 		h.OK++
 	}
-	h.addPort(at.port, protoName(f.Proto))
+	addPort(h, at.port, protoName(f.Proto))
 	if len(h.Servers) < maxHostServers {
-		h.addServer(j.env.addrRows.get(j.env.cat, f.Server).text)
+		addServer(h, j.env.addrRows.get(j.env.cat, f.Server).text)
 	}
 }
 
 // sortFindings orders findings most severe first, then by name and host.
 func sortFindings(out []*Finding) {
 	sort.SliceStable(out, func(a, b int) bool {
-		if out[a].sev != out[b].sev {
-			return out[a].sev > out[b].sev
+		if out[a].Tally.Sev != out[b].Tally.Sev {
+			return out[a].Tally.Sev > out[b].Tally.Sev
 		}
 		if out[a].Finding != out[b].Finding {
 			return out[a].Finding < out[b].Finding

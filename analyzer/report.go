@@ -10,100 +10,21 @@ import (
 
 	"orchard/dissect"
 	"orchard/flow"
+	"orchard/report"
 )
 
-// Report is the result of an analysis: the JSON document of --format json.
-type Report struct {
-	Capture  CaptureInfo      `json:"capture"`
-	Findings []*Finding       `json:"findings"`
-	Services []ServiceSummary `json:"services"`
-	Hosts    []*HostSummary   `json:"hosts"`
-	Devices  []*DeviceSummary `json:"devices"`
-}
-
-// CaptureInfo describes what was read.
-type CaptureInfo struct {
-	Files      []string   `json:"files"`
-	First      string     `json:"first,omitempty"`
-	Last       string     `json:"last,omitempty"`
-	Duration   float64    `json:"duration"`
-	Packets    uint64     `json:"packets"`
-	Bytes      uint64     `json:"bytes"`
-	Flows      uint64     `json:"flows"`
-	AppleFlows uint64     `json:"apple_flows"`
-	Devices    int        `json:"devices"`
-	Stats      flow.Stats `json:"stats"`
-	// Visibility says what the capture could see (both directions, loss).
-	Visibility Visibility `json:"visibility"`
-	Warnings   []string   `json:"warnings,omitempty"`
-	Errors     []string   `json:"errors,omitempty"`
-	// Live capture counters, when the input was an interface.
-	Live *LiveStats `json:"live,omitempty"`
-	// Sensor names the orchard that made the report (--sensor), and
-	// Outputs count what event outputs such as Kafka delivered.
-	Sensor  string        `json:"sensor,omitempty"`
-	Outputs []OutputStats `json:"outputs,omitempty"`
-}
-
-// LiveStats are the capture counters of a live interface.
-type LiveStats struct {
-	Interface     string        `json:"interface"`
-	Backend       string        `json:"backend,omitempty"` // afpacket or pcap
-	Received      uint64        `json:"received"`
-	DroppedKernel uint64        `json:"dropped_kernel"`
-	DroppedIface  uint64        `json:"dropped_interface"`
-	QueueFreezes  uint64        `json:"queue_freezes,omitempty"` // AF_PACKET: times a ring was full
-	Sockets       []SocketStats `json:"sockets,omitempty"`       // AF_PACKET: per fanout socket
-}
-
-// SocketStats are one AF_PACKET socket's counters.
-type SocketStats struct {
-	Received     uint64 `json:"received"`
-	Dropped      uint64 `json:"dropped"`
-	QueueFreezes uint64 `json:"queue_freezes"`
-}
-
-// ServiceSummary is one catalog section's verdict.
-type ServiceSummary struct {
-	Section string   `json:"section"`
-	Hosts   []string `json:"hosts"`
-	Flows   int      `json:"flows"`
-	OK      int      `json:"ok"`
-	Failed  int      `json:"failed"`
-	// Undecided counts flows and findings the capture could not decide.
-	Undecided int    `json:"undecided,omitempty"`
-	Verdict   string `json:"verdict"` // OK, BLOCKED, INTERCEPTED, DEGRADED, UNDECIDED, UNSEEN
-}
-
-// HostSummary tallies the flows to one Apple host.
-type HostSummary struct {
-	Host       string   `json:"host"`
-	NameSource string   `json:"name_source"`
-	Service    string   `json:"service,omitempty"`
-	Section    string   `json:"section,omitempty"`
-	Ports      []string `json:"ports"`
-	Servers    []string `json:"servers"`
-	Flows      int      `json:"flows"`
-	OK         int      `json:"ok"`
-	Failed     int      `json:"failed"`
-	Undecided  int      `json:"undecided,omitempty"`
-	Findings   []string `json:"findings,omitempty"`
-	// absentFailed counts the failed flows that rest on an absent answer.
-	absentFailed int
-}
-
-func (h *HostSummary) addPort(p uint16, proto string) {
+func addPort(h *HostSummary, p uint16, proto string) {
 	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
 		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
 	}
 }
 
-func (h *HostSummary) addServer(s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
+func addServer(h *HostSummary, s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
 
 // maxHostServers caps the servers listed per host.
 const maxHostServers = 16
 
-func (h *HostSummary) addFinding(n string) { h.Findings = addUnique(h.Findings, n, 32) }
+func addFinding(h *HostSummary, n string) { h.Findings = addUnique(h.Findings, n, 32) }
 
 // addUnique appends s to list unless it is there already or list holds max.
 func addUnique(list []string, s string, max int) []string {
@@ -113,31 +34,13 @@ func addUnique(list []string, s string, max int) []string {
 	return append(list, s)
 }
 
-// DeviceSummary is one client device.
-type DeviceSummary struct {
-	Address    string   `json:"address"`
-	MAC        string   `json:"mac,omitempty"`
-	Processes  []string `json:"processes,omitempty"`
-	Flows      int      `json:"flows"`
-	AppleFlows int      `json:"apple_flows"`
-	Failed     int      `json:"failed"`
-	Findings   int      `json:"findings"`
-
-	// absentFailed counts the failed flows that rest on an absent answer.
-	absentFailed int
-	// addr and mac are turned into Address and MAC when a report is made.
-	addr   netip.Addr
-	mac    [6]byte
-	hasMAC bool
-}
-
-// fillStrings sets Address and MAC from the device's addresses.
-func (s *DeviceSummary) fillStrings() {
+// fillStrings sets s's Address and MAC from the device's addresses.
+func fillStrings(s *DeviceSummary) {
 	if s.Address == "" {
-		s.Address = addrString(s.addr)
+		s.Address = addrString(s.Tally.Addr)
 	}
-	if s.MAC == "" && s.hasMAC {
-		s.MAC = macString(s.mac)
+	if s.MAC == "" && s.Tally.HasMAC {
+		s.MAC = macString(s.Tally.MAC)
 	}
 }
 
@@ -161,15 +64,15 @@ func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 	} else if s, h = d.idx.find(f.Client); s == nil {
 		if len(d.idx.devs) >= maxTracked {
 			*untracked++
-			d.scratch = DeviceSummary{addr: f.Client}
+			d.scratch = DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
 			return &d.scratch
 		}
-		s = &DeviceSummary{addr: f.Client}
+		s = &DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
 		d.idx.add(s, h)
 	}
 	d.last, d.addr = s, f.Client
-	if !s.hasMAC {
-		s.mac, s.hasMAC = f.ClientMAC()
+	if !s.Tally.HasMAC {
+		s.Tally.MAC, s.Tally.HasMAC = f.ClientMAC()
 	}
 	if f.Proc != "" {
 		s.Processes = addUnique(s.Processes, f.Proc, 32)
@@ -203,7 +106,7 @@ func (e *Engine) report(v *reportView) *Report {
 	}
 	sortFindings(r.Findings)
 	r.Capture.Visibility = v.vis
-	withheld, why := r.Capture.Visibility.withholds()
+	withheld, why := withholds(&r.Capture.Visibility)
 	if withheld {
 		r.Findings, r.Capture.Visibility.Withheld = withhold(r.Findings, why)
 		sortFindings(r.Findings)
@@ -235,10 +138,10 @@ func (e *Engine) report(v *reportView) *Report {
 func hostList(hosts []*HostSummary, withheld bool) []*HostSummary {
 	out := make([]*HostSummary, 0, len(hosts))
 	for _, h := range hosts {
-		if withheld && h.absentFailed > 0 {
+		if withheld && h.Tally.AbsentFailed > 0 {
 			c := *h
-			c.Failed -= h.absentFailed
-			c.Undecided += h.absentFailed
+			c.Failed -= h.Tally.AbsentFailed
+			c.Undecided += h.Tally.AbsentFailed
 			h = &c
 		}
 		out = append(out, h)
@@ -263,8 +166,8 @@ func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*De
 	var idx devIndex
 	for _, d := range devs {
 		d.Findings = 0
-		d.fillStrings()
-		_, h := idx.find(d.addr)
+		fillStrings(d)
+		_, h := idx.find(d.Tally.Addr)
 		idx.add(d, h)
 	}
 	for _, fd := range findings {
@@ -278,9 +181,9 @@ func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*De
 	}
 	out := make([]*DeviceSummary, 0, len(devs))
 	for _, d := range devs {
-		if withheld && d.absentFailed > 0 {
+		if withheld && d.Tally.AbsentFailed > 0 {
 			c := *d
-			c.Failed -= d.absentFailed
+			c.Failed -= d.Tally.AbsentFailed
 			d = &c
 		}
 		out = append(out, d)
@@ -363,7 +266,7 @@ func (t *sectionTally) finding(fd *Finding) {
 		if def.PerMessage {
 			t.s.Undecided += fd.Count
 		}
-	case fd.sev >= SevWarn:
+	case fd.Tally.Sev >= SevWarn:
 		t.warned = true
 		t.intercepted = t.intercepted || def.Intercepts
 		if def.PerMessage {

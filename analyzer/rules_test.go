@@ -412,7 +412,7 @@ func TestRulesPortUnlisted(t *testing.T) {
 func judgedFindings(j *judge) map[string]Severity {
 	out := map[string]Severity{}
 	for _, fd := range j.order {
-		out[fd.Finding] = fd.sev
+		out[fd.Finding] = fd.Tally.Sev
 	}
 	return out
 }
@@ -457,7 +457,7 @@ func TestRulesDNS(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || got[0].Finding != c.want || got[0].sev != c.sev || !strings.Contains(got[0].Evidence, c.ev) {
+			if len(got) != 1 || got[0].Finding != c.want || got[0].Tally.Sev != c.sev || !strings.Contains(got[0].Evidence, c.ev) {
 				for _, fd := range got {
 					t.Logf("raised %s %s %q", fd.Finding, fd.Severity, fd.Evidence)
 				}
@@ -552,7 +552,7 @@ func TestRulesPushFallback(t *testing.T) {
 			}
 			n := 0
 			for _, fd := range e.judge.order {
-				if fd.Finding != FindAPNSFallback || fd.sev != SevWarn {
+				if fd.Finding != FindAPNSFallback || fd.Tally.Sev != SevWarn {
 					t.Errorf("raised %s %s", fd.Finding, fd.Severity)
 					continue
 				}

@@ -52,17 +52,17 @@ func (j *judge) checkChain(f *flow.Flow, at *attribution) verdict {
 			// name came with a public chain too.
 			return verdict{}
 		}
-		return defIntercepted.raise(fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err)))
+		return raise(&defIntercepted, fmt.Sprintf("certificate for %s issued by %s, which chains to no trusted CA (%s)", certs[0].Subject.CommonName, issuerName(certs[0]), shortErr(err)))
 	case trust.NameMismatch:
 		names := certs[0].DNSNames
 		if len(names) > 3 {
 			names = append(names[:3:3], "…")
 		}
-		return defIntercepted.raise(fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host))
+		return raise(&defIntercepted, fmt.Sprintf("certificate from %q covers %s, not %s", certs[0].Issuer.CommonName, strings.Join(names, ", "), host))
 	case trust.Expired:
-		return defCertExpired.raise(fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) had expired at the capture's time %s: check the device clock", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
+		return raise(&defCertExpired, fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) had expired at the capture's time %s: check the device clock", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
 	case trust.NotYetValid:
-		return defCertNotYetValid.raise(fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was not yet valid at the capture's time %s: the device clock (or the capture's) is behind", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
+		return raise(&defCertNotYetValid, fmt.Sprintf("genuine chain, but the certificate (valid %s to %s) was not yet valid at the capture's time %s: the device clock (or the capture's) is behind", certs[0].NotBefore.Format("2006-01-02"), certs[0].NotAfter.Format("2006-01-02"), time.Unix(0, f.First).UTC().Format("2006-01-02")))
 	}
 	return verdict{}
 }

@@ -123,7 +123,7 @@ func requestKind(d *decode.Decoder, fr capFrame) string {
 func errorKeys(r *Report) map[string]bool {
 	out := map[string]bool{}
 	for _, f := range r.Findings {
-		if f.sev == SevError {
+		if f.Tally.Sev == SevError {
 			out[fmt.Sprintf("%s %s %s:%d", f.Finding, f.Client, f.Server, f.Port)] = true
 		}
 	}

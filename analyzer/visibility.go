@@ -8,45 +8,6 @@ import (
 	"orchard/flow"
 )
 
-// Visibility says how much of the traffic the capture saw, the way Zeek
-// flags possible_split_routing and estimates capture_loss: TCP flows of
-// which only one side's packets were captured although they show the other
-// side spoke, and bytes one side acknowledged that the capture never saw.
-type Visibility struct {
-	// Flows counts the flows that show whether both sides were seen: TCP
-	// flows, and QUIC flows whose client sent 1-RTT packets.
-	Flows uint64 `json:"flows"`
-	// BothSides counts those with packets from both sides.
-	BothSides uint64 `json:"both_sides"`
-	// DevicesOnly counts flows with only the client's packets, which
-	// nonetheless acknowledge or carry data after the handshake: the
-	// server answered, out of the capture's sight.
-	DevicesOnly uint64 `json:"devices_only"`
-	// ServersOnly counts flows with only the server's packets.
-	ServersOnly uint64 `json:"servers_only"`
-	// UDPRequests counts unicast DNS, NTP and QUIC flows with requests
-	// and no packet back; UDPAnswers those with answers (DNS responses,
-	// NTP replies) and no request; UDPBothSides those with both.
-	UDPRequests  uint64 `json:"udp_requests_only"`
-	UDPAnswers   uint64 `json:"udp_answers_only"`
-	UDPBothSides uint64 `json:"udp_both_sides"`
-	// Missing is "servers" when only the devices' packets are seen,
-	// "devices" when only the servers' are.
-	Missing string `json:"missing,omitempty"`
-	// AckedBytes and MissedBytes are the payload bytes acknowledged in
-	// flows seen both ways, and those of them the capture did not see.
-	AckedBytes  uint64 `json:"acked_bytes"`
-	MissedBytes uint64 `json:"missed_bytes"`
-	// Loss is MissedBytes / AckedBytes.
-	Loss float64 `json:"capture_loss"`
-	// Statement says, in one line, what the capture cannot show; empty
-	// when it sees both directions without much loss.
-	Statement string `json:"statement,omitempty"`
-	// Withheld counts the findings made undecided because they rest on an
-	// answer the capture could not have seen.
-	Withheld int `json:"withheld,omitempty"`
-}
-
 // The statements of a one-way capture.
 const (
 	seenDevicesOnly = "only packets from the devices are seen: asymmetric routing or a one-way mirror; findings that rest on a missing answer are withheld"
@@ -154,9 +115,9 @@ func (t *visTally) finish() Visibility {
 	return v
 }
 
-// withholds reports whether findings that rest on an absent answer cannot
+// withholds reports whether, by v, findings that rest on an absent answer cannot
 // be decided from this capture, and why.
-func (v *Visibility) withholds() (bool, string) {
+func withholds(v *Visibility) (bool, string) {
 	switch {
 	case v.Missing == "servers":
 		return true, "the capture does not show the servers' packets"
@@ -171,9 +132,9 @@ func (v *Visibility) withholds() (bool, string) {
 func withhold(fs []*Finding, why string) (out []*Finding, n int) {
 	out = make([]*Finding, 0, len(fs))
 	for _, fd := range fs {
-		if fd.absent && fd.Undecided == "" {
+		if fd.Tally.Absent && fd.Undecided == "" {
 			c := *fd
-			c.sev, c.Severity = SevInfo, SevInfo.String()
+			c.Tally.Sev, c.Severity = SevInfo, SevInfo.String()
 			c.Undecided = why
 			c.Evidence += "; undecided: " + why
 			fd = &c

@@ -7,7 +7,7 @@
 // the shared captures, on fuzzed events, and check that it names every
 // field of the event types, so a field added to them cannot be missed.
 //
-// It renders the analyzer's events and must never import the other
-// outputs (ecs, htmlreport, fleet, kafkaout, internal/sensor) or the
-// commands.
+// It renders the event types of package report and must never import the
+// analyzer, the other outputs (ecs, htmlreport, fleet, kafkaout,
+// internal/sensor) or the commands.
 package eventjson

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"orchard/analyzer"
+	"orchard/report"
 )
 
 // AppendFloat appends a float64 as encoding/json does (NaN and infinities,
@@ -93,7 +93,7 @@ func AppendString(b []byte, s string) []byte {
 }
 
 // AppendFlow appends a flow event as a JSON object.
-func AppendFlow(b []byte, e *analyzer.FlowEvent) []byte {
+func AppendFlow(b []byte, e *report.FlowEvent) []byte {
 	o := Object{B: append(b, '{'), first: true}
 	o.Str("type", e.Type)
 	o.Str("proto", e.Proto)
@@ -165,7 +165,7 @@ func AppendFlow(b []byte, e *analyzer.FlowEvent) []byte {
 }
 
 // AppendDNS appends a DNS event as a JSON object.
-func AppendDNS(b []byte, e *analyzer.DNSEvent) []byte {
+func AppendDNS(b []byte, e *report.DNSEvent) []byte {
 	o := Object{B: append(b, '{'), first: true}
 	o.Str("type", e.Type)
 	o.Str("ts", e.TS)
@@ -200,7 +200,7 @@ func AppendDNS(b []byte, e *analyzer.DNSEvent) []byte {
 }
 
 // AppendFinding appends a finding as a JSON object.
-func AppendFinding(b []byte, f *analyzer.Finding) []byte {
+func AppendFinding(b []byte, f *report.Finding) []byte {
 	o := Object{B: append(b, '{'), first: true}
 	o.Str("type", f.Type)
 	o.Str("finding", f.Finding)

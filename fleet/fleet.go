@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"orchard/analyzer"
+	"orchard/report"
 )
 
 // maxReportBytes bounds one report read from a file or a record.
@@ -20,9 +20,9 @@ const maxReportBytes = 256 << 20
 
 // Sensor is one sensor's latest report.
 type Sensor struct {
-	Name   string           `json:"name"`
-	Source string           `json:"source"` // the file or topic it came from
-	Report *analyzer.Report `json:"-"`
+	Name   string         `json:"name"`
+	Source string         `json:"source"` // the file or topic it came from
+	Report *report.Report `json:"-"`
 }
 
 // View is the fleet's picture.
@@ -54,7 +54,7 @@ type Finding struct {
 	Count    int      `json:"count"`
 	First    string   `json:"first"`
 	Last     string   `json:"last"`
-	sev      analyzer.Severity
+	sev      report.Severity
 }
 
 // Health is one sensor's capture health.
@@ -77,9 +77,9 @@ type Health struct {
 }
 
 // Parse reads one orchard JSON report (--format json).
-func Parse(r io.Reader, source string) (*analyzer.Report, error) {
+func Parse(r io.Reader, source string) (*report.Report, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxReportBytes))
-	var rep analyzer.Report
+	var rep report.Report
 	if err := dec.Decode(&rep); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -135,7 +135,7 @@ func ReadPaths(paths []string) ([]Sensor, error) {
 	return out, nil
 }
 
-func sensorName(rep *analyzer.Report, file string) string {
+func sensorName(rep *report.Report, file string) string {
 	if rep.Capture.Sensor != "" {
 		return rep.Capture.Sensor
 	}
@@ -195,7 +195,7 @@ func Build(sensors []Sensor) *View {
 				devices[k] = map[string]bool{}
 				forder = append(forder, k)
 			}
-			if sev, _ := analyzer.ParseSeverity(f.Severity); sev > ff.sev {
+			if sev, _ := report.ParseSeverity(f.Severity); sev > ff.sev {
 				ff.sev, ff.Severity = sev, f.Severity
 			}
 			if !slices.Contains(ff.Sensors, s.Name) {

@@ -66,7 +66,14 @@ var onlyOurs = map[string][]string{
 	// The flow engine decodes, reassembles and dissects; it sizes a TLS
 	// first flight as shapes does.
 	"orchard/flow": {"orchard/decode", "orchard/defrag", "orchard/dissect", "orchard/shapes"},
+	// The event types hold the flow engine's counters (flow.Stats), and
+	// nothing of the judge.
+	"orchard/report": {"orchard/flow", "orchard/decode", "orchard/defrag", "orchard/dissect", "orchard/shapes"},
 }
+
+// typesOnly are the outputs that render only the event types (package
+// report): they must never depend on the analyzer.
+var typesOnly = []string{"orchard/eventjson", "orchard/fleet"}
 
 // cmdOnly lists third-party modules only the commands may import: the
 // terminal table and the flag parser belong to the user interface.
@@ -80,6 +87,10 @@ var cmdOnly = []string{
 func never() map[string][]string {
 	m := map[string][]string{}
 	m["orchard/analyzer"] = append(slices.Clone(outputs), testTools...)
+	m["orchard/report"] = append(slices.Clone(outputs), testTools...)
+	for _, o := range typesOnly {
+		m[o] = append(m[o], "orchard/analyzer")
+	}
 	for _, o := range outputs {
 		for _, other := range outputs {
 			if other != o && !slices.Contains(outputBuildsOn[o], other) {

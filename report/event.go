@@ -1,4 +1,4 @@
-package analyzer
+package report
 
 // FlowEvent is the record written for each flow when it ends, or at the end
 // of input. Field names are the NDJSON/JSON/CSV schema; empty fields are
@@ -154,16 +154,26 @@ type Finding struct {
 	// capture (its severity is then info): the capture ended before the
 	// answer was due, or does not show the answer's direction.
 	Undecided string `json:"undecided,omitempty"`
-	sev       Severity
-	// absent is set when the only evidence is an answer that never came.
-	absent  bool
-	firstNS int64
-	lastNS  int64
-	// oneEv is the first flow's evidence; mixed is set once another
+	// Tally is the judge's bookkeeping while it aggregates the finding;
+	// it is not part of the event.
+	Tally FindingTally `json:"-"`
+}
+
+// FindingTally is what the judge keeps of a finding beside its event
+// fields while it aggregates flows into it.
+type FindingTally struct {
+	// Sev is the finding's severity as a value.
+	Sev Severity
+	// Absent is set when the only evidence is an answer that never came.
+	Absent bool
+	// FirstNS and LastNS are the first and last flows' times, in Unix
+	// nanoseconds.
+	FirstNS, LastNS int64
+	// OneEv is the first flow's evidence; Mixed is set once another
 	// flow's differed.
-	oneEv string
-	mixed bool
+	OneEv string
+	Mixed bool
 }
 
 // Sev returns the finding's severity as a value.
-func (f *Finding) Sev() Severity { return f.sev }
+func (f *Finding) Sev() Severity { return f.Tally.Sev }

@@ -1,4 +1,4 @@
-package analyzer
+package report
 
 // OutputStats counts the records one event output (a Kafka topic) was
 // given and what became of them, for the report.
