@@ -109,7 +109,7 @@ type judge struct {
 	trust      *trust.Store
 	keys       findingIndex // the findings' keys, by position in order (findingset.go)
 	order      []*Finding
-	hosts      map[string]*HostSummary
+	hosts      map[string]*hostRec
 	hostOrder  []*HostSummary // the hosts in the order first seen
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
@@ -162,7 +162,7 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			dns:  newDNSCache(cfg.MaxDNS),
 			ends: ends,
 		},
-		hosts: make(map[string]*HostSummary),
+		hosts: make(map[string]*hostRec),
 		apns:  make(map[netip.Addr]*apnsState),
 		hops:  make(map[netip.Prefix]uint8),
 	}
@@ -758,38 +758,6 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		r.FindingRepeated(fd)
 	}
 	return keptOnly(fd, kept)
-}
-
-// hostStat tallies an Apple flow under its host.
-func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
-	key := at.host
-	h := j.hosts[key]
-	if h == nil {
-		if len(j.hosts) >= maxTracked {
-			j.untracked++
-			return
-		}
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
-		j.hosts[key] = h
-		j.hostOrder = append(j.hostOrder, h)
-	}
-	h.Flows++
-	switch {
-	case v.def != nil && v.sev >= SevWarn:
-		h.Failed++
-		if v.absent {
-			h.Tally.AbsentFailed++
-		}
-		addFinding(h, v.def.Name)
-	case v.undecided != "":
-		h.Undecided++
-	default:
-		h.OK++
-	}
-	addPort(h, at.port, protoName(f.Proto))
-	if len(h.Servers) < maxHostServers {
-		addServer(h, j.env.addrRows.get(j.env.cat, f.Server).text)
-	}
 }
 
 // sortFindings orders findings most severe first, then by name and host.

@@ -13,12 +13,6 @@ import (
 	"orchard/report"
 )
 
-func addPort(h *HostSummary, p uint16, proto string) {
-	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
-		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
-	}
-}
-
 func addServer(h *HostSummary, s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
 
 // maxHostServers caps the servers listed per host.
