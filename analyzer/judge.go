@@ -684,8 +684,10 @@ func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
 	}
 	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.Tally.LastNS {
-			fd.Tally.LastNS = f.Last
-			fd.Last = rfc3339(f.Last)
+			fd.Tally.LastNS, fd.Tally.Stale = f.Last, true
+			if j.env.cfg.Sink != nil {
+				settle(fd) // a sink may read it now
+			}
 		}
 		fd.Proxy, fd.Target = proxy, target
 	}
@@ -732,12 +734,6 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 	}
 	fd.Count++
-	if ts < fd.Tally.FirstNS {
-		fd.Tally.FirstNS, fd.First = ts, rfc3339(ts)
-	}
-	if ts > fd.Tally.LastNS {
-		fd.Tally.LastNS, fd.Last = ts, rfc3339(ts)
-	}
 	if fd.Count == 1 {
 		fd.Tally.OneEv = v.evidence
 		if s := j.env.cfg.Sink; s != nil {
@@ -745,17 +741,19 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		return keptOnly(fd, kept)
 	}
-	// Evidence beside a count speaks of every flow it counts.
-	if v.evidence != fd.Tally.OneEv {
-		fd.Tally.Mixed = true
+	// A repeat only counts: its strings are written when a report (or a
+	// sink) reads them (settle).
+	t := &fd.Tally
+	t.FirstNS, t.LastNS = min(t.FirstNS, ts), max(t.LastNS, ts)
+	if v.evidence != t.OneEv {
+		t.Mixed = true
 	}
-	if fd.Tally.Mixed {
-		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, v.def.Unit, v.evidence)
-	} else {
-		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
-	}
-	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
-		r.FindingRepeated(fd)
+	t.LastEv, t.Unit, t.Stale = v.evidence, v.def.Unit, true
+	if j.env.cfg.Sink != nil {
+		settle(fd)
+		if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
+			r.FindingRepeated(fd)
+		}
 	}
 	return keptOnly(fd, kept)
 }

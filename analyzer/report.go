@@ -92,6 +92,9 @@ func (e *Engine) Snapshot() *Report {
 
 // report builds the report of v.
 func (e *Engine) report(v *reportView) *Report {
+	for _, fd := range v.findings {
+		settle(fd)
+	}
 	st := v.stats
 	r := &Report{
 		Capture: CaptureInfo{
