@@ -13,6 +13,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/catalog"
+	"orchard/eventjson"
 )
 
 // runAnalyze is the analysis command: flags, inputs, outputs, report, exit
@@ -500,8 +501,15 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 	if outs.report == nil {
 		width = reportWidth(outs.stdout)
 	}
-	if err := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat); err != nil {
-		errs = append(errs, err)
+	reportErr := func(err error) error {
+		if outs.report != nil {
+			return outs.report.writeErr(err)
+		}
+		return fmt.Errorf("write report to standard output: %w", err)
+	}
+	werr := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat)
+	if werr != nil {
+		errs = append(errs, reportErr(werr))
 	}
 	// Every event stream ends with the capture's counters.
 	for _, s := range outs.sinks {
@@ -509,12 +517,9 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 			n.summary(rep)
 		}
 	}
-	if err := outs.bout.Flush(); err != nil {
-		if outs.report != nil {
-			errs = append(errs, outs.report.writeErr(err))
-		} else {
-			errs = append(errs, fmt.Errorf("write report to standard output: %w", err))
-		}
+	// A write error stays with the buffer: it is reported once.
+	if err := outs.bout.Flush(); err != nil && (werr == nil || !errors.Is(werr, err)) {
+		errs = append(errs, reportErr(err))
 	}
 	if outs.ebuf != nil {
 		if err := outs.ebuf.Flush(); err != nil {
@@ -552,7 +557,7 @@ func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, 
 		writeTable(w, rep, tableOptions{by: o.by, color: color, width: width, nothingRead: res.read == 0,
 			narrowed: o.filter != "" || o.device != "" || o.since != "" || o.until != ""})
 	case "json":
-		writeReportJSON(w, rep)
+		return eventjson.WriteReport(w, rep)
 	case "ndjson":
 		// Findings with their final counts, after the flows and answers
 		// streamed while reading (see ndjsonSink).
