@@ -9,7 +9,9 @@ import (
 // TestOverlapNote checks the note on inputs whose times overlap: none, one
 // pair named in full, and many pairs cut to the first few and a count.
 func TestOverlapNote(t *testing.T) {
-	span := func(first, last int64) InputResult { return InputResult{Packets: 1, First: first * 1e9, Last: last * 1e9} }
+	span := func(first, last int64) InputResult {
+		return InputResult{Packets: 1, First: first * 1e9, Last: last * 1e9}
+	}
 	for _, c := range []struct {
 		name      string
 		res       []InputResult
