@@ -64,15 +64,29 @@ type dnsSeg struct {
 // the segment's previous record of the same client and address (plus
 // one; 0: none).
 type dnsRec struct {
-	addr [16]byte
+	addr addr128
 	resp uint16
 	prev uint16
 }
 
 // dnsResp is what the answers of one response share.
 type dnsResp struct {
-	client [16]byte
+	client addr128
 	ts     int64
+}
+
+// addr128 is an address as 16 bytes (IPv4 mapped into IPv6), held in two
+// words: copying and comparing them as bytes cost more than the rest of
+// an answer's work.
+type addr128 struct{ hi, lo uint64 }
+
+func addrOf(a netip.Addr) addr128 {
+	if a.Is4() {
+		b := a.As4()
+		return addr128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+	}
+	b := a.As16()
+	return addr128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 const (
@@ -116,15 +130,9 @@ func newDNSCache(answers int) *dnsCache {
 }
 
 // hashAddr and hashClient are keyed: addresses come from the wire.
-func (c *dnsCache) hashAddr(a *[16]byte) uint64 {
-	le := binary.LittleEndian
-	return mum(le.Uint64(a[:8])^c.seed[0], le.Uint64(a[8:])^c.seed[1])
-}
+func (c *dnsCache) hashAddr(a addr128) uint64 { return mum(a.hi^c.seed[0], a.lo^c.seed[1]) }
 
-func (c *dnsCache) hashClient(a *[16]byte) uint64 {
-	le := binary.LittleEndian
-	return mum(le.Uint64(a[:8])^c.seed[2], le.Uint64(a[8:])^c.seed[3])
-}
+func (c *dnsCache) hashClient(a addr128) uint64 { return mum(a.hi^c.seed[2], a.lo^c.seed[3]) }
 
 // hashKey combines an address's hash and its client's.
 func (c *dnsCache) hashKey(ha, hc uint64) uint64 { return mum(ha^c.seed[4], hc^c.seed[5]) }
@@ -181,14 +189,14 @@ func (c *dnsCache) next() *dnsSeg {
 }
 
 // respond starts a response in s: its client, time and name.
-func (s *dnsSeg) respond(client *[16]byte, ts int64, q string) uint16 {
+func (s *dnsSeg) respond(client addr128, ts int64, q string) uint16 {
 	if len(s.resps) == 0 || ts < s.minTS {
 		s.minTS = ts
 	}
 	if len(s.resps) == 0 || ts > s.maxTS {
 		s.maxTS = ts
 	}
-	s.resps = append(s.resps, dnsResp{client: *client, ts: ts})
+	s.resps = append(s.resps, dnsResp{client: client, ts: ts})
 	s.names = append(s.names, q)
 	return uint16(len(s.resps) - 1)
 }
@@ -200,8 +208,8 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		return
 	}
 	q := m.Questions[0].Name
-	cl := client.As16()
-	hc := c.hashClient(&cl)
+	cl := addrOf(client)
+	hc := c.hashClient(cl)
 	s := &c.segs[c.cur]
 	resp := -1 // the response's number in s, once it has one
 	for i := range m.Answers {
@@ -214,10 +222,10 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 			resp = -1
 		}
 		if resp < 0 {
-			resp = int(s.respond(&cl, ts, q))
+			resp = int(s.respond(cl, ts, q))
 		}
-		a := r.Addr.As16()
-		ha := c.hashAddr(&a)
+		a := addrOf(r.Addr)
+		ha := c.hashAddr(a)
 		e := len(s.recs)
 		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp)})
 		rec := &s.recs[e]
@@ -225,10 +233,10 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		// The newest record of (client, address) takes its slot and
 		// links to the one before; the address's slot is the newest's.
 		hk := c.hashKey(ha, hc)
-		j, o := s.findKey(hk, &cl, &a)
+		j, o := s.findKey(hk, cl, a)
 		s.byKey[j] = tagOf(hk) | uint32(e)
 		rec.prev = uint16(o + 1)
-		j, _ = s.findAddr(ha, &a)
+		j, _ = s.findAddr(ha, a)
 		s.byAddr[j] = tagOf(ha) | uint32(e)
 		c.filter[c.filterWord(ha)*len(c.segs)+c.cur] |= filterBits(ha)
 		c.n++
@@ -237,7 +245,7 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 
 // findKey returns the slot of s's newest record for (client, address),
 // or the empty slot where it would go, and that record, or -1.
-func (s *dnsSeg) findKey(hk uint64, client, addr *[16]byte) (slot uint64, rec int) {
+func (s *dnsSeg) findKey(hk uint64, client, addr addr128) (slot uint64, rec int) {
 	tag := tagOf(hk)
 	for j := hk >> s.shift; ; j = (j + 1) & s.mask {
 		v := s.byKey[j&s.mask]
@@ -246,7 +254,7 @@ func (s *dnsSeg) findKey(hk uint64, client, addr *[16]byte) (slot uint64, rec in
 		}
 		if v&slotTag == tag {
 			o := v &^ slotTag
-			if r := &s.recs[o]; r.addr == *addr && s.resps[r.resp].client == *client {
+			if r := &s.recs[o]; r.addr == addr && s.resps[r.resp].client == client {
 				return j, int(o)
 			}
 		}
@@ -254,14 +262,14 @@ func (s *dnsSeg) findKey(hk uint64, client, addr *[16]byte) (slot uint64, rec in
 }
 
 // findAddr is findKey for the address alone.
-func (s *dnsSeg) findAddr(ha uint64, addr *[16]byte) (slot uint64, rec int) {
+func (s *dnsSeg) findAddr(ha uint64, addr addr128) (slot uint64, rec int) {
 	tag := tagOf(ha)
 	for j := ha >> s.shift; ; j = (j + 1) & s.mask {
 		v := s.byAddr[j&s.mask]
 		if v == 0 {
 			return j, -1
 		}
-		if o := v &^ slotTag; v&slotTag == tag && s.recs[o].addr == *addr {
+		if o := v &^ slotTag; v&slotTag == tag && s.recs[o].addr == addr {
 			return j, int(o)
 		}
 	}
@@ -281,9 +289,9 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	if c.n == 0 {
 		return dnsName{}, false
 	}
-	cl, a := client.As16(), addr.As16()
-	ha := c.hashAddr(&a)
-	hk := c.hashKey(ha, c.hashClient(&cl))
+	cl, a := addrOf(client), addrOf(addr)
+	ha := c.hashAddr(a)
+	hk := c.hashKey(ha, c.hashClient(cl))
 	need := filterBits(ha)
 	nseg := len(c.segs)
 	row := c.filter[c.filterWord(ha)*nseg:][:nseg]
@@ -301,7 +309,7 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 			continue
 		}
 		s := &c.segs[i]
-		if _, e := s.findKey(hk, &cl, &a); e >= 0 && s.base+uint64(e) >= low {
+		if _, e := s.findKey(hk, cl, a); e >= 0 && s.base+uint64(e) >= low {
 			if !haveLater {
 				later, haveLater = s.name(e), true
 			}
@@ -317,7 +325,7 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 			}
 		}
 		if !haveOther {
-			if _, e := s.findAddr(ha, &a); e >= 0 && s.base+uint64(e) >= low {
+			if _, e := s.findAddr(ha, a); e >= 0 && s.base+uint64(e) >= low {
 				other, haveOther = s.name(e), true
 			}
 		}
