@@ -127,13 +127,6 @@ func paint(on bool, sev, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func writeReportJSON(w io.Writer, r *analyzer.Report) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(r)
-}
-
 // csvHeader are the CSV columns: the finding event's field names.
 var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice", "community_id"}
 
