@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 
@@ -21,7 +20,7 @@ type dnsName struct {
 //
 // It is a log cut into a ring of segments of segSize answers. An answer is
 // appended to the current segment: a record, and an entry in the
-// segment's own two small open-addressing tables (by client and address,
+// segment's own two small hash tables (dnsTable: by client and address,
 // and by address; the newest answer wins the slot, and a record links to
 // the one it displaced). Nothing is deleted: when the ring wraps, the
 // oldest segment is cleared whole and refilled, so eviction costs
@@ -54,25 +53,37 @@ type dnsSeg struct {
 	names  []string // per response: kept apart so the rest holds no pointers
 	minTS  int64    // bounds of its responses' times (valid with any record)
 	maxTS  int64
-	byKey  []uint32 // (client, address) → its newest record
-	byAddr []uint32 // address → its newest record
-	shift  uint     // 64 - log2(len(byKey)): a hash's home slot is hash >> shift
-	mask   uint64   // len(byKey) - 1
+	byKey  dnsTable // (client, address) → its newest record
+	byAddr dnsTable // address → its newest record
 }
 
 // dnsRec is one answer: the address, its response in the segment, and
 // the segment's previous record of the same client and address (plus
 // one; 0: none).
 type dnsRec struct {
-	addr [16]byte
+	addr addr128
 	resp uint16
 	prev uint16
 }
 
 // dnsResp is what the answers of one response share.
 type dnsResp struct {
-	client [16]byte
+	client addr128
 	ts     int64
+}
+
+// addr128 is an address as 16 bytes (IPv4 mapped into IPv6), held in two
+// words: copying and comparing them as bytes cost more than the rest of
+// an answer's work.
+type addr128 struct{ hi, lo uint64 }
+
+func addrOf(a netip.Addr) addr128 {
+	if a.Is4() {
+		b := a.As4()
+		return addr128{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:]))}
+	}
+	b := a.As16()
+	return addr128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 const (
@@ -89,9 +100,6 @@ const (
 	dnsSegsMin = 8
 	// dnsSegDefault is the segment size of a cache of the default size.
 	dnsSegDefault = 4096
-	// slotTag is the part of a table slot holding hash bits; the rest is
-	// the record's number. Bit 16 is always set, so a used slot is not 0.
-	slotTag = 0xffff0000
 )
 
 func newDNSCache(answers int) *dnsCache {
@@ -116,22 +124,12 @@ func newDNSCache(answers int) *dnsCache {
 }
 
 // hashAddr and hashClient are keyed: addresses come from the wire.
-func (c *dnsCache) hashAddr(a *[16]byte) uint64 {
-	le := binary.LittleEndian
-	return mum(le.Uint64(a[:8])^c.seed[0], le.Uint64(a[8:])^c.seed[1])
-}
+func (c *dnsCache) hashAddr(a addr128) uint64 { return mum(a.hi^c.seed[0], a.lo^c.seed[1]) }
 
-func (c *dnsCache) hashClient(a *[16]byte) uint64 {
-	le := binary.LittleEndian
-	return mum(le.Uint64(a[:8])^c.seed[2], le.Uint64(a[8:])^c.seed[3])
-}
+func (c *dnsCache) hashClient(a addr128) uint64 { return mum(a.hi^c.seed[2], a.lo^c.seed[3]) }
 
 // hashKey combines an address's hash and its client's.
 func (c *dnsCache) hashKey(ha, hc uint64) uint64 { return mum(ha^c.seed[4], hc^c.seed[5]) }
-
-// tagOf is the slot tag of a hash: its low bits, which the home slot
-// (the high bits) does not use.
-func tagOf(h uint64) uint32 { return uint32(h)&slotTag | 1<<16 }
 
 // filterBits are the three bits of an address's word in a segment's
 // filter, and filterWord that word's number.
@@ -143,14 +141,11 @@ func (c *dnsCache) filterWord(ha uint64) int { return int(ha>>16) & (c.fwords - 
 
 // init allocates a segment's memory the first time it is used.
 func (s *dnsSeg) init(size int) {
-	n := 2 * size
 	s.recs = make([]dnsRec, 0, size)
 	s.resps = make([]dnsResp, 0, max(size/8, 1))
 	s.names = make([]string, 0, max(size/8, 1))
-	s.byKey = make([]uint32, n)
-	s.byAddr = make([]uint32, n)
-	s.shift = 64 - uint(bits.TrailingZeros(uint(n)))
-	s.mask = uint64(n - 1)
+	s.byKey.init(size)
+	s.byAddr.init(size)
 }
 
 // next makes the following segment of the ring the current one, empty.
@@ -162,14 +157,14 @@ func (c *dnsCache) next() *dnsSeg {
 		}
 	}
 	s := &c.segs[c.cur]
-	if s.byKey == nil {
+	if s.recs == nil {
 		s.init(c.segSize)
 		if c.filter == nil {
 			c.filter = make([]uint64, c.fwords*len(c.segs))
 		}
 	} else {
-		clear(s.byKey)
-		clear(s.byAddr)
+		s.byKey.clear()
+		s.byAddr.clear()
 		clear(s.names)
 		s.recs, s.resps, s.names = s.recs[:0], s.resps[:0], s.names[:0]
 		for w := c.cur; w < len(c.filter); w += len(c.segs) {
@@ -181,14 +176,14 @@ func (c *dnsCache) next() *dnsSeg {
 }
 
 // respond starts a response in s: its client, time and name.
-func (s *dnsSeg) respond(client *[16]byte, ts int64, q string) uint16 {
+func (s *dnsSeg) respond(client addr128, ts int64, q string) uint16 {
 	if len(s.resps) == 0 || ts < s.minTS {
 		s.minTS = ts
 	}
 	if len(s.resps) == 0 || ts > s.maxTS {
 		s.maxTS = ts
 	}
-	s.resps = append(s.resps, dnsResp{client: *client, ts: ts})
+	s.resps = append(s.resps, dnsResp{client: client, ts: ts})
 	s.names = append(s.names, q)
 	return uint16(len(s.resps) - 1)
 }
@@ -200,8 +195,8 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		return
 	}
 	q := m.Questions[0].Name
-	cl := client.As16()
-	hc := c.hashClient(&cl)
+	cl := addrOf(client)
+	hc := c.hashClient(cl)
 	s := &c.segs[c.cur]
 	resp := -1 // the response's number in s, once it has one
 	for i := range m.Answers {
@@ -214,10 +209,10 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 			resp = -1
 		}
 		if resp < 0 {
-			resp = int(s.respond(&cl, ts, q))
+			resp = int(s.respond(cl, ts, q))
 		}
-		a := r.Addr.As16()
-		ha := c.hashAddr(&a)
+		a := addrOf(r.Addr)
+		ha := c.hashAddr(a)
 		e := len(s.recs)
 		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp)})
 		rec := &s.recs[e]
@@ -225,11 +220,11 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 		// The newest record of (client, address) takes its slot and
 		// links to the one before; the address's slot is the newest's.
 		hk := c.hashKey(ha, hc)
-		j, o := s.findKey(hk, &cl, &a)
-		s.byKey[j] = tagOf(hk) | uint32(e)
+		j, o := s.findKey(hk, cl, a)
+		s.byKey.set(j, ctrlTag(hk), uint16(e))
 		rec.prev = uint16(o + 1)
-		j, _ = s.findAddr(ha, &a)
-		s.byAddr[j] = tagOf(ha) | uint32(e)
+		j, _ = s.findAddr(ha, a)
+		s.byAddr.set(j, ctrlTag(ha), uint16(e))
 		c.filter[c.filterWord(ha)*len(c.segs)+c.cur] |= filterBits(ha)
 		c.n++
 	}
@@ -237,32 +232,34 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 
 // findKey returns the slot of s's newest record for (client, address),
 // or the empty slot where it would go, and that record, or -1.
-func (s *dnsSeg) findKey(hk uint64, client, addr *[16]byte) (slot uint64, rec int) {
-	tag := tagOf(hk)
-	for j := hk >> s.shift; ; j = (j + 1) & s.mask {
-		v := s.byKey[j&s.mask]
-		if v == 0 {
-			return j, -1
-		}
-		if v&slotTag == tag {
-			o := v &^ slotTag
-			if r := &s.recs[o]; r.addr == *addr && s.resps[r.resp].client == *client {
-				return j, int(o)
+func (s *dnsSeg) findKey(hk uint64, client, addr addr128) (slot, rec int) {
+	t, tag := &s.byKey, ctrlTag(hk)
+	for g := t.home(hk); ; g = t.next(g) {
+		match, empty := t.match(g, tag)
+		for ; match != 0; match &= match - 1 {
+			i := slotIn(g, match)
+			if r := &s.recs[t.slots[i]]; r.addr == addr && s.resps[r.resp].client == client {
+				return i, int(t.slots[i])
 			}
+		}
+		if empty != 0 {
+			return slotIn(g, empty), -1
 		}
 	}
 }
 
 // findAddr is findKey for the address alone.
-func (s *dnsSeg) findAddr(ha uint64, addr *[16]byte) (slot uint64, rec int) {
-	tag := tagOf(ha)
-	for j := ha >> s.shift; ; j = (j + 1) & s.mask {
-		v := s.byAddr[j&s.mask]
-		if v == 0 {
-			return j, -1
+func (s *dnsSeg) findAddr(ha uint64, addr addr128) (slot, rec int) {
+	t, tag := &s.byAddr, ctrlTag(ha)
+	for g := t.home(ha); ; g = t.next(g) {
+		match, empty := t.match(g, tag)
+		for ; match != 0; match &= match - 1 {
+			if i := slotIn(g, match); s.recs[t.slots[i]].addr == addr {
+				return i, int(t.slots[i])
+			}
 		}
-		if o := v &^ slotTag; v&slotTag == tag && s.recs[o].addr == *addr {
-			return j, int(o)
+		if empty != 0 {
+			return slotIn(g, empty), -1
 		}
 	}
 }
@@ -281,9 +278,9 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	if c.n == 0 {
 		return dnsName{}, false
 	}
-	cl, a := client.As16(), addr.As16()
-	ha := c.hashAddr(&a)
-	hk := c.hashKey(ha, c.hashClient(&cl))
+	cl, a := addrOf(client), addrOf(addr)
+	ha := c.hashAddr(a)
+	hk := c.hashKey(ha, c.hashClient(cl))
 	need := filterBits(ha)
 	nseg := len(c.segs)
 	row := c.filter[c.filterWord(ha)*nseg:][:nseg]
@@ -301,7 +298,7 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 			continue
 		}
 		s := &c.segs[i]
-		if _, e := s.findKey(hk, &cl, &a); e >= 0 && s.base+uint64(e) >= low {
+		if _, e := s.findKey(hk, cl, a); e >= 0 && s.base+uint64(e) >= low {
 			if !haveLater {
 				later, haveLater = s.name(e), true
 			}
@@ -317,7 +314,7 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 			}
 		}
 		if !haveOther {
-			if _, e := s.findAddr(ha, &a); e >= 0 && s.base+uint64(e) >= low {
+			if _, e := s.findAddr(ha, a); e >= 0 && s.base+uint64(e) >= low {
 				other, haveOther = s.name(e), true
 			}
 		}

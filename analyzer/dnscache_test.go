@@ -121,7 +121,8 @@ func TestDNSCacheMatchesLog(t *testing.T) {
 
 // TestDNSCacheRandom compares the cache with its specification on random
 // answers and lookups: few clients and addresses (so answers repeat and
-// collide), both address families, times that mostly advance but also
+// collide), both address families (and IPv4 mapped into IPv6, the same
+// address), times that mostly advance but also
 // repeat and go back, responses larger than a segment, and many wraps.
 func TestDNSCacheRandom(t *testing.T) {
 	for _, max := range []int{1, 2, 5, 16, 100, 1000, 5000} {
@@ -130,12 +131,22 @@ func TestDNSCacheRandom(t *testing.T) {
 			d := newDNSCacheDriver(max)
 			addr := func() netip.Addr {
 				i := r.IntN(64 + max/4)
-				if i%3 == 0 {
+				v4 := netip.AddrFrom4([4]byte{17, 1, byte(i >> 8), byte(i)})
+				switch {
+				case i%3 == 0:
 					return netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 15: byte(i), 14: byte(i >> 8)})
+				case r.IntN(8) == 0:
+					return netip.AddrFrom16(v4.As16()) // the same, mapped into IPv6
 				}
-				return netip.AddrFrom4([4]byte{17, 1, byte(i >> 8), byte(i)})
+				return v4
 			}
-			client := func() netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(6))}) }
+			client := func() netip.Addr {
+				a := netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(6))})
+				if r.IntN(8) == 0 {
+					return netip.AddrFrom16(a.As16())
+				}
+				return a
+			}
 			var ts int64
 			var addrs []netip.Addr
 			for step := 0; step < 3000; step++ {
@@ -337,4 +348,35 @@ func benchDNSMessages(n int) []*dissect.DNSMessage {
 		ms[i] = m
 	}
 	return ms
+}
+
+// BenchmarkDNSCacheResolver times what a resolver's response costs the
+// cache of the default size: learning its 20 new answers, then the
+// lookup of its flow (to the resolver, an address DNS never named). The
+// response is rewritten in place each time, so it is in the CPU's cache,
+// as a freshly decoded one is.
+func BenchmarkDNSCacheResolver(b *testing.B) {
+	c := newDNSCache(131072)
+	m := benchDNSMessages(1)[0]
+	resolver := netip.MustParseAddr("10.255.0.53")
+	client := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	var n uint32
+	round := func(i int) {
+		for j := range m.Answers {
+			n++
+			m.Answers[j].Addr = netip.AddrFrom4([4]byte{17 + byte(n>>24)%64, byte(n >> 16), byte(n >> 8), byte(n)})
+		}
+		cl := client(i % 50_000)
+		c.add(cl, m, int64(i))
+		c.lookup(cl, resolver, int64(i))
+	}
+	for i := 0; i < 131072/20; i++ { // fill it
+		round(i)
+	}
+	b.ReportAllocs()
+	cpu := startCPU(b)
+	for i := 0; i < b.N; i++ {
+		round(i)
+	}
+	cpu.report(b)
 }
