@@ -227,7 +227,7 @@ func TestDNSCacheSizes(t *testing.T) {
 	for _, max := range []int{1, 2, 7, 8, 300, 2048, 131072, 1 << 20, maxDNSEntries, 2 * maxDNSEntries} {
 		c := newDNSCache(max)
 		s, n := c.segSize, len(c.segs)
-		if s&(s-1) != 0 || s > dnsSegMax || (n-1)*s < c.max || n < 2 || c.fwords&(c.fwords-1) != 0 {
+		if s&(s-1) != 0 || s > dnsSegMax || (n-1)*s < c.max || n < 2 || n > dnsMaxSegs || c.fwords&(c.fwords-1) != 0 {
 			t.Errorf("max %d: %d segments of %d answers, %d filter words", max, n, s, c.fwords)
 		}
 	}
