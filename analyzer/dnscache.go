@@ -59,13 +59,14 @@ type dnsSeg struct {
 	byAddr dnsTable // address → its newest record
 }
 
-// dnsRec is one answer: the address, its response in the segment, and
-// the segment's previous record of the same client and address (plus
-// one; 0: none).
+// dnsRec is one answer: the address, its response in the segment, the
+// segment's previous record of the same client and address (plus one; 0:
+// none), and how many records that chain holds, this one included.
 type dnsRec struct {
-	addr addr128
-	resp uint16
-	prev uint16
+	addr  addr128
+	resp  uint16
+	prev  uint16
+	depth uint16
 }
 
 // dnsResp is what the answers of one response share.
@@ -100,6 +101,10 @@ const (
 	// there.
 	dnsSegs    = 64
 	dnsSegsMin = 8
+	// dnsChainMax is the most answers of one client and address a
+	// segment keeps linked: a lookup sees only the newest dnsChainMax of
+	// them.
+	dnsChainMax = 16
 	// dnsMaxSegs is the most segments a cache has.
 	dnsMaxSegs = maxDNSEntries/dnsSegMax + 1
 	// dnsSegDefault is the segment size of a cache of the default size.
@@ -218,22 +223,38 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 			resp = int(s.respond(cl, ts, q))
 		}
 		a := addrOf(r.Addr)
-		ha := c.hashAddr(a)
-		e := len(s.recs)
-		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp)})
-		rec := &s.recs[e]
-
+		ha, e := c.hashAddr(a), len(s.recs)
 		// The newest record of (client, address) takes its slot and
 		// links to the one before; the address's slot is the newest's.
 		hk := c.hashKey(ha, hc)
 		j, o := s.findKey(hk, cl, a)
 		s.byKey.set(j, ctrlTag(hk), uint16(e))
-		rec.prev = uint16(o + 1)
+		depth := uint16(1)
+		if o >= 0 {
+			depth = s.chain(o)
+		}
+		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp), prev: uint16(o + 1), depth: depth})
 		j, _ = s.findAddr(ha, a)
 		s.byAddr.set(j, ctrlTag(ha), uint16(e))
 		c.filter[c.cur/8][c.filterWord(ha)*8+c.cur%8] |= filterBits(ha)
 		c.n++
 	}
+}
+
+// chain returns the depth of a record that follows record o in its chain,
+// which it keeps at dnsChainMax records by cutting off the oldest: a
+// lookup walks a chain, and a capture whose times go back and forth
+// could otherwise make every lookup walk the whole segment.
+func (s *dnsSeg) chain(o int) uint16 {
+	d := s.recs[o].depth + 1
+	if d <= dnsChainMax {
+		return d
+	}
+	for range dnsChainMax - 2 {
+		o = int(s.recs[o].prev) - 1
+	}
+	s.recs[o].prev = 0
+	return dnsChainMax
 }
 
 // findKey returns the slot of s's newest record for (client, address),
@@ -297,9 +318,9 @@ func (s *dnsSeg) name(e int) dnsName {
 }
 
 // lookup returns the name a client resolved for addr: of the answers the
-// cache holds for the client and the address, the newest at or before
-// time at, else the newest; with none, the newest answer for the address
-// to any client.
+// cache holds for the client and the address (the newest dnsChainMax of
+// them in each segment), the newest at or before time at, else the
+// newest; with none, the newest answer for the address to any client.
 func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	if c.n == 0 {
 		return dnsName{}, false
