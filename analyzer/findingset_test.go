@@ -5,15 +5,15 @@ import (
 	"testing"
 )
 
-// TestFindingSet adds the hashes of many keys that differ in one field
-// each and checks that every added key is found and that keys not added
-// are (nearly all) not.
-func TestFindingSet(t *testing.T) {
-	var s findingSet
+// TestFindingIndex indexes many keys that differ in one field each (one
+// of them the same 16 address bytes, mapped, which hash alike) and checks
+// every lookup against a map, before and after each key is added.
+func TestFindingIndex(t *testing.T) {
+	var s findingIndex
 	key := func(i int) findingKey {
 		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
 		k := findingKey{name: "tcp.syn_unanswered", host: "gs.apple.com", client: a, server: a, port: 443}
-		switch i % 5 {
+		switch i % 6 {
 		case 1:
 			k.host = "albert.apple.com"
 		case 2:
@@ -22,28 +22,34 @@ func TestFindingSet(t *testing.T) {
 			k.undecided = true
 		case 4:
 			k.server = netip.AddrFrom16(a.As16()) // the same bytes, mapped
+		case 5:
+			k.name = "tcp.syn_rejected"
 		}
 		return k
 	}
 	const n = 20000
-	for i := 0; i < n; i++ {
-		k := key(i)
-		s.add(s.hash(&k))
-	}
-	wrong := 0
-	for i := 0; i < 2*n; i++ {
-		k := key(i)
-		switch has := s.has(s.hash(&k)); {
-		case i < n && !has:
-			t.Fatalf("key %d added but not found", i)
-		case i >= n && has:
-			wrong++
+	m := map[findingKey]int{}
+	for round := 0; round < 2; round++ {
+		for i := 0; i < 2*n; i++ {
+			k := key(i % n)
+			if i >= n {
+				k.client = k.client.Next() // not added in round 0
+			}
+			h := s.hash(&k)
+			want, ok := m[k]
+			if !ok {
+				want = -1
+			}
+			if p := s.find(&k, h); p != want {
+				t.Fatalf("round %d: find(%v) = %d, want %d", round, k, p, want)
+			}
+			if want < 0 && round == 0 && i < n {
+				m[k] = len(s.keys)
+				s.add(&k, h)
+			}
 		}
 	}
-	if wrong > 0 {
-		t.Errorf("%d of %d keys not added were found", wrong, n)
-	}
-	if s.n != n || len(s.slots) < 2*s.n {
-		t.Errorf("%d hashes in %d slots", s.n, len(s.slots))
+	if len(s.keys) != len(m) || len(s.slots) < 2*len(s.keys) {
+		t.Errorf("%d keys for %d in %d slots", len(s.keys), len(m), len(s.slots))
 	}
 }

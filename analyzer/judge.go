@@ -107,8 +107,7 @@ type apnsState struct {
 type judge struct {
 	env        judgeEnv
 	trust      *trust.Store
-	findings   map[findingKey]*Finding
-	keys       findingSet // the hashes of findings' keys (findingset.go)
+	keys       findingIndex // the findings' keys, by position in order (findingset.go)
 	order      []*Finding
 	hosts      map[string]*HostSummary
 	hostOrder  []*HostSummary // the hosts in the order first seen
@@ -163,10 +162,9 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			dns:  newDNSCache(cfg.MaxDNS),
 			ends: ends,
 		},
-		findings: make(map[findingKey]*Finding),
-		hosts:    make(map[string]*HostSummary),
-		apns:     make(map[netip.Addr]*apnsState),
-		hops:     make(map[netip.Prefix]uint8),
+		hosts: make(map[string]*HostSummary),
+		apns:  make(map[netip.Addr]*apnsState),
+		hops:  make(map[netip.Prefix]uint8),
 	}
 	j.env.addrRows.init()
 	return j
@@ -699,10 +697,10 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	var fd *Finding
 	h := j.keys.hash(&k)
-	if j.keys.has(h) {
-		fd = j.findings[k]
+	if p := j.keys.find(&k, h); p >= 0 {
+		fd = j.order[p]
 	}
-	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
+	if fd == nil && len(j.order) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
 		return nil
 	}
@@ -724,9 +722,8 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 			fd.Process = f.Proc
 			fd.CommunityID = flowCommunityID(f)
 		}
-		if len(j.findings) < maxTracked {
-			j.findings[k] = fd
-			j.keys.add(h)
+		if len(j.order) < maxTracked {
+			j.keys.add(&k, h)
 			j.order = append(j.order, fd)
 			kept = true
 		} else {

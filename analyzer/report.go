@@ -52,6 +52,7 @@ type devices struct {
 	addr netip.Addr
 	// scratch is the tally of a device past maxTracked.
 	scratch DeviceSummary
+	free    []DeviceSummary // the rest of the chunk tallies come from (newDevice)
 }
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
@@ -67,7 +68,8 @@ func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 			d.scratch = DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
 			return &d.scratch
 		}
-		s = &DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
+		s = d.newDevice()
+		s.Tally.Addr = f.Client
 		d.idx.add(s, h)
 	}
 	d.last, d.addr = s, f.Client

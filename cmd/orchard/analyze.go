@@ -61,7 +61,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if o.failOn != "" {
 		failOn, _ = analyzer.ParseSeverity(o.failOn)
 	}
-	if err := checkOutputs(outputNames(&o), append(append([]string{}, files...), o.catalogs...), stdin); err != nil {
+	if err := checkOutputs(outputNames(&o), append(append(append([]string{}, files...), o.catalogs...), o.shapes...), stdin); err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
@@ -71,6 +71,17 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 
+	baseline, err := loadShapes(o.shapes)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
+	}
+	learn, err := newShapeLearner(&o, files)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
+	}
+	defer learn.abort()
 	outs, err := openOutputs(&o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
@@ -81,7 +92,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
-	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
+	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers, ServerShapes: baseline}
+	if learn != nil {
+		cfg.LearnShapes = learn.b
+	}
 	if len(outs.sinks) > 0 {
 		cfg.Sink = outs.sinks
 	}
@@ -139,6 +153,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	endFleet(ctx, outs.sinks, rep, &o.fleet, fs.Changed("sensor"), stderr)
 	outs.cat = cat
 	outErrs := outs.finish(rep, &o, res, stderr)
+	if err := learn.finish(&o, stderr); err != nil {
+		outErrs = append(outErrs, err)
+	}
 	for _, e := range outErrs {
 		fmt.Fprintf(stderr, "orchard: %v\n", e)
 	}
@@ -390,7 +407,7 @@ type outputs struct {
 }
 
 func outputNames(o *options) []namedOutput {
-	out := []namedOutput{{"--events", o.events}, {"--write-evidence", o.evidence}, {"--cpuprofile", o.cpuProfile}}
+	out := []namedOutput{{"--events", o.events}, {"--write-evidence", o.evidence}, {"--cpuprofile", o.cpuProfile}, {"--learn-shapes", o.learnShapes}}
 	if o.output != "-" {
 		out = append([]namedOutput{{"-o", o.output}}, out...)
 	}
