@@ -562,7 +562,7 @@ func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, 
 		// Findings with their final counts, after the flows and answers
 		// streamed while reading (see ndjsonSink).
 	case "csv":
-		writeFindingsCSV(w, rep.Findings)
+		return writeFindingsCSV(w, rep.Findings)
 	case "html":
 		return writeReportHTML(w, rep, cat)
 	}

@@ -142,20 +142,27 @@ func paint(on bool, sev, s string) string {
 // csvHeader are the CSV columns: the finding event's field names.
 var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice", "community_id"}
 
-// writeFindingsCSV writes the findings as CSV. Text cells a spreadsheet
-// would read as a formula are escaped (csvCell).
-func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) {
+// writeFindingsCSV writes the findings as CSV, row by row, and returns the
+// first write error. Text cells a spreadsheet would read as a formula are
+// escaped (csvCell).
+func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write(csvHeader)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	row := make([]string, len(csvHeader))
 	for _, f := range fs {
-		row := []string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
-			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice, f.CommunityID}
+		row = append(row[:0], f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
+			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice, f.CommunityID)
 		for i, c := range row {
 			row[i] = csvCell(c)
 		}
-		_ = cw.Write(row)
+		if err := cw.Write(row); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
+	return cw.Error()
 }
 
 // csvCell escapes a cell that starts with a character spreadsheets take as
