@@ -194,11 +194,14 @@ func (m *DNSMessage) Decode(b []byte) error {
 
 	m.Answers = slices.Grow(m.Answers, min(an, dnsMaxAnswers, (len(b)-d.off)/dnsMinRecord))
 	for i := range min(an, dnsMaxAnswers) {
-		var rr DNSRecord
-		if err := d.record(&rr, true); err != nil {
+		// Decoded in place: a record is 64 bytes with three pointers,
+		// copied for nothing from a local.
+		m.Answers = append(m.Answers, DNSRecord{})
+		if err := d.record(&m.Answers[i], true); err != nil {
+			m.Answers[i] = DNSRecord{}
+			m.Answers = m.Answers[:i]
 			return &DNSError{Section: "answer", Index: i, Err: err}
 		}
-		m.Answers = append(m.Answers, rr)
 	}
 	if an > dnsMaxAnswers {
 		return &DNSError{Section: "answer", Index: dnsMaxAnswers, Err: ErrDNSTooManyRecords}
@@ -231,11 +234,16 @@ func (m *DNSMessage) Decode(b []byte) error {
 
 // dnsDecoder walks one message. buf is scratch space for name text.
 type dnsDecoder struct {
-	msg        []byte
-	off        int
-	buf        []byte
-	cache      [8]dnsCachedName
-	ncach      int
+	msg   []byte
+	off   int
+	buf   []byte
+	cache [8]dnsCachedName
+	ncach int
+	// last is the cached name a compression pointer found most recently,
+	// lastPtr its offset plus one (0: none): the owners of a response's
+	// records point at one name in turn, which record takes without a call.
+	last       string
+	lastPtr    int
 	noAddrText bool          // see DNSMessage.NoAddrText
 	names      *dnsNameTable // see DNSMessage.InternNames
 }
@@ -267,6 +275,7 @@ func (d *dnsDecoder) nameAt(start int, build bool) (string, int, error) {
 		ptr := int(binary.BigEndian.Uint16(msg[start:]) & 0x3fff)
 		for i := range d.ncach {
 			if d.cache[i].off == ptr && ptr < start {
+				d.last, d.lastPtr = d.cache[i].text, ptr+1
 				return d.cache[i].text, start + 2, nil
 			}
 		}
@@ -343,11 +352,18 @@ func (d *dnsDecoder) nameAt(start int, build bool) (string, int, error) {
 // With full false only the owner name, the fixed fields and the data bounds
 // are checked and rr.Data stays empty.
 func (d *dnsDecoder) record(rr *DNSRecord, full bool) error {
-	name, err := d.name(full)
-	if err != nil {
-		return err
-	}
 	msg := d.msg
+	var name string
+	if p := d.off; full && p+1 < len(msg) && msg[p]&0xc0 == 0xc0 && int(binary.BigEndian.Uint16(msg[p:])&0x3fff)+1 == d.lastPtr && d.lastPtr <= p {
+		// The owner points where the last one did: nameAt's cache hit.
+		name = d.last
+		d.off = p + 2
+	} else {
+		var err error
+		if name, err = d.name(full); err != nil {
+			return err
+		}
+	}
 	if d.off+10 > len(msg) {
 		return ErrTruncated
 	}
