@@ -20,12 +20,27 @@ type devIndex struct {
 	seed [2]uint64
 }
 
-// devSlot is one slot of a devIndex: h is the address's hash | 1 (0:
-// empty) and d its tally.
+// devSlot is one slot of a devIndex: h is the address's hash with bit 0
+// set (0: empty) and d its tally. The slot also holds the first findings
+// whose client the device is (refs), so that a flow finds its finding
+// in the slot that found its device; bit 1 of h (slotMore) says the
+// findingIndex holds more of them.
 type devSlot struct {
-	h uint64
-	d *DeviceSummary
+	h    uint64
+	d    *DeviceSummary
+	refs [devRefs]findRef
 }
+
+// devRefs is how many findings a device slot holds: one, for a slot of
+// 24 bytes.
+const devRefs = 1
+
+// slotMore marks a devSlot whose device has findings in the findingIndex.
+const slotMore = 2
+
+// findRef is one of a device's findings: the top 32 bits of its key's
+// hash and its position plus one (0: none).
+type findRef struct{ tag, pos uint32 }
 
 func (s devSlot) key() uint64 { return s.h }
 
@@ -36,11 +51,21 @@ func (x *devIndex) hash(a netip.Addr) uint64 {
 	}
 	b := a.As16()
 	le := binary.LittleEndian
-	return mum(le.Uint64(b[:8])^x.seed[0], le.Uint64(b[8:])^x.seed[1]) | 1
+	return (mum(le.Uint64(b[:8])^x.seed[0], le.Uint64(b[8:])^x.seed[1]) | 1) &^ slotMore
 }
 
 // find returns a's tally, or nil, and a's hash for add.
 func (x *devIndex) find(a netip.Addr) (*DeviceSummary, uint64) {
+	s, h := x.slot(a)
+	if s == nil {
+		return nil, h
+	}
+	return s.d, h
+}
+
+// slot returns a's slot, or nil, and a's hash. The slot is valid until
+// the next add.
+func (x *devIndex) slot(a netip.Addr) (*devSlot, uint64) {
 	h := x.hash(a)
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
@@ -48,19 +73,23 @@ func (x *devIndex) find(a netip.Addr) (*DeviceSummary, uint64) {
 		if s.h == 0 {
 			return nil, h
 		}
-		if s.h == h && s.d.Tally.Addr == a {
-			return s.d, h
+		if s.h&^slotMore == h && s.d.Tally.Addr == a {
+			return s, h
 		}
 	}
 }
 
-// add indexes d, of hash h (from find), which it does not hold yet.
-func (x *devIndex) add(d *DeviceSummary, h uint64) {
+// add indexes d, of hash h (from find), which it does not hold yet; more
+// marks its slot slotMore.
+func (x *devIndex) add(d *DeviceSummary, h uint64, more bool) {
 	x.devs = append(x.devs, d)
 	if 2*len(x.devs) > len(x.slots) {
 		x.resize(2 * len(x.slots))
 	}
-	x.place(devSlot{h, d})
+	if more {
+		h |= slotMore
+	}
+	x.place(devSlot{h: h, d: d})
 }
 
 // devChunk is how many device tallies devices allocates at a time: one

@@ -6,18 +6,18 @@ import (
 	"math/bits"
 )
 
-// findingIndex finds the judge's findings by their keys: an
-// open-addressing table over the keys' positions in the judge's order,
-// so that a flow looks up its finding with one probe of an array of
-// 64-bit slots and, on a match, one comparison with the key kept at that
-// position, instead of hashing and comparing a map's large keys. A flood
-// whose every flow is a new key past the cap (maxTracked) costs the probe
-// alone. A slot holds the top 32 bits of the key's hash and the position
-// plus one (0: empty). Keys are never removed; it is at most half full.
+// findingIndex keeps the judge's finding keys by position in its order,
+// and finds those that no device slot holds (keepKey): an open-addressing
+// table over their positions, so that a lookup is one probe of an array
+// of 64-bit slots and, on a match, one comparison with the key kept at
+// that position, instead of hashing and comparing a map's large keys. A
+// slot holds the top 32 bits of the key's hash and the position plus one
+// (0: empty). Keys are never removed; it is at most half full.
 type findingIndex struct {
 	probeTable[tagSlot]
-	keys []findingKey // by position
-	seed maphash.Seed
+	keys    []findingKey // by position
+	indexed int          // keys in the slots
+	seed    maphash.Seed
 }
 
 func (s *findingIndex) hash(k *findingKey) uint64 {
@@ -40,8 +40,12 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// find returns the position of key k, of hash h (from hash), or -1.
+// find returns the position of key k, of hash h (from hash), among the
+// keys in the slots, or -1.
 func (s *findingIndex) find(k *findingKey, h uint64) int {
+	if s.indexed == 0 {
+		return -1
+	}
 	tag := h &^ (1<<32 - 1)
 	mask := uint64(len(s.slots) - 1)
 	for i := h >> s.shift; ; i = (i + 1) & mask {
@@ -57,12 +61,23 @@ func (s *findingIndex) find(k *findingKey, h uint64) int {
 	}
 }
 
-// add indexes k, of hash h, which it does not hold yet, at the next
-// position (len(keys)).
-func (s *findingIndex) add(k *findingKey, h uint64) {
+// push keeps k at the next position, which it returns.
+func (s *findingIndex) push(k *findingKey) int {
 	s.keys = append(s.keys, *k)
-	if 2*len(s.keys) > len(s.slots) {
+	return len(s.keys) - 1
+}
+
+// index puts the key at position p, of hash h, which the slots do not
+// hold yet, in the slots.
+func (s *findingIndex) index(h uint64, p int) {
+	s.indexed++
+	if 2*s.indexed > len(s.slots) {
 		s.resize(2 * len(s.slots))
 	}
-	s.place(tagSlot(h&^(1<<32-1) | uint64(len(s.keys))))
+	s.place(tagSlot(h&^(1<<32-1) | uint64(p+1)))
+}
+
+// add keeps k, of hash h, and puts it in the slots.
+func (s *findingIndex) add(k *findingKey, h uint64) {
+	s.index(h, s.push(k))
 }

@@ -194,7 +194,7 @@ func (j *judge) flow(f *flow.Flow, evicted bool) {
 	j.vis.flow(f)
 	dev := &j.nobody
 	if isDeviceAddr(f.Client) {
-		dev = e.devs.get(f, &j.untracked)
+		dev = e.devs.get(f, &j.untracked, j.keys.indexed > 0)
 	}
 	dev.Flows++
 	if at.apple {
@@ -699,7 +699,10 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	var fd *Finding
 	h := j.keys.hash(&k)
-	if p := j.keys.find(&k, h); p >= 0 {
+	// A device that the index held keys for before it was seen has its
+	// slot marked (devices.get), so its slot has the last word.
+	sl, _ := j.env.devs.idx.slot(client)
+	if p := j.findKey(sl, &k, h); p >= 0 {
 		fd = j.order[p]
 	}
 	if fd == nil && len(j.order) >= maxTracked && j.env.cfg.Sink == nil {
@@ -725,7 +728,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 			fd.CommunityID = flowCommunityID(f)
 		}
 		if len(j.order) < maxTracked {
-			j.keys.add(&k, h)
+			j.keepKey(sl, &k, h)
 			j.order = append(j.order, fd)
 			kept = true
 		} else {
@@ -748,7 +751,7 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	if v.evidence != t.OneEv {
 		t.Mixed = true
 	}
-	t.LastEv, t.Unit, t.Stale = v.evidence, v.def.Unit, true
+	t.LastEv, t.Stale = v.evidence, true
 	if j.env.cfg.Sink != nil {
 		settle(fd)
 		if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {

@@ -50,8 +50,10 @@ type devices struct {
 }
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
-// that is not kept (untracked is counted).
-func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
+// that is not kept (untracked is counted). A new tally's slot is marked
+// slotMore when others says the finding index holds keys (some may be
+// this device's).
+func (d *devices) get(f *flow.Flow, untracked *uint64, others bool) *DeviceSummary {
 	var s *DeviceSummary
 	var h uint64
 	if d.last != nil && d.addr == f.Client {
@@ -64,7 +66,7 @@ func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 		}
 		s = d.newDevice()
 		s.Tally.Addr = f.Client
-		d.idx.add(s, h)
+		d.idx.add(s, h, others)
 	}
 	d.last, d.addr = s, f.Client
 	if !s.Tally.HasMAC {
@@ -167,7 +169,7 @@ func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*De
 		d.Findings = 0
 		fillStrings(d)
 		_, h := idx.find(d.Tally.Addr)
-		idx.add(d, h)
+		idx.add(d, h, false)
 	}
 	for _, fd := range findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {
