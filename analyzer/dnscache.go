@@ -27,7 +27,7 @@ type dnsName struct {
 // nothing, and the tables being filled are small enough to stay in the
 // CPU's cache (a resolver's traffic is mostly new addresses, and misses
 // into one big table were most of its cost). Each segment keeps a Bloom
-// filter of its addresses, laid out so that one address's words of all
+// filter of its addresses, laid out so that one address's words of eight
 // segments are side by side: a lookup reads a few cache lines and probes
 // only the segments that may hold the address (every flow's attribution
 // looks up, most often for addresses DNS never named). The memory is
@@ -38,9 +38,11 @@ type dnsCache struct {
 	segs    []dnsSeg
 	cur     int    // the segment being filled
 	n       uint64 // answers added so far: the next one's sequence number
-	// filter holds the segments' Bloom filters, word w of segment s at
-	// w*len(segs)+s; a segment has fwords words.
-	filter []uint64
+	// filter holds the segments' Bloom filters, of fwords words each,
+	// for groups of eight segments: word w of segment s is
+	// filter[s/8][w*8+s%8]. A group's are allocated with its first
+	// segment.
+	filter [][]uint64
 	fwords int
 	seed   [6]uint64
 }
@@ -57,13 +59,14 @@ type dnsSeg struct {
 	byAddr dnsTable // address → its newest record
 }
 
-// dnsRec is one answer: the address, its response in the segment, and
-// the segment's previous record of the same client and address (plus
-// one; 0: none).
+// dnsRec is one answer: the address, its response in the segment, the
+// segment's previous record of the same client and address (plus one; 0:
+// none), and how many records that chain holds, this one included.
 type dnsRec struct {
-	addr addr128
-	resp uint16
-	prev uint16
+	addr  addr128
+	resp  uint16
+	prev  uint16
+	depth uint16
 }
 
 // dnsResp is what the answers of one response share.
@@ -98,6 +101,12 @@ const (
 	// there.
 	dnsSegs    = 64
 	dnsSegsMin = 8
+	// dnsChainMax is the most answers of one client and address a
+	// segment keeps linked: a lookup sees only the newest dnsChainMax of
+	// them.
+	dnsChainMax = 16
+	// dnsMaxSegs is the most segments a cache has.
+	dnsMaxSegs = maxDNSEntries/dnsSegMax + 1
 	// dnsSegDefault is the segment size of a cache of the default size.
 	dnsSegDefault = 4096
 )
@@ -119,6 +128,7 @@ func newDNSCache(answers int) *dnsCache {
 	}
 	c.segSize = s
 	c.segs = make([]dnsSeg, (c.max+s-1)/s+1)
+	c.filter = make([][]uint64, (len(c.segs)+7)/8)
 	c.fwords = max(s/4, 1) // 16 bits an answer
 	return c
 }
@@ -159,16 +169,17 @@ func (c *dnsCache) next() *dnsSeg {
 	s := &c.segs[c.cur]
 	if s.recs == nil {
 		s.init(c.segSize)
-		if c.filter == nil {
-			c.filter = make([]uint64, c.fwords*len(c.segs))
+		if c.filter[c.cur/8] == nil {
+			c.filter[c.cur/8] = make([]uint64, 8*c.fwords)
 		}
 	} else {
 		s.byKey.clear()
 		s.byAddr.clear()
 		clear(s.names)
 		s.recs, s.resps, s.names = s.recs[:0], s.resps[:0], s.names[:0]
-		for w := c.cur; w < len(c.filter); w += len(c.segs) {
-			c.filter[w] = 0
+		f := c.filter[c.cur/8]
+		for w := c.cur % 8; w < len(f); w += 8 {
+			f[w] = 0
 		}
 	}
 	s.base = c.n
@@ -212,22 +223,38 @@ func (c *dnsCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 			resp = int(s.respond(cl, ts, q))
 		}
 		a := addrOf(r.Addr)
-		ha := c.hashAddr(a)
-		e := len(s.recs)
-		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp)})
-		rec := &s.recs[e]
-
+		ha, e := c.hashAddr(a), len(s.recs)
 		// The newest record of (client, address) takes its slot and
 		// links to the one before; the address's slot is the newest's.
 		hk := c.hashKey(ha, hc)
 		j, o := s.findKey(hk, cl, a)
 		s.byKey.set(j, ctrlTag(hk), uint16(e))
-		rec.prev = uint16(o + 1)
+		depth := uint16(1)
+		if o >= 0 {
+			depth = s.chain(o)
+		}
+		s.recs = append(s.recs, dnsRec{addr: a, resp: uint16(resp), prev: uint16(o + 1), depth: depth})
 		j, _ = s.findAddr(ha, a)
 		s.byAddr.set(j, ctrlTag(ha), uint16(e))
-		c.filter[c.filterWord(ha)*len(c.segs)+c.cur] |= filterBits(ha)
+		c.filter[c.cur/8][c.filterWord(ha)*8+c.cur%8] |= filterBits(ha)
 		c.n++
 	}
+}
+
+// chain returns the depth of a record that follows record o in its chain,
+// which it keeps at dnsChainMax records by cutting off the oldest: a
+// lookup walks a chain, and a capture whose times go back and forth
+// could otherwise make every lookup walk the whole segment.
+func (s *dnsSeg) chain(o int) uint16 {
+	d := s.recs[o].depth + 1
+	if d <= dnsChainMax {
+		return d
+	}
+	for range dnsChainMax - 2 {
+		o = int(s.recs[o].prev) - 1
+	}
+	s.recs[o].prev = 0
+	return dnsChainMax
 }
 
 // findKey returns the slot of s's newest record for (client, address),
@@ -264,6 +291,26 @@ func (s *dnsSeg) findAddr(ha uint64, addr addr128) (slot, rec int) {
 	}
 }
 
+// candidates marks the segments whose filters may hold the address of
+// hash ha, and reports whether there is one.
+func (c *dnsCache) candidates(ha uint64, cand *[(dnsMaxSegs + 63) / 64]uint64) bool {
+	need, fw := filterBits(ha), 8*c.filterWord(ha)
+	found := false
+	for g, f := range c.filter {
+		if f == nil {
+			break // groups are allocated in order
+		}
+		for j, w := range f[fw : fw+8] {
+			if w&need == need {
+				i := 8*g + j
+				cand[i/64] |= 1 << (i % 64)
+				found = true
+			}
+		}
+	}
+	return found
+}
+
 // name is what record e of s says.
 func (s *dnsSeg) name(e int) dnsName {
 	r := s.recs[e].resp
@@ -271,9 +318,9 @@ func (s *dnsSeg) name(e int) dnsName {
 }
 
 // lookup returns the name a client resolved for addr: of the answers the
-// cache holds for the client and the address, the newest at or before
-// time at, else the newest; with none, the newest answer for the address
-// to any client.
+// cache holds for the client and the address (the newest dnsChainMax of
+// them in each segment), the newest at or before time at, else the
+// newest; with none, the newest answer for the address to any client.
 func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	if c.n == 0 {
 		return dnsName{}, false
@@ -281,9 +328,11 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	cl, a := addrOf(client), addrOf(addr)
 	ha := c.hashAddr(a)
 	hk := c.hashKey(ha, c.hashClient(cl))
-	need := filterBits(ha)
+	var cand [(dnsMaxSegs + 63) / 64]uint64
+	if !c.candidates(ha, &cand) {
+		return dnsName{}, false
+	}
 	nseg := len(c.segs)
-	row := c.filter[c.filterWord(ha)*nseg:][:nseg]
 	var low uint64 // the oldest record still remembered
 	if c.n > uint64(c.max) {
 		low = c.n - uint64(c.max)
@@ -294,7 +343,7 @@ func (c *dnsCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 		if i < 0 {
 			i = nseg - 1
 		}
-		if row[i]&need != need {
+		if cand[i/64]&(1<<(i%64)) == 0 {
 			continue
 		}
 		s := &c.segs[i]

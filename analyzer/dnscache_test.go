@@ -10,15 +10,19 @@ import (
 )
 
 // refDNSCache is the cache's specification: a log of the last max
-// answers, searched from the newest.
+// answers, searched from the newest. The answers are numbered from 0 and
+// cut into segments of seg answers, of which a lookup sees only the
+// newest dnsChainMax of one client and address.
 type refDNSCache struct {
-	log []refAnswer
-	max int
+	log      []refAnswer
+	max, seg int
+	n        int // answers so far
 }
 
 type refAnswer struct {
 	client, addr [16]byte
 	name         dnsName
+	n            int
 }
 
 func (c *refDNSCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
@@ -27,7 +31,8 @@ func (c *refDNSCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 	}
 	for _, r := range m.Answers {
 		if r.Addr.IsValid() {
-			c.log = append(c.log, refAnswer{client.As16(), r.Addr.As16(), dnsName{m.Questions[0].Name, ts}})
+			c.log = append(c.log, refAnswer{client.As16(), r.Addr.As16(), dnsName{m.Questions[0].Name, ts}, c.n})
+			c.n++
 		}
 	}
 	if len(c.log) > c.max {
@@ -38,17 +43,25 @@ func (c *refDNSCache) add(client netip.Addr, m *dissect.DNSMessage, ts int64) {
 func (c *refDNSCache) lookup(client, addr netip.Addr, at int64) (dnsName, bool) {
 	cl, a := client.As16(), addr.As16()
 	var newest, other *refAnswer
+	seen := map[int]int{} // the client's answers seen, by segment
 	for i := len(c.log) - 1; i >= 0; i-- {
 		r := &c.log[i]
-		switch {
-		case r.addr != a:
-		case r.client != cl:
+		if r.addr != a {
+			continue
+		}
+		if r.client != cl {
 			if other == nil {
 				other = r
 			}
-		case r.name.ts <= at:
+			continue
+		}
+		if seen[r.n/c.seg]++; seen[r.n/c.seg] > dnsChainMax {
+			continue
+		}
+		if r.name.ts <= at {
 			return r.name, true
-		case newest == nil:
+		}
+		if newest == nil {
 			newest = r
 		}
 	}
@@ -69,8 +82,9 @@ type dnsCacheDriver struct {
 	m   dissect.DNSMessage
 }
 
-func newDNSCacheDriver(max int) *dnsCacheDriver {
-	return &dnsCacheDriver{c: newDNSCache(max), ref: &refDNSCache{max: max}}
+func newDNSCacheDriver(answers int) *dnsCacheDriver {
+	c := newDNSCache(answers)
+	return &dnsCacheDriver{c: c, ref: &refDNSCache{max: answers, seg: max(c.segSize, 1)}}
 }
 
 func (d *dnsCacheDriver) add(client netip.Addr, name string, addrs []netip.Addr, ts int64) {
@@ -121,19 +135,25 @@ func TestDNSCacheMatchesLog(t *testing.T) {
 
 // TestDNSCacheRandom compares the cache with its specification on random
 // answers and lookups: few clients and addresses (so answers repeat and
-// collide), both address families (and IPv4 mapped into IPv6, the same
-// address), times that mostly advance but also
-// repeat and go back, responses larger than a segment, and many wraps.
+// collide; in the last cases so few that a client's answers for an
+// address fill its chain in a segment), both address families (and IPv4
+// mapped into IPv6, the same address), times that mostly advance but
+// also repeat and go back, responses larger than a segment, and many
+// wraps.
 func TestDNSCacheRandom(t *testing.T) {
-	for _, max := range []int{1, 2, 5, 16, 100, 1000, 5000} {
+	for _, c := range []struct{ max, addrs, clients int }{
+		{1, 64, 6}, {2, 64, 6}, {5, 65, 6}, {16, 68, 6}, {100, 89, 6}, {1000, 314, 6}, {5000, 1314, 6},
+		{1000, 2, 1}, {5000, 3, 2},
+	} {
+		max := c.max
 		for seed := uint64(1); seed <= 3; seed++ {
 			r := rand.New(rand.NewPCG(seed, uint64(max)))
 			d := newDNSCacheDriver(max)
 			addr := func() netip.Addr {
-				i := r.IntN(64 + max/4)
+				i := r.IntN(c.addrs)
 				v4 := netip.AddrFrom4([4]byte{17, 1, byte(i >> 8), byte(i)})
 				switch {
-				case i%3 == 0:
+				case i%3 == 2:
 					return netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, 15: byte(i), 14: byte(i >> 8)})
 				case r.IntN(8) == 0:
 					return netip.AddrFrom16(v4.As16()) // the same, mapped into IPv6
@@ -141,7 +161,7 @@ func TestDNSCacheRandom(t *testing.T) {
 				return v4
 			}
 			client := func() netip.Addr {
-				a := netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(6))})
+				a := netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(c.clients))})
 				if r.IntN(8) == 0 {
 					return netip.AddrFrom16(a.As16())
 				}
@@ -220,6 +240,33 @@ func TestDNSCacheLookup(t *testing.T) {
 	}
 }
 
+// TestDNSCacheChainBound feeds one client's answers for one address with
+// times going back and forth, so every segment holds answers before and
+// after any lookup's time, and checks that no segment links more than
+// dnsChainMax of them for a lookup to walk.
+func TestDNSCacheChainBound(t *testing.T) {
+	d := newDNSCacheDriver(4096)
+	dev, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("17.1.1.1")
+	for i := range 20_000 {
+		d.add(dev, fmt.Sprintf("h%d.apple.com", i%3), []netip.Addr{srv}, int64(i%2*1000+i))
+	}
+	if err := d.check(dev, srv, 500); err != nil {
+		t.Fatal(err)
+	}
+	hk := d.c.hashKey(d.c.hashAddr(addrOf(srv)), d.c.hashClient(addrOf(dev)))
+	for i := range d.c.segs {
+		s := &d.c.segs[i]
+		_, e := s.findKey(hk, addrOf(dev), addrOf(srv))
+		n := 0
+		for ; e >= 0; e = int(s.recs[e].prev) - 1 {
+			n++
+		}
+		if n > dnsChainMax || len(s.recs) > dnsChainMax && n != dnsChainMax {
+			t.Errorf("segment %d of %d records: a chain of %d", i, len(s.recs), n)
+		}
+	}
+}
+
 // TestDNSCacheSizes checks how caches of several sizes are cut into
 // segments: powers of two, at most dnsSegMax answers, enough of them to
 // hold the last max answers, and the default size as measured.
@@ -227,7 +274,7 @@ func TestDNSCacheSizes(t *testing.T) {
 	for _, max := range []int{1, 2, 7, 8, 300, 2048, 131072, 1 << 20, maxDNSEntries, 2 * maxDNSEntries} {
 		c := newDNSCache(max)
 		s, n := c.segSize, len(c.segs)
-		if s&(s-1) != 0 || s > dnsSegMax || (n-1)*s < c.max || n < 2 || c.fwords&(c.fwords-1) != 0 {
+		if s&(s-1) != 0 || s > dnsSegMax || (n-1)*s < c.max || n < 2 || n > dnsMaxSegs || c.fwords&(c.fwords-1) != 0 {
 			t.Errorf("max %d: %d segments of %d answers, %d filter words", max, n, s, c.fwords)
 		}
 	}

@@ -109,7 +109,7 @@ type judge struct {
 	trust      *trust.Store
 	keys       findingIndex // the findings' keys, by position in order (findingset.go)
 	order      []*Finding
-	hosts      map[string]*HostSummary
+	hosts      map[string]*hostRec
 	hostOrder  []*HostSummary // the hosts in the order first seen
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
@@ -162,7 +162,7 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			dns:  newDNSCache(cfg.MaxDNS),
 			ends: ends,
 		},
-		hosts: make(map[string]*HostSummary),
+		hosts: make(map[string]*hostRec),
 		apns:  make(map[netip.Addr]*apnsState),
 		hops:  make(map[netip.Prefix]uint8),
 	}
@@ -684,8 +684,10 @@ func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
 	}
 	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.Tally.LastNS {
-			fd.Tally.LastNS = f.Last
-			fd.Last = rfc3339(f.Last)
+			fd.Tally.LastNS, fd.Tally.Stale = f.Last, true
+			if j.env.cfg.Sink != nil {
+				settle(fd) // a sink may read it now
+			}
 		}
 		fd.Proxy, fd.Target = proxy, target
 	}
@@ -732,12 +734,6 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 	}
 	fd.Count++
-	if ts < fd.Tally.FirstNS {
-		fd.Tally.FirstNS, fd.First = ts, rfc3339(ts)
-	}
-	if ts > fd.Tally.LastNS {
-		fd.Tally.LastNS, fd.Last = ts, rfc3339(ts)
-	}
 	if fd.Count == 1 {
 		fd.Tally.OneEv = v.evidence
 		if s := j.env.cfg.Sink; s != nil {
@@ -745,51 +741,21 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		return keptOnly(fd, kept)
 	}
-	// Evidence beside a count speaks of every flow it counts.
-	if v.evidence != fd.Tally.OneEv {
-		fd.Tally.Mixed = true
+	// A repeat only counts: its strings are written when a report (or a
+	// sink) reads them (settle).
+	t := &fd.Tally
+	t.FirstNS, t.LastNS = min(t.FirstNS, ts), max(t.LastNS, ts)
+	if v.evidence != t.OneEv {
+		t.Mixed = true
 	}
-	if fd.Tally.Mixed {
-		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, v.def.Unit, v.evidence)
-	} else {
-		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
-	}
-	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
-		r.FindingRepeated(fd)
+	t.LastEv, t.Unit, t.Stale = v.evidence, v.def.Unit, true
+	if j.env.cfg.Sink != nil {
+		settle(fd)
+		if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
+			r.FindingRepeated(fd)
+		}
 	}
 	return keptOnly(fd, kept)
-}
-
-// hostStat tallies an Apple flow under its host.
-func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
-	key := at.host
-	h := j.hosts[key]
-	if h == nil {
-		if len(j.hosts) >= maxTracked {
-			j.untracked++
-			return
-		}
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
-		j.hosts[key] = h
-		j.hostOrder = append(j.hostOrder, h)
-	}
-	h.Flows++
-	switch {
-	case v.def != nil && v.sev >= SevWarn:
-		h.Failed++
-		if v.absent {
-			h.Tally.AbsentFailed++
-		}
-		addFinding(h, v.def.Name)
-	case v.undecided != "":
-		h.Undecided++
-	default:
-		h.OK++
-	}
-	addPort(h, at.port, protoName(f.Proto))
-	if len(h.Servers) < maxHostServers {
-		addServer(h, j.env.addrRows.get(j.env.cat, f.Server).text)
-	}
 }
 
 // sortFindings orders findings most severe first, then by name and host.

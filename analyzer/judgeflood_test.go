@@ -35,19 +35,28 @@ func endedFlows(tb testing.TB, kind string, s stress.Spec) []flow.Flow {
 
 // BenchmarkJudgeSYNFlood times the judge alone on the flows of a SYN
 // flood (BenchmarkSYNFlood without the flow engine): each an unanswered
-// SYN to Apple from one of 65,536 clients to one of 4,096 servers, past
-// the first 65,536 a new finding key past the cap.
+// SYN to Apple from one of 65,536 clients to one of 4,096 servers. In
+// "flood", past the first 65,536 flows each is a new finding key past the
+// cap (every 400,000th repeats one); in "repeat", 8,192 flows are judged
+// again and again, each a repeat of a kept finding.
 func BenchmarkJudgeSYNFlood(b *testing.B) {
 	flows := endedFlows(b, "syn", stress.Spec{N: 400_000})
-	e, err := New(Config{})
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"flood", len(flows)}, {"repeat", 8192}} {
+		b.Run(c.name, func(b *testing.B) {
+			e, err := New(Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			j, fs := e.judge, flows[:c.n]
+			b.ReportAllocs()
+			cpu := startCPU(b)
+			for i := 0; i < b.N; i++ {
+				j.FlowEnded(&fs[i%len(fs)], true)
+			}
+			cpu.report(b)
+		})
 	}
-	j := e.judge
-	b.ReportAllocs()
-	cpu := startCPU(b)
-	for i := 0; i < b.N; i++ {
-		j.FlowEnded(&flows[i%len(flows)], true)
-	}
-	cpu.report(b)
 }

@@ -13,12 +13,6 @@ import (
 	"orchard/report"
 )
 
-func addPort(h *HostSummary, p uint16, proto string) {
-	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
-		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
-	}
-}
-
 func addServer(h *HostSummary, s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
 
 // maxHostServers caps the servers listed per host.
@@ -98,6 +92,9 @@ func (e *Engine) Snapshot() *Report {
 
 // report builds the report of v.
 func (e *Engine) report(v *reportView) *Report {
+	for _, fd := range v.findings {
+		settle(fd)
+	}
 	st := v.stats
 	r := &Report{
 		Capture: CaptureInfo{

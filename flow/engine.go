@@ -37,6 +37,8 @@ type Engine struct {
 	sink   Sink
 	// feeders read flows' payload, one protocol each (feeders.go).
 	feeders [numFeeds]feeder
+	// bufLimits is each set of feeders' stream limit by direction.
+	bufLimits [feederSets][2]int32
 
 	// dnsMsg is what DNS messages decode into; nothing keeps it past the
 	// sink's call.
@@ -72,6 +74,7 @@ func NewEngine(lim Limits, sink Sink) *Engine {
 	e.dnsMsg.InternNames(dnsInternNames)
 	e.dnsMsg.NoAddrText = true
 	e.feeders = newFeeders(e)
+	e.bufLimits = e.bufferLimits()
 	return e
 }
 
@@ -183,13 +186,13 @@ func (e *Engine) Packet(p *decode.Packet, ts int64) {
 		e.Stats.Fragments++
 	}
 	k, srcIsA := makeKey(p)
-	f := e.Table.Get(k)
+	f, h := e.Table.find(&k)
 	if f != nil && p.Proto == decode.ProtoTCP && e.isNewConnection(f, p, srcIsA) {
 		e.Table.End(f, false)
 		f = nil
 	}
 	if f == nil {
-		f = e.newFlow(k, p, srcIsA, ts)
+		f = e.newFlow(k, h, p, srcIsA, ts)
 	}
 	dir := DirServer
 	if srcIsA == f.clientIsA {
@@ -234,8 +237,9 @@ func (e *Engine) isNewConnection(f *Flow, p *decode.Packet, srcIsA bool) bool {
 	return closed && p.Seq != f.synSeq
 }
 
-func (e *Engine) newFlow(k Key, p *decode.Packet, srcIsA bool, ts int64) *Flow {
-	f := e.Table.Add(k, ts)
+// newFlow adds the flow of p, whose key k has hash h.
+func (e *Engine) newFlow(k Key, h uint64, p *decode.Packet, srcIsA bool, ts int64) *Flow {
+	f := e.Table.add(k, h, ts)
 	e.Stats.Flows++
 	f.Proto = p.Proto
 	f.VLAN = p.VLAN

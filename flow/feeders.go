@@ -70,17 +70,31 @@ func (e *Engine) startFeeders(f *Flow) {
 	if f.Proto != decode.ProtoTCP {
 		return
 	}
-	for dir, size := range [2]int{e.lim.ClientBuffer, e.lim.ServerBuffer} {
-		most := 0
-		for k := range e.feeders {
-			if set&(1<<k) != 0 {
-				most = max(most, e.feeders[k].limit(dir))
+	lim := &e.bufLimits[set]
+	f.Orig.Stream.Limit, f.Resp.Stream.Limit = lim[DirClient], lim[DirServer]
+	f.Orig.Stream.Pool, f.Resp.Stream.Pool = &e.Table.Pool, &e.Table.Pool
+}
+
+// feederSets is the number of sets of feeders a flow can have.
+const feederSets = 1 << numFeeds
+
+// bufferLimits returns, for every set of feeders, what a TCP direction
+// read by that set buffers at most: the largest limit of its feeders, and
+// no more than the configured buffer. A new flow looks its set up instead
+// of asking each feeder.
+func (e *Engine) bufferLimits() (out [feederSets][2]int32) {
+	for set := range out {
+		for dir, size := range [2]int{e.lim.ClientBuffer, e.lim.ServerBuffer} {
+			most := 0
+			for k := range e.feeders {
+				if set&(1<<k) != 0 {
+					most = max(most, e.feeders[k].limit(dir))
+				}
 			}
+			out[set][dir] = int32(min(size, most))
 		}
-		s := &f.Side(dir).Stream
-		s.Limit = int32(min(size, most))
-		s.Pool = &e.Table.Pool
 	}
+	return out
 }
 
 // udpFeeders chooses a UDP flow's feeders by its ports.

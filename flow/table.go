@@ -235,13 +235,17 @@ func NewTable(max int, t Timeouts, sink FlowEnder) *Table {
 	return tb
 }
 
-// Get returns the flow of k, or nil. It is flowIndex.get with the hash and
-// the key comparison written out: it runs once per packet.
+// Get returns the flow of k, or nil.
 func (t *Table) Get(k Key) *Flow {
+	f, _ := t.find(&k)
+	return f
+}
+
+// find returns the flow of k, or nil, and the hash of k (for AddHashed).
+// It is flowIndex.get with the hash and the key comparison written out:
+// it runs once per packet.
+func (t *Table) find(k *Key) (*Flow, uint64) {
 	x := &t.Flows
-	if x.Slots == nil {
-		return nil
-	}
 	le := binary.LittleEndian
 	a0, a1 := le.Uint64(k.a[:8]), le.Uint64(k.a[8:])
 	b0, b1 := le.Uint64(k.b[:8]), le.Uint64(k.b[8:])
@@ -252,18 +256,21 @@ func (t *Table) Get(k Key) *Flow {
 	hi, lo = bits.Mul64(b0^s[2], b1^s[3])
 	hi, lo = bits.Mul64(ports^s[4], h1^hi^lo^s[5])
 	h := hi ^ lo
+	if x.Slots == nil {
+		return nil, h
+	}
 	mask := uint64(len(x.Slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
 		sl := &x.Slots[i]
 		f := sl.Flow
 		if f == nil {
-			return nil
+			return nil, h
 		}
 		if sl.hash == h {
 			o := &f.key
 			d := (le.Uint64(o.a[:8]) ^ a0) | (le.Uint64(o.a[8:]) ^ a1) | (le.Uint64(o.b[:8]) ^ b0) | (le.Uint64(o.b[8:]) ^ b1)
 			if d == 0 && o.pa == k.pa && o.pb == k.pb && o.proto == k.proto {
-				return f
+				return f, h
 			}
 		}
 	}
@@ -272,6 +279,12 @@ func (t *Table) Get(k Key) *Flow {
 // Add inserts a new flow for k, evicting the least recently seen flow when
 // the table is full.
 func (t *Table) Add(k Key, now int64) *Flow {
+	return t.add(k, t.Flows.hash(&k), now)
+}
+
+// add is Add for a key whose hash h find returned: a packet of a new flow
+// hashes its key once.
+func (t *Table) add(k Key, h uint64, now int64) *Flow {
 	if t.Flows.N >= t.max {
 		t.evictOldest()
 	}
@@ -286,7 +299,7 @@ func (t *Table) Add(k Key, now int64) *Flow {
 	f.FirstRST = -1
 	f.First, f.Last = now, now
 	f.Class = -1
-	t.Flows.insert(f, t.Flows.hash(&k))
+	t.Flows.insert(f, h)
 	if t.Flows.N > t.peak {
 		t.peak = t.Flows.N
 	}
