@@ -14,6 +14,7 @@ import (
 	"orchard/analyzer"
 	"orchard/eventjson"
 	"orchard/internal/filltest"
+	"orchard/internal/sharedtest"
 	"orchard/report"
 )
 
@@ -128,6 +129,31 @@ func TestWriteReportMatchesEncodingJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteReportRealCaptures compares WriteReport with encoding/json on
+// the report of every shared capture (all hosts, so the host list is full).
+func TestWriteReportRealCaptures(t *testing.T) {
+	if sharedtest.Optional("pcaps") == "" {
+		t.Skip("no shared captures")
+	}
+	files, bytesOut := sharedtest.Pcaps(t), 0
+	for _, f := range files {
+		e, err := analyzer.New(analyzer.Config{AllHosts: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ReadFile(context.Background(), f, nil); err != nil {
+			t.Logf("%s: %v", f, err)
+		}
+		r := e.Finish()
+		got, want := writeReport(t, r), stdReport(t, r)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the report differs from encoding/json's (%d and %d bytes)", filepath.Base(f), len(got), len(want))
+		}
+		bytesOut += len(want)
+	}
+	t.Logf("%d reports alike, %d bytes", len(files), bytesOut)
 }
 
 // failWriter fails every write after the first ok bytes.

@@ -57,6 +57,18 @@ func newNDJSONSink(w *bufio.Writer, stream bool) *ndjsonSink {
 	return &ndjsonSink{w: w, enc: enc, streamFindings: stream}
 }
 
+// lineRoom is the free space an event is appended into: with less, the
+// writer is flushed first, so that an event grows no slice of its own.
+const lineRoom = 8 << 10
+
+// free returns the writer's free space to append an event to.
+func (s *ndjsonSink) free() []byte {
+	if s.w.Available() < lineRoom {
+		_ = s.w.Flush()
+	}
+	return s.w.AvailableBuffer()
+}
+
 // line writes the event appended to b, which starts the writer's free
 // space, and a line break.
 func (s *ndjsonSink) line(b []byte) {
@@ -67,16 +79,16 @@ func (s *ndjsonSink) line(b []byte) {
 }
 
 func (s *ndjsonSink) Flow(e *analyzer.FlowEvent) {
-	s.line(eventjson.AppendFlow(s.w.AvailableBuffer(), e))
+	s.line(eventjson.AppendFlow(s.free(), e))
 }
 
 func (s *ndjsonSink) DNS(e *analyzer.DNSEvent) {
-	s.line(eventjson.AppendDNS(s.w.AvailableBuffer(), e))
+	s.line(eventjson.AppendDNS(s.free(), e))
 }
 
 func (s *ndjsonSink) Finding(f *analyzer.Finding) {
 	if s.streamFindings {
-		s.line(eventjson.AppendFinding(s.w.AvailableBuffer(), f))
+		s.line(eventjson.AppendFinding(s.free(), f))
 	}
 }
 
@@ -86,7 +98,7 @@ func (s *ndjsonSink) Finding(f *analyzer.Finding) {
 func (s *ndjsonSink) summary(r *analyzer.Report) {
 	if !s.streamFindings {
 		for _, f := range r.Findings {
-			s.line(eventjson.AppendFinding(s.w.AvailableBuffer(), f))
+			s.line(eventjson.AppendFinding(s.free(), f))
 		}
 	}
 	_ = s.enc.Encode(struct {
