@@ -33,8 +33,16 @@ func TestAddrRows(t *testing.T) {
 			}
 			r := c.get(cat, a)
 			want := cat.MatchAddr(a)
-			if !slices.Equal(r.rows, want) || r.text != addrString(a) || r.push != pushRows(want) {
-				t.Fatalf("%v: rows %v text %q push %v, want %v %q %v", a, r.rows, r.text, r.push, want, addrString(a), pushRows(want))
+			if in := r.info; !slices.Equal(in.rows, want) || r.text != addrString(a) || in.push != pushRows(want) {
+				t.Fatalf("%v: rows %v text %q push %v, want %v %q %v", a, in.rows, r.text, in.push, want, addrString(a), pushRows(want))
+			}
+			for _, p := range []struct {
+				port  uint16
+				proto uint8
+			}{{443, 6}, {5223, 6}, {443, 17}, {443, 6}, {0, 47}, {0, 50}} {
+				if got, want := r.bestFor(p.port, p.proto), bestEntry(want, p.port, protoName(p.proto)); got != want {
+					t.Fatalf("%v: best for %d/%d %v, want %v", a, p.port, p.proto, got, want)
+				}
 			}
 		}
 	}

@@ -61,11 +61,12 @@ func (e *judgeEnv) attribute(f *flow.Flow) attribution {
 	// Through a proxy the server address is the proxy's: only a direct
 	// connection's address says anything about Apple.
 	direct := f.App.Request == nil || f.App.Request.Method != "CONNECT"
+	var row *addrRow // the row whose entries the flow's are
 	if len(at.entries) == 0 && direct {
-		if r := e.addrRows.get(e.cat, f.Server); len(r.rows) > 0 {
-			at.entries = r.rows
+		if r := e.addrRows.get(e.cat, f.Server); len(r.info.rows) > 0 {
+			at.entries, row = r.info.rows, r
 			if at.host == "" {
-				at.host, at.source, at.push = r.text, SourceIP, pushOf(r.push)
+				at.host, at.source, at.push = r.text, SourceIP, pushOf(r.info.push)
 			}
 		}
 	}
@@ -78,8 +79,12 @@ func (e *judgeEnv) attribute(f *flow.Flow) attribution {
 		}
 	}
 	at.apple = len(at.entries) > 0
-	at.best = bestEntry(at.entries, at.port, protoName(f.Proto))
-	if generalHosts[at.host] {
+	if row != nil {
+		at.best = row.bestFor(at.port, f.Proto)
+	} else {
+		at.best = bestEntry(at.entries, at.port, protoName(f.Proto))
+	}
+	if isGeneralHost(at.host) {
 		if rows := e.cat.Lookup("*.apple.com"); len(rows) > 0 {
 			at.best = rows[0]
 		}
@@ -97,12 +102,12 @@ func (e *judgeEnv) attribute(f *flow.Flow) attribution {
 	return at
 }
 
-// generalHosts are names Apple's article lists for one narrow use that
+// isGeneralHost reports names Apple's article lists for one narrow use that
 // most of their traffic is not: www.apple.com is under Apple Business
 // Manager for the fonts some languages load from it, but a device
 // reaching it is mostly browsing Apple's website. They are judged under
 // the *.apple.com catch-all.
-var generalHosts = map[string]bool{"www.apple.com": true}
+func isGeneralHost(h string) bool { return h == "www.apple.com" }
 
 // olderOnly reports a row that only the older edition of the article lists.
 func olderOnly(e *catalog.Entry) bool {

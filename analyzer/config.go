@@ -15,7 +15,8 @@ type Config struct {
 	// the dissector state under StateBudget); the oldest flow is evicted,
 	// and counted, when it is full.
 	MaxFlows int
-	// MaxDNS caps the DNS answer cache (default 131072 addresses).
+	// MaxDNS is how many DNS answers the cache remembers, the last ones
+	// (default 131072).
 	MaxDNS int
 	// Timeouts are the flow table's idle timeouts by packet time.
 	Timeouts flow.Timeouts

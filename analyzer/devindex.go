@@ -7,18 +7,42 @@ import (
 )
 
 // devIndex finds a device's tally by its address: an open-addressing
-// table with linear probing over the tallies' positions, hashed with a
-// keyed hash of the address's 16 bytes. A flood from tens of thousands of
-// clients looks one up per flow; a Go map of netip.Addr hashes and
-// compares the whole Addr for that, this compares the one address the
-// tally holds (which the caller reads next anyway). Tallies are never
-// removed. A slot holds the top 32 bits of the hash and the position
-// plus one (0: empty); the table is at most half full.
+// table with linear probing, hashed with a keyed hash of the address's 16
+// bytes. A flood from tens of thousands of clients looks one up per flow,
+// so a slot holds the hash and the tally itself: a lookup reads one slot
+// and the tally it points to (which the caller reads next anyway), not a
+// list of tallies in between. A Go map of netip.Addr would hash and
+// compare the whole Addr. Tallies are never removed; the table is at most
+// half full.
 type devIndex struct {
-	probeTable
+	probeTable[devSlot]
 	devs []*DeviceSummary
 	seed [2]uint64
 }
+
+// devSlot is one slot of a devIndex: h is the address's hash with bit 0
+// set (0: empty) and d its tally. The slot also holds the first findings
+// whose client the device is (refs), so that a flow finds its finding
+// in the slot that found its device; bit 1 of h (slotMore) says the
+// findingIndex holds more of them.
+type devSlot struct {
+	h    uint64
+	d    *DeviceSummary
+	refs [devRefs]findRef
+}
+
+// devRefs is how many findings a device slot holds: one, for a slot of
+// 24 bytes.
+const devRefs = 1
+
+// slotMore marks a devSlot whose device has findings in the findingIndex.
+const slotMore = 2
+
+// findRef is one of a device's findings: the top 32 bits of its key's
+// hash and its position plus one (0: none).
+type findRef struct{ tag, pos uint32 }
+
+func (s devSlot) key() uint64 { return s.h }
 
 func (x *devIndex) hash(a netip.Addr) uint64 {
 	if x.slots == nil {
@@ -27,32 +51,57 @@ func (x *devIndex) hash(a netip.Addr) uint64 {
 	}
 	b := a.As16()
 	le := binary.LittleEndian
-	return mum(le.Uint64(b[:8])^x.seed[0], le.Uint64(b[8:])^x.seed[1])
+	return (mum(le.Uint64(b[:8])^x.seed[0], le.Uint64(b[8:])^x.seed[1]) | 1) &^ slotMore
 }
 
 // find returns a's tally, or nil, and a's hash for add.
 func (x *devIndex) find(a netip.Addr) (*DeviceSummary, uint64) {
+	s, h := x.slot(a)
+	if s == nil {
+		return nil, h
+	}
+	return s.d, h
+}
+
+// slot returns a's slot, or nil, and a's hash. The slot is valid until
+// the next add.
+func (x *devIndex) slot(a netip.Addr) (*devSlot, uint64) {
 	h := x.hash(a)
-	tag := h &^ (1<<32 - 1)
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
-		s := x.slots[i]
-		if s == 0 {
+		s := &x.slots[i]
+		if s.h == 0 {
 			return nil, h
 		}
-		if s&^(1<<32-1) == tag {
-			if d := x.devs[uint32(s)-1]; d.Tally.Addr == a {
-				return d, h
-			}
+		if s.h&^slotMore == h && s.d.Tally.Addr == a {
+			return s, h
 		}
 	}
 }
 
-// add indexes d, of hash h (from find), which it does not hold yet.
-func (x *devIndex) add(d *DeviceSummary, h uint64) {
+// add indexes d, of hash h (from find), which it does not hold yet; more
+// marks its slot slotMore.
+func (x *devIndex) add(d *DeviceSummary, h uint64, more bool) {
 	x.devs = append(x.devs, d)
 	if 2*len(x.devs) > len(x.slots) {
 		x.resize(2 * len(x.slots))
 	}
-	x.place(h&^(1<<32-1) | uint64(len(x.devs)))
+	if more {
+		h |= slotMore
+	}
+	x.place(devSlot{h: h, d: d})
+}
+
+// devChunk is how many device tallies devices allocates at a time: one
+// allocation, not one a device, and neighbouring tallies in memory.
+const devChunk = 256
+
+// newDevice returns a zeroed tally from d's current chunk.
+func (d *devices) newDevice() *DeviceSummary {
+	if len(d.free) == 0 {
+		d.free = make([]DeviceSummary, devChunk)
+	}
+	s := &d.free[0]
+	d.free = d.free[1:]
+	return s
 }

@@ -28,7 +28,7 @@ func TestDevIndexMatchesMap(t *testing.T) {
 			if d == nil {
 				d = &DeviceSummary{Tally: report.DeviceTally{Addr: a}}
 				m[a] = d
-				x.add(d, h)
+				x.add(d, h, false)
 			}
 		}
 	}

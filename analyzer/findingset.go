@@ -6,20 +6,21 @@ import (
 	"math/bits"
 )
 
-// findingSet holds the hashes of the judge's finding keys, so that the
-// judge of a flood, whose findings map is full (maxTracked) and whose
-// every flow is a new key, learns that a key is not kept without
-// hashing and probing a map of large keys: a flow then costs one probe
-// of an array of 64-bit hashes instead. A hash in the set may still be
-// another key's (the map has the last word); one not in it is no key's.
-// Keys are never removed. It is at most half full.
-type findingSet struct {
-	probeTable // slots: hash | 1 (0: empty)
-	n          int
-	seed       maphash.Seed
+// findingIndex keeps the judge's finding keys by position in its order,
+// and finds those that no device slot holds (keepKey): an open-addressing
+// table over their positions, so that a lookup is one probe of an array
+// of 64-bit slots and, on a match, one comparison with the key kept at
+// that position, instead of hashing and comparing a map's large keys. A
+// slot holds the top 32 bits of the key's hash and the position plus one
+// (0: empty). Keys are never removed; it is at most half full.
+type findingIndex struct {
+	probeTable[tagSlot]
+	keys    []findingKey // by position
+	indexed int          // keys in the slots
+	seed    maphash.Seed
 }
 
-func (s *findingSet) hash(k *findingKey) uint64 {
+func (s *findingIndex) hash(k *findingKey) uint64 {
 	if s.slots == nil {
 		s.seed = maphash.MakeSeed()
 		s.resize(1024)
@@ -29,7 +30,7 @@ func (s *findingSet) hash(k *findingKey) uint64 {
 	h := maphash.String(s.seed, k.name) ^ bits.RotateLeft64(maphash.String(s.seed, k.host), 17)
 	h = mum(h^le.Uint64(c[:8]), le.Uint64(c[8:])^uint64(k.port)<<1^b2u(k.undecided))
 	h = mum(h^le.Uint64(v[:8]), le.Uint64(v[8:])^0x9e3779b97f4a7c15)
-	return h | 1
+	return h
 }
 
 func b2u(b bool) uint64 {
@@ -39,27 +40,44 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// has reports whether hash h (from hash) is in the set.
-func (s *findingSet) has(h uint64) bool {
+// find returns the position of key k, of hash h (from hash), among the
+// keys in the slots, or -1.
+func (s *findingIndex) find(k *findingKey, h uint64) int {
+	if s.indexed == 0 {
+		return -1
+	}
+	tag := h &^ (1<<32 - 1)
 	mask := uint64(len(s.slots) - 1)
 	for i := h >> s.shift; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case 0:
-			return false
-		case h:
-			return true
+		sl := uint64(s.slots[i])
+		if sl == 0 {
+			return -1
+		}
+		if sl&^(1<<32-1) == tag {
+			if p := int(uint32(sl)) - 1; s.keys[p] == *k {
+				return p
+			}
 		}
 	}
 }
 
-// add puts h in the set.
-func (s *findingSet) add(h uint64) {
-	if s.has(h) {
-		return
-	}
-	s.n++
-	if 2*s.n > len(s.slots) {
+// push keeps k at the next position, which it returns.
+func (s *findingIndex) push(k *findingKey) int {
+	s.keys = append(s.keys, *k)
+	return len(s.keys) - 1
+}
+
+// index puts the key at position p, of hash h, which the slots do not
+// hold yet, in the slots.
+func (s *findingIndex) index(h uint64, p int) {
+	s.indexed++
+	if 2*s.indexed > len(s.slots) {
 		s.resize(2 * len(s.slots))
 	}
-	s.place(h)
+	s.place(tagSlot(h&^(1<<32-1) | uint64(p+1)))
+}
+
+// add keeps k, of hash h, and puts it in the slots.
+func (s *findingIndex) add(k *findingKey, h uint64) {
+	s.index(h, s.push(k))
 }

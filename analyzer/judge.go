@@ -107,10 +107,9 @@ type apnsState struct {
 type judge struct {
 	env        judgeEnv
 	trust      *trust.Store
-	findings   map[findingKey]*Finding
-	keys       findingSet // the hashes of findings' keys (findingset.go)
+	keys       findingIndex // the findings' keys, by position in order (findingset.go)
 	order      []*Finding
-	hosts      map[string]*HostSummary
+	hosts      map[string]*hostRec
 	hostOrder  []*HostSummary // the hosts in the order first seen
 	apns       map[netip.Addr]*apnsState
 	appleFlows uint64
@@ -163,10 +162,9 @@ func newJudge(cfg Config, ends *captureEnds) *judge {
 			dns:  newDNSCache(cfg.MaxDNS),
 			ends: ends,
 		},
-		findings: make(map[findingKey]*Finding),
-		hosts:    make(map[string]*HostSummary),
-		apns:     make(map[netip.Addr]*apnsState),
-		hops:     make(map[netip.Prefix]uint8),
+		hosts: make(map[string]*hostRec),
+		apns:  make(map[netip.Addr]*apnsState),
+		hops:  make(map[netip.Prefix]uint8),
 	}
 	j.env.addrRows.init()
 	return j
@@ -196,7 +194,7 @@ func (j *judge) flow(f *flow.Flow, evicted bool) {
 	j.vis.flow(f)
 	dev := &j.nobody
 	if isDeviceAddr(f.Client) {
-		dev = e.devs.get(f, &j.untracked)
+		dev = e.devs.get(f, &j.untracked, j.keys.indexed > 0)
 	}
 	dev.Flows++
 	if at.apple {
@@ -686,8 +684,10 @@ func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
 	}
 	if fd := j.addAt(v, at, f.Client, f.Server, port, protoName(f.Proto), f.First, f); fd != nil {
 		if f.Last > fd.Tally.LastNS {
-			fd.Tally.LastNS = f.Last
-			fd.Last = rfc3339(f.Last)
+			fd.Tally.LastNS, fd.Tally.Stale = f.Last, true
+			if j.env.cfg.Sink != nil {
+				settle(fd) // a sink may read it now
+			}
 		}
 		fd.Proxy, fd.Target = proxy, target
 	}
@@ -699,10 +699,13 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 	k := findingKey{v.def.Name, at.host, client, server, port, v.undecided != ""}
 	var fd *Finding
 	h := j.keys.hash(&k)
-	if j.keys.has(h) {
-		fd = j.findings[k]
+	// A device that the index held keys for before it was seen has its
+	// slot marked (devices.get), so its slot has the last word.
+	sl, _ := j.env.devs.idx.slot(client)
+	if p := j.findKey(sl, &k, h); p >= 0 {
+		fd = j.order[p]
 	}
-	if fd == nil && len(j.findings) >= maxTracked && j.env.cfg.Sink == nil {
+	if fd == nil && len(j.order) >= maxTracked && j.env.cfg.Sink == nil {
 		j.untracked++ // past the cap, with nothing to stream it to
 		return nil
 	}
@@ -724,9 +727,8 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 			fd.Process = f.Proc
 			fd.CommunityID = flowCommunityID(f)
 		}
-		if len(j.findings) < maxTracked {
-			j.findings[k] = fd
-			j.keys.add(h)
+		if len(j.order) < maxTracked {
+			j.keepKey(sl, &k, h)
 			j.order = append(j.order, fd)
 			kept = true
 		} else {
@@ -735,12 +737,6 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 	}
 	fd.Count++
-	if ts < fd.Tally.FirstNS {
-		fd.Tally.FirstNS, fd.First = ts, rfc3339(ts)
-	}
-	if ts > fd.Tally.LastNS {
-		fd.Tally.LastNS, fd.Last = ts, rfc3339(ts)
-	}
 	if fd.Count == 1 {
 		fd.Tally.OneEv = v.evidence
 		if s := j.env.cfg.Sink; s != nil {
@@ -748,51 +744,21 @@ func (j *judge) addAt(v verdict, at *attribution, client, server netip.Addr, por
 		}
 		return keptOnly(fd, kept)
 	}
-	// Evidence beside a count speaks of every flow it counts.
-	if v.evidence != fd.Tally.OneEv {
-		fd.Tally.Mixed = true
+	// A repeat only counts: its strings are written when a report (or a
+	// sink) reads them (settle).
+	t := &fd.Tally
+	t.FirstNS, t.LastNS = min(t.FirstNS, ts), max(t.LastNS, ts)
+	if v.evidence != t.OneEv {
+		t.Mixed = true
 	}
-	if fd.Tally.Mixed {
-		fd.Evidence = fmt.Sprintf("%d %s; the latest: %s", fd.Count, v.def.Unit, v.evidence)
-	} else {
-		fd.Evidence = fmt.Sprintf("%d %s, each: %s", fd.Count, v.def.Unit, v.evidence)
-	}
-	if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
-		r.FindingRepeated(fd)
+	t.LastEv, t.Stale = v.evidence, true
+	if j.env.cfg.Sink != nil {
+		settle(fd)
+		if r, ok := j.env.cfg.Sink.(FindingRepeater); ok {
+			r.FindingRepeated(fd)
+		}
 	}
 	return keptOnly(fd, kept)
-}
-
-// hostStat tallies an Apple flow under its host.
-func (j *judge) hostStat(f *flow.Flow, at *attribution, v verdict) {
-	key := at.host
-	h := j.hosts[key]
-	if h == nil {
-		if len(j.hosts) >= maxTracked {
-			j.untracked++
-			return
-		}
-		h = &HostSummary{Host: at.host, NameSource: at.source, Service: at.service(), Section: at.section()}
-		j.hosts[key] = h
-		j.hostOrder = append(j.hostOrder, h)
-	}
-	h.Flows++
-	switch {
-	case v.def != nil && v.sev >= SevWarn:
-		h.Failed++
-		if v.absent {
-			h.Tally.AbsentFailed++
-		}
-		addFinding(h, v.def.Name)
-	case v.undecided != "":
-		h.Undecided++
-	default:
-		h.OK++
-	}
-	addPort(h, at.port, protoName(f.Proto))
-	if len(h.Servers) < maxHostServers {
-		addServer(h, j.env.addrRows.get(j.env.cat, f.Server).text)
-	}
 }
 
 // sortFindings orders findings most severe first, then by name and host.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,25 +182,32 @@ func faultTo(f *capture.File, r *InputResult, ok *bool) {
 	}
 }
 
-// overlapNote names the inputs whose time spans overlap.
+// overlapNote names the inputs whose time spans overlap: the first few
+// pairs, and how many more (a directory of a sensor's files can overlap in
+// thousands of pairs).
 func overlapNote(inputs []Input, res []InputResult) string {
+	const shown = 3
 	var pairs []string
+	n := 0
 	for i := range res {
 		for j := i + 1; j < len(res); j++ {
 			a, b := res[i], res[j]
 			if a.Packets == 0 || b.Packets == 0 || a.Last < b.First || b.Last < a.First {
 				continue
 			}
-			pairs = append(pairs, inputs[i].Name+" ("+spanString(a.First, a.Last)+") and "+inputs[j].Name+" ("+spanString(b.First, b.Last)+")")
-			if len(pairs) == 8 {
-				break
+			if n++; n <= shown {
+				pairs = append(pairs, inputs[i].Name+" ("+spanString(a.First, a.Last)+") and "+inputs[j].Name+" ("+spanString(b.First, b.Last)+")")
 			}
 		}
 	}
-	if len(pairs) == 0 {
+	if n == 0 {
 		return ""
 	}
-	return "inputs overlap in time (" + strings.Join(pairs, "; ") + "): their packets were merged by time stamp, as one capture"
+	s := "inputs overlap in time (" + strings.Join(pairs, "; ")
+	if n > shown {
+		s += "; and " + strconv.Itoa(n-shown) + " more pairs"
+	}
+	return s + "): their packets were merged by time stamp, as one capture"
 }
 
 // spanString is an input's time span for messages.

@@ -13,12 +13,6 @@ import (
 	"orchard/report"
 )
 
-func addPort(h *HostSummary, p uint16, proto string) {
-	if len(h.Ports) < 16 && !hasPort(h.Ports, proto, p) {
-		h.Ports = append(h.Ports, proto+"/"+strconv.Itoa(int(p)))
-	}
-}
-
 func addServer(h *HostSummary, s string) { h.Servers = addUnique(h.Servers, s, maxHostServers) }
 
 // maxHostServers caps the servers listed per host.
@@ -52,11 +46,14 @@ type devices struct {
 	addr netip.Addr
 	// scratch is the tally of a device past maxTracked.
 	scratch DeviceSummary
+	free    []DeviceSummary // the rest of the chunk tallies come from (newDevice)
 }
 
 // get returns f's client's tally; past maxTracked devices a scratch tally
-// that is not kept (untracked is counted).
-func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
+// that is not kept (untracked is counted). A new tally's slot is marked
+// slotMore when others says the finding index holds keys (some may be
+// this device's).
+func (d *devices) get(f *flow.Flow, untracked *uint64, others bool) *DeviceSummary {
 	var s *DeviceSummary
 	var h uint64
 	if d.last != nil && d.addr == f.Client {
@@ -67,8 +64,9 @@ func (d *devices) get(f *flow.Flow, untracked *uint64) *DeviceSummary {
 			d.scratch = DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
 			return &d.scratch
 		}
-		s = &DeviceSummary{Tally: report.DeviceTally{Addr: f.Client}}
-		d.idx.add(s, h)
+		s = d.newDevice()
+		s.Tally.Addr = f.Client
+		d.idx.add(s, h, others)
 	}
 	d.last, d.addr = s, f.Client
 	if !s.Tally.HasMAC {
@@ -96,6 +94,9 @@ func (e *Engine) Snapshot() *Report {
 
 // report builds the report of v.
 func (e *Engine) report(v *reportView) *Report {
+	for _, fd := range v.findings {
+		settle(fd)
+	}
 	st := v.stats
 	r := &Report{
 		Capture: CaptureInfo{
@@ -168,7 +169,7 @@ func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*De
 		d.Findings = 0
 		fillStrings(d)
 		_, h := idx.find(d.Tally.Addr)
-		idx.add(d, h)
+		idx.add(d, h, false)
 	}
 	for _, fd := range findings {
 		if a, err := netip.ParseAddr(fd.Client); err == nil {

@@ -201,7 +201,11 @@ func AppendDNS(b []byte, e *report.DNSEvent) []byte {
 
 // AppendFinding appends a finding as a JSON object.
 func AppendFinding(b []byte, f *report.Finding) []byte {
-	o := Object{B: append(b, '{'), first: true}
+	return appendFinding(NewObject(b), f)
+}
+
+// appendFinding writes a finding's fields into o and closes it.
+func appendFinding(o Object, f *report.Finding) []byte {
 	o.Str("type", f.Type)
 	o.Str("finding", f.Finding)
 	o.Str("severity", f.Severity)
@@ -224,7 +228,7 @@ func AppendFinding(b []byte, f *report.Finding) []byte {
 	o.Str("evidence", f.Evidence)
 	o.StrOmit("advice", f.Advice)
 	o.StrOmit("undecided", f.Undecided)
-	return append(o.B, '}')
+	return o.Close()
 }
 
 // plain tells the ASCII bytes a JSON string holds as they are.

@@ -173,6 +173,11 @@ type FindingTally struct {
 	// flow's differed.
 	OneEv string
 	Mixed bool
+	// Stale says the event's First, Last and Evidence are behind these
+	// tallies, for the judge to write when a report reads them; LastEv
+	// is the latest flow's evidence.
+	Stale  bool
+	LastEv string
 }
 
 // Sev returns the finding's severity as a value.

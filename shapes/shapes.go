@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -309,19 +311,9 @@ func validShape(s string) bool {
 func (b *Baseline) WriteTSV(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintln(bw, "# orchard server shapes: host, shape (version:cipher:group:extensions:alpn), first-flight record sizes, flows, source")
-	hosts := make([]string, 0, len(b.hosts))
-	for h := range b.hosts {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts)
-	for _, host := range hosts {
+	for _, host := range slices.Sorted(maps.Keys(b.hosts)) {
 		h := b.hosts[host]
-		shapes := make([]string, 0, len(h.shapes))
-		for s := range h.shapes {
-			shapes = append(shapes, s)
-		}
-		sort.Strings(shapes)
-		for _, s := range shapes {
+		for _, s := range slices.Sorted(maps.Keys(h.shapes)) {
 			var rows []string
 			left := h.shapes[s]
 			for i := range h.flights {
@@ -346,4 +338,49 @@ func (b *Baseline) WriteTSV(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// Merge adds o's shapes and first flights, with their flow counts, to b:
+// an admin's own baseline beside the embedded one. Hosts are taken in
+// order, so what the row cap keeps out does not depend on map order.
+func (b *Baseline) Merge(o *Baseline) {
+	for _, host := range slices.Sorted(maps.Keys(o.hosts)) {
+		oh := o.hosts[host]
+		h := b.hosts[host]
+		if h == nil {
+			if b.rows >= maxShapeRows {
+				return
+			}
+			h = &hostShapes{shapes: map[string]int{}}
+			b.hosts[host] = h
+		}
+		for _, s := range slices.Sorted(maps.Keys(oh.shapes)) {
+			if _, ok := h.shapes[s]; !ok {
+				if b.rows >= maxShapeRows {
+					continue
+				}
+				b.rows++
+			}
+			h.shapes[s] += oh.shapes[s]
+			b.all[s] = true
+		}
+		h.tls13 = h.tls13 || oh.tls13
+	next:
+		for _, of := range oh.flights {
+			if _, ok := h.shapes[of.shape]; !ok {
+				continue // its shape did not fit under the cap
+			}
+			for i := range h.flights {
+				if g := &h.flights[i]; g.shape == of.shape && g.N == of.N && g.Sizes == of.Sizes {
+					g.flows += of.flows
+					continue next
+				}
+			}
+			if b.rows >= maxShapeRows {
+				continue
+			}
+			b.rows++
+			h.flights = append(h.flights, of)
+		}
+	}
 }

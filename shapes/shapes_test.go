@@ -83,3 +83,57 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+// TestMerge checks that merging two baselines gives what reading both
+// files as one does, flow counts added, and that a host only the merged
+// baseline knows is then known.
+func TestMerge(t *testing.T) {
+	const other = "gdmf.apple.com\t13:1301:001d:002b-0033:-\t52,4742,281,69\t2\tsite\n" +
+		"gdmf.apple.com\t13:1302:001d:002b-0033:-\t52,4742,281,85\t1\tsite\n" +
+		"courier.push.apple.com\t12:c030:-:0000-ff01:-\t-\t4\t-\n"
+	parse := func(s, name string) *Baseline {
+		t.Helper()
+		b, err := Parse(strings.NewReader(s), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tsv := func(b *Baseline) string {
+		var out bytes.Buffer
+		if err := b.WriteTSV(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, c := range []struct{ name, a, b string }{
+		{"disjoint and shared rows", testShapes, other},
+		{"same file twice", testShapes, testShapes},
+		{"into empty", "", other},
+		{"empty into", other, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := parse(c.a, "a.tsv")
+			m.Merge(parse(c.b, "b.tsv"))
+			want := parse(c.a+c.b, "ab.tsv")
+			if got, w := tsv(m), tsv(want); got != w {
+				t.Errorf("merged:\n%s\nwant (both files read as one):\n%s", got, w)
+			}
+			if m.Hosts() != want.Hosts() {
+				t.Errorf("%d hosts, want %d", m.Hosts(), want.Hosts())
+			}
+		})
+	}
+	b := parse(testShapes, "a.tsv")
+	if b.Check("courier.push.apple.com", "12:c030:-:0000-ff01:-", nil).Known {
+		t.Fatal("courier known before the merge")
+	}
+	b.Merge(parse(other, "b.tsv"))
+	if r := b.Check("courier.push.apple.com", "12:c030:-:0000-ff01:-", nil); !r.Known || !r.ShapeOK {
+		t.Errorf("after the merge: %+v", r)
+	}
+	fl := Flight{Sizes: [MaxFlight]uint16{52, 4742, 281, 85}, N: 4}
+	if r := b.Check("gdmf.apple.com", "13:1302:001d:002b-0033:-", &fl); !r.ShapeOK || !r.FlightOK {
+		t.Errorf("gdmf's merged shape and flight: %+v", r)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type options struct {
 	keep     bool
 	orchard  string
 	skip     []string
+	only     []string
 	slowOnce time.Duration
 }
 
@@ -38,6 +40,7 @@ func main() {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	fs.StringVar(&o.orchard, "orchard", "", "orchard binary to time (default: go build ./cmd/orchard into the work directory)")
 	fs.StringSliceVar(&o.skip, "skip", nil, "tools to skip (tshark, ndpiReader, tcpdump, gzip, stress: the DNS-heavy and SYN-flood rows)")
+	fs.StringSliceVar(&o.only, "only", nil, "run only these groups of rows: "+strings.Join(groups, ", ")+" (stress alone needs no bench mix)")
 	fs.DurationVar(&o.slowOnce, "slow-once", 20*time.Second, "run a tool only once when its first run takes longer")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -55,7 +58,8 @@ func main() {
 type tool struct {
 	name   string
 	argv   []string
-	ref    bool // the reference row for the ratios
+	group  string // see groups
+	ref    bool   // the reference row for the ratios
 	result result
 	// Rows on their own capture (stress.go): its packets, the row their
 	// ratio is to, and the unit their rate is also given in.
@@ -71,14 +75,46 @@ type result struct {
 	wall   time.Duration // fastest run
 	cpu    time.Duration // user+sys of that run
 	maxRSS int64         // bytes, largest over the runs
+	// The range over the runs: wall and CPU times, slowest and least.
+	slowest, minCPU, maxCPU time.Duration
+	runs                    int
 }
 
+// add counts one run.
+func (r *result) add(x result) {
+	if r.runs == 0 || x.wall < r.wall {
+		r.wall, r.cpu = x.wall, x.cpu
+	}
+	if r.runs == 0 {
+		r.minCPU, r.maxCPU = x.cpu, x.cpu
+	}
+	r.slowest = max(r.slowest, x.wall)
+	r.minCPU, r.maxCPU = min(r.minCPU, x.cpu), max(r.maxCPU, x.cpu)
+	r.maxRSS = max(r.maxRSS, x.maxRSS)
+	r.runs++
+}
+
+// Groups of rows, for --only: the bench mix as pcap (with the read floor
+// and the other tools), its gzip, pcapng and zstd copies, and the stress
+// captures.
+var groups = []string{"pcap", "gzip", "pcapng", "zstd", "stress"}
+
 func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	only := map[string]bool{}
+	for _, g := range o.only {
+		g = strings.ToLower(g)
+		if !slices.Contains(groups, g) {
+			return fmt.Errorf("--only %s: no such group (%s)", g, strings.Join(groups, ", "))
+		}
+		only[g] = true
+	}
+	wanted := func(g string) bool { return len(only) == 0 || only[g] }
+	mix := len(only) == 0 || only["pcap"] || only["gzip"] || only["pcapng"] || only["zstd"]
 	src := o.src
-	if src == "" {
+	if src == "" && mix {
 		src = findShared("bench/ndpi-mix.pcap.gz")
 		if src == "" {
-			return errors.New("bench mix not found: give --src or set ORCHARD_SHARED")
+			return errors.New("bench mix not found: give --src or set ORCHARD_SHARED (or --only stress)")
 		}
 	}
 	dir := o.dir
@@ -102,44 +138,20 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("go build ./cmd/orchard (run from the repository root, or give --orchard): %w", err)
 		}
 	}
-	fmt.Fprintf(stderr, "building a capture of at least %d packets from %s ...\n", o.packets, src)
-	t0 := time.Now()
-	plain, gz, n, err := buildCapture(src, dir, o.packets)
-	if err != nil {
-		return err
-	}
-	st, _ := os.Stat(plain)
-	gst, _ := os.Stat(gz)
-	fmt.Fprintf(stderr, "built %s (%d packets, %d MB; gzip %d MB) in %.1fs\n", plain, n, st.Size()>>20, gst.Size()>>20, time.Since(t0).Seconds())
-	ng, zs := plain+"ng", plain+".zst"
-	ngErr := pcapngFile(plain, ng)
-	zsErr := zstdFile(plain, zs)
-
 	skip := map[string]bool{}
 	for _, s := range o.skip {
 		skip[strings.ToLower(s)] = true
 	}
-	tools := []*tool{
-		{name: "tcpdump -r (read floor)", argv: []string{"tcpdump", "-r", plain, "-w", "/dev/null"}},
-		{name: "orchard, 1 worker", argv: []string{bin, "--format", "json", "-q", "--workers", "1", plain}, ref: true},
-		{name: "orchard, 2 workers", argv: []string{bin, "--format", "json", "-q", "--workers", "2", plain}},
-		{name: "orchard, 1 worker, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "1", gz}},
-		{name: "orchard, 2 workers, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "2", gz}},
-		{name: "tcpdump -r, pcapng (read floor)", argv: []string{"tcpdump", "-r", ng, "-w", "/dev/null"}, err: ngErr},
-		{name: "orchard, 1 worker, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "1", ng}, err: ngErr},
-		{name: "orchard, 2 workers, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "2", ng}, err: ngErr},
-		{name: "orchard, 1 worker, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "1", zs}, err: zsErr},
-		{name: "orchard, 2 workers, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "2", zs}, err: zsErr},
-		{name: "zstd -dc (decompress only)", argv: []string{"zstd", "-q", "-dc", zs}, err: zsErr},
-		// What inflating alone costs: the floor for any analysis of gzip input.
-		{name: "gzip -dc (inflate only)", argv: []string{"gzip", "-dc", gz}},
-		{name: "pigz -dc (inflate only)", argv: []string{"pigz", "-dc", gz}},
-		{name: "igzip -dc (inflate only, ISA-L)", argv: []string{"igzip", "-dc", gz}},
-		{name: "ndpiReader -i", argv: []string{"ndpiReader", "-q", "-i", plain}},
-		{name: "tshark -T fields", argv: []string{"tshark", "-r", plain, "-T", "fields",
-			"-e", "tls.handshake.extensions_server_name", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ntp.stratum"}},
+	var tools []*tool
+	n, plain := 0, ""
+	if mix {
+		var err error
+		tools, plain, n, err = mixTools(src, dir, bin, o.packets, wanted, stderr)
+		if err != nil {
+			return err
+		}
 	}
-	if !skip["stress"] {
+	if wanted("stress") && !skip["stress"] {
 		st, err := stressTools(dir, bin)
 		if err != nil {
 			return err
@@ -175,10 +187,7 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 				t.err = err
 				continue
 			}
-			if i == 0 || r.wall < t.result.wall {
-				t.result.wall, t.result.cpu = r.wall, r.cpu
-			}
-			t.result.maxRSS = max(t.result.maxRSS, r.maxRSS)
+			t.result.add(r)
 		}
 	}
 	for _, t := range tools {
@@ -192,6 +201,56 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	printTable(stdout, tools, n, plain, runtime.NumCPU())
 	printTargets(stdout, tools)
 	return nil
+}
+
+// mixTools builds the bench capture (at least packets packets of the mix
+// src) and the copies of it the wanted groups read, and returns their rows,
+// the plain capture and its packet count.
+func mixTools(src, dir, bin string, packets int, wanted func(string) bool, stderr io.Writer) ([]*tool, string, int, error) {
+	fmt.Fprintf(stderr, "building a capture of at least %d packets from %s ...\n", packets, src)
+	t0 := time.Now()
+	plain, gz, n, err := buildCapture(src, dir, packets)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	st, _ := os.Stat(plain)
+	gst, _ := os.Stat(gz)
+	fmt.Fprintf(stderr, "built %s (%d packets, %d MB; gzip %d MB) in %.1fs\n", plain, n, st.Size()>>20, gst.Size()>>20, time.Since(t0).Seconds())
+	ng, zs := plain+"ng", plain+".zst"
+	var ngErr, zsErr error
+	if wanted("pcapng") {
+		ngErr = pcapngFile(plain, ng)
+	}
+	if wanted("zstd") {
+		zsErr = zstdFile(plain, zs)
+	}
+	all := []*tool{
+		{group: "pcap", name: "tcpdump -r (read floor)", argv: []string{"tcpdump", "-r", plain, "-w", "/dev/null"}},
+		{group: "pcap", name: "orchard, 1 worker", argv: []string{bin, "--format", "json", "-q", "--workers", "1", plain}, ref: true},
+		{group: "pcap", name: "orchard, 2 workers", argv: []string{bin, "--format", "json", "-q", "--workers", "2", plain}},
+		{group: "gzip", name: "orchard, 1 worker, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "1", gz}},
+		{group: "gzip", name: "orchard, 2 workers, gzip", argv: []string{bin, "--format", "json", "-q", "--workers", "2", gz}},
+		{group: "pcapng", name: "tcpdump -r, pcapng (read floor)", argv: []string{"tcpdump", "-r", ng, "-w", "/dev/null"}, err: ngErr},
+		{group: "pcapng", name: "orchard, 1 worker, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "1", ng}, err: ngErr},
+		{group: "pcapng", name: "orchard, 2 workers, pcapng", argv: []string{bin, "--format", "json", "-q", "--workers", "2", ng}, err: ngErr},
+		{group: "zstd", name: "orchard, 1 worker, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "1", zs}, err: zsErr},
+		{group: "zstd", name: "orchard, 2 workers, zstd", argv: []string{bin, "--format", "json", "-q", "--workers", "2", zs}, err: zsErr},
+		{group: "zstd", name: "zstd -dc (decompress only)", argv: []string{"zstd", "-q", "-dc", zs}, err: zsErr},
+		// What inflating alone costs: the floor for any analysis of gzip input.
+		{group: "gzip", name: "gzip -dc (inflate only)", argv: []string{"gzip", "-dc", gz}},
+		{group: "gzip", name: "pigz -dc (inflate only)", argv: []string{"pigz", "-dc", gz}},
+		{group: "gzip", name: "igzip -dc (inflate only, ISA-L)", argv: []string{"igzip", "-dc", gz}},
+		{group: "pcap", name: "ndpiReader -i", argv: []string{"ndpiReader", "-q", "-i", plain}},
+		{group: "pcap", name: "tshark -T fields", argv: []string{"tshark", "-r", plain, "-T", "fields",
+			"-e", "tls.handshake.extensions_server_name", "-e", "dns.qry.name", "-e", "dns.a", "-e", "ntp.stratum"}},
+	}
+	var out []*tool
+	for _, t := range all {
+		if wanted(t.group) {
+			out = append(out, t)
+		}
+	}
+	return out, plain, n, nil
 }
 
 // timeCmd runs argv with its output discarded and returns its wall time,
@@ -242,6 +301,12 @@ func timeCmd(ctx context.Context, argv []string) (result, error) {
 		}
 		r.maxRSS = kb << 10
 		r.cpu = time.Duration((u + s) * float64(time.Second))
+		// GNU time prints CPU to the hundredth of a second; the wait's
+		// rusage counts the same (GNU time's and its waited-for child's)
+		// to the microsecond.
+		if _, c := sysUsage(cmd.ProcessState); c > 0 {
+			r.cpu = c
+		}
 		return r, nil
 	}
 	r.maxRSS, r.cpu = sysUsage(cmd.ProcessState)
@@ -258,7 +323,11 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 			ref = t
 		}
 	}
-	fmt.Fprintf(w, "\n%d packets (%s), %d cores, %s, runs: fastest of each; ratio = tool seconds / orchard 1-worker seconds\n\n", n, filepath.Base(file), ncpu, runtime.Version())
+	what := "the stress captures"
+	if n > 0 {
+		what = fmt.Sprintf("%d packets (%s)", n, filepath.Base(file))
+	}
+	fmt.Fprintf(w, "\n%s, %d cores, %s; seconds: the fastest run, then the range over the runs; ratio = tool seconds / orchard 1-worker seconds, fastest runs\n\n", what, ncpu, runtime.Version())
 	fmt.Fprintln(w, "| tool | seconds | packets/s | vs orchard 1 worker | CPU s | peak RSS MB |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
 	for _, t := range tools {
@@ -266,7 +335,8 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 			fmt.Fprintf(w, "| %s | %s | | | | |\n", t.name, t.err)
 			continue
 		}
-		s := t.result.wall.Seconds()
+		r := &t.result
+		s := r.wall.Seconds()
 		ratio := ""
 		switch {
 		case t.vs != nil && t.vs.err == nil:
@@ -280,9 +350,10 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 		}
 		rate := humanRate(float64(pk) / s)
 		if t.unit != "" {
-			rate += " (" + unitRate(float64(pk/t.per)/s, t.unit, t.target) + ")"
+			rate += " (" + stressRate(r, pk/t.per, t.unit, t.target) + ")"
 		}
-		fmt.Fprintf(w, "| %s | %.3f | %s | %s | %.2f | %d |\n", t.name, s, rate, ratio, t.result.cpu.Seconds(), t.result.maxRSS>>20)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d |\n", t.name, secondsRange(r.wall, r.slowest, r.runs), rate, ratio,
+			secondsRange(r.minCPU, r.maxCPU, r.runs), r.maxRSS>>20)
 	}
 	fmt.Fprintln(w)
 	for _, t := range tools {
@@ -290,6 +361,31 @@ func printTable(w io.Writer, tools []*tool, n int, file string, ncpu int) {
 			fmt.Fprintf(w, "    %s\n", strings.Join(shortArgs(t.argv), " "))
 		}
 	}
+}
+
+// secondsRange prints the least of a range of times, then the range
+// when there was more than one run: "2.104 (2.104–2.517)".
+func secondsRange(least, most time.Duration, runs int) string {
+	s := fmt.Sprintf("%.3f", least.Seconds())
+	if runs > 1 {
+		s += fmt.Sprintf(" (%.3f–%.3f)", least.Seconds(), most.Seconds())
+	}
+	return s
+}
+
+// stressRate gives a stress row's rate in its unit from its fastest run,
+// against its target, with the range over the runs and the rate per
+// second of CPU time (what a loaded machine disturbs least):
+// "2.10 M SYNs/s, meets the 2.00 M target; runs 1.52–2.10 M, 2.31 M per CPU second".
+func stressRate(r *result, units int, unit string, target float64) string {
+	s := unitRate(float64(units)/r.wall.Seconds(), unit, target)
+	if r.runs > 1 {
+		s += fmt.Sprintf("; runs %s–%s", humanRate(float64(units)/r.slowest.Seconds()), humanRate(float64(units)/r.wall.Seconds()))
+	}
+	if r.minCPU > 0 {
+		s += fmt.Sprintf(", %s per CPU second", humanRate(float64(units)/r.minCPU.Seconds()))
+	}
+	return s
 }
 
 // shortArgs prints paths by their base names.

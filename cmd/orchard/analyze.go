@@ -13,6 +13,7 @@ import (
 
 	"orchard/analyzer"
 	"orchard/catalog"
+	"orchard/eventjson"
 )
 
 // runAnalyze is the analysis command: flags, inputs, outputs, report, exit
@@ -60,7 +61,7 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if o.failOn != "" {
 		failOn, _ = analyzer.ParseSeverity(o.failOn)
 	}
-	if err := checkOutputs(outputNames(&o), append(append([]string{}, files...), o.catalogs...), stdin); err != nil {
+	if err := checkOutputs(outputNames(&o), append(append(append([]string{}, files...), o.catalogs...), o.shapes...), stdin); err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
@@ -70,6 +71,17 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return exitInput
 	}
 
+	baseline, err := loadShapes(o.shapes)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
+	}
+	learn, err := newShapeLearner(&o, files)
+	if err != nil {
+		fmt.Fprintf(stderr, "orchard: %v\n", err)
+		return exitInput
+	}
+	defer learn.abort()
 	outs, err := openOutputs(&o, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
@@ -80,7 +92,10 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "orchard: %v\n", err)
 		return exitUsage
 	}
-	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers}
+	cfg := analyzer.Config{Catalog: cat, MaxFlows: o.maxFlows, AllHosts: o.allHosts, Workers: o.workers, ServerShapes: baseline}
+	if learn != nil {
+		cfg.LearnShapes = learn.b
+	}
 	if len(outs.sinks) > 0 {
 		cfg.Sink = outs.sinks
 	}
@@ -138,6 +153,9 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	endFleet(ctx, outs.sinks, rep, &o.fleet, fs.Changed("sensor"), stderr)
 	outs.cat = cat
 	outErrs := outs.finish(rep, &o, res, stderr)
+	if err := learn.finish(&o, stderr); err != nil {
+		outErrs = append(outErrs, err)
+	}
 	for _, e := range outErrs {
 		fmt.Fprintf(stderr, "orchard: %v\n", e)
 	}
@@ -389,7 +407,7 @@ type outputs struct {
 }
 
 func outputNames(o *options) []namedOutput {
-	out := []namedOutput{{"--events", o.events}, {"--write-evidence", o.evidence}, {"--cpuprofile", o.cpuProfile}}
+	out := []namedOutput{{"--events", o.events}, {"--write-evidence", o.evidence}, {"--cpuprofile", o.cpuProfile}, {"--learn-shapes", o.learnShapes}}
 	if o.output != "-" {
 		out = append([]namedOutput{{"-o", o.output}}, out...)
 	}
@@ -483,8 +501,15 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 	if outs.report == nil {
 		width = reportWidth(outs.stdout)
 	}
-	if err := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat); err != nil {
-		errs = append(errs, err)
+	reportErr := func(err error) error {
+		if outs.report != nil {
+			return outs.report.writeErr(err)
+		}
+		return fmt.Errorf("write report to standard output: %w", err)
+	}
+	werr := writeReport(outs.bout, rep, o, res, useColor(outs.stdout, o.noColor || outs.report != nil), width, outs.cat)
+	if werr != nil {
+		errs = append(errs, reportErr(werr))
 	}
 	// Every event stream ends with the capture's counters.
 	for _, s := range outs.sinks {
@@ -492,12 +517,9 @@ func (outs *outputs) finish(rep *analyzer.Report, o *options, res readResult, st
 			n.summary(rep)
 		}
 	}
-	if err := outs.bout.Flush(); err != nil {
-		if outs.report != nil {
-			errs = append(errs, outs.report.writeErr(err))
-		} else {
-			errs = append(errs, fmt.Errorf("write report to standard output: %w", err))
-		}
+	// A write error stays with the buffer: it is reported once.
+	if err := outs.bout.Flush(); err != nil && (werr == nil || !errors.Is(werr, err)) {
+		errs = append(errs, reportErr(err))
 	}
 	if outs.ebuf != nil {
 		if err := outs.ebuf.Flush(); err != nil {
@@ -535,12 +557,12 @@ func writeReport(w io.Writer, rep *analyzer.Report, o *options, res readResult, 
 		writeTable(w, rep, tableOptions{by: o.by, color: color, width: width, nothingRead: res.read == 0,
 			narrowed: o.filter != "" || o.device != "" || o.since != "" || o.until != ""})
 	case "json":
-		writeReportJSON(w, rep)
+		return eventjson.WriteReport(w, rep)
 	case "ndjson":
 		// Findings with their final counts, after the flows and answers
 		// streamed while reading (see ndjsonSink).
 	case "csv":
-		writeFindingsCSV(w, rep.Findings)
+		return writeFindingsCSV(w, rep.Findings)
 	case "html":
 		return writeReportHTML(w, rep, cat)
 	}

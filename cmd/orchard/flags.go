@@ -55,36 +55,38 @@ When several apply, the first in this order wins: 2, 70, 130/143, 1, 3, 0.
 
 // options are the analysis command's flags.
 type options struct {
-	reads      []string
-	iface      string
-	listIfaces bool
-	filter     string
-	snaplen    int
-	bufferMiB  int
-	promisc    bool
-	duration   time.Duration
-	count      int64
-	device     string
-	since      string
-	until      string
-	every      time.Duration
-	format     string
-	events     string
-	output     string
-	catalogs   []string
-	failOn     string
-	evidence   string
-	by         string
-	allHosts   bool
-	noColor    bool
-	maxFlows   int
-	workers    int
-	quiet      bool
-	version    bool
-	cpuProfile string
-	memProfile string
-	memLimit   string
-	fleet      fleetOptions
+	reads       []string
+	iface       string
+	listIfaces  bool
+	filter      string
+	snaplen     int
+	bufferMiB   int
+	promisc     bool
+	duration    time.Duration
+	count       int64
+	device      string
+	since       string
+	until       string
+	every       time.Duration
+	format      string
+	events      string
+	output      string
+	catalogs    []string
+	shapes      []string
+	learnShapes string
+	failOn      string
+	evidence    string
+	by          string
+	allHosts    bool
+	noColor     bool
+	maxFlows    int
+	workers     int
+	quiet       bool
+	version     bool
+	cpuProfile  string
+	memProfile  string
+	memLimit    string
+	fleet       fleetOptions
 	sensorOptions
 }
 
@@ -112,6 +114,8 @@ func newFlags(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.output, "output", "o", "", "write the report to `FILE` instead of standard output")
 	fs.StringVar(&o.events, "events", "", "also write the NDJSON event stream (flows, dns, findings) to `FILE`")
 	fs.StringArrayVar(&o.catalogs, "catalog", nil, "extra or overriding catalog rows from a TSV `FILE` (repeatable)")
+	fs.StringArrayVar(&o.shapes, "shapes", nil, "add the TLS server shapes of a TSV `FILE` written by --learn-shapes to the embedded baseline of Apple's servers (repeatable)")
+	fs.StringVar(&o.learnShapes, "learn-shapes", "", "write the TLS server shapes of the Apple hosts seen to `FILE`, for --shapes: learn from a capture of a network known to have no TLS inspection")
 	fs.StringVar(&o.failOn, "fail-on", "", "exit 3 when findings at or above `LEVEL` (warn or error) exist")
 	fs.StringVar(&o.evidence, "write-evidence", "", "write the packets of flagged flows, and the DNS answers that named them, to `FILE` (pcapng)")
 	fs.StringVar(&o.by, "by", "service", "group the report by `GROUP`: service or device")

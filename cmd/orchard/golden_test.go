@@ -115,7 +115,9 @@ func TestCSVEscapesFormulas(t *testing.T) {
 		fs = append(fs, &analyzer.Finding{Finding: "dns.failure", Severity: "error", Host: e, Evidence: e + " answered SERVFAIL", Advice: "check DNS"})
 	}
 	var b bytes.Buffer
-	writeFindingsCSV(&b, fs)
+	if err := writeFindingsCSV(&b, fs); err != nil {
+		t.Fatal(err)
+	}
 	r := bufioCSV(t, b.String())
 	host, adv := slices.Index(r[0], "host"), slices.Index(r[0], "advice")
 	if !slices.Equal(r[0], csvHeader) || host < 0 || adv < 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"orchard/analyzer"
+	"orchard/eventjson"
 )
 
 // multiSink fans events out to several sinks.
@@ -40,10 +41,13 @@ func (m multiSink) Finding(f *analyzer.Finding) {
 // ndjsonSink writes one JSON object per line: --format ndjson and --events
 // write the same stream. Live, findings are written as they are first
 // decided and every line is flushed; for files, findings are written at the
-// end with their final counts, after the flows and DNS answers.
+// end with their final counts, after the flows and DNS answers. Events are
+// appended by eventjson (encoding/json's bytes, without reflection) straight
+// into the buffered writer's free space; a write error stays with the
+// writer and is reported when it is flushed at the end.
 type ndjsonSink struct {
 	w              *bufio.Writer
-	enc            *json.Encoder
+	enc            *json.Encoder // the capture's counters, the last line
 	streamFindings bool
 }
 
@@ -53,18 +57,38 @@ func newNDJSONSink(w *bufio.Writer, stream bool) *ndjsonSink {
 	return &ndjsonSink{w: w, enc: enc, streamFindings: stream}
 }
 
-func (s *ndjsonSink) line(v any) {
-	_ = s.enc.Encode(v)
+// lineRoom is the free space an event is appended into: with less, the
+// writer is flushed first, so that an event grows no slice of its own.
+const lineRoom = 8 << 10
+
+// free returns the writer's free space to append an event to.
+func (s *ndjsonSink) free() []byte {
+	if s.w.Available() < lineRoom {
+		_ = s.w.Flush()
+	}
+	return s.w.AvailableBuffer()
+}
+
+// line writes the event appended to b, which starts the writer's free
+// space, and a line break.
+func (s *ndjsonSink) line(b []byte) {
+	_, _ = s.w.Write(append(b, '\n'))
 	if s.streamFindings {
 		_ = s.w.Flush()
 	}
 }
 
-func (s *ndjsonSink) Flow(e *analyzer.FlowEvent) { s.line(e) }
-func (s *ndjsonSink) DNS(e *analyzer.DNSEvent)   { s.line(e) }
+func (s *ndjsonSink) Flow(e *analyzer.FlowEvent) {
+	s.line(eventjson.AppendFlow(s.free(), e))
+}
+
+func (s *ndjsonSink) DNS(e *analyzer.DNSEvent) {
+	s.line(eventjson.AppendDNS(s.free(), e))
+}
+
 func (s *ndjsonSink) Finding(f *analyzer.Finding) {
 	if s.streamFindings {
-		s.line(f)
+		s.line(eventjson.AppendFinding(s.free(), f))
 	}
 }
 
@@ -74,10 +98,10 @@ func (s *ndjsonSink) Finding(f *analyzer.Finding) {
 func (s *ndjsonSink) summary(r *analyzer.Report) {
 	if !s.streamFindings {
 		for _, f := range r.Findings {
-			_ = s.enc.Encode(f)
+			s.line(eventjson.AppendFinding(s.free(), f))
 		}
 	}
-	s.line(struct {
+	_ = s.enc.Encode(struct {
 		Type string `json:"type"`
 		analyzer.CaptureInfo
 	}{"capture", r.Capture})
@@ -127,30 +151,30 @@ func paint(on bool, sev, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-func writeReportJSON(w io.Writer, r *analyzer.Report) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(r)
-}
-
 // csvHeader are the CSV columns: the finding event's field names.
 var csvHeader = []string{"severity", "finding", "host", "name_source", "service", "section", "client", "client_mac", "process", "server", "port", "proto", "count", "first", "last", "evidence", "advice", "community_id"}
 
-// writeFindingsCSV writes the findings as CSV. Text cells a spreadsheet
-// would read as a formula are escaped (csvCell).
-func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) {
+// writeFindingsCSV writes the findings as CSV, row by row, and returns the
+// first write error. Text cells a spreadsheet would read as a formula are
+// escaped (csvCell).
+func writeFindingsCSV(w io.Writer, fs []*analyzer.Finding) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write(csvHeader)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	row := make([]string, len(csvHeader))
 	for _, f := range fs {
-		row := []string{f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
-			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice, f.CommunityID}
+		row = append(row[:0], f.Severity, f.Finding, f.Host, f.NameSource, f.Service, f.Section, f.Client, f.ClientMAC, f.Process,
+			f.Server, strconv.Itoa(int(f.Port)), f.Proto, strconv.Itoa(f.Count), f.First, f.Last, f.Evidence, f.Advice, f.CommunityID)
 		for i, c := range row {
 			row[i] = csvCell(c)
 		}
-		_ = cw.Write(row)
+		if err := cw.Write(row); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
+	return cw.Error()
 }
 
 // csvCell escapes a cell that starts with a character spreadsheets take as

@@ -239,13 +239,13 @@ func writeJoined(w io.Writer, parts []string, width int, pad string, indentFirst
 		switch {
 		case line == "":
 			line = p
-		case runewidth.StringWidth(line)+3+runewidth.StringWidth(p) <= width:
+		case strWidth(line)+3+strWidth(p) <= width:
 			line += " · " + p
 		default:
 			flush()
 			line = p
 		}
-		for runewidth.StringWidth(line) > width {
+		for strWidth(line) > width {
 			l := wrap(line, width)
 			line = strings.Join(l[1:], " ")
 			saved := line
@@ -472,7 +472,7 @@ func listLines(names []string, width, lines int) []string {
 			if n+1 < len(names) {
 				comma = 1
 			}
-			if runewidth.StringWidth(strings.Join(names[:n+1], ", "))+comma > width {
+			if strWidth(strings.Join(names[:n+1], ", "))+comma > width {
 				break
 			}
 			n++
@@ -506,7 +506,7 @@ func hostList(h []string, width int) string {
 			rest = ", +" + strconv.Itoa(len(h)-1-i) + " more"
 		}
 		switch {
-		case runewidth.StringWidth(next)+len(rest) <= width:
+		case strWidth(next)+len(rest) <= width:
 			out = next
 		case out == "":
 			return truncate(s, width-len(rest)) + rest
@@ -525,7 +525,7 @@ func wrap(s string, width int) []string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(s) {
-		for runewidth.StringWidth(word) > width {
+		for strWidth(word) > width {
 			if line != "" {
 				lines = append(lines, line)
 				line = ""
@@ -537,7 +537,7 @@ func wrap(s string, width int) []string {
 		switch {
 		case line == "":
 			line = word
-		case runewidth.StringWidth(line)+1+runewidth.StringWidth(word) <= width:
+		case strWidth(line)+1+strWidth(word) <= width:
 			line += " " + word
 		default:
 			lines = append(lines, line)

@@ -212,3 +212,16 @@ func BenchmarkWriteTable(b *testing.B) {
 		})
 	}
 }
+
+// FuzzStrWidth checks that strWidth counts as runewidth.StringWidth does.
+func FuzzStrWidth(f *testing.F) {
+	for _, s := range []string{"", "plain ascii", "→ The resolver fails", "a·b", "e\u0301x", " \u0301", "\u0600" + "1 x", "#\ufe0f\u20e3 ok",
+		"日本語 text", "👩\u200d💻 dev", "\U0001F1EB\U0001F1F7fr", "x\r\ny", "\x1b[31m", "\xff\xfe a", "한국어", "ab\u200dcd", "…"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := strWidth(s), runewidth.StringWidth(s); got != want {
+			t.Fatalf("strWidth(%q) = %d, runewidth says %d", s, got, want)
+		}
+	})
+}
