@@ -2,7 +2,6 @@ package htmlreport
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,13 +183,9 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	}
 	// Work on the report as its JSON says it: the same page for a report
 	// made here or read from a file, and no invalid UTF-8 from the wire
-	// (encoding/json replaces it).
-	raw, err := json.Marshal(r)
+	// (see cloneReport).
+	r, err := cloneReport(r)
 	if err != nil {
-		return nil, fmt.Errorf("htmlreport: report: %w", err)
-	}
-	r = new(analyzer.Report)
-	if err := json.Unmarshal(raw, r); err != nil {
 		return nil, fmt.Errorf("htmlreport: report: %w", err)
 	}
 	cat := o.Catalog
