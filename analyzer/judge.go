@@ -77,7 +77,7 @@ func (j *judge) cutOff(v verdict, last int64) verdict {
 	if !v.absent || v.undecided != "" {
 		return v
 	}
-	if end := j.env.ends.cutOff(v.req, last, v.wait); end != 0 {
+	if end := j.env.ends.cutOff(v.req, last, v.wait, j.at); end != 0 {
 		return v.undecide("the capture ended " + dur(end-v.req) + " after the request, before an answer was due")
 	}
 	return v
@@ -105,7 +105,11 @@ type apnsState struct {
 // judge classifies ended flows and DNS answers into findings and keeps the
 // per-service, per-host and per-device tallies.
 type judge struct {
-	env        judgeEnv
+	env judgeEnv
+	// at is the packet index of what is being judged, for the capture
+	// ends a verdict may see (captureEnds); the one-worker wiring leaves
+	// it at its maximum.
+	at         uint64
 	trust      *trust.Store
 	keys       findingIndex // the findings' keys, by position in order (findingset.go)
 	order      []*Finding
@@ -156,6 +160,7 @@ type judgeEnv struct {
 // the inputs end from ends.
 func newJudge(cfg Config, ends *captureEnds) *judge {
 	j := &judge{
+		at: ^uint64(0),
 		env: judgeEnv{
 			cat:  cfg.Catalog,
 			cfg:  cfg,

@@ -680,6 +680,7 @@ func (p *Parallel) drain() {
 }
 
 func (p *Parallel) apply(ev *pevent) {
+	p.judge.at = ev.key.idx
 	if d := ev.dns; d != nil {
 		f := &p.dnsFlow
 		f.Client, f.Proc = d.fClient, d.proc
@@ -705,12 +706,15 @@ func (p *Parallel) judgeFlow(f *flow.Flow, evicted bool) {
 // engine's flush would (oldest first over the four class lists).
 func (p *Parallel) finish() {
 	if !p.ended {
-		p.ends.addSpan(p.tl)
+		p.ends.addSpan(p.tl, p.idx)
 		p.start()
 		p.ended = true
 		p.flushAll(true)
 		p.wg.Wait()
 		<-p.judgeDone
+		// The flows still open are judged after every packet, and the
+		// report's verdicts after that: all the ends are theirs to see.
+		p.judge.at = ^uint64(0)
 		var lists [flow.NumClasses][]*flow.Flow
 		for c := range lists {
 			lists[c] = mergeTouched(p.rest, c)

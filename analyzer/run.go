@@ -55,7 +55,7 @@ func (e *Engine) ReadFrom(ctx context.Context, name string, r io.Reader, progres
 	}
 	// Where this file stops looking, for requests cut off by its end.
 	var span timeline
-	defer e.ends.addSpan(&span)
+	defer func() { e.ends.addSpan(&span, e.readerIndex()) }()
 	var p capture.Packet
 	for n := 0; ; n++ {
 		if n&0x3fff == 0 {

@@ -78,47 +78,62 @@ const maxEnds = 256
 // of each file and of the whole timeline. A request shortly before one of
 // them may have been answered out of sight. Safe for concurrent use: the
 // reader files ends while a Parallel's judge reads them.
+//
+// Each end carries the reader's packet index when it was filed: a verdict
+// made for a packet at or before that index must not see it, as a single
+// engine, which judges packet by packet, would not have. Otherwise a
+// Parallel's judge, running behind the reader, would see a file's end
+// early or late by chance, and a report would change from run to run.
 type captureEnds struct {
 	mu   sync.Mutex
-	ends []int64
+	ends []captureEnd
 	// n is len(ends), read without the lock: until an input ends, a
 	// verdict's check takes no lock.
 	n atomic.Int32
 }
 
-// add files an end.
-func (c *captureEnds) add(ts int64) {
+// captureEnd is one end: its time, and the reader's packet index then
+// (0 for the one-worker wiring, whose judge is never behind).
+type captureEnd struct {
+	ts    int64
+	after uint64
+}
+
+// add files an end reached after packet index after.
+func (c *captureEnds) add(ts int64, after uint64) {
 	if ts == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.ends) < maxEnds {
-		c.ends = append(c.ends, ts)
+		c.ends = append(c.ends, captureEnd{ts, after})
 		c.n.Store(int32(len(c.ends)))
 	} else {
-		c.ends[len(c.ends)-1] = max(c.ends[len(c.ends)-1], ts)
+		l := &c.ends[len(c.ends)-1]
+		l.ts, l.after = max(l.ts, ts), max(l.after, after)
 	}
 }
 
 // addSpan files where a timeline stops.
-func (c *captureEnds) addSpan(t *timeline) {
+func (c *captureEnds) addSpan(t *timeline, after uint64) {
 	last, other := t.ends()
-	c.add(last)
-	c.add(other)
+	c.add(last, after)
+	c.add(other, after)
 }
 
 // cutOff returns the end that came less than wait after req, with nothing
-// of the flow seen after it (last is the flow's last packet), or 0.
-func (c *captureEnds) cutOff(req, last, wait int64) int64 {
+// of the flow seen after it (last is the flow's last packet), among the
+// ends filed before packet index at; or 0.
+func (c *captureEnds) cutOff(req, last, wait int64, at uint64) int64 {
 	if c.n.Load() == 0 {
 		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.ends {
-		if e >= last && e >= req && e-req < wait {
-			return e
+		if e.after < at && e.ts >= last && e.ts >= req && e.ts-req < wait {
+			return e.ts
 		}
 	}
 	return 0

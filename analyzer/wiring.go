@@ -136,10 +136,20 @@ func (s *serial) totals() flow.Stats {
 }
 
 func (s *serial) finish() {
-	s.ends.addSpan(s.tl)
+	s.ends.addSpan(s.tl, 0)
 	s.fe.Table.Flush()
 }
 
 func (s *serial) snapshot(take func(*viewSlabs) *reportView) *reportView {
 	return take(newSlabs(s.j.tableSizes()))
+}
+
+// readerIndex is the reader's packet index, which the capture ends filed
+// now carry: a Parallel's, or 0 for the one-worker wiring, whose judge
+// keeps up with its reader.
+func (e *Engine) readerIndex() uint64 {
+	if e.par != nil {
+		return e.par.idx
+	}
+	return 0
 }
