@@ -1,7 +1,6 @@
 package analyzer
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -94,7 +93,7 @@ func BenchmarkDNSResponse(b *testing.B) {
 			}
 			cpu.report(b)
 			if n := len(e.judge.order); n != 0 {
-				b.Fatal(fmt.Sprintf("%d findings", n))
+				b.Fatalf("%d findings", n)
 			}
 		})
 	}
