@@ -491,7 +491,7 @@ func TestRulesDNSUnanswered(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.end != 0 {
-				e.ends.ends = append(e.ends.ends, c.end)
+				e.ends.add(c.end)
 			}
 			f := udpFlow(c.server, c.port, 2, 0)
 			f.Last = r0 + 1e9

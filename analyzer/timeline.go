@@ -1,6 +1,9 @@
 package analyzer
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // timelineJump is how far from the capture's span a timestamp may lie and
 // still belong to it. A packet stamped decades off (a device clock at 1970,
@@ -78,6 +81,9 @@ const maxEnds = 256
 type captureEnds struct {
 	mu   sync.Mutex
 	ends []int64
+	// n is len(ends), read without the lock: until an input ends, a
+	// verdict's check takes no lock.
+	n atomic.Int32
 }
 
 // add files an end.
@@ -89,6 +95,7 @@ func (c *captureEnds) add(ts int64) {
 	defer c.mu.Unlock()
 	if len(c.ends) < maxEnds {
 		c.ends = append(c.ends, ts)
+		c.n.Store(int32(len(c.ends)))
 	} else {
 		c.ends[len(c.ends)-1] = max(c.ends[len(c.ends)-1], ts)
 	}
@@ -104,6 +111,9 @@ func (c *captureEnds) addSpan(t *timeline) {
 // cutOff returns the end that came less than wait after req, with nothing
 // of the flow seen after it (last is the flow's last packet), or 0.
 func (c *captureEnds) cutOff(req, last, wait int64) int64 {
+	if c.n.Load() == 0 {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.ends {

@@ -115,8 +115,11 @@ type DNSMessage struct {
 	// must. Decode keeps it.
 	NoAddrText bool
 
-	scratch []byte        // name text buffer reused across Decode calls
-	names   *dnsNameTable // see InternNames; nil: none
+	// dec is the decoder's state, kept across Decode calls: its name text
+	// buffer, and its cache of names by offset, which Decode resets
+	// without clearing.
+	dec   dnsDecoder
+	names *dnsNameTable // see InternNames; nil: none
 }
 
 // ParseDNS decodes one DNS message (a UDP payload, or one message from
@@ -133,11 +136,12 @@ func ParseDNS(b []byte) (*DNSMessage, error) {
 // CopyTo makes dst a copy of m that shares no slice with it (names and
 // data are immutable strings), reusing the capacity of dst's slices.
 func (m *DNSMessage) CopyTo(dst *DNSMessage) {
-	q, a, sc, nt := dst.Questions[:0], dst.Answers[:0], dst.scratch, dst.names
+	q, a, nt := dst.Questions[:0], dst.Answers[:0], dst.names
+	dec := dst.dec
 	*dst = *m
 	dst.Questions = append(q, m.Questions...)
 	dst.Answers = append(a, m.Answers...)
-	dst.scratch, dst.names = sc, nt
+	dst.dec, dst.names = dec, nt
 }
 
 // Decode decodes b into m, reusing the capacity of m's slices. On error m
@@ -145,10 +149,12 @@ func (m *DNSMessage) CopyTo(dst *DNSMessage) {
 func (m *DNSMessage) Decode(b []byte) error {
 	m.ID, m.Response, m.Opcode, m.RCode = 0, false, 0, 0
 	m.Truncated, m.Authoritative = false, false
-	clear(m.Questions)
-	clear(m.Answers)
+	// Entries are overwritten as they are appended; those past the new
+	// lengths are cleared at the end, so they keep no old names alive.
+	oldQ, oldA := len(m.Questions), len(m.Answers)
 	m.Questions = m.Questions[:0]
 	m.Answers = m.Answers[:0]
+	defer m.clearTail(oldQ, oldA)
 	if len(b) < dnsHeaderLen {
 		return &DNSError{Section: "header", Err: ErrTruncated}
 	}
@@ -159,16 +165,34 @@ func (m *DNSMessage) Decode(b []byte) error {
 	m.Authoritative = flags&0x0400 != 0
 	m.Truncated = flags&0x0200 != 0
 	m.RCode = flags & 0x000f
+	d := &m.dec
+	if d.buf == nil {
+		d.buf = make([]byte, 0, dnsMaxNameWire+1) // grows for escaped names
+	}
+	d.msg, d.off, d.noAddrText, d.names = b, dnsHeaderLen, m.NoAddrText, m.names
+	d.ncach, d.lastPtr = 0, 0
+	err := m.sections(d, b)
+	d.msg = nil // the message is the caller's
+	return err
+}
+
+// clearTail zeroes the questions and answers past the current lengths
+// that the previous message used, oldQ and oldA of them.
+func (m *DNSMessage) clearTail(oldQ, oldA int) {
+	if n := len(m.Questions); n < oldQ {
+		clear(m.Questions[n:oldQ])
+	}
+	if n := len(m.Answers); n < oldA {
+		clear(m.Answers[n:oldA])
+	}
+}
+
+// sections decodes the questions and records after the header.
+func (m *DNSMessage) sections(d *dnsDecoder, b []byte) error {
 	qd := int(binary.BigEndian.Uint16(b[4:]))
 	an := int(binary.BigEndian.Uint16(b[6:]))
 	ns := int(binary.BigEndian.Uint16(b[8:]))
 	ar := int(binary.BigEndian.Uint16(b[10:]))
-
-	if m.scratch == nil {
-		m.scratch = make([]byte, 0, dnsMaxNameWire+1) // grows for escaped names
-	}
-	d := dnsDecoder{msg: b, off: dnsHeaderLen, buf: m.scratch[:0], noAddrText: m.NoAddrText, names: m.names}
-	defer func() { m.scratch = d.buf[:0] }()
 
 	// Every question takes at least 5 bytes and every record 11, so the
 	// bytes left bound what is worth reserving, whatever the header says.
@@ -194,6 +218,9 @@ func (m *DNSMessage) Decode(b []byte) error {
 
 	m.Answers = slices.Grow(m.Answers, min(an, dnsMaxAnswers, (len(b)-d.off)/dnsMinRecord))
 	for i := range min(an, dnsMaxAnswers) {
+		if !d.slowRecords && d.addrRecord(m) {
+			continue
+		}
 		// Decoded in place: a record is 64 bytes with three pointers,
 		// copied for nothing from a local.
 		m.Answers = append(m.Answers, DNSRecord{})
@@ -244,8 +271,11 @@ type dnsDecoder struct {
 	// records point at one name in turn, which record takes without a call.
 	last       string
 	lastPtr    int
-	noAddrText bool          // see DNSMessage.NoAddrText
-	names      *dnsNameTable // see DNSMessage.InternNames
+	noAddrText bool // see DNSMessage.NoAddrText
+	// slowRecords turns addrRecord off, for the test that checks it
+	// decodes as record does.
+	slowRecords bool
+	names       *dnsNameTable // see DNSMessage.InternNames
 }
 
 // dnsCachedName remembers the text of a name decoded from offset off, so
@@ -354,35 +384,41 @@ func (d *dnsDecoder) nameAt(start int, build bool) (string, int, error) {
 func (d *dnsDecoder) record(rr *DNSRecord, full bool) error {
 	msg := d.msg
 	var name string
-	if p := d.off; full && p+1 < len(msg) && msg[p]&0xc0 == 0xc0 && int(binary.BigEndian.Uint16(msg[p:])&0x3fff)+1 == d.lastPtr && d.lastPtr <= p {
+	off := d.off
+	if full && off+1 < len(msg) && msg[off]&0xc0 == 0xc0 && int(binary.BigEndian.Uint16(msg[off:])&0x3fff)+1 == d.lastPtr && d.lastPtr <= off {
 		// The owner points where the last one did: nameAt's cache hit.
 		name = d.last
-		d.off = p + 2
+		off += 2
 	} else {
 		var err error
 		if name, err = d.name(full); err != nil {
 			return err
 		}
+		off = d.off
 	}
-	if d.off+10 > len(msg) {
+	// The fixed fields are read from one slice into locals, before any
+	// store through rr (which could alias d and make d reread).
+	if off+10 > len(msg) {
 		return ErrTruncated
 	}
-	rr.Name = name
-	rr.Type = binary.BigEndian.Uint16(msg[d.off:])
-	rr.Class = binary.BigEndian.Uint16(msg[d.off+2:])
-	rr.TTL = binary.BigEndian.Uint32(msg[d.off+4:])
-	rdlen := int(binary.BigEndian.Uint16(msg[d.off+8:]))
-	start := d.off + 10
+	h := msg[off : off+10]
+	typ := binary.BigEndian.Uint16(h)
+	class := binary.BigEndian.Uint16(h[2:])
+	ttl := binary.BigEndian.Uint32(h[4:])
+	rdlen := int(binary.BigEndian.Uint16(h[8:]))
+	start := off + 10
 	end := start + rdlen
 	if end > len(msg) {
+		d.off = off
 		return ErrTruncated
 	}
 	d.off = end
+	rr.Name, rr.Type, rr.Class, rr.TTL = name, typ, class, ttl
 	if !full {
 		return nil
 	}
 	rdata := msg[start:end]
-	switch rr.Type {
+	switch typ {
 	case dnsTypeA:
 		if rdlen != 4 {
 			return ErrDNSBadRData
@@ -438,6 +474,49 @@ func (d *dnsDecoder) record(rr *DNSRecord, full bool) error {
 	return nil
 }
 
+// addrRecord decodes the record at d.off and appends it to m.Answers when
+// it is the common case of an answer section, an A or AAAA record whose
+// owner points where the last owner did (each address of a name after the
+// first, or after a CNAME), whole in the message: what record would do,
+// with one bounds check. It reports false, having done nothing, for any
+// other record.
+func (d *dnsDecoder) addrRecord(m *DNSMessage) bool {
+	msg, off, p := d.msg, d.off, d.lastPtr
+	if p == 0 || p > off || off+12 > len(msg) {
+		return false
+	}
+	h := msg[off : off+12 : off+12]
+	ptr := p - 1
+	if h[0] != 0xc0|byte(ptr>>8) || h[1] != byte(ptr) || h[2] != 0 || h[10] != 0 {
+		return false
+	}
+	n := 0
+	switch {
+	case h[3] == dnsTypeA && h[11] == 4:
+		n = 12 + 4
+	case h[3] == dnsTypeAAAA && h[11] == 16:
+		n = 12 + 16
+	default:
+		return false
+	}
+	if off+n > len(msg) {
+		return false
+	}
+	var a netip.Addr
+	if n == 16 {
+		a = netip.AddrFrom4([4]byte(msg[off+12 : off+16]))
+	} else {
+		a = netip.AddrFrom16([16]byte(msg[off+12 : off+28]))
+	}
+	m.Answers = append(m.Answers, DNSRecord{Name: d.last, Type: uint16(h[3]), Class: binary.BigEndian.Uint16(h[4:]), TTL: binary.BigEndian.Uint32(h[6:]), Addr: a})
+	if !d.noAddrText {
+		rr := &m.Answers[len(m.Answers)-1]
+		rr.Data = a.String()
+	}
+	d.off = off + n
+	return true
+}
+
 // rdataName decodes a name that must lie within the record data [start, end)
 // (its pointers may reach earlier parts of the message).
 func (d *dnsDecoder) rdataName(start, end int) (string, error) {
@@ -455,13 +534,29 @@ func (d *dnsDecoder) rdataName(start, end int) (string, error) {
 // spaces and non-printable bytes as \DDD so that a hostile label cannot
 // forge extra labels or terminal control sequences.
 func appendDNSLabel(dst, label []byte) []byte {
+	// Without a branch a byte: names are mostly plain, and the check
+	// is most of what a label costs.
+	var odd uint8
 	for _, c := range label {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
-			return appendEscaped(dst, label, true)
-		}
+		odd |= dnsOddByte[c]
+	}
+	if odd != 0 {
+		return appendEscaped(dst, label, true)
 	}
 	return append(dst, label...)
 }
+
+// dnsOddByte is 1 for the bytes a label cannot copy as they are (all but
+// lower-case letters, digits, '-' and '_'). It is never written.
+var dnsOddByte = func() (t [256]uint8) {
+	for c := range t {
+		plain := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+		if !plain {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // appendEscaped appends src with bytes outside printable ASCII (and, for
 // names, '.', '\\' and space) written as a backslash and three decimal

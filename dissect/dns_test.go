@@ -452,6 +452,13 @@ func TestDNSDecodeReuse(t *testing.T) {
 	if m.ID != 9 || m.RCode != 3 || len(m.Answers) != 0 || len(m.Questions) != 1 || m.Questions[0].Name != "x.apple.com" {
 		t.Errorf("after reuse: %+v", m)
 	}
+	// The records the first message left past the new length are cleared,
+	// so that they keep none of its names alive.
+	for i, r := range m.Answers[:4] {
+		if r != (dissect.DNSRecord{}) {
+			t.Errorf("stale answer %d kept: %+v", i, r)
+		}
+	}
 	if err := m.Decode(nil); !errors.Is(err, dissect.ErrTruncated) || len(m.Questions) != 0 || m.ID != 0 {
 		t.Errorf("empty input: %+v %v", m, err)
 	}

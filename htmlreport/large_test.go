@@ -18,20 +18,7 @@ func TestLargeReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large report")
 	}
-	r := &analyzer.Report{Capture: analyzer.CaptureInfo{Files: []string{"big.pcap"}, First: "2026-11-02T08:00:00Z", Last: "2026-11-02T20:00:00Z", Duration: 43200}}
-	sevs := []string{"error", "warn", "info"}
-	for i := range 65536 {
-		dev := "10.1." + strconv.Itoa(i%5000/250) + "." + strconv.Itoa(i%250)
-		at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 600 * time.Millisecond).Format(time.RFC3339Nano)
-		r.Findings = append(r.Findings, &analyzer.Finding{
-			Finding: "tcp.syn_unanswered", Severity: sevs[i*3/65536], Host: strconv.Itoa(i) + "-courier.push.apple.com",
-			Section: "Device management", Client: dev, Server: "17.57.144." + strconv.Itoa(i%256), Port: 5223, Proto: "tcp",
-			Count: 1, First: at, Last: at, Evidence: "4 SYNs over 7.0s, no reply",
-		})
-	}
-	for i := range 5000 {
-		r.Devices = append(r.Devices, &analyzer.DeviceSummary{Address: "10.1." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250), Findings: 13})
-	}
+	r := largeReport()
 	start := time.Now()
 	var buf bytes.Buffer
 	if err := htmlreport.Render(&buf, r, htmlreport.Options{}); err != nil {
@@ -55,4 +42,24 @@ func TestLargeReport(t *testing.T) {
 	if n := len(elements(doc, "article")); n != 1000 {
 		t.Errorf("%d finding cards, want the 1000 most severe", n)
 	}
+}
+
+// largeReport is a report at the analyzer's tracking cap: 65536 findings
+// over 5000 devices, a third of each severity.
+func largeReport() *analyzer.Report {
+	r := &analyzer.Report{Capture: analyzer.CaptureInfo{Files: []string{"big.pcap"}, First: "2026-11-02T08:00:00Z", Last: "2026-11-02T20:00:00Z", Duration: 43200}}
+	sevs := []string{"error", "warn", "info"}
+	for i := range 65536 {
+		dev := "10.1." + strconv.Itoa(i%5000/250) + "." + strconv.Itoa(i%250)
+		at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * 600 * time.Millisecond).Format(time.RFC3339Nano)
+		r.Findings = append(r.Findings, &analyzer.Finding{
+			Finding: "tcp.syn_unanswered", Severity: sevs[i*3/65536], Host: strconv.Itoa(i) + "-courier.push.apple.com",
+			Section: "Device management", Client: dev, Server: "17.57.144." + strconv.Itoa(i%256), Port: 5223, Proto: "tcp",
+			Count: 1, First: at, Last: at, Evidence: "4 SYNs over 7.0s, no reply",
+		})
+	}
+	for i := range 5000 {
+		r.Devices = append(r.Devices, &analyzer.DeviceSummary{Address: "10.1." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250), Findings: 13})
+	}
+	return r
 }

@@ -2,7 +2,6 @@ package htmlreport
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,13 +183,9 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	}
 	// Work on the report as its JSON says it: the same page for a report
 	// made here or read from a file, and no invalid UTF-8 from the wire
-	// (encoding/json replaces it).
-	raw, err := json.Marshal(r)
+	// (see cloneReport).
+	r, err := cloneReport(r)
 	if err != nil {
-		return nil, fmt.Errorf("htmlreport: report: %w", err)
-	}
-	r = new(analyzer.Report)
-	if err := json.Unmarshal(raw, r); err != nil {
 		return nil, fmt.Errorf("htmlreport: report: %w", err)
 	}
 	cat := o.Catalog
@@ -426,6 +421,15 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 			continue
 		}
 		label, sym, class := severityLook(f.Severity)
+		if len(out) >= maxFindings {
+			// Past the cards only the counts read a finding: its
+			// severity, section and device.
+			out = append(out, Finding{
+				Num: i + 1, Severity: class, SevLabel: label, Symbol: sym,
+				Name: f.Finding, Section: f.Section, Client: f.Client, MAC: f.ClientMAC,
+			})
+			continue
+		}
 		fv := Finding{
 			ID: "f" + strconv.Itoa(i+1), Num: i + 1,
 			Severity: class, SevLabel: label, Symbol: sym,
@@ -438,18 +442,14 @@ func buildFindings(in []*analyzer.Finding, cat *catalog.Catalog) ([]Finding, err
 		}
 		fv.first, _ = parseTime(f.First)
 		fv.last, _ = parseTime(f.Last)
-		if len(out) < maxFindings {
-			// Details only for the findings that get a card.
-			if e := judgedRow(cat, f); e != nil {
-				fv.Row = rowOf(e)
-			}
-			extra, err := extraFields(f, findingFields)
-			if err != nil {
-				return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
-			}
-			fv.Undecided, extra = splitUndecided(extra)
-			fv.Extra = extra
+		if e := judgedRow(cat, f); e != nil {
+			fv.Row = rowOf(e)
 		}
+		extra, err := extraFields(f, findingFields)
+		if err != nil {
+			return nil, fmt.Errorf("htmlreport: finding %d: %w", i+1, err)
+		}
+		fv.Undecided, fv.Extra = splitUndecided(extra)
 		out = append(out, fv)
 	}
 	return out, nil

@@ -16,11 +16,26 @@ import (
 
 // TestSignalsStopAnyInput runs the real binary on inputs that never end or
 // never start (a stalled pipe, a FIFO without a writer, a FIFO with a slow
-// writer), signals it, and checks it stops within a second, prints the
-// partial report, says it was interrupted, and exits 130 or 143.
+// writer), signals it, and checks it stops promptly, prints the partial
+// report, says it was interrupted, and exits 130 or 143.
+//
+// Promptly is the README's promise, within a second, on a machine that
+// has the CPU for it. What the bound proves is that a stop does not wait
+// for the input (a read that never returns, a writer that never comes,
+// a poll of its own): after the signal, orchard only prints the report of
+// what it read and exits. That work is what a plain run on those same
+// bytes does, start-up included, so the bound is a second on top of such
+// a run, timed just before and just after: on an idle machine it takes
+// tens of milliseconds, and on a loaded one it takes as long as the load
+// makes the stop's own work take, while a stop that waits on its input
+// still fails (a stalled writer waits 20 s, a stalled pipe for ever).
 func TestSignalsStopAnyInput(t *testing.T) {
 	bin := orchardBinary(t, "1")
 	demo := demoBytes(t)
+	part := filepath.Join(t.TempDir(), "part.pcap")
+	if err := os.WriteFile(part, demo[:2000], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		sig    syscall.Signal
@@ -73,6 +88,7 @@ func TestSignalsStopAnyInput(t *testing.T) {
 				defer pw.Close()
 			}
 			time.Sleep(500 * time.Millisecond)
+			before := plainRun(t, bin, part)
 			sent := time.Now()
 			if err := cmd.Process.Signal(c.sig); err != nil {
 				t.Fatal(err)
@@ -82,13 +98,16 @@ func TestSignalsStopAnyInput(t *testing.T) {
 			var err error
 			select {
 			case err = <-done:
-			case <-time.After(3 * time.Second):
+			case <-time.After(3*time.Second + 4*before):
 				cmd.Process.Kill()
 				<-done
-				t.Fatalf("still running 3s after %v; stderr: %s", c.sig, errb.String())
+				t.Fatalf("still running %v after %v; stderr: %s", time.Since(sent).Round(time.Millisecond), c.sig, errb.String())
 			}
-			if d := time.Since(sent); d > time.Second {
-				t.Errorf("stopped %v after the signal, want under a second", d)
+			stop := time.Since(sent)
+			ref := max(before, plainRun(t, bin, part))
+			t.Logf("stopped %v after the signal; a plain run on the same bytes took %v", stop.Round(time.Millisecond), ref.Round(time.Millisecond))
+			if stop > time.Second+ref {
+				t.Errorf("stopped %v after the signal, want under a second more than a plain run of what it read (%v)", stop.Round(time.Millisecond), ref.Round(time.Millisecond))
 			}
 			var ee *exec.ExitError
 			code := 0
@@ -109,6 +128,20 @@ func TestSignalsStopAnyInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// plainRun times a run of bin on the capture file to its end, the work a
+// stop does after its signal (the report of what was read, and exiting),
+// with start-up on top, under the machine's load of the moment.
+func plainRun(t *testing.T, bin, file string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	out, err := exec.Command(bin, "--no-color", file).CombinedOutput()
+	d := time.Since(start)
+	if !strings.Contains(string(out), " packets,") {
+		t.Fatalf("plain run on %s: %v\n%s", file, err, out)
+	}
+	return d
 }
 
 // TestSecondSignalExitsAtOnce checks that a second signal ends the process

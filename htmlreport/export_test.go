@@ -1,0 +1,4 @@
+package htmlreport
+
+// CloneReport is cloneReport, for the tests outside the package.
+var CloneReport = cloneReport
