@@ -114,7 +114,7 @@ func dnsProblem(m *dissect.DNSMessage, relay bool) (*FindingDef, netip.Addr) {
 	switch m.RCode {
 	case 0:
 		for i := range m.Answers {
-			if r := &m.Answers[i]; r.Addr.IsValid() && isSinkhole(r.Addr) {
+			if r := &m.Answers[i]; r.Addr.IsValid() && maySinkhole(r.Addr) && isSinkhole(r.Addr) {
 				return &defDNSSinkhole, r.Addr
 			}
 		}
@@ -149,4 +149,33 @@ func dnsVerdict(def *FindingDef, sink netip.Addr, m *dissect.DNSMessage, relay b
 		}
 	}
 	return v
+}
+
+// isSinkhole reports addresses DNS filters answer instead of the real one:
+// the unspecified address, loopback, and Cisco Umbrella's (OpenDNS's)
+// block pages, 146.112.61.104-110; IPv4-mapped IPv6 addresses as their
+// IPv4 address.
+func isSinkhole(a netip.Addr) bool {
+	b := a.As16()
+	if [12]byte(b[:12]) != [12]byte{10: 0xff, 11: 0xff} {
+		return a == netip.IPv6Unspecified() || a.Is6() && a.IsLoopback()
+	}
+	switch b[12] {
+	case 0:
+		return b[13]|b[14]|b[15] == 0
+	case 127:
+		return true
+	case 146:
+		return b[13] == 112 && b[14] == 61 && b[15] >= 104 && b[15] <= 110
+	}
+	return false
+}
+
+// maySinkhole is false for most addresses isSinkhole is false for, and
+// small enough to inline in the loop over every address of every
+// response: byte 12 of the 16-byte form is an IPv4 address's first byte
+// (0, 127 or 146 for a sinkhole), and 0 for :: and ::1.
+func maySinkhole(a netip.Addr) bool {
+	c := a.As16()[12]
+	return c == 0 || c == 127 || c == 146
 }

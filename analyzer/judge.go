@@ -615,22 +615,6 @@ func isPrivateRelay(h string) bool {
 	return false
 }
 
-// isSinkhole reports addresses DNS filters answer instead of the real one.
-func isSinkhole(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.IsUnspecified() || a.IsLoopback() {
-		return true
-	}
-	// Cisco Umbrella / OpenDNS block pages.
-	if a.Is4() {
-		b := a.As4()
-		if b[0] == 146 && b[1] == 112 && b[2] == 61 && b[3] >= 104 && b[3] <= 110 {
-			return true
-		}
-	}
-	return false
-}
-
 // add records a finding for flow f. Through a proxy the server and port
 // are the proxy's socket, and the finding names what was asked of it.
 func (j *judge) add(v verdict, f *flow.Flow, at *attribution) {
