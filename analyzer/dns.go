@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"net/netip"
 
 	"orchard/dissect"
@@ -76,4 +77,76 @@ func isDeviceAddr(a netip.Addr) bool {
 		return false
 	}
 	return true
+}
+
+// dnsResponse judges one DNS response for an Apple name. Most responses
+// answer well: what is wrong with one (dnsProblem) is decided first,
+// from its code and addresses alone, and only a response with a problem
+// has its name matched against the catalog and its evidence written.
+func (j *judge) dnsResponse(f *flow.Flow, a *flow.Answer) {
+	client, server, m, ts, proto := a.Client, a.Server, a.Msg, a.TS, a.Proto
+	if len(m.Questions) == 0 || !isDeviceAddr(client) {
+		return // a multicast (mDNS) answer tells no device anything
+	}
+	q := m.Questions[0]
+	relay := isPrivateRelay(q.Name)
+	def, sink := dnsProblem(m, relay)
+	if def == nil {
+		return
+	}
+	entries := j.env.cat.MatchHost(q.Name)
+	if len(entries) == 0 && !j.env.cfg.AllHosts {
+		return
+	}
+	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
+	at.best = bestEntry(entries, 443, "tcp")
+	v := dnsVerdict(def, sink, m, relay, server)
+	if v.sev >= SevWarn {
+		j.env.writeAnswer(v, q.Name, a.Frame)
+	}
+	j.addAt(v, &at, client, server, 53, proto, ts, f)
+}
+
+// dnsProblem returns the finding a response with a question raises, or
+// nil: a sinkhole address among its answers (the first, returned too), no
+// address at all for iCloud Private Relay's names, or a failure code.
+func dnsProblem(m *dissect.DNSMessage, relay bool) (*FindingDef, netip.Addr) {
+	switch m.RCode {
+	case 0:
+		for i := range m.Answers {
+			if r := &m.Answers[i]; r.Addr.IsValid() && isSinkhole(r.Addr) {
+				return &defDNSSinkhole, r.Addr
+			}
+		}
+		if qt := m.Questions[0].Type; relay && len(m.Answers) == 0 && (qt == 1 || qt == 28) {
+			return &defDNSFailure, netip.Addr{}
+		}
+	case 2, 3, 5:
+		return &defDNSFailure, netip.Addr{}
+	}
+	return nil, netip.Addr{}
+}
+
+// dnsVerdict is the verdict of def, from dnsProblem, with its evidence:
+// information, not a failure, for iCloud Private Relay's names.
+func dnsVerdict(def *FindingDef, sink netip.Addr, m *dissect.DNSMessage, relay bool, server netip.Addr) verdict {
+	q := m.Questions[0]
+	var v verdict
+	switch {
+	case def == &defDNSSinkhole:
+		v = raise(def, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), sink, addrString(server)))
+		if relay {
+			v.sev = SevInfo
+		}
+	case m.RCode == 0:
+		v = raise(def, fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type)))
+		v.sev = SevInfo
+	default:
+		v = raise(def, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server)))
+		if m.RCode == 3 && relay {
+			v.sev = SevInfo
+			v.evidence += ": iCloud Private Relay turned off by the network, as Apple documents"
+		}
+	}
+	return v
 }

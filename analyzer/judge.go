@@ -531,55 +531,6 @@ var (
 		Advice: "DNS queries get no answer: check that the resolver is reachable and allowed."}
 )
 
-// dnsResponse judges one DNS response for an Apple name.
-func (j *judge) dnsResponse(f *flow.Flow, a *flow.Answer) {
-	client, server, m, ts, proto := a.Client, a.Server, a.Msg, a.TS, a.Proto
-	if len(m.Questions) == 0 || !isDeviceAddr(client) {
-		return // a multicast (mDNS) answer tells no device anything
-	}
-	q := m.Questions[0]
-	entries := j.env.cat.MatchHost(q.Name)
-	if len(entries) == 0 && !j.env.cfg.AllHosts {
-		return
-	}
-	at := attribution{host: q.Name, source: SourceDNS, entries: entries, apple: len(entries) > 0, port: 53}
-	at.best = bestEntry(entries, 443, "tcp")
-	var v verdict
-	relay := isPrivateRelay(q.Name)
-	switch m.RCode {
-	case 0:
-		for _, r := range m.Answers {
-			if !r.Addr.IsValid() {
-				continue
-			}
-			if isSinkhole(r.Addr) {
-				v = raise(&defDNSSinkhole, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), r.Addr, addrString(server)))
-				break
-			}
-		}
-		if v.def == nil && relay && len(m.Answers) == 0 && (q.Type == 1 || q.Type == 28) {
-			v = raise(&defDNSFailure, fmt.Sprintf("%s %s answered with no address: iCloud Private Relay turned off by the network, as Apple documents", q.Name, dissect.DNSTypeString(q.Type)))
-			v.sev = SevInfo
-		}
-	case 2, 3, 5:
-		v = raise(&defDNSFailure, fmt.Sprintf("%s %s answered %s by %s", q.Name, dissect.DNSTypeString(q.Type), dissect.DNSRCodeString(m.RCode), addrString(server)))
-		if m.RCode == 3 && relay {
-			v.sev = SevInfo
-			v.evidence += ": iCloud Private Relay turned off by the network, as Apple documents"
-		}
-	}
-	if v.def == nil {
-		return
-	}
-	if v.def == &defDNSSinkhole && relay {
-		v.sev = SevInfo
-	}
-	if v.sev >= SevWarn {
-		j.env.writeAnswer(v, q.Name, a.Frame)
-	}
-	j.addAt(v, &at, client, server, 53, proto, ts, f)
-}
-
 func (j *judge) dnsUnanswered(f *flow.Flow, q flow.PendingQuery) {
 	if !unicastDNS(f) {
 		return // mDNS and LLMNR queries need no answer

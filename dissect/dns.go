@@ -218,7 +218,7 @@ func (m *DNSMessage) sections(d *dnsDecoder, b []byte) error {
 
 	m.Answers = slices.Grow(m.Answers, min(an, dnsMaxAnswers, (len(b)-d.off)/dnsMinRecord))
 	for i := range min(an, dnsMaxAnswers) {
-		if d.addrRecord(m) {
+		if !d.slowRecords && d.addrRecord(m) {
 			continue
 		}
 		// Decoded in place: a record is 64 bytes with three pointers,
@@ -271,8 +271,11 @@ type dnsDecoder struct {
 	// records point at one name in turn, which record takes without a call.
 	last       string
 	lastPtr    int
-	noAddrText bool          // see DNSMessage.NoAddrText
-	names      *dnsNameTable // see DNSMessage.InternNames
+	noAddrText bool // see DNSMessage.NoAddrText
+	// slowRecords turns addrRecord off, for the test that checks it
+	// decodes as record does.
+	slowRecords bool
+	names       *dnsNameTable // see DNSMessage.InternNames
 }
 
 // dnsCachedName remembers the text of a name decoded from offset off, so
