@@ -2,6 +2,9 @@ package analyzer
 
 import (
 	"cmp"
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -105,12 +108,12 @@ func (e *Engine) report(v *reportView) *Report {
 		},
 		Findings: v.findings,
 	}
-	sortFindings(r.Findings)
+	sortReport(r.Findings)
 	r.Capture.Visibility = v.vis
 	withheld, why := withholds(&r.Capture.Visibility)
 	if withheld {
 		r.Findings, r.Capture.Visibility.Withheld = withhold(r.Findings, why)
-		sortFindings(r.Findings)
+		sortReport(r.Findings)
 	}
 	if st.First != 0 {
 		r.Capture.First, r.Capture.Last = rfc3339(st.First), rfc3339(st.Last)
@@ -147,16 +150,48 @@ func hostList(hosts []*HostSummary, withheld bool) []*HostSummary {
 		}
 		out = append(out, h)
 	}
-	slices.SortFunc(out, func(a, b *HostSummary) int {
-		if a.Failed != b.Failed {
-			return cmp.Compare(b.Failed, a.Failed)
+	sortByKeys(out, func(_ int, h *HostSummary) hostKey {
+		return hostKey{failed: h.Failed, flows: h.Flows, host: h.Host}
+	}, func(a, b hostKey) int {
+		if a.failed != b.failed {
+			return cmp.Compare(b.failed, a.failed)
 		}
-		if a.Flows != b.Flows {
-			return cmp.Compare(b.Flows, a.Flows)
+		if a.flows != b.flows {
+			return cmp.Compare(b.flows, a.flows)
 		}
-		return strings.Compare(a.Host, b.Host)
+		return strings.Compare(a.host, b.host)
 	})
 	return out
+}
+
+// hostKey is what hostList sorts a host by.
+type hostKey struct {
+	failed, flows int
+	host          string
+}
+
+// keyed is a record and the key it is sorted by.
+type keyed[P, K any] struct {
+	key K
+	p   P
+}
+
+// sortByKeys sorts ps by the keys key makes of them (from each one's
+// position and itself), made once each and sorted beside the records, so
+// that comparing reads no record: with tens of thousands of records,
+// which lie all over memory, reading two per comparison is most of a
+// sort's time. slices.SortFunc's order depends only on the comparisons,
+// so the order is the one sorting the records by the same comparison
+// gives.
+func sortByKeys[P, K any](ps []P, key func(int, P) K, compare func(a, b K) int) {
+	ks := make([]keyed[P, K], len(ps))
+	for i, p := range ps {
+		ks[i] = keyed[P, K]{key(i, p), p}
+	}
+	slices.SortFunc(ks, func(a, b keyed[P, K]) int { return compare(a.key, b.key) })
+	for i, k := range ks {
+		ps[i] = k.p
+	}
 }
 
 // deviceList returns the devices, most Apple flows first, each with its
@@ -164,21 +199,12 @@ func hostList(hosts []*HostSummary, withheld bool) []*HostSummary {
 // resting on absent answers are withheld, their flows do not count as
 // failed.
 func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*DeviceSummary {
-	var idx devIndex
 	for _, d := range devs {
-		d.Findings = 0
 		fillStrings(d)
-		_, h := idx.find(d.Tally.Addr)
-		idx.add(d, h, false)
 	}
-	for _, fd := range findings {
-		if a, err := netip.ParseAddr(fd.Client); err == nil {
-			if d, _ := idx.find(a); d != nil {
-				d.Findings++
-			} else if d, _ := idx.find(a.Unmap()); d != nil {
-				d.Findings++
-			}
-		}
+	counts := countByClient(devs, findings)
+	for i, d := range devs {
+		d.Findings = int(counts[i])
 	}
 	out := make([]*DeviceSummary, 0, len(devs))
 	for _, d := range devs {
@@ -189,13 +215,110 @@ func deviceList(devs []*DeviceSummary, findings []*Finding, withheld bool) []*De
 		}
 		out = append(out, d)
 	}
-	slices.SortFunc(out, func(a, b *DeviceSummary) int {
-		if a.AppleFlows != b.AppleFlows {
-			return cmp.Compare(b.AppleFlows, a.AppleFlows)
+	sortByKeys(out, func(_ int, d *DeviceSummary) deviceKey {
+		return deviceKey{apple: d.AppleFlows, addr: d.Address}
+	}, func(a, b deviceKey) int {
+		if a.apple != b.apple {
+			return cmp.Compare(b.apple, a.apple)
 		}
-		return strings.Compare(a.Address, b.Address)
+		return strings.Compare(a.addr, b.addr)
 	})
 	return out
+}
+
+// countByClient counts, for each device, the findings whose client
+// address is the device's (or, unmapped, is it). Devices are found by a
+// table of their positions (tag and position in one word, the addresses
+// in an array beside it), so a lookup reads the table and that array and
+// no device, and the counts go to an array too: the devices are read
+// once, in order, instead of once a finding, wherever they lie.
+func countByClient(devs []*DeviceSummary, findings []*Finding) []int32 {
+	counts := make([]int32, len(devs))
+	if len(devs) == 0 {
+		return counts
+	}
+	addrs := make([]netip.Addr, len(devs))
+	var t probeTable[tagSlot]
+	t.resize(1 << bits.Len(uint(2*len(devs))))
+	seed := [2]uint64{rand.Uint64() | 1, rand.Uint64() | 1}
+	hash := func(a netip.Addr) uint64 {
+		b := a.As16()
+		return mum(binary.LittleEndian.Uint64(b[:8])^seed[0], binary.LittleEndian.Uint64(b[8:])^seed[1])
+	}
+	mask := uint64(len(t.slots) - 1)
+	find := func(a netip.Addr, h uint64) int {
+		for i := h >> t.shift; ; i = (i + 1) & mask {
+			s := uint64(t.slots[i])
+			if s == 0 {
+				return -1
+			}
+			if s>>32 == h>>32 && addrs[uint32(s)-1] == a {
+				return int(uint32(s) - 1)
+			}
+		}
+	}
+	for i, d := range devs {
+		a := d.Tally.Addr
+		addrs[i] = a
+		if h := hash(a); find(a, h) < 0 { // a device's address is its own; the first holds it
+			t.place(tagSlot(h&^(1<<32-1) | uint64(i+1)))
+		}
+	}
+	last, at := "", -1
+	for _, fd := range findings {
+		// Findings of one device often come together.
+		if at >= 0 && fd.Client == last {
+			counts[at]++
+			continue
+		}
+		a, err := netip.ParseAddr(fd.Client)
+		if err != nil {
+			continue
+		}
+		at = find(a, hash(a))
+		if at < 0 {
+			at = find(a.Unmap(), hash(a.Unmap()))
+		}
+		if at >= 0 {
+			counts[at]++
+			last = fd.Client
+		}
+	}
+	return counts
+}
+
+// deviceKey is what deviceList sorts a device by.
+type deviceKey struct {
+	apple int
+	addr  string
+}
+
+// sortReport orders findings as sortFindings does: most severe first,
+// then by name and host, findings alike in the order given. It sorts keys
+// beside the pointers (no finding is read while comparing), with the
+// position as the last key, so an unstable sort gives the stable order.
+func sortReport(fs []*Finding) {
+	sortByKeys(fs, func(i int, fd *Finding) reportKey {
+		return reportKey{sev: fd.Tally.Sev, pos: int32(i), name: fd.Finding, host: fd.Host}
+	}, func(a, b reportKey) int {
+		if a.sev != b.sev {
+			return cmp.Compare(b.sev, a.sev)
+		}
+		if a.name != b.name {
+			return strings.Compare(a.name, b.name)
+		}
+		if a.host != b.host {
+			return strings.Compare(a.host, b.host)
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+}
+
+// reportKey is what sortReport sorts a finding by.
+type reportKey struct {
+	sev        Severity
+	pos        int32
+	name, host string
 }
 
 // services rolls hosts and findings up into catalog sections with a
