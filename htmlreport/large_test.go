@@ -42,6 +42,13 @@ func TestLargeReport(t *testing.T) {
 	if n := len(elements(doc, "article")); n != 1000 {
 		t.Errorf("%d finding cards, want the 1000 most severe", n)
 	}
+	// The page says the index is cut, and not that what it leaves out is
+	// less severe: a third of the findings are errors, more than the cards.
+	for _, want := range []string{"The 1000 most severe of 65536 findings", "64536 more findings, none more severe than those above, are not shown"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
 }
 
 // largeReport is a report at the analyzer's tracking cap: 65536 findings

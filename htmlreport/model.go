@@ -60,6 +60,7 @@ type Page struct {
 
 	Findings        []Finding
 	FindingsOmitted int
+	FindingsTotal   int // shown and omitted
 
 	Devices        []Device
 	DevicesOmitted int
@@ -225,6 +226,7 @@ func Build(r *analyzer.Report, o Options) (*Page, error) {
 	// Cards for the most severe findings only; counts cover them all.
 	shown := findings[:min(len(findings), maxFindings)]
 	p.FindingsOmitted = len(findings) - len(shown)
+	p.FindingsTotal = len(findings)
 	p.Sections, p.Verdicts = buildSections(r.Services, findings)
 	p.Devices, p.DevicesOmitted, p.DevicesQuiet = buildDevices(r.Devices, findings)
 	p.Timelines, p.TimelinesLeft = buildTimelines(r.Capture, p.Devices, shown)
