@@ -155,7 +155,9 @@ type judgeEnv struct {
 	ends     *captureEnds // written between inputs by the reader
 	// dnsEv is the DNS event given to the Sink, reused (dnsevent.go).
 	dnsEv dnsEventBuf
-	ev    *evidence // nil unless evidence is written (SetRecorder)
+	// flowEv is the flow event given to the Sink, reused.
+	flowEv FlowEvent
+	ev     *evidence // nil unless evidence is written (SetRecorder)
 }
 
 // newJudge returns a judge for cfg (defaults filled in) that reads where
@@ -226,11 +228,12 @@ func (j *judge) flow(f *flow.Flow, evicted bool) {
 	}
 	e.releaseEvidence(f, v, &at, report)
 	if s := e.cfg.Sink; s != nil {
-		ev := j.flowEvent(f, &at, evicted)
+		ev := &e.flowEv // reused: the event would escape to the heap
+		*ev = j.flowEvent(f, &at, evicted)
 		if v.def != nil && report {
 			ev.Findings = []string{v.def.Name}
 		}
-		s.Flow(&ev)
+		s.Flow(ev)
 	}
 }
 
