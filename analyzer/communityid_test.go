@@ -18,7 +18,7 @@ type allSink struct {
 }
 
 func (s *allSink) Flow(e *analyzer.FlowEvent) { s.flows = append(s.flows, *e) }
-func (s *allSink) DNS(e *analyzer.DNSEvent)   { s.dns = append(s.dns, *e) }
+func (s *allSink) DNS(e *analyzer.DNSEvent)   { s.dns = append(s.dns, e.Clone()) }
 func (s *allSink) Finding(f *analyzer.Finding) {
 	s.findings = append(s.findings, *f)
 }

@@ -52,8 +52,11 @@ type Config struct {
 // otherwise: with the other caps' worth, it keeps a run under 300 MB.
 const DefaultMaxFlows = 65536
 
-// Sink receives the engine's events as they happen. Implementations must
-// copy what they keep: events are reused after the call returns.
+// Sink receives the engine's events as they happen, one call at a time.
+// An event, and every slice and string in it, is valid only during the
+// call: the engine rewrites the memory behind them for the next event
+// (the DNS event's answers and formatted strings, for one). A Sink that
+// keeps anything of an event past the call must copy it (Clone).
 type Sink interface {
 	Flow(*FlowEvent)
 	DNS(*DNSEvent)

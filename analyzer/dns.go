@@ -18,27 +18,8 @@ func (j *judge) Answer(f *flow.Flow, a flow.Answer) {
 	}
 	j.dnsResponse(f, &a)
 	if s := e.cfg.Sink; s != nil {
-		ev := dnsEvent(m, client, server, ts, proto)
-		ev.Port = port
-		ev.CommunityID = flowCommunityID(f)
-		s.DNS(&ev)
+		s.DNS(e.dnsEv.build(m, client, server, port, ts, proto, flowTuple(f)))
 	}
-}
-
-func dnsEvent(m *dissect.DNSMessage, client, server netip.Addr, ts int64, proto string) DNSEvent {
-	ev := DNSEvent{Type: "dns", TS: rfc3339(ts), Client: addrString(client), Server: addrString(server), Proto: proto,
-		RCode: dissect.DNSRCodeString(m.RCode), Answers: make([]DNSAnswer, 0, len(m.Answers))}
-	if len(m.Questions) > 0 {
-		ev.Query, ev.QType = m.Questions[0].Name, dissect.DNSTypeString(m.Questions[0].Type)
-	}
-	for _, r := range m.Answers {
-		data := r.Data
-		if data == "" && r.Addr.IsValid() {
-			data = r.Addr.String()
-		}
-		ev.Answers = append(ev.Answers, DNSAnswer{Name: r.Name, Type: dissect.DNSTypeString(r.Type), TTL: r.TTL, Data: data})
-	}
-	return ev
 }
 
 // finishApp runs the last dissection when a flow ends.

@@ -17,7 +17,7 @@ type recSink struct {
 }
 
 func (r *recSink) Flow(e *FlowEvent)  { r.flows = append(r.flows, *e) }
-func (r *recSink) DNS(e *DNSEvent)    { r.dns = append(r.dns, *e) }
+func (r *recSink) DNS(e *DNSEvent)    { r.dns = append(r.dns, e.Clone()) }
 func (r *recSink) Finding(f *Finding) { r.findings = append(r.findings, *f) }
 
 func newTestEngine(t *testing.T, cfg Config) (*Engine, *recSink) {

@@ -153,7 +153,9 @@ type judgeEnv struct {
 	// addrRows caches server addresses' catalog rows (addrcache.go).
 	addrRows addrRows
 	ends     *captureEnds // written between inputs by the reader
-	ev       *evidence    // nil unless evidence is written (SetRecorder)
+	// dnsEv is the DNS event given to the Sink, reused (dnsevent.go).
+	dnsEv dnsEventBuf
+	ev    *evidence // nil unless evidence is written (SetRecorder)
 }
 
 // newJudge returns a judge for cfg (defaults filled in) that reads where

@@ -21,7 +21,7 @@ type eventsOf struct {
 }
 
 func (s *eventsOf) Flow(e *analyzer.FlowEvent) { c := *e; s.flows = append(s.flows, &c) }
-func (s *eventsOf) DNS(e *analyzer.DNSEvent)   { c := *e; s.dns = append(s.dns, &c) }
+func (s *eventsOf) DNS(e *analyzer.DNSEvent)   { c := e.Clone(); s.dns = append(s.dns, &c) }
 func (s *eventsOf) Finding(*analyzer.Finding)  {}
 
 func processCPU() time.Duration {
