@@ -16,8 +16,11 @@ import (
 // half full.
 type devIndex struct {
 	probeTable[devSlot]
-	devs []*DeviceSummary
-	seed [2]uint64
+	devs    []*DeviceSummary
+	seed    [2]uint64
+	hashed  int       // devices in the hashed table
+	hashed4 int       // of them, IPv4 devices (of a /24 that had no block)
+	blk     devBlocks // IPv4 devices by /24 (devblock.go)
 }
 
 // devSlot is one slot of a devIndex: h is the address's hash with bit 0
@@ -63,10 +66,35 @@ func (x *devIndex) find(a netip.Addr) (*DeviceSummary, uint64) {
 	return s.d, h
 }
 
-// slot returns a's slot, or nil, and a's hash. The slot is valid until
-// the next add.
+// slot returns a's slot, or nil, and a's hash (0: a's slot is in a
+// block). The slot is valid until the next add.
 func (x *devIndex) slot(a netip.Addr) (*devSlot, uint64) {
-	h := x.hash(a)
+	if blockable(a) {
+		a4 := a.As4()
+		if blk := x.blk.block(a4); blk != nil {
+			if s := &blk[a4[3]]; s.h != 0 || x.hashed4 == 0 {
+				return nilIfFree(s), 0
+			}
+			// A device of this /24 added before its block may be hashed.
+			if s, h := x.hashed4Slot(a); s != nil {
+				return s, h
+			}
+			return nil, 0
+		}
+		if x.hashed4 == 0 && x.blk.canAdd(len(x.devs)) {
+			return nil, 0 // add makes its block
+		}
+		if s, h := x.hashed4Slot(a); s != nil || !x.blk.canAdd(len(x.devs)) {
+			return s, h
+		}
+		return nil, 0
+	}
+	return x.hashedSlot(a, x.hash(a))
+}
+
+// hashedSlot returns a's slot in the hashed table, or nil, and h, a's
+// hash.
+func (x *devIndex) hashedSlot(a netip.Addr, h uint64) (*devSlot, uint64) {
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> x.shift; ; i = (i + 1) & mask {
 		s := &x.slots[i]
@@ -82,8 +110,19 @@ func (x *devIndex) slot(a netip.Addr) (*devSlot, uint64) {
 // add indexes d, of hash h (from find), which it does not hold yet; more
 // marks its slot slotMore.
 func (x *devIndex) add(d *DeviceSummary, h uint64, more bool) {
+	if h == 0 && x.addBlock(d, more) {
+		x.devs = append(x.devs, d)
+		return
+	}
 	x.devs = append(x.devs, d)
-	if 2*len(x.devs) > len(x.slots) {
+	if h == 0 {
+		h = x.hash(d.Tally.Addr)
+	}
+	if blockable(d.Tally.Addr) {
+		x.hashed4++
+	}
+	x.hashed++
+	if 2*x.hashed > len(x.slots) {
 		x.resize(2 * len(x.slots))
 	}
 	if more {

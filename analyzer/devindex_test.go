@@ -32,7 +32,7 @@ func TestDevIndexMatchesMap(t *testing.T) {
 			}
 		}
 	}
-	if len(x.devs) != len(m) || len(x.slots) < 2*len(x.devs) {
+	if len(x.devs) != len(m) || len(x.slots) < 2*x.hashed {
 		t.Errorf("%d tallies for %d addresses in %d slots", len(x.devs), len(m), len(x.slots))
 	}
 }
