@@ -100,13 +100,9 @@ func (b *Baseline) Observe(host, shape string, fl *Flight, source string) {
 	if source == "" {
 		source = "-"
 	}
-	h := b.hosts[host]
+	h := b.host(host)
 	if h == nil {
-		if b.rows >= maxShapeRows {
-			return
-		}
-		h = &hostShapes{shapes: map[string]int{}}
-		b.hosts[host] = h
+		return
 	}
 	if _, ok := h.shapes[shape]; !ok {
 		b.rows++
@@ -346,13 +342,9 @@ func (b *Baseline) WriteTSV(w io.Writer) error {
 func (b *Baseline) Merge(o *Baseline) {
 	for _, host := range slices.Sorted(maps.Keys(o.hosts)) {
 		oh := o.hosts[host]
-		h := b.hosts[host]
+		h := b.host(host)
 		if h == nil {
-			if b.rows >= maxShapeRows {
-				return
-			}
-			h = &hostShapes{shapes: map[string]int{}}
-			b.hosts[host] = h
+			return
 		}
 		for _, s := range slices.Sorted(maps.Keys(oh.shapes)) {
 			if _, ok := h.shapes[s]; !ok {
@@ -383,4 +375,18 @@ func (b *Baseline) Merge(o *Baseline) {
 			h.flights = append(h.flights, of)
 		}
 	}
+}
+
+// host returns the host's shapes, added when new; nil when a new host
+// would pass the row cap.
+func (b *Baseline) host(name string) *hostShapes {
+	h := b.hosts[name]
+	if h == nil {
+		if b.rows >= maxShapeRows {
+			return nil
+		}
+		h = &hostShapes{shapes: map[string]int{}}
+		b.hosts[name] = h
+	}
+	return h
 }
